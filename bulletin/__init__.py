@@ -1,0 +1,59 @@
+"""bulletin: a self-hosted, bilingual email bulletin and mailing-list service."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from . import config as config_module
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _template_folder() -> str:
+    # A source checkout (or editable install) has templates/ beside the package;
+    # a wheel carries them inside the package (see pyproject's package-dir).
+    checkout = _HERE.parent / "templates"
+    return str(checkout if checkout.is_dir() else _HERE / "templates")
+
+
+def create_app(config: type | Mapping | None = None) -> Flask:
+    """Build the app: load config, bind extensions, register blueprints and the CLI."""
+    app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True)
+    _load_config(app, config)
+    from .wiring import bind_extensions, register_blueprints, validate_config
+
+    validate_config(app)
+    bind_extensions(app)
+    register_blueprints(app)
+    return app
+
+
+def _load_config(app: Flask, config: type | Mapping | None) -> None:
+    app.config.from_object(config_module.Config)
+    if isinstance(config, type):
+        app.config.from_object(config)
+    elif config is not None:
+        app.config.update(config)
+    if app.config["ENV"] == "production" and config is None:
+        app.config.from_object(config_module.ProductionConfig)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'bulletin.sqlite3'}"
+    if not app.config.get("OUTBOX_DIR"):
+        app.config["OUTBOX_DIR"] = str(instance / "outbox")
+    app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(app.config["DATABASE_URL"])
+    app.config["SECRET_KEY"] = app.config["SECRET_KEYS"][0]
+    app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"]
+
+
+def _sqlalchemy_url(url: str) -> str:
+    # Accept the common postgres:// spellings and use psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,1 @@
+"""Classify bounce, complaint and auto-reply messages (pure Python, stdlib only)."""

@@ -1,0 +1,146 @@
+"""Classify an inbound message as a hard/soft bounce, complaint, auto-reply or none of these."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import Message
+
+from bulletin.bounces.address import find_addresses, normalise
+from bulletin.bounces.arf import find_complaint
+from bulletin.bounces.autoreply import is_auto_reply, is_challenge
+from bulletin.bounces.detect import bounce_by_body, bounce_by_headers
+from bulletin.bounces.dsn import Record, dsn_records
+from bulletin.bounces.envelope import envelope_tokens, original_list_id, original_message_id
+from bulletin.bounces.mime import Parts, header, headers, parse, split_parts
+from bulletin.bounces.ses import ses_notice
+from bulletin.bounces.textscan import find_recipient, region_after, text_record
+from bulletin.bounces.verdict import judge
+
+QUOTE_RE = re.compile(r"^> ?", re.MULTILINE)
+KINDS = ("hard", "soft", "complaint", "auto-reply", "delivered", "not-bounce")
+EXCLUDED_HEADERS = ("To", "From", "Return-Path", "Reply-To", "Sender")
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What an inbound message means for the list: its kind and whom it is about."""
+
+    kind: str
+    status: str | None = None
+    recipient: str | None = None
+    diagnostic: str | None = None
+    is_sender_fault: bool = False
+    feedback_type: str | None = None
+    envelope_tokens: tuple[tuple[str, str], ...] = ()
+    original_message_id: str | None = None
+    original_list_id: str | None = None
+
+
+NOT_BOUNCE = Classification("not-bounce")
+
+
+def classify_message(raw: bytes) -> Classification:
+    """Classify raw message bytes; never raises (falls back to "not-bounce")."""
+    try:
+        return _classify(bytes(raw or b""))
+    except Exception:  # noqa: BLE001 - any input at all must yield a verdict
+        return NOT_BOUNCE
+
+
+def _classify(raw: bytes) -> Classification:
+    msg = parse(raw)
+    return NOT_BOUNCE if msg is None else _classify_message(msg, depth=0)
+
+
+def _classify_message(msg: Message, depth: int) -> Classification:
+    parts = split_parts(msg)
+    base = _base(msg, parts)
+    text = "\n".join(parts.texts)
+    complaint = find_complaint(msg, parts)
+    notice = ses_notice(text) if complaint is None else None
+    if isinstance(notice, Record):
+        return _bounce(base, notice)
+    if complaint := complaint or notice:
+        return _with(base, "complaint", recipient=complaint.recipient,
+                     feedback_type=complaint.feedback_type)
+    if record := _dsn_record(parts, text):
+        return _bounce(base, record)
+    if is_challenge(msg, text):
+        return _auto_reply(base, msg)
+    if bounce_by_headers(msg):
+        if depth < 3 and parts.original is not None and _is_bounce(parts.original):
+            inner = _classify_message(parts.original, depth + 1)  # a forwarded bounce
+            if inner.kind in ("hard", "soft", "delivered") and inner.recipient:
+                return inner
+        return _bounce(base, _text_record(msg, parts, text))
+    if is_auto_reply(msg):
+        return _auto_reply(base, msg)
+    if bounce_by_body(text):
+        return _bounce(base, _text_record(msg, parts, text))
+    return base
+
+
+def _is_bounce(msg: Message) -> bool:
+    return split_parts(msg).dsn != [] or bounce_by_headers(msg)
+
+
+def _base(msg: Message, parts: Parts) -> Classification:
+    tokens = envelope_tokens(msg, parts.original, parts.dsn + parts.feedback)
+    return Classification("not-bounce", envelope_tokens=tokens,
+                          original_message_id=original_message_id(parts.original),
+                          original_list_id=original_list_id(parts.original))
+
+
+def _with(base: Classification, kind: str, **values: object) -> Classification:
+    fields = {**base.__dict__, "kind": kind, **values}
+    return Classification(**fields)  # type: ignore[arg-type]
+
+
+def _dsn_record(parts: Parts, text: str) -> Record | None:
+    records = [r for blob in parts.dsn for r in dsn_records(blob)]
+    if not records:
+        return None
+    record = next((r for r in records if r.recipient), records[0])
+    _, position = find_recipient(text, set()) if record.recipient is None else (None, -1)
+    if record.recipient and record.recipient.lower() in text.lower():
+        position = text.lower().index(record.recipient.lower())
+    record.context = region_after(text, position) if text.strip() else None
+    return record
+
+
+def _text_record(msg: Message, parts: Parts, text: str) -> Record:
+    failed = normalise(header(msg, "X-Failed-Recipients"))
+    unquoted = QUOTE_RE.sub("", text)
+    records = [r for r in dsn_records(text) or dsn_records(unquoted) if r.recipient]
+    if records:
+        record = records[0]
+        record.context = region_after(text, text.find(record.recipient or ""))
+        return record
+    record = text_record(text, _excluded(msg, parts.original), _single_to(parts.original))
+    record.recipient = failed or record.recipient
+    return record
+
+
+def _excluded(msg: Message, original: Message | None) -> set[str]:
+    found = {a.lower() for name in EXCLUDED_HEADERS for a in find_addresses(" ".join(headers(msg, name)))}
+    for name in ("From", "Return-Path", "Sender", "Reply-To"):
+        found.update(a.lower() for a in find_addresses(header(original, name)))
+    return found
+
+
+def _single_to(original: Message | None) -> str | None:
+    addresses = find_addresses(header(original, "To"))
+    return addresses[0] if len(addresses) == 1 else None
+
+
+def _bounce(base: Classification, record: Record) -> Classification:
+    verdict = judge(record)
+    status = record.status
+    diagnostic = (record.diagnostic or "")[:500] or None
+    return _with(base, verdict.kind, status=status, recipient=record.recipient,
+                 diagnostic=diagnostic, is_sender_fault=verdict.is_sender_fault)
+
+
+def _auto_reply(base: Classification, msg: Message) -> Classification:
+    return _with(base, "auto-reply", recipient=normalise(header(msg, "From")))

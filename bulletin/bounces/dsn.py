@@ -1,0 +1,99 @@
+"""RFC 3464 delivery-status parsing into per-recipient records."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bulletin.bounces.address import field_address
+
+FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{0,60})[ \t]*:[ \t]*(.*)$")
+STATUS_RE = re.compile(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?![\w-]|\.\d)")
+REPLY_RE = re.compile(r"(?<![\w.-])([245][0-5]\d)(?=[ \t-]|$)")
+RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
+
+
+@dataclass
+class Record:
+    """What a report says about one recipient."""
+
+    recipient: str | None = None
+    status: str | None = None
+    action: str | None = None
+    diagnostic: str | None = None
+    reply_code: str | None = None
+    context: str | None = None
+
+
+def parse_blocks(text: str) -> list[dict[str, str]]:
+    """Split header-like text into blocks (separated by blank lines) of lower-cased fields."""
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    last: str | None = None
+    for line in text.splitlines():
+        if not line.strip():
+            blocks, current, last = _flush(blocks, current), {}, None
+        elif line[0] in " \t" and last:
+            current[last] = f"{current[last]} {line.strip()}"
+        elif match := FIELD_RE.match(line):
+            name = match.group(1).lower()
+            last = None if name in current else name
+            current.setdefault(name, match.group(2).strip())
+        else:
+            last = None
+    return _flush(blocks, current)
+
+
+def _flush(blocks: list[dict[str, str]], current: dict[str, str]) -> list[dict[str, str]]:
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def status_code(text: str | None) -> str | None:
+    """Return the first enhanced status code (``5.1.1``) found in ``text``."""
+    match = STATUS_RE.search(text or "")
+    return ".".join(match.groups()) if match else None
+
+
+def reply_code(text: str | None) -> str | None:
+    """Return the first SMTP reply code (``550``) found in ``text``."""
+    match = REPLY_RE.search(text or "")
+    return match.group(1) if match else None
+
+
+def strip_type(value: str) -> str:
+    """Drop the ``smtp;`` style type prefix of a Diagnostic-Code value."""
+    kind, sep, rest = value.partition(";")
+    if sep and re.fullmatch(r"[\w-]{1,20}", kind.strip()):
+        return rest.strip()
+    return value.strip()
+
+
+def dsn_records(text: str) -> list[Record]:
+    """Return one Record per recipient block of a delivery-status text."""
+    records = []
+    for block in parse_blocks(text):
+        recipient = next(
+            (field_address(block.get(name)) for name in RECIPIENT_FIELDS if block.get(name)),
+            None,
+        )
+        if recipient is None and not ("action" in block and "status" in block):
+            continue
+        records.append(_record(block, recipient))
+    return records
+
+
+def _record(block: dict[str, str], recipient: str | None) -> Record:
+    diagnostic = strip_type(block.get("diagnostic-code", "")) or None
+    status = status_code(block.get("status"))
+    detailed = status_code(diagnostic)
+    if detailed and (status is None or status.endswith(".0.0")) and detailed[0] == (status or detailed)[0]:
+        status = detailed
+    return Record(
+        recipient=recipient,
+        status=status,
+        action=(block.get("action") or "").split()[0].lower() if block.get("action") else None,
+        diagnostic=diagnostic,
+        reply_code=reply_code(diagnostic),
+    )

@@ -1,0 +1,114 @@
+"""Recipient, status and diagnostic extraction from human-readable (non-RFC 3464) bounces."""
+
+from __future__ import annotations
+
+import re
+
+from bulletin.bounces.address import ADDRESS_RE, normalise
+from bulletin.bounces.dsn import Record, reply_code, status_code
+
+_ADDR = ADDRESS_RE.pattern
+_BULLET = r"(?:[*\u2022-][ \t]+)?"
+# Ways MTAs name the failed recipient, strongest first.
+RECIPIENT_RES = tuple(
+    re.compile(p, re.IGNORECASE | re.MULTILINE)
+    for p in (
+        rf"^[ \t]*{_BULLET}<{_ADDR}>",
+        rf"^[ \t]*{_BULLET}{_ADDR}[ \t]*(?:$|\.\.\.|:|\(|<|\[|on\b|\bcould\b|\bwas\b)",
+        rf"^[ \t]*[245]\d\d[ -]<{_ADDR}>\.\.\.",
+        rf"^[ \t>]*(?:final-)?recipient(?:\(s\))?(?: address)?[ \t]*:[ \t]*<?(?:rfc822;)?[ \t]*{_ADDR}",
+        rf"\b(?:rcpt to|to|for|recipient|address|user|mailbox|destinataire|empf\w+nger)[ \t]*"
+        rf"[:=]?[ \t]*[<\"'(\[][ \t]*{_ADDR}",
+        rf"\b(?:deliver(?:y|ed)?|send|sent|message|undeliverable) to[ \t]+{_ADDR}",
+        rf":[ \t]*<?{_ADDR}",
+        rf"<{_ADDR}>",
+    )
+)
+STRONG = 3  # the first patterns name the recipient even when it is also the report's addressee
+REGION_CHARS = 900
+NEXT_RECIPIENT_RE = re.compile(
+    rf"^[ \t]*{_BULLET}(?:[245]\d\d[ -])?<?{_ADDR}>?[ \t]*(?:$|:|\.\.\.|\(|\[)", re.MULTILINE
+)
+QMAIL_STATUS_RE = re.compile(r"\(#([245]\.\d{1,3}\.\d{1,3})\)")
+
+
+def find_recipient(text: str, exclude: set[str]) -> tuple[str | None, int]:
+    """Return the failed recipient named by a plain-text bounce and where it is named."""
+    fallback: tuple[str | None, int] = (None, -1)
+    for index, pattern in enumerate(RECIPIENT_RES):
+        for match in pattern.finditer(text):
+            address = normalise(match.group(1))
+            if address and address.lower() not in exclude:
+                return address, match.start(1)
+            if address and index < STRONG and fallback[0] is None:
+                fallback = (address, match.start(1))
+    return fallback
+
+
+def region_after(text: str, start: int) -> str:
+    """Return the stretch of text that explains the failure of the recipient named at ``start``."""
+    if start < 0:
+        return text
+    before, region = _transcript_before(text, start), text[start : start + REGION_CHARS]
+    first = ADDRESS_RE.match(region)
+    line_end = region.find("\n")
+    for match in NEXT_RECIPIENT_RE.finditer(region, line_end + 1 if line_end >= 0 else len(region)):
+        if first is None or normalise(match.group(1)) != normalise(first.group(1)):
+            return before + region[: match.start()]
+    return before + region
+
+
+def _transcript_before(text: str, start: int) -> str:
+    lines = text[: text.rfind("\n", 0, start) + 1].splitlines(keepends=True)
+    kept: list[str] = []
+    while lines and lines[-1].lstrip().startswith((">>>", "<<<")) and len(kept) < 3:
+        kept.insert(0, lines.pop())
+    return "".join(kept)
+
+
+def text_record(text: str, exclude: set[str], fallback: str | None = None) -> Record:
+    """Build a Record for a plain-text bounce from its report text."""
+    recipient, position = find_recipient(text, exclude)
+    region = region_after(text, position)
+    status = _status(region) or _status(text)
+    code = reply_code_in(region) or reply_code_in(text)
+    return Record(
+        recipient=recipient or fallback,
+        status=status,
+        action="failed",
+        diagnostic=diagnostic_line(region) or diagnostic_line(text),
+        reply_code=code,
+        context=region,
+    )
+
+
+def _status(text: str) -> str | None:
+    qmail = QMAIL_STATUS_RE.search(text)
+    return qmail.group(1) if qmail else status_code(text)
+
+
+SMTP_REPLY_RE = re.compile(
+    r"(?:said:?|<<<|response:?|reply:?|error:?|^|\s)[ \t]*([245][0-5]\d)(?:[ \t:-]|$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def reply_code_in(text: str) -> str | None:
+    """Return the first SMTP reply code quoted in bounce text."""
+    match = SMTP_REPLY_RE.search(text)
+    return match.group(1) if match else reply_code(None)
+
+
+DIAGNOSTIC_HINT_RE = re.compile(
+    r"[245]\d\d[ -]|[245]\.\d{1,3}\.\d{1,3}|unknown|not exist|no such|invalid|full|quota"
+    r"|reject|refused|denied|blocked|unavailable|disabled|not found|failed|error|spam",
+    re.IGNORECASE,
+)
+
+
+def diagnostic_line(text: str) -> str | None:
+    """Return the most informative line of a failure explanation (trimmed to 500 chars)."""
+    for line in text.splitlines():
+        if DIAGNOSTIC_HINT_RE.search(line) and len(line.strip()) > 3:
+            return " ".join(line.split())[:500]
+    return None

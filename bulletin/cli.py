@@ -1,0 +1,118 @@
+"""The `bulletin` command: Flask's CLI for this app, plus the worker and admin commands."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+
+from . import create_app
+
+
+def _create_app(*_args, **_kwargs):
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def main() -> None:
+    """bulletin: a bilingual email bulletin service."""
+
+
+main.add_command(shell_command)
+main.add_command(routes_command)
+
+
+def prepare_database() -> None:
+    """Create or upgrade the schema (Alembic), then insert the default rows."""
+    from flask_migrate import upgrade
+
+    from .defaults import ensure_defaults
+
+    upgrade()
+    ensure_defaults()
+
+
+@main.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database and insert the default topics."""
+    prepare_database()
+    click.echo(f"Database ready: {current_app.config['DATABASE_URL']}")
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-worker", is_flag=True, help="Serve the web app only.")
+@with_appcontext
+def run_command(host: str, port: int, no_worker: bool) -> None:
+    """Upgrade the database, start the worker, and serve the app (embedded mode)."""
+    serve(host, port, with_worker=not no_worker)
+
+
+def serve(host: str, port: int, *, with_worker: bool) -> None:
+    """Serve the current app with Werkzeug, the worker in background threads."""
+    from .delivery.scheduler import start_scheduler
+
+    app = current_app._get_current_object()
+    _configure_logging()
+    prepare_database()
+    scheduler = None
+    if with_worker:
+        scheduler, _worker = start_scheduler(app)
+    mode = f"SMTP relay {app.config['SMTP_URL']}" if app.config.get("SMTP_URL") else \
+        f"outbox folder {app.config['OUTBOX_DIR']}"
+    click.echo(f"bulletin on http://{host}:{port}/  database: {app.config['DATABASE_URL']}")
+    click.echo(f"mail goes to the {mode}")
+    try:
+        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="Run every job once and exit.")
+@with_appcontext
+def worker_command(once: bool) -> None:
+    """Run the clock and the senders until interrupted (any number, on any hosts)."""
+    from .delivery.scheduler import Worker, run_forever, run_once
+    from .delivery.settings import DeliverySettings
+
+    app = current_app._get_current_object()
+    _configure_logging()
+    if once:
+        worker = Worker(app=app, settings=DeliverySettings.from_app(app))
+        run_once(worker)
+        worker.close()
+        return
+    run_forever(app, threading.Event())
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _register_optional_commands() -> None:
+    """Commands from other parts of the package, when present."""
+    import importlib
+
+    for module_name, attr in COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        main.add_command(getattr(module, attr))
+
+
+#: (module, attribute) of click commands that live beside the code they drive.
+COMMANDS = [
+    ("bulletin.bounces.commands", "classify_bounce"),
+]
+
+_register_optional_commands()

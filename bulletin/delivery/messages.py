@@ -1,0 +1,46 @@
+"""MIME for transactional mail (one message at a time; bulk sends use bulk.py's templates)."""
+
+from __future__ import annotations
+
+import email.policy
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+
+from ..models import utcnow
+from ..rendering import RenderedEmail
+from .settings import DeliverySettings
+
+SMTP_POLICY = email.policy.SMTP.clone(max_line_length=78)
+
+
+def content_language(lang: str) -> str:
+    """BCP 47 tag for Content-Language (WLS-09)."""
+    return "cy" if lang == "cy" else "en-GB"
+
+
+def safe_header(value: str) -> str:
+    """Refuse CR/LF in a header value (MSG-09): never let user text start a new header."""
+    if "\r" in value or "\n" in value:
+        raise ValueError("header value contains a line break")
+    return value
+
+
+def build_transactional(rendered: RenderedEmail, to: str, settings: DeliverySettings,
+                        to_name: str | None = None) -> bytes:
+    """A multipart/alternative message (text, then inlined HTML) as CRLF bytes."""
+    msg = EmailMessage(policy=SMTP_POLICY)
+    name, address = parseaddr(settings.mail_from)
+    msg["From"] = formataddr((name, address))
+    msg["To"] = formataddr((safe_header(to_name), to)) if to_name else safe_header(to)
+    msg["Subject"] = safe_header(rendered.subject)
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = make_msgid(domain=settings.mail_domain)
+    if settings.reply_to:
+        msg["Reply-To"] = settings.reply_to
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["Content-Language"] = content_language(rendered.language)
+    msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    for part in msg.iter_parts():
+        part["Content-Language"] = content_language(rendered.language)
+    return msg.as_bytes(policy=SMTP_POLICY)

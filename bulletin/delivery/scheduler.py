@@ -1,0 +1,112 @@
+"""The worker: APScheduler is the clock; each job is a thin function over the pipeline."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from ..extensions import db
+from .backends import MailBackend, make_backend
+from .settings import DeliverySettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Worker:
+    """What every job gets: the app, its settings, a name for leases, and its backends."""
+
+    app: Flask
+    settings: DeliverySettings
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    _backend: MailBackend | None = None
+
+    def backend(self) -> MailBackend:
+        """The transactional backend, kept open across ticks."""
+        if self._backend is None:
+            s = self.settings
+            self._backend = make_backend(s.smtp_url, s.outbox_dir, s.smtp_timeout)
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[Worker], object]
+    seconds: float | None = None  #: None: every tick
+
+
+def deliver_transactional(worker: Worker) -> None:
+    """Send due confirmations, welcomes and test sends."""
+    from .transactional import deliver_outbox
+
+    sent = deliver_outbox(worker.settings, worker.backend())
+    if sent:
+        log.info("sent %d transactional message(s)", sent)
+
+
+#: The worker's periodic jobs. Later parts append theirs (sends, purges, bounce polling).
+JOBS: list[Job] = [Job("deliver-transactional", deliver_transactional)]
+
+
+def run_job(worker: Worker, job: Job) -> None:
+    """Run one job inside an app context; a failing job is logged and retried next tick."""
+    with worker.app.app_context():
+        try:
+            job.run(worker)
+        except Exception:
+            log.exception("job %s failed", job.name)
+            db.session.rollback()
+        finally:
+            db.session.remove()
+
+
+def run_once(worker: Worker) -> None:
+    """One pass of every job, in order (tests and `bulletin worker --once`)."""
+    for job in JOBS:
+        run_job(worker, job)
+
+
+def start_scheduler(app: Flask) -> tuple[BackgroundScheduler, Worker]:
+    """Start the clock in background threads; the caller keeps the process alive."""
+    worker = Worker(app=app, settings=DeliverySettings.from_app(app))
+    scheduler = BackgroundScheduler(timezone="UTC")
+    for job in JOBS:
+        seconds = job.seconds or worker.settings.tick_seconds
+        scheduler.add_job(run_job, "interval", args=[worker, job], seconds=seconds, id=job.name,
+                          max_instances=1, coalesce=True, next_run_time=_now())
+    scheduler.start()
+    log.info("worker %s started with jobs: %s", worker.name, ", ".join(j.name for j in JOBS))
+    return scheduler, worker
+
+
+def _now():
+    from ..models import utcnow
+
+    return utcnow()
+
+
+def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
+    """`bulletin worker`: run the clock until interrupted."""
+    stop = stop or threading.Event()
+    scheduler, worker = start_scheduler(app)
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown(wait=True)
+        worker.close()

@@ -1,0 +1,132 @@
+"""Deliver the transactional outbox: confirmations, welcomes, manage links, test sends."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from .. import tokens
+from ..links import external_url
+from ..extensions import db
+from ..models import OutboxMessage, OutboxStatus, utcnow
+from ..rendering import render_email
+from ..suppressions import is_suppressed
+from .backends import MailBackend, SendResult
+from .messages import build_transactional
+from .settings import DeliverySettings
+
+log = logging.getLogger(__name__)
+
+#: Kinds that go even to a suppressed address: a new double opt-in the person asked for.
+IGNORES_SUPPRESSION = {"confirm"}
+
+
+def claim_outbox(settings: DeliverySettings, limit: int = 50) -> list[int]:
+    """Lease due outbox rows to this worker; a lease that runs out frees them again."""
+    now = utcnow()
+    due = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == OutboxStatus.PENDING,
+               OutboxMessage.next_attempt_at <= now,
+               (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now))
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(db.session.scalars(due))
+    if ids:
+        until = now + timedelta(seconds=settings.lease_seconds)
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                           .values(claimed_until=until))
+    db.session.commit()
+    return ids
+
+
+def deliver_outbox(settings: DeliverySettings, backend: MailBackend, limit: int = 50) -> int:
+    """Send what is due; returns how many went. Stops early when the server is unreachable."""
+    sent = 0
+    ids = claim_outbox(settings, limit)
+    for position, row_id in enumerate(ids):
+        row = db.session.get(OutboxMessage, row_id)
+        if row is None or row.status != OutboxStatus.PENDING:
+            continue
+        result = _deliver_one(row, settings, backend)
+        db.session.commit()
+        if result is not None and result.ok:
+            sent += 1
+        if result is not None and result.connection_error:
+            _release(ids[position + 1 :])
+            break
+    return sent
+
+
+def _deliver_one(row: OutboxMessage, settings: DeliverySettings,
+                 backend: MailBackend) -> SendResult | None:
+    prepared = _prepare(row, settings)
+    if prepared is None:
+        row.status, row.claimed_until = OutboxStatus.SKIPPED, None
+        return None
+    message, recipient = prepared
+    result = backend.send(message, _envelope_sender(row, settings), [recipient])
+    record_outbox_result(row, result, settings)
+    return result
+
+
+def _prepare(row: OutboxMessage, settings: DeliverySettings) -> tuple[bytes, str] | None:
+    if row.message is not None and row.to_address:
+        if is_suppressed(row.to_address):
+            return None
+        return row.message, row.to_address
+    subscriber = row.subscriber
+    if subscriber is None:
+        return None
+    if row.kind not in IGNORES_SUPPRESSION and is_suppressed(subscriber.email):
+        return None
+    rendered = render_email(row.kind, subscriber.language, **_links(row.kind, subscriber))
+    return build_transactional(rendered, subscriber.email, settings), subscriber.email
+
+
+def _links(kind: str, subscriber) -> dict:
+    from flask import current_app
+
+    links = {"manage_url": external_url("public.manage",
+                                        token=tokens.make_manage_token(subscriber.uid)),
+             "max_age_days": current_app.config["CONFIRM_MAX_AGE_DAYS"]}
+    if kind == "confirm":
+        links["confirm_url"] = external_url("public.confirm",
+                                            token=tokens.make_confirm_token(subscriber.uid))
+        links["manage_url"] = None  # nothing to manage until confirmed
+    return links
+
+
+def _envelope_sender(row: OutboxMessage, settings: DeliverySettings) -> str:
+    if settings.bounce_domain:
+        return f"bounces+{tokens.make_bounce_token(f'o{row.id}')}@{settings.bounce_domain}"
+    return settings.from_address
+
+
+def record_outbox_result(row: OutboxMessage, result: SendResult, settings: DeliverySettings) -> None:
+    """Sent, failed for good (5xx or too old), or retried later with exponential backoff."""
+    now = utcnow()
+    row.attempts += 1
+    row.claimed_until = None
+    if result.ok:
+        row.status, row.sent_at, row.last_error = OutboxStatus.SENT, now, None
+        return
+    row.last_error = f"{result.code or ''} {result.reply}".strip()[:500]
+    too_old = now - row.created_at > timedelta(hours=settings.outbox_max_age_hours)
+    if result.is_permanent or too_old:
+        row.status = OutboxStatus.FAILED
+        return
+    row.next_attempt_at = now + timedelta(seconds=min(30 * 2 ** (row.attempts - 1), 3600))
+    log.info("outbox message %s deferred: %s", row.id, row.last_error)
+
+
+def _release(ids: list[int]) -> None:
+    # The server is down: hand our remaining leases back for a later tick.
+    if ids:
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                           .values(claimed_until=None))
+        db.session.commit()

@@ -1,0 +1,69 @@
+"""Issues of the bulletin and their ordered items."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .catalogue import Bilingual, Opportunity, Workshop
+from .types import UTCDateTime, utcnow
+
+
+class ItemKind(StrEnum):
+    WORKSHOP = "workshop"
+    OPPORTUNITY = "opportunity"
+    NEWS = "news"
+
+
+class Issue(Bilingual, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    subject_en: Mapped[str | None] = mapped_column(String(200))
+    subject_cy: Mapped[str | None] = mapped_column(String(200))
+    preheader_en: Mapped[str | None] = mapped_column(String(250))
+    preheader_cy: Mapped[str | None] = mapped_column(String(250))
+    intro_en: Mapped[str | None] = mapped_column(Text)  #: Markdown
+    intro_cy: Mapped[str | None] = mapped_column(Text)
+    #: Optimistic locking: a save names the version it edited; a stale one is refused.
+    version: Mapped[int] = mapped_column(default=1)
+    #: Set when the first send of the issue finishes: it then appears in the public archive.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    items: Mapped[list[IssueItem]] = relationship(
+        back_populates="issue", order_by="IssueItem.position", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def has_language(self, lang: str) -> bool:
+        """Whether the issue has a subject in this language."""
+        return bool(self.text("subject", lang))
+
+
+class IssueItem(Bilingual, db.Model):
+    """One entry of an issue: a workshop, an opportunity, or a free-text news item."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issue.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    section: Mapped[str] = mapped_column(String(30))  #: "workshops", "opportunities", "news"
+    kind: Mapped[str] = mapped_column(String(20))
+    workshop_id: Mapped[int | None] = mapped_column(ForeignKey("workshop.id", ondelete="CASCADE"))
+    opportunity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("opportunity.id", ondelete="CASCADE")
+    )
+    #: News items carry their own text; catalogue items use the catalogue's.
+    title_en: Mapped[str | None] = mapped_column(String(200))
+    title_cy: Mapped[str | None] = mapped_column(String(200))
+    body_en: Mapped[str | None] = mapped_column(Text)
+    body_cy: Mapped[str | None] = mapped_column(Text)
+
+    issue: Mapped[Issue] = relationship(back_populates="items")
+    workshop: Mapped[Workshop | None] = relationship()
+    opportunity: Mapped[Opportunity | None] = relationship()

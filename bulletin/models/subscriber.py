@@ -1,0 +1,96 @@
+"""Subscribers, their topics and their append-only consent trail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+
+class SubscriberStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+    CLEANED = "cleaned"
+
+
+subscriber_topic = Table(
+    "subscriber_topic",
+    db.metadata,
+    Column("subscriber_id", ForeignKey("subscriber.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Topic(db.Model):
+    """A subject readers can choose; editors manage the list."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_cy: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(default=0)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    def name(self, lang: str) -> str:
+        """The topic's name in a language."""
+        return self.name_cy if lang == "cy" else self.name_en
+
+
+class Subscriber(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Random public identifier carried in tokens; never reused, unlike integer ids.
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
+    #: Normalised address: local part as typed, domain lower-cased and IDNA-encoded.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default=SubscriberStatus.PENDING)
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    region: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    topics: Mapped[list[Topic]] = relationship(secondary=subscriber_topic, order_by=Topic.position)
+
+    __table_args__ = (Index("ix_subscriber_status_language", "status", "language"),)
+
+    @property
+    def is_mailable(self) -> bool:
+        """Whether bulk mail may go to this subscriber."""
+        return self.status == SubscriberStatus.CONFIRMED
+
+
+class ConsentWording(db.Model):
+    """The exact consent text shown at sign-up, one row per version and language."""
+
+    version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    language: Mapped[str] = mapped_column(String(2), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsentEvent(db.Model):
+    """Append-only record of what a person agreed to or withdrew, when and how."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Null once the subscriber is erased; subject_uid still groups the trail.
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="SET NULL"), index=True
+    )
+    subject_uid: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  #: signup, confirm, preferences, unsubscribe...
+    wording_version: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(2))
+    source: Mapped[str] = mapped_column(String(120))  #: e.g. "web:/subscribe", "one-click"
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    #: JSON of what was submitted, never the address itself.
+    details: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

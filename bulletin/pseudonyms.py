@@ -1,0 +1,30 @@
+"""Keyed hashes that let us recognise an address or IP without storing it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app
+
+
+def _key() -> bytes:
+    configured = current_app.config.get("HASH_KEY")
+    if configured:
+        return configured.encode()
+    # Derived from the signing secret that was first configured, so it survives rotation
+    # only if HASH_KEY is set: the README says so.
+    first = current_app.config["SECRET_KEYS"][0]
+    return hashlib.sha256(b"bulletin-hash-key:" + first.encode()).digest()
+
+
+def hash_address(address: str) -> str:
+    """HMAC-SHA256 of a normalised address (lower-cased whole, so case never matters)."""
+    return hmac.new(_key(), address.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def hash_ip(ip: str | None) -> str | None:
+    """HMAC of a client IP for the consent trail (data minimisation)."""
+    if not ip:
+        return None
+    return hmac.new(_key(), b"ip:" + ip.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,55 @@
+"""Render an email once per language: Jinja, then premailer inlines the CSS once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import premailer
+from flask import render_template
+from flask_babel import force_locale
+
+logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """The three parts of a mail, ready to be wrapped in MIME."""
+
+    subject: str
+    text: str
+    html: str
+    language: str
+
+
+def render_email(name: str, lang: str, **context) -> RenderedEmail:
+    """Render templates/email/<name>.{subject.txt,txt,html} in a language, CSS inlined."""
+    context.setdefault("lang", lang)
+    with force_locale(lang):
+        subject = render_template(f"email/{name}.subject.txt", **context).strip()
+        text = render_template(f"email/{name}.txt", subject=subject, **context)
+        html = render_template(f"email/{name}.html", subject=subject, **context)
+    return RenderedEmail(subject=" ".join(subject.split()), text=_tidy_text(text),
+                         html=inline_css(html), language=lang)
+
+
+def inline_css(html: str) -> str:
+    """premailer once: styles inlined, the <style> block kept for media queries."""
+    return premailer.transform(
+        html,
+        keep_style_tags=True,
+        strip_important=False,
+        cssutils_logging_level=logging.CRITICAL,
+        allow_network=False,
+        disable_validation=True,
+    )
+
+
+def _tidy_text(text: str) -> str:
+    # Collapse runs of blank lines left by template logic; keep one blank line between blocks.
+    lines = [line.rstrip() for line in text.splitlines()]
+    tidy: list[str] = []
+    for line in lines:
+        if line or (tidy and tidy[-1]):
+            tidy.append(line)
+    return "\n".join(tidy).strip() + "\n"

@@ -1,0 +1,1 @@
+"""The public door: subscribe, confirm, manage, unsubscribe."""

@@ -1,0 +1,175 @@
+"""Public pages. Thin: validate, call a verb, commit, answer."""
+
+from __future__ import annotations
+
+import json
+
+from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template,
+                   request, url_for)
+from flask_babel import get_locale
+
+from .. import tokens
+from ..extensions import csrf, db, limiter
+from ..models import Subscriber, SubscriberStatus
+from . import consent, operations
+from .export import export_subscriber
+from .forms import ButtonForm, EmailOnlyForm, PreferencesForm, SubscribeForm
+
+bp = Blueprint("public", __name__)
+
+
+def _lang() -> str:
+    return str(get_locale() or "en")
+
+
+def _subscribe_limit() -> str:
+    return current_app.config["SUBSCRIBE_RATE_LIMIT"]
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("public.subscribe"))
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+@limiter.limit(_subscribe_limit, methods=["POST"])
+def subscribe():
+    form = SubscribeForm()
+    form.fill_choices(_lang())
+    if request.method == "GET" and not form.language.data:
+        form.language.data = _lang()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("subscriptions/subscribe.html", form=form,
+                               statement=consent.statement(_lang())), status
+    if not form.website.data:  # honeypot filled: drop silently, answer the same
+        choices = _choices(form)
+        operations.subscribe(form.email.data, choices, source="web:/subscribe",
+                             ip=request.remote_addr)
+        db.session.commit()
+    return redirect(url_for("public.check_email"), code=303)
+
+
+@bp.get("/subscribe/check-your-email")
+def check_email():
+    return render_template("subscriptions/check_email.html")
+
+
+def _choices(form: PreferencesForm) -> operations.Choices:
+    return operations.Choices(topics=list(form.topics.data or []), region=form.region.data,
+                              language=form.language.data, name=(form.name.data or "").strip())
+
+
+def _subscriber_from(token: str, reader) -> Subscriber:
+    try:
+        uid = reader(token)
+    except tokens.BadToken as exc:
+        g.token_problem = exc.reason
+        abort(410 if exc.reason == "expired" else 400)
+    subscriber = operations.find_by_uid(uid)
+    if subscriber is None:
+        g.token_problem = "gone"
+        abort(404)
+    g.subscriber_language = subscriber.language
+    return subscriber
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(_subscribe_limit, methods=["POST"])
+def confirm(token: str):
+    subscriber = _subscriber_from(token, tokens.read_confirm_token)
+    form = ButtonForm()
+    if subscriber.status not in (SubscriberStatus.PENDING, SubscriberStatus.CONFIRMED):
+        g.token_problem = "used"
+        abort(410)
+    if not form.validate_on_submit():
+        return render_template("subscriptions/confirm.html", form=form, subscriber=subscriber)
+    operations.confirm(subscriber, ip=request.remote_addr)
+    db.session.commit()
+    manage_url = url_for("public.manage", token=tokens.make_manage_token(subscriber.uid))
+    return render_template("subscriptions/confirmed.html", manage_url=manage_url)
+
+
+@bp.route("/manage/<token>", methods=["GET", "POST"])
+def manage(token: str):
+    subscriber = _subscriber_from(token, tokens.read_manage_token)
+    form = PreferencesForm(obj=None)
+    form.fill_choices(_lang())
+    if request.method == "GET":
+        _fill_preferences(form, subscriber)
+    saved = False
+    if form.validate_on_submit():
+        operations.update_preferences(subscriber, _choices(form), ip=request.remote_addr)
+        db.session.commit()
+        g.subscriber_language = subscriber.language
+        saved = True
+    status = 400 if request.method == "POST" and not saved else 200
+    return render_template("subscriptions/manage.html", form=form, subscriber=subscriber,
+                           token=token, saved=saved, button=ButtonForm()), status
+
+
+def _fill_preferences(form: PreferencesForm, subscriber: Subscriber) -> None:
+    form.name.data = subscriber.name or ""
+    form.topics.data = [t.slug for t in subscriber.topics]
+    form.region.data = subscriber.region
+    form.language.data = subscriber.language
+
+
+@bp.post("/manage/<token>/data")
+def download_data(token: str):
+    subscriber = _subscriber_from(token, tokens.read_manage_token)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    body = json.dumps(export_subscriber(subscriber), indent=2, ensure_ascii=False)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": 'attachment; filename="my-bulletin-data.json"',
+        "Cache-Control": "no-store"})
+
+
+@bp.route("/manage/<token>/erase", methods=["GET", "POST"])
+def erase(token: str):
+    subscriber = _subscriber_from(token, tokens.read_manage_token)
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        return render_template("subscriptions/erase.html", form=form, token=token)
+    operations.erase(subscriber, source="web:/manage/erase", ip=request.remote_addr)
+    db.session.commit()
+    return render_template("subscriptions/erased.html")
+
+
+@bp.route("/manage", methods=["GET", "POST"])
+@limiter.limit(_subscribe_limit, methods=["POST"])
+def request_link():
+    form = EmailOnlyForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("subscriptions/manage_request.html", form=form), status
+    operations.request_manage_link(form.email.data)
+    db.session.commit()
+    return redirect(url_for("public.check_email"), code=303)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: the one-click POST carries no cookie and no CSRF token
+def unsubscribe(token: str):
+    subscriber = _subscriber_from(token, tokens.read_unsubscribe_token)
+    if request.method == "GET":
+        return render_template("subscriptions/unsubscribe.html", token=token)
+    one_click = request.form.get("List-Unsubscribe") == "One-Click"
+    source = "one-click" if one_click else "web:/unsubscribe"
+    operations.unsubscribe(subscriber, source=source, ip=request.remote_addr)
+    db.session.commit()
+    return render_template("subscriptions/unsubscribed.html", subscriber=subscriber,
+                           manage_url=url_for("public.manage",
+                                              token=tokens.make_manage_token(subscriber.uid)))
+
+
+@bp.get("/accessibility")
+def accessibility():
+    return render_template("pages/accessibility.html")
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("pages/privacy.html", statement=consent.statement(_lang()),
+                           version=consent.VERSION)

@@ -1,0 +1,43 @@
+"""Helpers every template can use: language, links to the other language, names."""
+
+from __future__ import annotations
+
+from flask import Flask, request, url_for
+from flask_babel import format_datetime, get_locale
+
+from .models import region_name
+from .tokens import make_unsubscribe_token
+
+
+def current_lang() -> str:
+    """'cy' or 'en': the language of this page."""
+    return "cy" if str(get_locale()) == "cy" else "en"
+
+
+def html_lang(lang: str | None = None) -> str:
+    """BCP 47 tag for the html lang attribute (WLS-09): cy or en-GB."""
+    return "cy" if (lang or current_lang()) == "cy" else "en-GB"
+
+
+def switch_language_url(lang: str) -> str:
+    """This page in another language."""
+    args = request.args.to_dict()
+    args["lang"] = lang
+    if request.endpoint and request.method == "GET":
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return url_for("public.subscribe", lang=lang)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Expose the helpers to Jinja."""
+    app.jinja_env.globals.update(
+        current_lang=current_lang,
+        html_lang=html_lang,
+        switch_language_url=switch_language_url,
+        region_name=region_name,
+        format_datetime=format_datetime,
+        make_unsubscribe_token=make_unsubscribe_token,
+    )
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True

@@ -1,0 +1,94 @@
+"""Signed tokens: one make_*/read_* pair per purpose, each with its own salt."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
+
+SALTS = {
+    "confirm": "bulletin.confirm.v1",
+    "manage": "bulletin.manage.v1",
+    "unsubscribe": "bulletin.unsubscribe.v1",
+    "bounce": "bulletin.bounce.v1",
+}
+
+
+class BadToken(Exception):
+    """A token that is tampered with, expired, or made for another purpose."""
+
+    def __init__(self, reason: str = "invalid"):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _keys() -> list[str]:
+    # itsdangerous signs with the last key and verifies with all: our list is newest first.
+    return list(reversed(current_app.config["SECRET_KEYS"]))
+
+
+def _timed(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(_keys(), salt=SALTS[purpose])
+
+
+def _plain(purpose: str) -> URLSafeSerializer:
+    return URLSafeSerializer(_keys(), salt=SALTS[purpose])
+
+
+def make_confirm_token(uid: str) -> str:
+    """A confirmation token; it expires after CONFIRM_MAX_AGE_DAYS."""
+    return _timed("confirm").dumps(uid)
+
+
+def read_confirm_token(token: str) -> str:
+    """The subscriber uid in a confirmation token, or BadToken('expired'|'invalid')."""
+    max_age = timedelta(days=current_app.config["CONFIRM_MAX_AGE_DAYS"])
+    try:
+        return _str(_timed("confirm").loads(token, max_age=int(max_age.total_seconds())))
+    except BadData as exc:
+        reason = "expired" if exc.__class__.__name__ == "SignatureExpired" else "invalid"
+        raise BadToken(reason) from exc
+
+
+def make_manage_token(uid: str) -> str:
+    """A token for the preferences page; it does not expire (old emails keep working)."""
+    return _plain("manage").dumps(uid)
+
+
+def read_manage_token(token: str) -> str:
+    """The subscriber uid in a manage token."""
+    return _read_plain("manage", token)
+
+
+def make_unsubscribe_token(uid: str) -> str:
+    """A never-expiring unsubscribe token (RFC 8058 links in old emails must work)."""
+    return _plain("unsubscribe").dumps(uid)
+
+
+def read_unsubscribe_token(token: str) -> str:
+    """The subscriber uid in an unsubscribe token."""
+    return _read_plain("unsubscribe", token)
+
+
+def make_bounce_token(delivery_ref: str) -> str:
+    """A VERP token naming one delivery (or outbox message)."""
+    return _plain("bounce").dumps(delivery_ref)
+
+
+def read_bounce_token(token: str) -> str:
+    """The delivery reference in a VERP token."""
+    return _read_plain("bounce", token)
+
+
+def _read_plain(purpose: str, token: str) -> str:
+    try:
+        return _str(_plain(purpose).loads(token))
+    except BadData as exc:
+        raise BadToken("invalid") from exc
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise BadToken("invalid")
+    return value

@@ -1,0 +1,124 @@
+"""What create_app binds: extensions, blueprints, error pages, response headers."""
+
+from __future__ import annotations
+
+from flask import Flask, g, render_template, request, session
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+from .config import DEFAULT_SECRET
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+LANGUAGES = ("cy", "en")
+
+
+def validate_config(app: Flask) -> None:
+    """Refuse to start in production with the default secret or without a real base URL."""
+    if app.config["ENV"] != "production":
+        return
+    if DEFAULT_SECRET in app.config["SECRET_KEYS"]:
+        raise RuntimeError("SECRET_KEY must be set to a long random value in production")
+
+
+def select_locale() -> str:
+    """?lang= (remembered in the session), then the subscriber's language, then the browser."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        session["lang"] = asked
+        return asked
+    if g.get("subscriber_language") in LANGUAGES:
+        return g.subscriber_language
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def bind_extensions(app: Flask) -> None:
+    """Bind every extension to this app."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    if login_manager._user_callback is None:  # the editorial door installs the real one
+        login_manager.user_loader(lambda _id: None)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/London")
+    from . import models  # noqa: F401  (register every table)
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "migrations"
+    return checkout if checkout.is_dir() else here / "migrations"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    # Foreign keys for ON DELETE CASCADE; WAL so the worker and the web app can share the file.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register the doors, error pages, template helpers and security headers."""
+    from .subscriptions.views import bp as subscriptions_bp
+
+    app.register_blueprint(subscriptions_bp)
+    for optional in ("bulletin.editorial.views", "bulletin.api.views", "bulletin.bounces.webhooks"):
+        _register_optional(app, optional)
+    _register_error_pages(app)
+    app.after_request(_security_headers)
+    from .templating import register_template_helpers
+
+    register_template_helpers(app)
+
+
+def _register_optional(app: Flask, module_name: str) -> None:
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return
+        raise
+    module.register(app)
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("errors/error.html", code=400, reason="csrf"), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if request.path.startswith("/api/"):
+            return {"error": error.name, "detail": error.description}, error.code
+        return render_template("errors/error.html", code=error.code, reason=None), error.code
+
+
+def _security_headers(response):
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'; "
+        "object-src 'none'"
+    )
+    response.headers.setdefault("Content-Security-Policy", csp)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    if request.is_secure or request.headers.get("X-Forwarded-Proto") == "https":
+        response.headers.setdefault(
+            "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+        )
+    return response
