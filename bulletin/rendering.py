@@ -11,6 +11,12 @@ from flask_babel import force_locale
 
 logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
 
+#: Stand-ins for the per-recipient links in a once-per-language render: bulk sends replace
+#: them by substitution (no per-recipient Jinja or premailer). Letters, digits and dashes
+#: only, so no encoding (HTML, quoted-printable) ever changes them.
+UNSUBSCRIBE_PLACEHOLDER = "BULLETIN-PERSONAL-UNSUBSCRIBE-URL"
+MANAGE_PLACEHOLDER = "BULLETIN-PERSONAL-MANAGE-URL"
+
 
 @dataclass(frozen=True)
 class RenderedEmail:

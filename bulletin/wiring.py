@@ -42,8 +42,8 @@ def bind_extensions(app: Flask) -> None:
                      compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
-    if login_manager._user_callback is None:  # the editorial door installs the real one
-        login_manager.user_loader(lambda _id: None)
+    login_manager.login_view = "editor.login"
+    from .editorial import access  # noqa: F401  (installs the user loader)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/London")

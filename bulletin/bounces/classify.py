@@ -10,7 +10,7 @@ from bulletin.bounces.address import find_addresses, normalise
 from bulletin.bounces.arf import find_complaint
 from bulletin.bounces.autoreply import is_auto_reply, is_challenge
 from bulletin.bounces.detect import bounce_by_body, bounce_by_headers
-from bulletin.bounces.dsn import Record, dsn_records
+from bulletin.bounces.dsn import Record, dsn_records, status_code
 from bulletin.bounces.envelope import envelope_tokens, original_list_id, original_message_id
 from bulletin.bounces.mime import Parts, header, headers, parse, split_parts
 from bulletin.bounces.ses import ses_notice
@@ -102,10 +102,15 @@ def _dsn_record(parts: Parts, text: str) -> Record | None:
     if not records:
         return None
     record = next((r for r in records if r.recipient), records[0])
-    _, position = find_recipient(text, set()) if record.recipient is None else (None, -1)
-    if record.recipient and record.recipient.lower() in text.lower():
-        position = text.lower().index(record.recipient.lower())
+    if record.recipient is None:
+        record.recipient, position = find_recipient(text, set())
+    else:
+        position = text.lower().find(record.recipient.lower())
     record.context = region_after(text, position) if text.strip() else None
+    if record.status is None or record.status.endswith(".0.0"):
+        specific = status_code(record.context)
+        if specific and specific[0] == (record.status or specific)[0]:
+            record.status = specific
     return record
 
 

@@ -46,7 +46,7 @@ HOST_UNKNOWN = _compile(
     r"\bnxdomain\b", r"\bdomain name not found", r"\bthe account or domain may not exist",
     r"\bdns (?:lookup|error).{0,40}(?:nxdomain|does not exist|not found)",
     r"\bnon-?existent (?:host|domain)", r"\bno (?:mx|a|address) records? (?:found )?for",
-    r"\binvalid domain\b", r"\bunable to route\b", r"\bcould ?n[o']t find a mail exchanger", r"\brecipient domain\b.{0,20}\bnot exist",
+    r"\bunable to route\b", r"\bcould ?n[o']t find a mail exchanger", r"\brecipient domain\b.{0,20}\bnot exist",
 )
 HAS_MOVED = _compile(
     r"\bhas been replaced by\b", r"\b(?:user|address|recipient) has moved\b",
@@ -84,7 +84,7 @@ SENDER_FAULT = _compile(
     r"\bmalware", r"\bjunk", r"\bfilter(?:ed)?\b", r"\bsecurity\b", r"\bhelo\b|\behlo\b",
     r"\bclient host\b", r"\bsender (?:address |domain )?(?:rejected|denied|verify)",
     r"\bsmtp server of your isp", r"\bdynamic ip", r"\bdenied\b", r"\brefused\b",
-    r"\brejected\b.{0,40}\b(?:your|sender|ip|message|content|from)\b", r"\bgo away",
+    r"\brejected\b.{0,40}\b(?:your|sender|ip|message|content|from)\b", r"\bgo away", r"\bmy name was rejected",
     r"\bnot accepted (?:from|here)", r"\bunsolicited", r"\bbulk mail", r"\bsuspicious",
     r"\b5\.7\.\d{1,3}\b", r"\btls (?:is )?required|\bmust (?:issue a )?starttls",
     r"\bencryption (?:is )?required", r"\bcomplain",

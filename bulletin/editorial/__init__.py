@@ -1,0 +1,1 @@
+"""The editor door, under /editor: accounts, catalogue, issues, sends."""
