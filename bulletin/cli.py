@@ -58,8 +58,8 @@ def serve(host: str, port: int, *, with_worker: bool) -> None:
     from .delivery.scheduler import start_scheduler
 
     app = current_app._get_current_object()
-    _configure_logging()
     prepare_database()
+    _configure_logging()  # after Alembic, whose logging config would replace ours
     scheduler = None
     if with_worker:
         scheduler, _worker = start_scheduler(app)
@@ -68,7 +68,10 @@ def serve(host: str, port: int, *, with_worker: bool) -> None:
     click.echo(f"bulletin on http://{host}:{port}/  database: {app.config['DATABASE_URL']}")
     click.echo(f"mail goes to the {mode}")
     try:
-        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+        # Werkzeug directly: Flask's app.run() refuses to run inside its own CLI.
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -93,7 +96,8 @@ def worker_command(once: bool) -> None:
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _register_optional_commands() -> None:
