@@ -8,7 +8,7 @@ ADDRESS_RE = re.compile(
     r"(?<![\w.+=/-])([\w.!#$%&'*+/=?^`{|}~-]{1,64}@(?:[\w-]{1,63}\.)+[A-Za-z]{2,24})(?![\w-])"
 )
 DAEMON_RE = re.compile(
-    r"^(?:mailer-daemon|mail-daemon|maildaemon|mailerdaemon|postmaster|mdaemon"
+    r"^(?:mailer-daemon|mail-daemon|maildaemon|mailerdaemon|post_?master|mdaemon"
     r"|mail-delivery-system|mail-delivery-subsystem)$",
     re.IGNORECASE,
 )

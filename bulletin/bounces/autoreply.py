@@ -19,9 +19,10 @@ AUTO_SUBJECT_RE = re.compile(
     re.IGNORECASE,
 )
 CHALLENGE_RE = re.compile(
-    r"\b(?:challenge[- ]response|spam ?arrest|boxbe|sender verification|verify (?:that )?you(?:'re|"
-    r" are)? (?:a )?(?:human|real person|not a robot)|please (?:confirm|verify) (?:that )?(?:you|your"
-    r" (?:message|e-?mail|address))|confirm (?:that )?you are (?:a )?(?:human|real person)"
+    r"\b(?:challenge[- ]response|spam ?arrest|boxbe|sender verification"
+    r"|verify (?:that )?you(?:'re| are)? (?:a )?(?:human|real person|not a robot)"
+    r"|please (?:confirm|verify) (?:that )?(?:you|your (?:message|e-?mail|address))"
+    r"|confirm (?:that )?you are (?:a )?(?:human|real person)"
     r"|awaiting (?:your )?verification|held (?:pending|until) (?:your )?(?:verification"
     r"|confirmation)|(?:add|added) (?:you )?to (?:my|the) (?:white ?list|approved senders)"
     r"|approved senders? list|request(?:ing)? (?:your )?(?:verification|authori[sz]ation))",

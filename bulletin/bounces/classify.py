@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 
 from bulletin.bounces.address import find_addresses, normalise
@@ -14,7 +14,7 @@ from bulletin.bounces.dsn import Record, dsn_records, status_code
 from bulletin.bounces.envelope import envelope_tokens, original_list_id, original_message_id
 from bulletin.bounces.mime import Parts, header, headers, parse, split_parts
 from bulletin.bounces.ses import ses_notice
-from bulletin.bounces.textscan import find_recipient, region_after, text_record
+from bulletin.bounces.textscan import diagnostic_line, find_recipient, region_after, text_record
 from bulletin.bounces.verdict import judge
 
 QUOTE_RE = re.compile(r"^> ?", re.MULTILINE)
@@ -93,8 +93,7 @@ def _base(msg: Message, parts: Parts) -> Classification:
 
 
 def _with(base: Classification, kind: str, **values: object) -> Classification:
-    fields = {**base.__dict__, "kind": kind, **values}
-    return Classification(**fields)  # type: ignore[arg-type]
+    return replace(base, kind=kind, **values)  # type: ignore[arg-type]
 
 
 def _dsn_record(parts: Parts, text: str) -> Record | None:
@@ -107,6 +106,7 @@ def _dsn_record(parts: Parts, text: str) -> Record | None:
     else:
         position = text.lower().find(record.recipient.lower())
     record.context = region_after(text, position) if text.strip() else None
+    record.diagnostic = record.diagnostic or diagnostic_line(record.context or "")
     if record.status is None or record.status.endswith(".0.0"):
         specific = status_code(record.context)
         if specific and specific[0] == (record.status or specific)[0]:
@@ -128,10 +128,9 @@ def _text_record(msg: Message, parts: Parts, text: str) -> Record:
 
 
 def _excluded(msg: Message, original: Message | None) -> set[str]:
-    found = {a.lower() for name in EXCLUDED_HEADERS for a in find_addresses(" ".join(headers(msg, name)))}
-    for name in ("From", "Return-Path", "Sender", "Reply-To"):
-        found.update(a.lower() for a in find_addresses(header(original, name)))
-    return found
+    values = [v for name in EXCLUDED_HEADERS for v in headers(msg, name)]
+    values += [header(original, name) for name in ("From", "Return-Path", "Sender", "Reply-To")]
+    return {address.lower() for address in find_addresses(" ".join(values))}
 
 
 def _single_to(original: Message | None) -> str | None:
@@ -142,6 +141,8 @@ def _single_to(original: Message | None) -> str | None:
 def _bounce(base: Classification, record: Record) -> Classification:
     verdict = judge(record)
     status = record.status
+    if status is None and record.reply_code and verdict.kind != "delivered":
+        status = f"{record.reply_code[0]}.0.0"  # only an SMTP reply code was given
     diagnostic = (record.diagnostic or "")[:500] or None
     return _with(base, verdict.kind, status=status, recipient=record.recipient,
                  diagnostic=diagnostic, is_sender_fault=verdict.is_sender_fault)

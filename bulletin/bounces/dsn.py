@@ -88,8 +88,8 @@ def _record(block: dict[str, str], recipient: str | None) -> Record:
     diagnostic = strip_type(block.get("diagnostic-code", "")) or None
     status = status_code(block.get("status"))
     detailed = status_code(diagnostic)
-    if detailed and (status is None or status.endswith(".0.0")) and detailed[0] == (status or detailed)[0]:
-        status = detailed
+    if detailed and (status is None or status.endswith(".0.0")):
+        status = detailed if detailed[0] == (status or detailed)[0] else status
     return Record(
         recipient=recipient,
         status=status,

@@ -30,7 +30,7 @@ SEPARATOR_RE = re.compile(
 )
 HEADER_LINE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,40}:[ \t]?\S")
 TAG_BREAK_RE = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.IGNORECASE)
-TAG_RE = re.compile(r"<[^>]*>|<!--.*?-->", re.DOTALL)
+TAG_RE = re.compile(r"<!--.*?-->|<[^<>]*>", re.DOTALL)
 
 
 @dataclass
@@ -103,7 +103,8 @@ def decoded_text(part: Message) -> str:
 
 def decode_bytes(payload: bytes, charset: str | None) -> str:
     """Decode bytes with the declared charset, falling back to UTF-8 with replacement."""
-    for name in (charset, "utf-8"):
+    jis = b"\x1b$B" in payload or b"\x1b$@" in payload
+    for name in (charset, "iso2022_jp" if jis else None, "utf-8"):
         if not name:
             continue
         try:

@@ -31,12 +31,13 @@ USER_UNKNOWN = _compile(
     r"\brecipient address rejected: (?:access denied|undeliverable address)",
     r"\bthere is no (?:one|user|mailbox)", r"\bno valid recipients?\b",
     r"\bnot (?:listed in|found in) (?:the )?(?:directory|address book|domino directory)",
-    r"\bdestination addresses? (?:were|was) unknown", r"\bdid not reach the following",
+    r"\bdestination addresses? (?:were|was) unknown",
     r"\bnon[- ]?existent (?:user|mailbox|recipient|address)", r"\buser not active",
     r"\bvirtual user\b.*unknown", r"\binvalid or unknown virtual user",
-    r"\bnessun utente|utilisateur inconnu|no existe (?:dicha|ese)|unbekannt|existiert nicht",
-    r"\bsuch user\b", r"\bno longer (?:valid|available|exists?|in use|with)\b",
-    r"\bempfänger (?:unbekannt|nicht gefunden)", r"\bbenutzer unbekannt",
+    r"\bnessun utente|utilisateur inconnu|no existe (?:dicha|ese)|existiert nicht",
+    r"\bdoes ?n[o']t have an? [\w.-]+ account\b",
+    r"\bno longer (?:valid|available|exists?|in use|with)\b",
+    r"\b(?:empfänger|benutzer|adresse|postfach) (?:ist )?(?:unbekannt|nicht gefunden)",
 )
 HOST_UNKNOWN = _compile(
     r"\bhost or domain name not found", r"\b(?:domain|host)(?: name)? (?:does not exist|not found"
@@ -46,7 +47,8 @@ HOST_UNKNOWN = _compile(
     r"\bnxdomain\b", r"\bdomain name not found", r"\bthe account or domain may not exist",
     r"\bdns (?:lookup|error).{0,40}(?:nxdomain|does not exist|not found)",
     r"\bnon-?existent (?:host|domain)", r"\bno (?:mx|a|address) records? (?:found )?for",
-    r"\bunable to route\b", r"\bcould ?n[o']t find a mail exchanger", r"\brecipient domain\b.{0,20}\bnot exist",
+    r"\bunable to route\b", r"\bcould ?n[o']t find a mail exchanger",
+    r"\brecipient domain\b.{0,20}\bnot exist",
 )
 HAS_MOVED = _compile(
     r"\bhas been replaced by\b", r"\b(?:user|address|recipient) has moved\b",
@@ -54,7 +56,7 @@ HAS_MOVED = _compile(
 )
 NOT_ACCEPT = _compile(
     r"\bdoes not accept mail\b", r"\bnull ?mx\b", r"\bmail receiving disabled",
-    r"\bno route for current request", r"\bhost not found\b",
+    r"\bno route for current request", r"\bname server: \S*: host not found\b",
     r"\bsmtp protocol returned a permanent error", r"\bnot accepting network messages",
     r"\bno mx (?:record )?found\b", r"\b(?:521|556)[ -]",
 )
@@ -63,7 +65,8 @@ MAILBOX_FULL = _compile(
     r"\bmail ?box (?:\S+ )?(?:is )?(?:full|over ?quota|exceeds?|size limit)", r"\bquota\b",
     r"\bfull mailbox", r"\binsufficient (?:disk|storage|system storage)|\bdisk space",
     r"\bexceeded (?:storage|the storage|its storage)", r"\bmailfolder is full",
-    r"\bno space left", r"\btoo many messages (?:on the server|in)", r"\bstorage (?:allocation|limit)",
+    r"\bno space left", r"\btoo many messages (?:on the server|in)",
+    r"\bstorage (?:allocation|limit)",
     r"\bspace has been used up", r"\bboite du destinataire pleine", r"\bmailbox full\b",
 )
 SUSPENDED = _compile(
@@ -84,7 +87,8 @@ SENDER_FAULT = _compile(
     r"\bmalware", r"\bjunk", r"\bfilter(?:ed)?\b", r"\bsecurity\b", r"\bhelo\b|\behlo\b",
     r"\bclient host\b", r"\bsender (?:address |domain )?(?:rejected|denied|verify)",
     r"\bsmtp server of your isp", r"\bdynamic ip", r"\bdenied\b", r"\brefused\b",
-    r"\brejected\b.{0,40}\b(?:your|sender|ip|message|content|from)\b", r"\bgo away", r"\bmy name was rejected",
+    r"\brejected\b.{0,40}\b(?:your|sender|ip|message|content|from)\b", r"\bgo away",
+    r"\bmy name was rejected",
     r"\bnot accepted (?:from|here)", r"\bunsolicited", r"\bbulk mail", r"\bsuspicious",
     r"\b5\.7\.\d{1,3}\b", r"\btls (?:is )?required|\bmust (?:issue a )?starttls",
     r"\bencryption (?:is )?required", r"\bcomplain",
@@ -120,7 +124,7 @@ SOFT_REASONS = (("mailboxfull", MAILBOX_FULL), ("suspend", SUSPENDED),
                 ("senderfault", SENDER_FAULT), ("transient", TRANSIENT))
 
 
-LOCAL_PART_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@(?=[\w-])")
+LOCAL_PART_RE = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}@(?=[\w-])")
 
 
 def normalise_text(text: str | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bulletin.bounces.address import ADDRESS_RE, normalise
-from bulletin.bounces.dsn import Record, reply_code, status_code
+from bulletin.bounces.dsn import STATUS_RE, Record, status_code
 
 _ADDR = ADDRESS_RE.pattern
 _BULLET = r"(?:[*\u2022-][ \t]+)?"
@@ -16,7 +16,8 @@ RECIPIENT_RES = tuple(
         rf"^[ \t]*{_BULLET}<{_ADDR}>",
         rf"^[ \t]*{_BULLET}{_ADDR}[ \t]*(?:$|\.\.\.|:|\(|<|\[|on\b|\bcould\b|\bwas\b)",
         rf"^[ \t]*[245]\d\d[ -]<{_ADDR}>\.\.\.",
-        rf"^[ \t>]*(?:final-)?recipient(?:\(s\))?(?: address)?[ \t]*:[ \t]*<?(?:rfc822;)?[ \t]*{_ADDR}",
+        rf"^[ \t>]*(?:(?:final-)?recipient(?:\(s\))?(?: address)?|rcpt to)[ \t]*:[ \t]*<?"
+        rf"(?:rfc822;)?[ \t]*{_ADDR}",
         rf"\b(?:rcpt to|to|for|recipient|address|user|mailbox|destinataire|empf\w+nger)[ \t]*"
         rf"[:=]?[ \t]*[<\"'(\[][ \t]*{_ADDR}",
         rf"\b(?:deliver(?:y|ed)?|send|sent|message|undeliverable) to[ \t]+{_ADDR}",
@@ -48,9 +49,10 @@ def find_recipient(text: str, exclude: set[str]) -> tuple[str | None, int]:
 def region_after(text: str, start: int) -> str:
     """Return the stretch of text that explains the failure of the recipient named at ``start``."""
     if start < 0:
-        return text
+        return text[: REGION_CHARS * 5]
+    first = ADDRESS_RE.match(text, start)
+    start = text.rfind("\n", 0, start) + 1  # from the start of the line naming the recipient
     before, region = _transcript_before(text, start), text[start : start + REGION_CHARS]
-    first = ADDRESS_RE.match(region)
     line_end = region.find("\n")
     for match in NEXT_RECIPIENT_RE.finditer(region, line_end + 1 if line_end >= 0 else len(region)):
         if first is None or normalise(match.group(1)) != normalise(first.group(1)):
@@ -96,19 +98,22 @@ SMTP_REPLY_RE = re.compile(
 def reply_code_in(text: str) -> str | None:
     """Return the first SMTP reply code quoted in bounce text."""
     match = SMTP_REPLY_RE.search(text)
-    return match.group(1) if match else reply_code(None)
+    return match.group(1) if match else None
 
 
+REPLY_LINE_RE = re.compile(r"(?<![\w.])[245]\d\d[ -]+(?:[245]\.\d{1,3}\.\d{1,3}[ -]+)?[A-Za-z<'\"]")
 DIAGNOSTIC_HINT_RE = re.compile(
-    r"[245]\d\d[ -]|[245]\.\d{1,3}\.\d{1,3}|unknown|not exist|no such|invalid|full|quota"
-    r"|reject|refused|denied|blocked|unavailable|disabled|not found|failed|error|spam",
+    r"unknown|not exist|no such|invalid|full|quota|reject|refused|denied|blocked|unavailable"
+    r"|disabled|not found|failed|error|spam",
     re.IGNORECASE,
 )
 
 
 def diagnostic_line(text: str) -> str | None:
     """Return the most informative line of a failure explanation (trimmed to 500 chars)."""
-    for line in text.splitlines():
-        if DIAGNOSTIC_HINT_RE.search(line) and len(line.strip()) > 3:
-            return " ".join(line.split())[:500]
+    lines = [" ".join(line.split()) for line in text.splitlines() if len(line.strip()) > 3]
+    for pattern in (REPLY_LINE_RE, STATUS_RE, DIAGNOSTIC_HINT_RE):
+        found = next((line for line in lines if pattern.search(line)), None)
+        if found:
+            return found[:500]
     return None

@@ -41,13 +41,10 @@ def judge(record: Record) -> Verdict:
     text = f"{record.diagnostic or ''}\n{record.context or ''}"
     hard, soft = reasons(record)
     stage = smtp_stage(text)
-    sender_fault = (soft == "senderfault" or status[1:3] == ".7" or status in SENDER_CODES
-                    or stage == "MAIL" or bool(SECURITY_CODE_RE.search(record.diagnostic or "")))
-    alive = soft_reason(record.context) in ALIVE_REASONS  # the report's own words disagree
-    if is_permanent(record, stage) and not (sender_fault or alive) and _is_hard(
-        status, hard, soft, text
-    ):
-        return Verdict("hard")
+    sender_fault = _sender_fault(record, soft, stage)
+    if not sender_fault and is_permanent(record, stage, hard):
+        if _is_hard(record, hard, soft, stage, text):
+            return Verdict("hard")
     return Verdict("soft", sender_fault or about_sender(record.diagnostic))
 
 
@@ -60,25 +57,31 @@ def reasons(record: Record) -> tuple[str | None, str | None]:
     return None, None
 
 
-def is_permanent(record: Record, stage: str | None) -> bool:
-    """Tell whether a record carries a machine-readable permanent failure.
-
-    That is a 5.x.x status, or a 5xx reply the remote server gave to RCPT TO.
-    """
+def is_permanent(record: Record, stage: str | None, hard: str | None) -> bool:
+    """Tell whether a record carries a machine-readable permanent (5.x.x or 5xx) failure."""
     if record.action == "delayed" or (record.status or "").startswith("4"):
         return False
     if record.status:
         return record.status.startswith("5")
-    return (record.reply_code or "").startswith("5") and stage == "RCPT"
+    # A bare 5xx reply counts when it answered RCPT TO, or when the domain does not exist.
+    return (record.reply_code or "").startswith("5") and (stage == "RCPT" or hard == "hostunknown")
 
 
-def _is_hard(status: str, hard: str | None, soft: str | None, text: str) -> bool:
-    if soft in ALIVE_REASONS or disguised_filter(text) or about_sender(text):
+def _sender_fault(record: Record, soft: str | None, stage: str | None) -> bool:
+    status = record.status or ""
+    if soft == "senderfault" or stage == "MAIL" or status in SENDER_CODES:
+        return True
+    return status[1:3] == ".7" or bool(SECURITY_CODE_RE.search(record.diagnostic or ""))
+
+
+def _is_hard(
+    record: Record, hard: str | None, soft: str | None, stage: str | None, text: str
+) -> bool:
+    alive = soft in ALIVE_REASONS or soft_reason(record.context) in ALIVE_REASONS
+    if alive or disguised_filter(text) or about_sender(text):
         return False
+    status = record.status or ""
     coded = status in HARD_CODES
-    stage = smtp_stage(text)
     if not coded and (stage == "DATA" or status.startswith("5.2.") and stage != "RCPT"):
         return False  # "user unknown" after the content was sent is a filter, not a dead address
-    if hard:
-        return True
-    return coded and soft in (None, "transient")
+    return bool(hard) or (coded and soft in (None, "transient"))
