@@ -13,12 +13,16 @@ from bulletin.bounces.detect import bounce_by_body, bounce_by_headers
 from bulletin.bounces.dsn import Record, dsn_records, status_code
 from bulletin.bounces.envelope import envelope_tokens, original_list_id, original_message_id
 from bulletin.bounces.mime import Parts, header, headers, parse, split_parts
+from bulletin.bounces.ndr import ndr_template
 from bulletin.bounces.ses import ses_notice
 from bulletin.bounces.textscan import diagnostic_line, find_recipient, region_after, text_record
 from bulletin.bounces.verdict import judge
 
 QUOTE_RE = re.compile(r"^> ?", re.MULTILINE)
 KINDS = ("hard", "soft", "complaint", "auto-reply", "delivered", "not-bounce")
+# RFC 3463 codes for the reasons of a hard verdict reached from report wording alone.
+INFERRED_STATUS = {"userunknown": "5.1.1", "hostunknown": "5.1.2", "notaccept": "5.1.2",
+                   "hasmoved": "5.1.6"}
 EXCLUDED_HEADERS = ("To", "From", "Return-Path", "Reply-To", "Sender")
 
 
@@ -121,9 +125,10 @@ def _text_record(msg: Message, parts: Parts, text: str) -> Record:
     if records:
         record = records[0]
         record.context = region_after(text, text.find(record.recipient or ""))
-        return record
-    record = text_record(text, _excluded(msg, parts.original), _single_to(parts.original))
-    record.recipient = failed or record.recipient
+    else:
+        record = text_record(text, _excluded(msg, parts.original), _single_to(parts.original))
+        record.recipient = failed or record.recipient
+    record.template = ndr_template(msg, text)
     return record
 
 
@@ -143,6 +148,10 @@ def _bounce(base: Classification, record: Record) -> Classification:
     status = record.status
     if status is None and record.reply_code and verdict.kind != "delivered":
         status = f"{record.reply_code[0]}.0.0"  # only an SMTP reply code was given
+    elif status is None and verdict.kind == "hard":
+        # A known NDR template with no code at all, whose recipient block names an
+        # address-gone reason (verdict.py): give the RFC 3463 code of that reason.
+        status = INFERRED_STATUS.get(verdict.reason or "", "5.0.0")
     diagnostic = (record.diagnostic or "")[:500] or None
     return _with(base, verdict.kind, status=status, recipient=record.recipient,
                  diagnostic=diagnostic, is_sender_fault=verdict.is_sender_fault)

@@ -23,6 +23,7 @@ class Record:
     diagnostic: str | None = None
     reply_code: str | None = None
     context: str | None = None
+    template: str | None = None  # the known NDR template of a plain-text report (ndr.py)
 
 
 def parse_blocks(text: str) -> list[dict[str, str]]:

@@ -26,7 +26,7 @@ USER_UNKNOWN = _compile(
     r"\bdoes not exist(?: here| on this server| in our| at)?\b",
     r"\bemail account that you tried to reach does not exist",
     r"\bbad (?:destination )?(?:mailbox|recipient|address)\b", r"\bbadrcptto\b",
-    r"\bnot (?:in|on) (?:my|our) (?:validrcptto|list of valid)", r"\bunrouteable address",
+    r"\bnot (?:in|on) (?:my|our) (?:validrcptto|list of valid)",
     r"\bresolver\.adr\.recip(?:ient)?notfound", r"\baddress rejected: (?:user|unknown|invalid)",
     r"\brecipient address rejected: (?:access denied|undeliverable address)",
     r"\bthere is no (?:one|user|mailbox)", r"\bno valid recipients?\b",
@@ -36,6 +36,7 @@ USER_UNKNOWN = _compile(
     r"\bvirtual user\b.*unknown", r"\binvalid or unknown virtual user",
     r"\bnessun utente|utilisateur inconnu|no existe (?:dicha|ese)|existiert nicht",
     r"\bdoes ?n[o']t have an? [\w.-]+ account\b",
+    r"\binvalid final delivery userid\b",  # IMail
     r"\bno longer (?:valid|available|exists?|in use|with)\b",
     r"\b(?:empfänger|benutzer|adresse|postfach) (?:ist )?(?:unbekannt|nicht gefunden)",
 )
@@ -43,7 +44,7 @@ HOST_UNKNOWN = _compile(
     r"\bhost or domain name not found", r"\b(?:domain|host)(?: name)? (?:does not exist|not found"
     r"|unknown|is not reachable|must exist)",
     r"\bunknown (?:host|domain)\b", r"\bno such domain", r"\bname or service not known",
-    r"\bunroutable address", r"\bmail domain mentioned in email address is unknown",
+    r"\bunroute?able address",  # Exim: the recipient's domain cannot be routed r"\bmail domain mentioned in email address is unknown",
     r"\bnxdomain\b", r"\bdomain name not found", r"\bthe account or domain may not exist",
     r"\bdns (?:lookup|error).{0,40}(?:nxdomain|does not exist|not found)",
     r"\bnon-?existent (?:host|domain)", r"\bno (?:mx|a|address) records? (?:found )?for",
@@ -59,6 +60,7 @@ NOT_ACCEPT = _compile(
     r"\bno route for current request", r"\bname server: \S*: host not found\b",
     r"\bsmtp protocol returned a permanent error", r"\bnot accepting network messages",
     r"\bno mx (?:record )?found\b", r"\b(?:521|556)[ -]",
+    r"\bmx or srv record indicated no smtp service",  # Exim, for a null MX (RFC 7505)
 )
 # Reasons that leave the address alive.
 MAILBOX_FULL = _compile(
@@ -118,7 +120,8 @@ SENDER_ADDRESS = re.compile(
     r"\b(?:rejected|refused|denied|does not exist|invalid)|\bfrom address\b"
 )
 
-HARD_REASONS = (("userunknown", USER_UNKNOWN), ("hostunknown", HOST_UNKNOWN),
+# Host phrases first: they are the more specific ("Domain does not exist" is no user reason).
+HARD_REASONS = (("hostunknown", HOST_UNKNOWN), ("userunknown", USER_UNKNOWN),
                 ("hasmoved", HAS_MOVED), ("notaccept", NOT_ACCEPT))
 SOFT_REASONS = (("mailboxfull", MAILBOX_FULL), ("suspend", SUSPENDED),
                 ("senderfault", SENDER_FAULT), ("transient", TRANSIENT))

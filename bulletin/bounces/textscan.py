@@ -89,14 +89,15 @@ def _status(text: str) -> str | None:
     return qmail.group(1) if qmail else status_code(text)
 
 
+# Only failure replies (4xx, 5xx): a failure report's "Size (in bytes): 222" is no reply.
 SMTP_REPLY_RE = re.compile(
-    r"(?:said:?|<<<|response:?|reply:?|error:?|^|\s)[ \t]*([245][0-5]\d)(?:[ \t:-]|$)",
+    r"(?:said:?|<<<|response:?|reply:?|error:?|^|\s)[ \t]*([45][0-5]\d)(?:[ \t:-]|$)",
     re.IGNORECASE | re.MULTILINE,
 )
 
 
 def reply_code_in(text: str) -> str | None:
-    """Return the first SMTP reply code quoted in bounce text."""
+    """Return the first SMTP failure reply code (4xx or 5xx) quoted in bounce text."""
     match = SMTP_REPLY_RE.search(text)
     return match.group(1) if match else None
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bulletin.bounces.dsn import Record
+from bulletin.bounces.ndr import block_is_complete
 from bulletin.bounces.patterns import (
     about_sender,
     disguised_filter,
@@ -31,6 +32,7 @@ class Verdict:
 
     kind: str
     is_sender_fault: bool = False
+    reason: str | None = None  # for "hard": userunknown, hostunknown, hasmoved or notaccept
 
 
 def judge(record: Record) -> Verdict:
@@ -44,7 +46,7 @@ def judge(record: Record) -> Verdict:
     sender_fault = _sender_fault(record, soft, stage)
     if not sender_fault and is_permanent(record, stage, hard):
         if _is_hard(record, hard, soft, stage, text):
-            return Verdict("hard")
+            return Verdict("hard", reason=hard or HARD_CODES.get(status))
     return Verdict("soft", sender_fault or about_sender(record.diagnostic))
 
 
@@ -58,20 +60,50 @@ def reasons(record: Record) -> tuple[str | None, str | None]:
 
 
 def is_permanent(record: Record, stage: str | None, hard: str | None) -> bool:
-    """Tell whether a record carries a machine-readable permanent (5.x.x or 5xx) failure."""
+    """Tell whether a record carries a permanent (5.x.x or 5xx) failure.
+
+    Without any code, only a known MTA final-failure template (ndr.py) whose block for the
+    named recipient states an address-gone reason counts: BNC-06 keeps anything vaguer (a
+    bare "Undeliverable", a template with no or a mixed reason) soft.
+    """
     if record.action == "delayed" or (record.status or "").startswith("4"):
         return False
     if record.status:
         return record.status.startswith("5")
-    # A bare 5xx reply counts when it answered RCPT TO, or when the domain does not exist.
-    return (record.reply_code or "").startswith("5") and (stage == "RCPT" or hard == "hostunknown")
+    if record.reply_code:
+        # A bare 5xx reply counts when it answered RCPT TO, when the domain does not exist,
+        # or when an MTA's final-failure template quotes it in the recipient's block.
+        return record.reply_code.startswith("5") and (
+            stage == "RCPT" or hard == "hostunknown" or _template_says_gone(record)
+        )
+    return _template_says_gone(record)
+
+
+def _template_says_gone(record: Record) -> bool:
+    block = record.context
+    if not (record.template and record.recipient and block_is_complete(record.template, block)):
+        return False
+    return bool(hard_reason(block)) and soft_reason(block) is None
 
 
 def _sender_fault(record: Record, soft: str | None, stage: str | None) -> bool:
     status = record.status or ""
-    if soft == "senderfault" or stage == "MAIL" or status in SENDER_CODES:
+    if stage == "MAIL" or status in SENDER_CODES:
         return True
-    return status[1:3] == ".7" or bool(SECURITY_CODE_RE.search(record.diagnostic or ""))
+    policy_code = status[1:3] == ".7" or bool(SECURITY_CODE_RE.search(record.diagnostic or ""))
+    if soft != "senderfault" and not policy_code:
+        return False
+    # A 5.7.x code is a policy rejection (BNC-05) unless the remote server's own words say
+    # only that the address is gone ("553 Invalid recipient" filed under 5.7.1 by the
+    # reporting MTA): the diagnostic, codes aside, names an address-gone reason and no
+    # policy, sender or other soft phrase ("Recipient address rejected: Access denied" stays
+    # a policy rejection).
+    return not _only_gone(record.diagnostic)
+
+
+def _only_gone(diagnostic: str | None) -> bool:
+    words = SECURITY_CODE_RE.sub(" ", diagnostic or "")
+    return bool(hard_reason(words)) and soft_reason(words) is None and not about_sender(words)
 
 
 def _is_hard(

@@ -1,0 +1,56 @@
+"""Commands: `bulletin bounce-server` and `bulletin process-bounces PATH...`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .mailboxes import process_path
+
+
+@click.command("bounce-server")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=2525, show_default=True, type=int)
+@click.option("--lmtp", is_flag=True, help="Speak LMTP (for a local MTA) instead of SMTP.")
+@with_appcontext
+def bounce_server_command(host: str, port: int, lmtp: bool) -> None:
+    """Receive bounces, complaints and unsubscribe mail for BOUNCE_DOMAIN until interrupted."""
+    from .server import make_server
+
+    app = current_app._get_current_object()
+    if not app.config.get("BOUNCE_DOMAIN"):
+        raise click.UsageError("Set BOUNCE_DOMAIN: the server accepts mail for that domain only.")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    server = make_server(app, host, port, lmtp=lmtp)
+    server.start()
+    click.echo(f"{'LMTP' if lmtp else 'SMTP'} bounce server on {host}:{port} "
+               f"for @{app.config['BOUNCE_DOMAIN']}")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@click.command("process-bounces")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@with_appcontext
+def process_bounces_command(paths: tuple[str, ...]) -> None:
+    """Process the messages of mbox files and Maildir folders (again: no change)."""
+    failed = 0
+    for path in paths:
+        try:
+            tally = process_path(path)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="PATH") from exc
+        click.echo(f"{path}: {tally.processed} processed, {tally.duplicates} seen before, "
+                   f"{tally.failed} failed")
+        failed += tally.failed
+    if failed:
+        raise SystemExit(1)

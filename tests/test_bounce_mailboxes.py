@@ -1,0 +1,170 @@
+"""mbox files, Maildir folders and an IMAP mailbox: processed once, however often read."""
+
+from __future__ import annotations
+
+import mailbox
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import func, select
+
+from bulletin import tokens
+from bulletin.bounces import ingest as ingest_module
+from bulletin.bounces.cli import process_bounces_command
+from bulletin.bounces.mailboxes import (
+    PROCESSED_KEYWORD,
+    parse_imap_url,
+    poll_bounce_mailbox,
+    poll_imap,
+)
+from bulletin.extensions import db
+from bulletin.models import BounceEvent, ConsentEvent, InboundMessage
+
+from .bouncemail import BOUNCE_DOMAIN, dsn, plain_mail
+from .imapserver import ImapServer
+
+
+@pytest.fixture
+def readers(app, make_subscriber):
+    app.config["BOUNCE_DOMAIN"] = BOUNCE_DOMAIN
+    hard = make_subscriber("hard@example.com")
+    leaving = make_subscriber("leaving@example.com")
+    mailto = f"unsubscribe+{tokens.make_unsubscribe_token(leaving.uid)}@{BOUNCE_DOMAIN}"
+    messages = [dsn(hard.email), plain_mail(mailto, subject="unsubscribe me"),
+                plain_mail(f"bounces@{BOUNCE_DOMAIN}", subject="Out of office",
+                           body="I am away until Monday.\n")]
+    return hard, leaving, messages
+
+
+def counts() -> tuple[int, int]:
+    return (db.session.scalar(select(func.count(BounceEvent.id))),
+            db.session.scalar(select(func.count(InboundMessage.id))))
+
+
+def check_outcome(hard, leaving) -> None:
+    db.session.expire_all()
+    assert hard.status == "cleaned" and leaving.status == "unsubscribed"
+    assert db.session.scalar(select(ConsentEvent.source).filter_by(kind="unsubscribe")) == \
+        "mailto"
+
+
+def test_mbox_twice_changes_nothing_the_second_time(runner, readers, tmp_path):
+    hard, leaving, messages = readers
+    path = tmp_path / "bounces.mbox"
+    box = mailbox.mbox(str(path))
+    for raw in messages:
+        box.add(raw)
+    box.close()
+    first = runner.invoke(process_bounces_command, [str(path)])
+    assert first.exit_code == 0, first.output
+    assert "3 processed, 0 seen before, 0 failed" in first.output
+    check_outcome(hard, leaving)
+    assert counts() == (3, 3)
+    second = runner.invoke(process_bounces_command, [str(path)])
+    assert "0 processed, 3 seen before, 0 failed" in second.output
+    assert counts() == (3, 3)
+
+
+def test_maildir_and_the_same_mail_in_an_mbox_are_one_message(runner, readers, tmp_path):
+    hard, leaving, messages = readers
+    folder = mailbox.Maildir(str(tmp_path / "Maildir"))
+    for raw in messages:
+        folder.add(raw)
+    result = runner.invoke(process_bounces_command, [str(tmp_path / "Maildir")])
+    assert "3 processed" in result.output, result.output
+    check_outcome(hard, leaving)
+    assert db.session.scalar(select(BounceEvent.source).filter_by(kind="hard")) == "maildir"
+    box = mailbox.mbox(str(tmp_path / "copy.mbox"))
+    box.add(messages[0].replace(b"\r\n", b"\n"))  # line ends differ, the message does not
+    box.close()
+    again = runner.invoke(process_bounces_command, [str(tmp_path / "copy.mbox")])
+    assert "0 processed, 1 seen before" in again.output
+    assert counts() == (3, 3)
+
+
+def test_a_path_that_is_no_mailbox_is_refused(runner, app, tmp_path):
+    (tmp_path / "plain").mkdir()
+    result = runner.invoke(process_bounces_command, [str(tmp_path / "plain")])
+    assert result.exit_code != 0 and "not a Maildir folder" in result.output
+    assert counts() == (0, 0)
+
+
+@pytest.fixture
+def imap():
+    server = ImapServer().start()
+    yield server
+    server.stop()
+
+
+def imap_url(server: ImapServer) -> str:
+    return (f"imap://{quote(server.user)}:{quote(server.password, safe='')}"
+            f"@127.0.0.1:{server.port}/INBOX")
+
+
+def test_imap_poll_flags_what_it_recorded(readers, imap):
+    hard, leaving, messages = readers
+    uids = [imap.add(raw) for raw in messages]
+    tally = poll_imap(imap_url(imap))
+    assert (tally.processed, tally.duplicates, tally.failed) == (3, 0, 0)
+    check_outcome(hard, leaving)
+    for uid in uids:
+        assert {"\\Seen", PROCESSED_KEYWORD} <= imap.messages[uid].flags
+    assert not any("BODY[]" in c and "PEEK" not in c for c in imap.commands)
+    again = poll_imap(imap_url(imap))
+    assert (again.processed, again.duplicates) == (0, 0)  # nothing left unflagged
+    imap.messages[uids[0]].flags.clear()  # flags lost: the ledger still knows the message
+    lost = poll_imap(imap_url(imap))
+    assert (lost.processed, lost.duplicates) == (0, 1)
+    assert PROCESSED_KEYWORD in imap.messages[uids[0]].flags
+    assert counts() == (3, 3)
+
+
+def test_imap_failure_leaves_the_message_for_the_next_poll(readers, imap, monkeypatch):
+    hard, _, messages = readers
+    uid = imap.add(messages[0])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(ingest_module, "apply_classification", broken)
+    assert poll_imap(imap_url(imap)).failed == 1
+    assert imap.messages[uid].flags == set() and counts() == (0, 0)
+    monkeypatch.undo()
+    assert poll_imap(imap_url(imap)).processed == 1
+    db.session.expire_all()
+    assert hard.status == "cleaned"
+
+
+def test_worker_job_polls_only_when_configured(app, readers, imap):
+    hard, _, messages = readers
+    imap.add(messages[0])
+
+    class Worker:
+        pass
+
+    worker = Worker()
+    worker.app = app
+    app.config["BOUNCE_IMAP_URL"] = None
+    poll_bounce_mailbox(worker)
+    assert imap.commands == []
+    app.config["BOUNCE_IMAP_URL"] = imap_url(imap)
+    poll_bounce_mailbox(worker)
+    db.session.expire_all()
+    assert hard.status == "cleaned"
+
+
+def test_wrong_imap_password_raises_and_changes_nothing(readers, imap):
+    imap.add(readers[2][0])
+    url = imap_url(imap)
+    imap.password = "something else"
+    with pytest.raises(Exception, match="login failed"):
+        poll_imap(url)
+    assert counts() == (0, 0)
+
+
+def test_imap_url_is_parsed():
+    where = parse_imap_url("imaps://bounce%40example.org:p%3Ass@mail.example.org/Bounces")
+    assert (where.is_ssl, where.host, where.port, where.user, where.password, where.mailbox) == (
+        True, "mail.example.org", 993, "bounce@example.org", "p:ss", "Bounces")
+    with pytest.raises(ValueError):
+        parse_imap_url("https://mail.example.org/")
