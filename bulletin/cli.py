@@ -116,7 +116,16 @@ def _register_optional_commands() -> None:
 
 #: (module, attribute) of click commands that live beside the code they drive.
 COMMANDS = [
+    ("bulletin.editorial.accounts", "create_editor_command"),
+    ("bulletin.editorial.demo", "demo_command"),
     ("bulletin.bounces.commands", "classify_bounce"),
+    ("bulletin.bounces.cli", "bounce_server_command"),
+    ("bulletin.bounces.cli", "process_bounces_command"),
+    ("bulletin.delivery.commands", "sends_command"),
+    ("bulletin.delivery.commands", "send_status_command"),
+    ("bulletin.privacy.commands", "purge_command"),
+    ("bulletin.privacy.commands", "import_command"),
+    ("bulletin.privacy.commands", "export_command"),
 ]
 
 _register_optional_commands()

@@ -39,6 +39,20 @@ class Config:
     ORG_POSTAL_ADDRESS = _env("ORG_POSTAL_ADDRESS", "1 Example Street, Cardiff, CF10 1AA")
     LIST_ID = _env("LIST_ID")  # default: bulletin.<domain of MAIL_FROM>
     BOUNCE_DOMAIN = _env("BOUNCE_DOMAIN")
+    #: imaps://user:pass@host/INBOX: a mailbox of bounces the worker polls (unset: no polling).
+    BOUNCE_IMAP_URL = _env("BOUNCE_IMAP_URL")
+    #: How often the worker polls BOUNCE_IMAP_URL, in seconds.
+    BOUNCE_IMAP_POLL_SECONDS = _int("BOUNCE_IMAP_POLL_SECONDS", 300)
+    #: Soft bounces within BOUNCE_SOFT_WINDOW_DAYS (since the last delivery) that suppress.
+    BOUNCE_SOFT_LIMIT = _int("BOUNCE_SOFT_LIMIT", 3)
+    BOUNCE_SOFT_WINDOW_DAYS = _int("BOUNCE_SOFT_WINDOW_DAYS", 30)
+    #: HTTP basic auth for the Postmark webhooks (unset: the Postmark webhooks refuse everything).
+    POSTMARK_WEBHOOK_USER = _env("POSTMARK_WEBHOOK_USER")
+    POSTMARK_WEBHOOK_PASSWORD = _env("POSTMARK_WEBHOOK_PASSWORD")
+    #: Comma-separated SNS topic ARNs whose SES notifications we accept (empty: none).
+    SES_TOPIC_ARNS = [a.strip() for a in (_env("SES_TOPIC_ARNS", "") or "").split(",") if a.strip()]
+    #: Requests per client to /webhooks/ (flask-limiter syntax).
+    WEBHOOK_RATE_LIMIT = _env("WEBHOOK_RATE_LIMIT", "300 per minute")
     DKIM_SELECTOR = _env("DKIM_SELECTOR")
     DKIM_DOMAIN = _env("DKIM_DOMAIN")
     DKIM_PRIVATE_KEY_PATH = _env("DKIM_PRIVATE_KEY_PATH")
@@ -46,6 +60,8 @@ class Config:
     CONFIRMATIONS_PER_ADDRESS_PER_DAY = _int("CONFIRMATIONS_PER_ADDRESS_PER_DAY", 3)
     SUBSCRIBE_RATE_LIMIT = _env("SUBSCRIBE_RATE_LIMIT", "10 per minute;60 per hour")
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    #: Test sends of an issue, per client address (each may go to up to 5 addresses).
+    TEST_SEND_RATE_LIMIT = _env("TEST_SEND_RATE_LIMIT", "10 per hour")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
     OUTBOX_MAX_AGE_HOURS = _int("OUTBOX_MAX_AGE_HOURS", 72)
     WORKER_TICK_SECONDS = _float("WORKER_TICK_SECONDS", 2.0)
@@ -56,6 +72,10 @@ class Config:
     SEND_MAX_ATTEMPTS = _int("SEND_MAX_ATTEMPTS", 5)
     SEND_BATCH_SIZE = _int("SEND_BATCH_SIZE", 100)
     SEND_LEASE_SECONDS = _int("SEND_LEASE_SECONDS", 120)
+    #: First retry delay after a 4xx reply to a bulk message; doubles per attempt (max 1 h).
+    SEND_RETRY_SECONDS = _float("SEND_RETRY_SECONDS", 60.0)
+    #: First pause when the SMTP server refuses connections; doubles per failure (max 5 min).
+    SMTP_DOWN_PAUSE_SECONDS = _float("SMTP_DOWN_PAUSE_SECONDS", 5.0)
     DELIVERY_RETENTION_DAYS = _int("DELIVERY_RETENTION_DAYS", 365)
     PENDING_RETENTION_DAYS = _int("PENDING_RETENTION_DAYS", 30)
     BABEL_DEFAULT_LOCALE = "en"
@@ -76,6 +96,7 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     SUBSCRIBE_RATE_LIMIT = "1000 per minute"
     LOGIN_RATE_LIMIT = "1000 per minute"
+    TEST_SEND_RATE_LIMIT = "1000 per minute"
     BASE_URL = "http://localhost"
     MAIL_FROM = "Research bulletin <bulletin@example.org>"
     SMTP_URL = None

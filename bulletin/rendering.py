@@ -59,3 +59,17 @@ def _tidy_text(text: str) -> str:
         if line or (tidy and tidy[-1]):
             tidy.append(line)
     return "\n".join(tidy).strip() + "\n"
+
+
+def render_issue(issue, lang: str, *, personal: bool = True, now=None) -> RenderedEmail:
+    """Render an issue once in a language; personal links are placeholders for the sender."""
+    from .issue_view import build_issue_view
+    from .links import external_url
+
+    with force_locale(lang):
+        view = build_issue_view(issue, lang, now=now)
+    links = {"view_url": None, "manage_url": None, "unsubscribe_url": None}
+    if personal:
+        links = {"view_url": external_url("archive.issue", slug=issue.slug),
+                 "manage_url": MANAGE_PLACEHOLDER, "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER}
+    return render_email("issue", lang, view=view, preheader=view.preheader, **links)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, request, url_for
 from flask_babel import format_datetime, get_locale
 
+from .issue_view import OPPORTUNITY_KINDS, access_features, partner_names
+from .markup import render_markdown, render_plain
 from .models import region_name
 from .tokens import make_unsubscribe_token
 
@@ -37,7 +39,13 @@ def register_template_helpers(app: Flask) -> None:
         region_name=region_name,
         format_datetime=format_datetime,
         make_unsubscribe_token=make_unsubscribe_token,
+        access_features=access_features,
+        partner_names=partner_names,
+        opportunity_kinds=OPPORTUNITY_KINDS,
     )
+    app.jinja_env.filters["markdown"] = lambda text, lowest=4: render_markdown(
+        text, lowest_heading=lowest)
+    app.jinja_env.filters["markdown_text"] = render_plain
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -74,10 +74,15 @@ def register_blueprints(app: Flask) -> None:
     from .subscriptions.views import bp as subscriptions_bp
 
     app.register_blueprint(subscriptions_bp)
-    for optional in ("bulletin.editorial.views", "bulletin.api.views", "bulletin.bounces.webhooks"):
+    for optional in ("bulletin.editorial.views", "bulletin.api.views", "bulletin.bounces.webhooks",
+                     "bulletin.archive", "bulletin.editorial.sends", "bulletin.editorial.subscribers",
+                     "bulletin.bounces.admin"):
         _register_optional(app, optional)
     _register_error_pages(app)
     app.after_request(_security_headers)
+    from .privacy.redaction import install_log_redaction
+
+    install_log_redaction()
     from .templating import register_template_helpers
 
     register_template_helpers(app)

@@ -1,9 +1,11 @@
 """All models, imported here so Alembic sees every table."""
 
+from .bounce import BounceAction, BounceEvent, InboundMessage
 from .catalogue import Bilingual, Opportunity, OpportunityKind, Workshop
 from .editor import ApiToken, AuditLog, Editor, Role
 from .issue import Issue, IssueItem, ItemKind
 from .mail import OutboxMessage, OutboxStatus, Suppression, SuppressionReason
+from .send import Delivery, DeliveryStatus, Send, SendStatus
 from .subscriber import (
     ConsentEvent,
     ConsentWording,
@@ -18,13 +20,20 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "Bilingual",
+    "BounceAction",
+    "BounceEvent",
+    "Delivery",
+    "DeliveryStatus",
     "Editor",
     "Issue",
+    "InboundMessage",
     "IssueItem",
     "ItemKind",
     "Opportunity",
     "OpportunityKind",
     "Role",
+    "Send",
+    "SendStatus",
     "Workshop",
     "REGIONS",
     "ConsentEvent",

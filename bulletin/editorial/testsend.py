@@ -1,0 +1,86 @@
+"""Test sends: an issue to the editor or a few addresses, queued in the outbox."""
+
+from __future__ import annotations
+
+import email.policy
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+
+from ..audit import record_audit
+from ..links import external_url
+from ..models import Issue, utcnow
+from ..outbox import enqueue_raw
+from ..rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail, render_issue
+
+MAX_TEST_ADDRESSES = 5
+SMTP_POLICY = email.policy.SMTP.clone(max_line_length=78)
+
+
+class BadAddresses(ValueError):
+    """The list of test addresses is empty, too long or holds an invalid address."""
+
+
+def parse_addresses(text: str, default: str) -> list[str]:
+    """Up to five valid addresses, one per line or comma-separated; the default when empty."""
+    raw = [a.strip() for a in text.replace(",", "\n").splitlines() if a.strip()] or [default]
+    if len(raw) > MAX_TEST_ADDRESSES:
+        raise BadAddresses("too-many")
+    addresses = []
+    for address in raw:
+        try:
+            result = validate_email(address, check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise BadAddresses(address) from exc
+        addresses.append(result.normalized)
+    return list(dict.fromkeys(addresses))
+
+
+def _content_language(lang: str) -> str:
+    return "cy" if lang == "cy" else "en-GB"
+
+
+def build_test_message(rendered: RenderedEmail, to: str) -> bytes:
+    """multipart/alternative (text, then HTML), subject prefixed [TEST], as CRLF bytes."""
+    config = current_app.config
+    name, address = parseaddr(config["MAIL_FROM"])
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["From"] = formataddr((name, address))
+    msg["To"] = to
+    msg["Subject"] = "[TEST] " + " ".join(rendered.subject.split())
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or "localhost")
+    if config.get("REPLY_TO"):
+        msg["Reply-To"] = config["REPLY_TO"]
+    msg["Content-Language"] = _content_language(rendered.language)
+    msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    for part in msg.iter_parts():
+        part["Content-Language"] = _content_language(rendered.language)
+    return msg.as_bytes(policy=SMTP_POLICY)
+
+
+def _without_personal_links(rendered: RenderedEmail) -> RenderedEmail:
+    # A test recipient is not a subscriber: their links lead to the "manage by email" page.
+    page = external_url("public.request_link")
+    swap = lambda s: s.replace(UNSUBSCRIBE_PLACEHOLDER, page).replace(MANAGE_PLACEHOLDER, page)  # noqa: E731
+    return RenderedEmail(
+        subject=rendered.subject,
+        text=swap(rendered.text),
+        html=swap(rendered.html),
+        language=rendered.language,
+    )
+
+
+def queue_test_send(issue: Issue, addresses: list[str], languages: list[str]) -> int:
+    """Queue one message per address and language; returns how many were queued."""
+    queued = 0
+    for lang in languages:
+        rendered = _without_personal_links(render_issue(issue, lang))
+        for address in addresses:
+            enqueue_raw(address, build_test_message(rendered, address), kind="test")
+            queued += 1
+    record_audit("issue.test_send", issue, detail={"count": queued, "languages": languages})
+    return queued

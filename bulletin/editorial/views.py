@@ -1,0 +1,155 @@
+"""The editor door under /editor: sign in and out, the dashboard, the editor's own password.
+
+Catalogue, issue and admin pages live in views_catalogue, views_issues and views_admin;
+they add their routes to this blueprint.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from ..extensions import db, limiter, login_manager
+from ..models import AuditLog, Issue, Opportunity, Workshop, utcnow
+from . import accounts
+from .forms import ButtonForm, LoginForm, PasswordChangeForm
+
+bp = Blueprint("editor", __name__, url_prefix="/editor")
+OPEN_ENDPOINTS = {"editor.login"}
+
+
+def register(app: Flask) -> None:
+    """Add the editor pages, guarded as a whole: nothing under /editor without a sign-in."""
+    from . import views_admin, views_catalogue, views_issues  # noqa: F401  (add routes to bp)
+
+    app.register_blueprint(bp)
+    app.before_request(_require_editor)
+    app.teardown_request(_forget_request_state)
+    login_manager.login_message = _l("Sign in to use the editor pages.")
+    login_manager.login_message_category = "info"
+
+
+def _forget_request_state(_exc=None) -> None:
+    # The signed-in user, CSRF token and locale are cached on `g`; when an app context
+    # outlives one request (scripts, tests), the next request must not inherit them.
+    for key in ("_login_user", "csrf_token", "_flask_babel"):
+        g.pop(key, None)
+
+
+def _require_editor():
+    # App-wide (not blueprint) so unknown paths and wrong methods under /editor redirect too.
+    path = request.path
+    if not (path == "/editor" or path.startswith("/editor/")):
+        return None
+    if request.endpoint in OPEN_ENDPOINTS or current_user.is_authenticated:
+        return None
+    return login_manager.unauthorized()
+
+
+def safe_next(target: str | None) -> str:
+    """`next=` only to a path on this site (no open redirect); the dashboard otherwise."""
+    fallback = url_for("editor.dashboard")
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+def _fresh_session() -> None:
+    # Nothing from before sign-in (or sign-out) carries over, the cached CSRF token included.
+    session.clear()
+    g.pop("csrf_token", None)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    form = LoginForm()
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(request.args.get("next")))
+    failed = False
+    if form.validate_on_submit():
+        editor = accounts.authenticate(form.email.data, form.password.data)
+        if editor is not None:
+            db.session.commit()
+            _fresh_session()
+            login_user(editor)
+            return redirect(safe_next(request.args.get("next")), code=303)
+        failed = True
+    status = 400 if request.method == "POST" else 200
+    return render_template("editorial/login.html", form=form, failed=failed), status
+
+
+@bp.post("/logout")
+def logout():
+    if ButtonForm().validate_on_submit():
+        logout_user()
+        _fresh_session()
+        flash(_("You have signed out."), "info")
+    return redirect(url_for("editor.login"), code=303)
+
+
+@bp.get("/")
+def dashboard():
+    now = utcnow()
+    upcoming = db.session.scalars(
+        select(Workshop)
+        .where(Workshop.starts_at >= now, Workshop.is_archived.is_(False))
+        .order_by(Workshop.starts_at)
+        .limit(5)
+    ).all()
+    closing = db.session.scalars(
+        select(Opportunity)
+        .where(Opportunity.closes_at >= now, Opportunity.is_archived.is_(False))
+        .order_by(Opportunity.closes_at)
+        .limit(5)
+    ).all()
+    drafts = db.session.scalars(
+        select(Issue).where(Issue.published_at.is_(None)).order_by(Issue.updated_at.desc()).limit(5)
+    ).all()
+    recent = db.session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(8)).all()
+    return render_template(
+        "editorial/dashboard.html", upcoming=upcoming, closing=closing, drafts=drafts, recent=recent
+    )
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if not accounts.check_password(current_user, form.current_password.data):
+            form.current_password.errors.append(_("Your current password is not right"))
+        else:
+            editor = current_user._get_current_object()
+            accounts.set_password(editor, form.new_password.data, by=editor)
+            db.session.commit()
+            login_user(editor)  # this session carries the new version; all others end
+            flash(
+                _("Your password has been changed. You have been signed out everywhere else."),
+                "success",
+            )
+            return redirect(url_for("editor.dashboard"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("editorial/password.html", form=form), status

@@ -1,0 +1,143 @@
+"""Admin pages: editors, topics, the suppression list and the audit log."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..audit import record_audit
+from ..extensions import db
+from ..models import AuditLog, Editor, Suppression, Topic
+from . import accounts, operations
+from .access import admin_required
+from .forms import ButtonForm, EditorForm, SuppressionForm, TopicForm
+from .views import bp
+
+
+@bp.get("/admin")
+@admin_required
+def admin():
+    return render_template("editorial/admin.html")
+
+
+@bp.get("/admin/editors")
+@admin_required
+def editors():
+    rows = db.session.scalars(select(Editor).order_by(Editor.email)).all()
+    return render_template("editorial/editors.html", editors=rows)
+
+
+@bp.route("/admin/editors/new", methods=["GET", "POST"], defaults={"editor_id": None})
+@bp.route("/admin/editors/<int:editor_id>", methods=["GET", "POST"])
+@admin_required
+def edit_editor(editor_id: int | None):
+    editor = db.session.get(Editor, editor_id) if editor_id else None
+    if editor_id and editor is None:
+        abort(404)
+    form = EditorForm(obj=editor if request.method == "GET" else None)
+    if request.method == "GET" and editor is not None:
+        form.is_active.data = editor.is_active_account
+    if form.validate_on_submit():
+        try:
+            editor = _save_editor(editor, form)
+        except accounts.AccountError as exc:
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Editor saved."), "success")
+            return redirect(url_for("editor.editors"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("editorial/editor_form.html", form=form, editor=editor), status
+
+
+def _save_editor(editor: Editor | None, form: EditorForm) -> Editor:
+    me = current_user._get_current_object()
+    if editor is None:
+        if not form.password.data:
+            raise accounts.AccountError(_("Set a password for the new editor."))
+        return accounts.create_editor(
+            form.email.data,
+            form.password.data,
+            role=form.role.data,
+            name=form.name.data or None,
+            by=me,
+        )
+    if editor.id == me.id and (form.role.data != "admin" or not form.is_active.data):
+        raise accounts.AccountError(_("You cannot remove your own admin rights or account."))
+    editor.name = form.name.data or None
+    editor.role = form.role.data
+    if editor.is_active_account != form.is_active.data:
+        editor.is_active_account = form.is_active.data
+        editor.session_version += 1  # deactivating ends their sessions at once
+    record_audit(
+        "editor.update",
+        editor,
+        detail={"role": editor.role, "active": editor.is_active_account},
+        editor=me,
+    )
+    if form.password.data:
+        accounts.set_password(editor, form.password.data, by=me)
+    return editor
+
+
+@bp.get("/admin/topics")
+@admin_required
+def topics():
+    rows = db.session.scalars(select(Topic).order_by(Topic.position)).all()
+    return render_template("editorial/topics.html", topics=rows)
+
+
+@bp.route("/admin/topics/new", methods=["GET", "POST"], defaults={"topic_id": None})
+@bp.route("/admin/topics/<int:topic_id>", methods=["GET", "POST"])
+@admin_required
+def edit_topic(topic_id: int | None):
+    topic = db.session.get(Topic, topic_id) if topic_id else None
+    if topic_id and topic is None:
+        abort(404)
+    form = TopicForm(obj=topic if request.method == "GET" else None)
+    if form.validate_on_submit():
+        operations.save_topic(topic, form.data)
+        db.session.commit()
+        flash(_("Topic saved."), "success")
+        return redirect(url_for("editor.topics"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("editorial/topic_form.html", form=form, topic=topic), status
+
+
+@bp.route("/admin/suppressions", methods=["GET", "POST"])
+@admin_required
+def suppressions():
+    form = SuppressionForm()
+    if form.validate_on_submit():
+        if request.form.get("action") == "remove":
+            found = operations.remove_suppression(form.email.data)
+            message = (
+                _("Address removed from the list.")
+                if found
+                else _("That address is not on the list.")
+            )
+        else:
+            operations.add_suppression(form.email.data, form.note.data)
+            message = _("Address added to the list. No mail will go to it.")
+        db.session.commit()
+        flash(message, "success")
+        return redirect(url_for("editor.suppressions"), code=303)
+    counts = db.session.execute(
+        select(Suppression.reason, db.func.count()).group_by(Suppression.reason)
+    ).all()
+    status = 400 if request.method == "POST" else 200
+    return render_template("editorial/suppressions.html", form=form, counts=counts), status
+
+
+@bp.get("/admin/audit")
+@admin_required
+def audit_log():
+    page = db.paginate(
+        select(AuditLog).order_by(AuditLog.id.desc()),
+        page=request.args.get("page", 1, type=int),
+        per_page=50,
+        error_out=False,
+    )
+    return render_template("editorial/audit.html", page=page, button=ButtonForm())

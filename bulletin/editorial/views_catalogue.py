@@ -1,0 +1,191 @@
+"""Catalogue pages: list, create, edit, duplicate and archive workshops and opportunities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from ..extensions import db
+from ..localtime import is_ambiguous, utc_to_london
+from ..models import Opportunity, Workshop, utcnow
+from ..templating import current_lang
+from . import operations
+from .forms import ButtonForm, OpportunityForm, WorkshopForm
+from .views import bp
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  #: "workshop" or "opportunity"
+    plural: str
+    model: type
+    form: type
+    filters: tuple[str, ...]  #: first is the default
+
+
+WORKSHOPS = Kind("workshop", "workshops", Workshop, WorkshopForm, ("upcoming", "past", "archived"))
+OPPORTUNITIES = Kind(
+    "opportunity", "opportunities", Opportunity, OpportunityForm, ("open", "closed", "archived")
+)
+
+
+def _listing(kind: Kind, show: str):
+    model, now = kind.model, utcnow()
+    query = select(model).where(model.is_archived.is_(show == "archived"))
+    if kind is WORKSHOPS:
+        if show == "upcoming":
+            return query.where(Workshop.ends_at >= now).order_by(Workshop.starts_at)
+        if show == "past":
+            return query.where(Workshop.ends_at < now).order_by(Workshop.starts_at.desc())
+        return query.order_by(Workshop.starts_at.desc())
+    if show == "open":
+        return query.where(
+            or_(Opportunity.closes_at.is_(None), Opportunity.closes_at >= now)
+        ).order_by(Opportunity.closes_at.is_(None), Opportunity.closes_at)
+    if show == "closed":
+        return query.where(Opportunity.closes_at < now).order_by(Opportunity.closes_at.desc())
+    return query.order_by(Opportunity.id.desc())
+
+
+def _list(kind: Kind):
+    show = request.args.get("show", kind.filters[0])
+    if show not in kind.filters:
+        show = kind.filters[0]
+    page = db.paginate(
+        _listing(kind, show),
+        page=request.args.get("page", 1, type=int),
+        per_page=50,
+        error_out=False,
+    )
+    return render_template(
+        f"editorial/{kind.plural}.html",
+        page=page,
+        show=show,
+        filters=kind.filters,
+        button=ButtonForm(),
+    )
+
+
+def _entry(kind: Kind, entry_id: int):
+    entry = db.session.get(kind.model, entry_id)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+def _fill_form(form, entry) -> None:
+    for name in (
+        *operations.WORKSHOP_FIELDS,
+        *operations.WORKSHOP_TIMES,
+        *operations.OPPORTUNITY_FIELDS,
+        *operations.OPPORTUNITY_TIMES,
+    ):
+        if name in form and hasattr(entry, name):
+            value = getattr(entry, name)
+            form[name].data = utc_to_london(value) if hasattr(value, "tzinfo") and value else value
+    form.topics.data = [t.slug for t in entry.topics]
+    form.region.data = entry.region or ""
+
+
+def _ambiguous_hints(form) -> list[str]:
+    fields = [f for f in ("starts_at", "ends_at", "booking_deadline_at", "closes_at") if f in form]
+    return [form[f].label.text for f in fields if form[f].data and is_ambiguous(form[f].data)]
+
+
+def _edit(kind: Kind, entry=None):
+    form = kind.form()
+    form.fill_choices(current_lang())
+    if request.method == "GET" and entry is not None:
+        _fill_form(form, entry)
+    if form.validate_on_submit():
+        data = {name: field.data for name, field in form._fields.items()}
+        saved = operations.save_entry(entry or kind.model(), data, form.topics.data or [])
+        db.session.commit()
+        flash(_("Saved."), "success")
+        for label in _ambiguous_hints(form):
+            flash(
+                _(
+                    "%(field)s falls in the hour the clocks go back: we used the first one "
+                    "(British Summer Time).",
+                    field=label,
+                ),
+                "info",
+            )
+        return redirect(url_for(f"editor.edit_{kind.name}", entry_id=saved.id), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        f"editorial/{kind.name}_form.html", form=form, entry=entry, button=ButtonForm()
+    ), status
+
+
+def _duplicate(kind: Kind, entry_id: int):
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    copy = operations.duplicate_entry(_entry(kind, entry_id))
+    db.session.commit()
+    flash(_("This is a copy. Change what you need and save it."), "info")
+    return redirect(url_for(f"editor.edit_{kind.name}", entry_id=copy.id), code=303)
+
+
+def _archive(kind: Kind, entry_id: int):
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    entry = _entry(kind, entry_id)
+    archived = request.form.get("archived", "1") == "1"
+    operations.set_archived(entry, archived)
+    db.session.commit()
+    flash(_("Archived.") if archived else _("Restored."), "success")
+    return redirect(url_for(f"editor.edit_{kind.name}", entry_id=entry.id), code=303)
+
+
+@bp.get("/workshops")
+def workshops():
+    return _list(WORKSHOPS)
+
+
+@bp.route("/workshops/new", methods=["GET", "POST"])
+def new_workshop():
+    return _edit(WORKSHOPS)
+
+
+@bp.route("/workshops/<int:entry_id>", methods=["GET", "POST"])
+def edit_workshop(entry_id: int):
+    return _edit(WORKSHOPS, _entry(WORKSHOPS, entry_id))
+
+
+@bp.post("/workshops/<int:entry_id>/duplicate")
+def duplicate_workshop(entry_id: int):
+    return _duplicate(WORKSHOPS, entry_id)
+
+
+@bp.post("/workshops/<int:entry_id>/archive")
+def archive_workshop(entry_id: int):
+    return _archive(WORKSHOPS, entry_id)
+
+
+@bp.get("/opportunities")
+def opportunities():
+    return _list(OPPORTUNITIES)
+
+
+@bp.route("/opportunities/new", methods=["GET", "POST"])
+def new_opportunity():
+    return _edit(OPPORTUNITIES)
+
+
+@bp.route("/opportunities/<int:entry_id>", methods=["GET", "POST"])
+def edit_opportunity(entry_id: int):
+    return _edit(OPPORTUNITIES, _entry(OPPORTUNITIES, entry_id))
+
+
+@bp.post("/opportunities/<int:entry_id>/duplicate")
+def duplicate_opportunity(entry_id: int):
+    return _duplicate(OPPORTUNITIES, entry_id)
+
+
+@bp.post("/opportunities/<int:entry_id>/archive")
+def archive_opportunity(entry_id: int):
+    return _archive(OPPORTUNITIES, entry_id)

@@ -1,0 +1,241 @@
+"""Issue pages: compose, order items, fill from the catalogue, preview and test-send."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..extensions import db, limiter
+from ..localtime import london_to_utc_safe, utc_to_london
+from ..models import Issue, IssueItem, Opportunity, Workshop, utcnow
+from ..rendering import render_issue
+from . import issue_operations as ops
+from . import testsend
+from .forms import AddItemForm, ButtonForm, FillForm, IssueForm, NewsItemForm, TestSendForm
+from .views import bp
+
+#: Preview documents hold the email's inline styles and nothing that runs.
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+)
+
+
+def _issue(issue_id: int) -> Issue:
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        abort(404)
+    return issue
+
+
+def _item(issue: Issue, item_id: int) -> IssueItem:
+    item = db.session.get(IssueItem, item_id)
+    if item is None or item.issue_id != issue.id:
+        abort(404)
+    return item
+
+
+def _check_button() -> None:
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+
+
+@bp.get("/issues")
+def issues():
+    rows = db.session.scalars(
+        select(Issue).order_by(Issue.published_at.is_not(None), Issue.created_at.desc())
+    ).all()
+    return render_template("editorial/issues.html", issues=rows)
+
+
+@bp.route("/issues/new", methods=["GET", "POST"])
+def new_issue():
+    form = IssueForm(version="0")
+    if form.validate_on_submit():
+        issue = ops.create_issue(form.data)
+        db.session.commit()
+        return redirect(url_for("editor.edit_issue", issue_id=issue.id), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("editorial/issue_new.html", form=form), status
+
+
+def _send_date() -> datetime:
+    raw = request.args.get("send_date", "")
+    try:
+        return london_to_utc_safe(datetime.strptime(raw, "%Y-%m-%dT%H:%M")) or utcnow()
+    except ValueError:
+        return utcnow()
+
+
+def _edit_page(issue: Issue, form: IssueForm, status: int = 200):
+    send_at = _send_date()
+    add_form = AddItemForm()
+    add_form.entry.choices = ops.catalogue_choices(issue)
+    fill_form = FillForm(formdata=None, send_date=utc_to_london(send_at))
+    return render_template(
+        "editorial/issue_edit.html",
+        issue=issue,
+        form=form,
+        add_form=add_form,
+        fill_form=fill_form,
+        button=ButtonForm(),
+        flags=ops.flag_items(issue, send_at),
+        send_at=send_at,
+        missing=ops.missing_languages(issue),
+        items=sorted(
+            issue.items,
+            key=lambda i: (i.section != "workshops", i.section != "opportunities", i.position),
+        ),
+    ), status
+
+
+@bp.route("/issues/<int:issue_id>", methods=["GET", "POST"])
+def edit_issue(issue_id: int):
+    issue = _issue(issue_id)
+    form = IssueForm(obj=issue if request.method == "GET" else None)
+    if not form.validate_on_submit():
+        return _edit_page(issue, form, 400 if request.method == "POST" else 200)
+    version = int(form.version.data) if form.version.data.isdigit() else -1
+    try:
+        ops.update_issue(issue, form.data, version=version)
+        db.session.commit()
+    except (ops.StaleIssue, StaleDataError):
+        db.session.rollback()
+        return render_template(
+            "editorial/issue_conflict.html", issue=_issue(issue_id), form=form
+        ), 409
+    flash(_("Issue saved."), "success")
+    return redirect(url_for("editor.edit_issue", issue_id=issue.id), code=303)
+
+
+@bp.post("/issues/<int:issue_id>/items")
+def add_item(issue_id: int):
+    issue = _issue(issue_id)
+    form = AddItemForm()
+    form.entry.choices = ops.catalogue_choices(issue)
+    if not form.validate_on_submit():
+        flash(_("Choose a workshop or opportunity to add."), "error")
+        return redirect(url_for("editor.edit_issue", issue_id=issue.id), code=303)
+    kind, _sep, entry_id = form.entry.data.partition(":")
+    model = Workshop if kind == "workshop" else Opportunity
+    entry = db.session.get(model, int(entry_id))
+    ops.add_entry(issue, entry)
+    db.session.commit()
+    return redirect(url_for("editor.edit_issue", issue_id=issue.id) + "#items", code=303)
+
+
+@bp.post("/issues/<int:issue_id>/fill")
+def fill_issue(issue_id: int):
+    issue = _issue(issue_id)
+    form = FillForm()
+    if not form.validate_on_submit():
+        return _edit_page(issue, IssueForm(obj=issue), 400)
+    send_at = london_to_utc_safe(form.send_date.data) if form.send_date.data else utcnow()
+    added = ops.fill_issue(issue, weeks=form.weeks.data, send_at=send_at)
+    db.session.commit()
+    flash(_("%(count)s items added.", count=added), "success")
+    stamp = utc_to_london(send_at).strftime("%Y-%m-%dT%H:%M")
+    return redirect(
+        url_for("editor.edit_issue", issue_id=issue.id, send_date=stamp) + "#items", code=303
+    )
+
+
+@bp.post("/issues/<int:issue_id>/items/<int:item_id>/move")
+def move_item(issue_id: int, item_id: int):
+    _check_button()
+    issue = _issue(issue_id)
+    direction = "up" if request.form.get("direction") == "up" else "down"
+    ops.move_item(_item(issue, item_id), direction)
+    db.session.commit()
+    return redirect(url_for("editor.edit_issue", issue_id=issue.id) + "#items", code=303)
+
+
+@bp.post("/issues/<int:issue_id>/items/<int:item_id>/remove")
+def remove_item(issue_id: int, item_id: int):
+    _check_button()
+    issue = _issue(issue_id)
+    ops.remove_item(_item(issue, item_id))
+    db.session.commit()
+    flash(_("Item removed."), "success")
+    return redirect(url_for("editor.edit_issue", issue_id=issue.id) + "#items", code=303)
+
+
+@bp.route("/issues/<int:issue_id>/news/new", methods=["GET", "POST"], defaults={"item_id": None})
+@bp.route("/issues/<int:issue_id>/news/<int:item_id>", methods=["GET", "POST"])
+def edit_news(issue_id: int, item_id: int | None):
+    issue = _issue(issue_id)
+    item = _item(issue, item_id) if item_id is not None else None
+    if item is not None and item.kind != "news":
+        abort(404)
+    form = NewsItemForm(obj=item if request.method == "GET" else None)
+    if form.validate_on_submit():
+        ops.save_news_item(issue, item, form.data)
+        db.session.commit()
+        return redirect(url_for("editor.edit_issue", issue_id=issue.id) + "#items", code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("editorial/news_form.html", issue=issue, item=item, form=form), status
+
+
+@bp.get("/issues/<int:issue_id>/preview")
+def preview_issue(issue_id: int):
+    issue = _issue(issue_id)
+    lang = "cy" if request.args.get("in") == "cy" else "en"
+    rendered = render_issue(issue, lang, personal=True)
+    return render_template(
+        "editorial/issue_preview.html",
+        issue=issue,
+        in_lang=lang,
+        rendered=rendered,
+        missing=ops.missing_languages(issue),
+        form=TestSendForm(language=lang),
+    )
+
+
+@bp.get("/issues/<int:issue_id>/preview/<any(cy, en):in_lang>.html")
+def preview_document(issue_id: int, in_lang: str):
+    rendered = render_issue(_issue(issue_id), in_lang, personal=True)
+    response = Response(rendered.html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = PREVIEW_CSP
+    return response
+
+
+def _test_send_limit() -> str:
+    return current_app.config["TEST_SEND_RATE_LIMIT"]
+
+
+@bp.post("/issues/<int:issue_id>/test-send")
+@limiter.limit(_test_send_limit)
+def test_send(issue_id: int):
+    issue = _issue(issue_id)
+    form = TestSendForm()
+    if form.validate_on_submit():
+        try:
+            addresses = testsend.parse_addresses(form.addresses.data or "", current_user.email)
+        except testsend.BadAddresses as exc:
+            form.addresses.errors.append(
+                _("Enter up to 5 addresses.")
+                if str(exc) == "too-many"
+                else _("%(address)s is not a valid email address.", address=str(exc))
+            )
+        else:
+            languages = ["cy", "en"] if form.language.data == "both" else [form.language.data]
+            count = testsend.queue_test_send(issue, addresses, languages)
+            db.session.commit()
+            flash(_("%(count)s test emails queued.", count=count), "success")
+            return redirect(
+                url_for("editor.preview_issue", issue_id=issue.id, **{"in": languages[0]}), code=303
+            )
+    lang = "cy" if form.language.data == "cy" else "en"
+    return render_template(
+        "editorial/issue_preview.html",
+        issue=issue,
+        in_lang=lang,
+        rendered=render_issue(issue, lang),
+        form=form,
+        missing=ops.missing_languages(issue),
+    ), 400
