@@ -44,7 +44,8 @@ HOST_UNKNOWN = _compile(
     r"\bhost or domain name not found", r"\b(?:domain|host)(?: name)? (?:does not exist|not found"
     r"|unknown|is not reachable|must exist)",
     r"\bunknown (?:host|domain)\b", r"\bno such domain", r"\bname or service not known",
-    r"\bunroute?able address",  # Exim: the recipient's domain cannot be routed r"\bmail domain mentioned in email address is unknown",
+    r"\bunroute?able address",  # Exim: the recipient's domain cannot be routed
+    r"\bmail domain mentioned in email address is unknown",
     r"\bnxdomain\b", r"\bdomain name not found", r"\bthe account or domain may not exist",
     r"\bdns (?:lookup|error).{0,40}(?:nxdomain|does not exist|not found)",
     r"\bnon-?existent (?:host|domain)", r"\bno (?:mx|a|address) records? (?:found )?for",
