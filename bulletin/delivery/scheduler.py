@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from ..bounces.mailboxes import POLL_SECONDS, poll_bounce_mailbox
 from ..extensions import db
+from ..privacy.jobs import PURGE_INTERVAL_SECONDS, purge_expired
 from .backends import MailBackend, make_backend
+from .jobs import finish_done_sends, run_senders, start_sends
 from .settings import DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,8 @@ class Worker:
     settings: DeliverySettings
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     _backend: MailBackend | None = None
+    #: Called by close(): long-lived parts (the bulk senders) stop and hand back their leases.
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def backend(self) -> MailBackend:
         """The transactional backend, kept open across ticks."""
@@ -36,6 +41,9 @@ class Worker:
         return self._backend
 
     def close(self) -> None:
+        for closer in self.closers:
+            closer()
+        self.closers = []
         if self._backend is not None:
             self._backend.close()
             self._backend = None
@@ -58,7 +66,14 @@ def deliver_transactional(worker: Worker) -> None:
 
 
 #: The worker's periodic jobs. Later parts append theirs (sends, purges, bounce polling).
-JOBS: list[Job] = [Job("deliver-transactional", deliver_transactional)]
+JOBS: list[Job] = [
+    Job("deliver-transactional", deliver_transactional),
+    Job("start-sends", start_sends),
+    Job("run-senders", run_senders),
+    Job("finish-sends", finish_done_sends),
+    Job("purge-expired", purge_expired, seconds=PURGE_INTERVAL_SECONDS),
+    Job("poll-bounce-mailbox", poll_bounce_mailbox, seconds=POLL_SECONDS),
+]
 
 
 def run_job(worker: Worker, job: Job) -> None:
@@ -101,6 +116,11 @@ def _now():
 def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
     """`bulletin worker`: run the clock until interrupted."""
     stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        import signal
+
+        # SIGTERM (systemd, docker stop) stops cleanly: senders record what they sent.
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scheduler, worker = start_scheduler(app)
     try:
         while not stop.wait(1.0):

@@ -51,3 +51,12 @@ def export_subscriber(subscriber: Subscriber) -> dict:
 
 #: Later parts (deliveries, bounces) add their records here: fn(subscriber, data) -> None.
 EXTENSIONS: list = []
+
+
+def _register_extensions() -> None:
+    from ..sends import export_deliveries
+
+    EXTENSIONS.append(export_deliveries)
+
+
+_register_extensions()

@@ -1,0 +1,63 @@
+"""One MessageTemplate per (send, language), rendered once per worker and shared by its senders."""
+
+from __future__ import annotations
+
+import threading
+
+from werkzeug.routing import BuildError
+
+from ..extensions import db
+from ..links import external_url
+from ..models import Issue, Send
+from ..rendering import render_issue
+from .bulk import MessageTemplate
+from .dkim import make_signer
+from .settings import DeliverySettings
+
+
+def archive_url(issue: Issue) -> str | None:
+    """The issue's page in the public archive (List-Archive), when the archive exists."""
+    try:
+        return external_url("archive.issue", slug=issue.slug)
+    except BuildError:
+        return None
+
+
+def build_template(send: Send, language: str, settings: DeliverySettings,
+                   sign=None) -> MessageTemplate:
+    """Render the send's issue once in a language (Jinja + premailer) and encode it once."""
+    rendered = render_issue(send.issue, language)
+    nonce = str(int(send.created_at.timestamp()))
+    return MessageTemplate(rendered, settings, send_id=send.id, nonce=nonce,
+                           archive_url=archive_url(send.issue), sign=sign)
+
+
+class TemplateCache:
+    """Templates by (send id, language), built on first use under a lock."""
+
+    def __init__(self, settings: DeliverySettings):
+        self.settings = settings
+        self.sign = make_signer(settings)
+        self.lock = threading.Lock()
+        self.templates: dict[tuple[int, str], MessageTemplate] = {}
+
+    def get(self, send_id: int, language: str) -> MessageTemplate:
+        """The template, rendering it the first time it is asked for."""
+        key = (send_id, language)
+        template = self.templates.get(key)
+        if template is None:
+            with self.lock:
+                template = self.templates.get(key)
+                if template is None:
+                    template = self._build(send_id, language)
+                    if len(self.templates) > 32:  # old sends: drop them
+                        self.templates.clear()
+                    self.templates[key] = template
+        return template
+
+    def _build(self, send_id: int, language: str) -> MessageTemplate:
+        try:
+            send = db.session.get(Send, send_id)
+            return build_template(send, language, self.settings, self.sign)
+        finally:
+            db.session.remove()

@@ -1,0 +1,104 @@
+"""Sends of an issue to an audience, and one delivery row per recipient."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .editor import Editor
+from .issue import Issue
+from .types import UTCDateTime, utcnow
+
+
+class SendStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+    #: Its time passed more than SEND_GRACE_HOURS ago while no worker ran: an editor decides.
+    MISSED = "missed"
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  #: claimed by a sender (see claimed_by / claimed_until)
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"  #: unsubscribed, suppressed or cancelled before it went
+
+
+#: Statuses in which a delivery still has work to do.
+OPEN_DELIVERY = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+
+
+class Send(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issue.id", ondelete="CASCADE"), index=True)
+    #: JSON {"topics": [slug...], "regions": [code...], "languages": [cy|en...]}; empty = all.
+    audience: Mapped[str] = mapped_column(Text, default="{}")
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=SendStatus.DRAFT)
+    #: Deliveries materialised when the send started; the other counts are set when it ends.
+    recipient_count: Mapped[int] = mapped_column(default=0)
+    sent_count: Mapped[int] = mapped_column(default=0)
+    failed_count: Mapped[int] = mapped_column(default=0)
+    skipped_count: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("editor.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    issue: Mapped[Issue] = relationship()
+    created_by: Mapped[Editor | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_send_due", "scheduled_at", postgresql_where=text("status = 'scheduled'"),
+              sqlite_where=text("status = 'scheduled'")),
+    )
+
+    @property
+    def audience_filter(self) -> dict[str, list[str]]:
+        """The audience as a dict of lists (topics, regions, languages); empty means all."""
+        raw = json.loads(self.audience or "{}")
+        return {key: list(raw.get(key) or []) for key in ("topics", "regions", "languages")}
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the send can still change (not done and not cancelled)."""
+        return self.status not in (SendStatus.DONE, SendStatus.CANCELLED)
+
+
+class Delivery(db.Model):
+    """One recipient of one send: queued, then claimed with a lease, then final."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    send_id: Mapped[int] = mapped_column(ForeignKey("send.id", ondelete="CASCADE"))
+    #: Erasing a subscriber erases their deliveries too.
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.QUEUED)
+    language: Mapped[str] = mapped_column(String(2))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_reply: Mapped[str | None] = mapped_column(String(500))
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    send: Mapped[Send] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("send_id", "subscriber_id", name="uq_delivery_send_subscriber"),
+        # Only open rows are ever searched for work: the index stays small as sends finish.
+        Index("ix_delivery_due", "send_id", "id",
+              postgresql_where=text("status IN ('queued', 'sending')"),
+              sqlite_where=text("status IN ('queued', 'sending')")),
+        Index("ix_delivery_sent_at", "sent_at"),
+    )
