@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -11,8 +14,13 @@ SALTS = {
     "confirm": "bulletin.confirm.v1",
     "manage": "bulletin.manage.v1",
     "unsubscribe": "bulletin.unsubscribe.v1",
-    "bounce": "bulletin.bounce.v1",
+    "bounce": "bulletin.bounce.v2",
+    "mailto": "bulletin.mailto.v1",
 }
+
+#: Hex digits of HMAC-SHA256 kept in address tokens: 64 bits, and the local part
+#: "unsubscribe+<32-hex uid>-<mac>" stays within RFC 5321's 64 octets.
+ADDRESS_MAC_HEX = 16
 
 
 class BadToken(Exception):
@@ -72,13 +80,57 @@ def read_unsubscribe_token(token: str) -> str:
 
 
 def make_bounce_token(delivery_ref: str) -> str:
-    """A VERP token naming one delivery (or outbox message)."""
-    return _plain("bounce").dumps(delivery_ref)
+    """A VERP token naming one delivery ("d<id>") or outbox message ("o<id>")."""
+    return address_token_maker("bounce")(delivery_ref)
 
 
 def read_bounce_token(token: str) -> str:
     """The delivery reference in a VERP token."""
-    return _read_plain("bounce", token)
+    return read_address_token("bounce", token)
+
+
+def make_mailto_token(uid: str) -> str:
+    """The token of the List-Unsubscribe mailto: address, unsubscribe+TOKEN@BOUNCE_DOMAIN."""
+    return address_token_maker("mailto")(uid)
+
+
+def read_mailto_token(token: str) -> str:
+    """The subscriber uid in a mailto: unsubscribe token."""
+    return read_address_token("mailto", token)
+
+
+def _address_mac(purpose: str, key: str) -> hmac.HMAC:
+    derived = hashlib.sha256(f"{SALTS[purpose]}:{key}".encode()).digest()
+    return hmac.new(derived, digestmod=hashlib.sha256)
+
+
+def address_token_maker(purpose: str) -> Callable[[str], str]:
+    """Tokens for e-mail local parts: lower-case hex only (MTAs may fold case), short.
+
+    `value-mac`, where value is [a-z0-9] and mac is a truncated HMAC; built once per send."""
+    base = _address_mac(purpose, current_app.config["SECRET_KEYS"][0])
+
+    def make(value: str) -> str:
+        if not value.isalnum() or not value.isascii():
+            raise ValueError("address token values are letters and digits only")
+        mac = base.copy()
+        mac.update(value.lower().encode())
+        return f"{value.lower()}-{mac.hexdigest()[:ADDRESS_MAC_HEX]}"
+
+    return make
+
+
+def read_address_token(purpose: str, token: str) -> str:
+    """The value in an address token, checked against every configured key."""
+    value, sep, given = token.strip().lower().rpartition("-")
+    if not sep or not value.isalnum() or not value.isascii():
+        raise BadToken("invalid")
+    for key in current_app.config["SECRET_KEYS"]:
+        mac = _address_mac(purpose, key)
+        mac.update(value.encode())
+        if hmac.compare_digest(given, mac.hexdigest()[:ADDRESS_MAC_HEX]):
+            return value
+    raise BadToken("invalid")
 
 
 def _read_plain(purpose: str, token: str) -> str:

@@ -29,7 +29,7 @@ def readers(app, make_subscriber):
     app.config["BOUNCE_DOMAIN"] = BOUNCE_DOMAIN
     hard = make_subscriber("hard@example.com")
     leaving = make_subscriber("leaving@example.com")
-    mailto = f"unsubscribe+{tokens.make_unsubscribe_token(leaving.uid)}@{BOUNCE_DOMAIN}"
+    mailto = f"unsubscribe+{tokens.make_mailto_token(leaving.uid)}@{BOUNCE_DOMAIN}"
     messages = [dsn(hard.email), plain_mail(mailto, subject="unsubscribe me"),
                 plain_mail(f"bounces@{BOUNCE_DOMAIN}", subject="Out of office",
                            body="I am away until Monday.\n")]

@@ -221,7 +221,7 @@ def test_sender_fault_alerts_and_leaves_the_reader_alone(make_subscriber, delive
 
 def test_mail_to_the_unsubscribe_address_unsubscribes(bounce_app, make_subscriber):
     reader = make_subscriber("leaving@example.com")
-    address = f"unsubscribe+{tokens.make_unsubscribe_token(reader.uid)}@{BOUNCE_DOMAIN}"
+    address = f"unsubscribe+{tokens.make_mailto_token(reader.uid)}@{BOUNCE_DOMAIN}"
     event = ingest(plain_mail(address, subject="Undeliverable: anything at all"), "imap")
     assert (event.kind, event.action) == ("unsubscribe", "unsubscribed")
     assert reader.status == "unsubscribed"

@@ -106,7 +106,7 @@ def test_lmtp_answers_once_per_recipient(bounce_server, make_subscriber):
 def test_mail_to_the_unsubscribe_address_unsubscribes(bounce_server, make_subscriber):
     reader = make_subscriber("bye@example.com")
     server = bounce_server()
-    rcpt = f"unsubscribe+{tokens.make_unsubscribe_token(reader.uid)}@{BOUNCE_DOMAIN}"
+    rcpt = f"unsubscribe+{tokens.make_mailto_token(reader.uid)}@{BOUNCE_DOMAIN}"
     # The To: header may say anything; the envelope recipient carries the token.
     message = plain_mail("list@example.org", subject="Re: Research bulletin", sender=reader.email)
     with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:

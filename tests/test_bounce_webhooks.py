@@ -135,7 +135,7 @@ def test_complaint_unsubscribes(client, sns, signing_key, make_subscriber):
 def test_inbound_mail_to_the_mailto_address_unsubscribes(client, sns, signing_key,
                                                         make_subscriber):
     reader = make_subscriber("ses-mailto@example.com")
-    rcpt = f"unsubscribe+{tokens.make_unsubscribe_token(reader.uid)}@{BOUNCE_DOMAIN}"
+    rcpt = f"unsubscribe+{tokens.make_mailto_token(reader.uid)}@{BOUNCE_DOMAIN}"
     raw = plain_mail(rcpt, sender=reader.email)
     event = {"notificationType": "Received", "receipt": {"recipients": [rcpt]},
              "mail": {"source": reader.email}, "content": base64.b64encode(raw).decode()}
@@ -277,7 +277,7 @@ def test_postmark_soft_and_blocked_records(client, postmark, make_subscriber):
 
 def test_postmark_inbound_mailto_unsubscribes(client, postmark, make_subscriber):
     reader = make_subscriber("pm-mailto@example.com")
-    rcpt = f"unsubscribe+{tokens.make_unsubscribe_token(reader.uid)}@{BOUNCE_DOMAIN}"
+    rcpt = f"unsubscribe+{tokens.make_mailto_token(reader.uid)}@{BOUNCE_DOMAIN}"
     payload = {"MessageID": "a8c1040e-inbound", "OriginalRecipient": rcpt,
                "ToFull": [{"Email": rcpt, "Name": ""}], "Subject": "anything",
                "TextBody": "please", "From": reader.email}

@@ -123,7 +123,7 @@ def mailto_token(raw: bytes, recipients: Iterable[str] = ()) -> str | None:
 def apply_mailto(token: str, *, source: str) -> BounceEvent:
     """Mail to the List-Unsubscribe mailto: unsubscribes the subscriber its token names."""
     try:
-        subscriber = find_by_uid(tokens.read_unsubscribe_token(token))
+        subscriber = find_by_uid(tokens.read_mailto_token(token))
     except tokens.BadToken:
         subscriber = None
     if subscriber is None:

@@ -82,9 +82,9 @@ def from_bounce_token(token: str) -> Target | None:
 
 
 def from_unsubscribe_token(token: str) -> Target | None:
-    """The subscriber an unsubscribe token names."""
+    """The subscriber named by the token of an unsubscribe+TOKEN@ (mailto) address."""
     try:
-        uid = tokens.read_unsubscribe_token(token)
+        uid = tokens.read_mailto_token(token)
     except tokens.BadToken:
         return None
     subscriber = db.session.scalar(select(Subscriber).filter_by(uid=uid))

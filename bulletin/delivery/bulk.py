@@ -104,7 +104,8 @@ class MessageTemplate:
         self.language = rendered.language
         self.mail_domain = settings.mail_domain
         self.from_address = settings.from_address
-        self.tokens = {p: tokens.plain_token_maker(p) for p in ("unsubscribe", "manage", "bounce")}
+        self.tokens = {p: tokens.plain_token_maker(p) for p in ("unsubscribe", "manage")}
+        self.tokens.update({p: tokens.address_token_maker(p) for p in ("bounce", "mailto")})
         self.unsubscribe_prefix = _link_prefix("public.unsubscribe")
         self.manage_prefix = _link_prefix("public.manage")
         self.fixed_headers = self._fixed_headers(rendered, archive_url)
@@ -152,7 +153,8 @@ class MessageTemplate:
                  "manage": self.manage_prefix + self.tokens["manage"](who.uid)}
         unsubscribe = f"<{links['unsubscribe']}>"
         if s.bounce_domain:
-            unsubscribe += f",\r\n <mailto:unsubscribe+{unsubscribe_token}@{s.bounce_domain}>"
+            mailto = self.tokens["mailto"](who.uid)
+            unsubscribe += f",\r\n <mailto:unsubscribe+{mailto}@{s.bounce_domain}>"
         head = (f"To: {_to(who)}\r\n"
                 f"Date: {self._now()}\r\n"
                 f"Message-ID: <{self.send_id}.{who.delivery_id}.{self.nonce}"
