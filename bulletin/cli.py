@@ -126,6 +126,7 @@ COMMANDS = [
     ("bulletin.privacy.commands", "purge_command"),
     ("bulletin.privacy.commands", "import_command"),
     ("bulletin.privacy.commands", "export_command"),
+    ("bulletin.api.commands", "api_token_group"),
 ]
 
 _register_optional_commands()

@@ -53,6 +53,10 @@ class Config:
     SES_TOPIC_ARNS = [a.strip() for a in (_env("SES_TOPIC_ARNS", "") or "").split(",") if a.strip()]
     #: Requests per client to /webhooks/ (flask-limiter syntax).
     WEBHOOK_RATE_LIMIT = _env("WEBHOOK_RATE_LIMIT", "300 per minute")
+    #: Requests per client address to /api/ (flask-limiter syntax).
+    API_RATE_LIMIT = _env("API_RATE_LIMIT", "300 per minute")
+    #: Largest JSON request body the API reads, in bytes; a larger one gets 413.
+    API_MAX_BODY_BYTES = _int("API_MAX_BODY_BYTES", 1024 * 1024)
     DKIM_SELECTOR = _env("DKIM_SELECTOR")
     DKIM_DOMAIN = _env("DKIM_DOMAIN")
     DKIM_PRIVATE_KEY_PATH = _env("DKIM_PRIVATE_KEY_PATH")
@@ -63,6 +67,8 @@ class Config:
     #: Test sends of an issue, per client address (each may go to up to 5 addresses).
     TEST_SEND_RATE_LIMIT = _env("TEST_SEND_RATE_LIMIT", "10 per hour")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    #: Prefix of the rate-limit keys in Redis, so several installations can share one server.
+    RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "bulletin")
     OUTBOX_MAX_AGE_HOURS = _int("OUTBOX_MAX_AGE_HOURS", 72)
     WORKER_TICK_SECONDS = _float("WORKER_TICK_SECONDS", 2.0)
     SEND_GRACE_HOURS = _float("SEND_GRACE_HOURS", 12.0)
@@ -97,6 +103,7 @@ class TestConfig(Config):
     SUBSCRIBE_RATE_LIMIT = "1000 per minute"
     LOGIN_RATE_LIMIT = "1000 per minute"
     TEST_SEND_RATE_LIMIT = "1000 per minute"
+    API_RATE_LIMIT = "100000 per minute"
     BASE_URL = "http://localhost"
     MAIL_FROM = "Research bulletin <bulletin@example.org>"
     SMTP_URL = None

@@ -108,7 +108,9 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if request.path.startswith("/api/"):
-            return {"error": error.name, "detail": error.description}, error.code
+            # Keep the exception's own headers (Allow on a 405), not its HTML Content-Type.
+            headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+            return {"error": error.name, "detail": error.description}, error.code, headers
         return render_template("errors/error.html", code=error.code, reason=None), error.code
 
 

@@ -14,7 +14,7 @@ from bulletin.extensions import db
 
 from .smtp import SMTPServer
 
-pytest_plugins = ["tests.factories", "tests.browser.fixtures"]
+pytest_plugins = ["tests.factories", "tests.browser.fixtures", "tests.api_fixtures"]
 
 
 def config_for(**overrides) -> dict:

@@ -85,14 +85,16 @@ def _clean(value):
 
 
 def apply_entry(entry: CatalogueEntry, data: dict, topics: list[str]) -> None:
-    """Copy form data onto a workshop or opportunity (local times become UTC)."""
+    """Copy form data onto a workshop or opportunity (naive local times become UTC)."""
     fields, times = _fields_for(entry)
     for name in fields:
         if name in data:
             setattr(entry, name, _clean(data[name]))
     for name in times:
         local: datetime | None = data.get(name)
-        setattr(entry, name, london_to_utc(local) if local else None)
+        # Aware times (the API's, with an offset) are exact already: keep them.
+        exact = local if local is None or local.tzinfo else london_to_utc(local)
+        setattr(entry, name, exact)
     entry.topics = list(db.session.scalars(select(Topic).where(Topic.slug.in_(topics or []))))
 
 

@@ -1,0 +1,283 @@
+"""Every request and response schema of the API, written once (JSON Schema 2020-12).
+
+The views validate request bodies against these dicts and openapi.py publishes them, so
+the document is what is enforced. Field limits and choices are read from the editor web's
+forms (their Length, NumberRange and control-character validators), so the two doors agree.
+"""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, DateTimeLocalField, IntegerField, TextAreaField
+from wtforms.validators import Length, NumberRange
+
+from ..editorial.forms import (
+    FillForm,
+    IssueForm,
+    NewsItemForm,
+    OpportunityForm,
+    WebLink,
+    WorkshopForm,
+)
+from ..editorial.issue_operations import ISSUE_FIELDS, NEWS_FIELDS
+from ..editorial.operations import (
+    OPPORTUNITY_FIELDS,
+    OPPORTUNITY_TIMES,
+    WORKSHOP_FIELDS,
+    WORKSHOP_TIMES,
+)
+from ..issue_view import OPPORTUNITY_KINDS
+from ..models import REGIONS, SendStatus
+from ..subscriptions.forms import CONTROL, NoControlCharacters
+
+#: Largest id a path or body may name (PostgreSQL's integer).
+ID_MAX = 2**31 - 1
+#: The web's NoControlCharacters rule, as a pattern: no CR, LF or other control characters.
+SINGLE_LINE = "^[^" + CONTROL.pattern[1:-1] + "]*$"
+#: Multi-line text (Markdown): anything but NUL, which no database column can hold.
+MULTI_LINE = "^[^\\x00]*$"
+#: http(s) links only, on one line (the web's WebLink rule).
+_NOT_CONTROL = "[^" + CONTROL.pattern[1:-1] + "]"
+WEB_LINK = "^[Hh][Tt][Tt][Pp][Ss]?://[^/" + CONTROL.pattern[1:-1] + "]" + _NOT_CONTROL + "*$"
+#: ISO 8601 date and time; with an offset it is exact, without one it is UK (Europe/London) time.
+TIMESTAMP_PATTERN = (
+    r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$"
+)
+TIMESTAMP = {
+    "type": "string",
+    "pattern": TIMESTAMP_PATTERN,
+    "description": "ISO 8601 (years 1970 to 2999), e.g. 2025-03-01T10:00:00+00:00; without an "
+    "offset it is UK time (Europe/London), and a time the spring clock change skips is refused.",
+}
+REGION_CODES = list(REGIONS)
+LANGUAGES = ["cy", "en"]
+TOPIC_SLUG = {"type": "string", "minLength": 1, "maxLength": 60, "pattern": SINGLE_LINE}
+ID = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+
+
+def _nullable(schema: dict) -> dict:
+    kind = schema["type"]
+    return {**schema, "type": [kind, "null"] if isinstance(kind, str) else [*kind, "null"]}
+
+
+def form_property(form: type, name: str) -> dict:
+    """The schema of one web form field: its type, length or range, and line rules."""
+    unbound = getattr(form, name)
+    validators = unbound.kwargs.get("validators", [])
+    if unbound.field_class is BooleanField:
+        return {"type": "boolean"}
+    if unbound.field_class is DateTimeLocalField:
+        return dict(TIMESTAMP)
+    if unbound.field_class is IntegerField:
+        schema = {"type": "integer"}
+        for check in validators:
+            if isinstance(check, NumberRange):
+                schema.update(minimum=check.min, maximum=check.max)
+        return schema
+    schema = {"type": "string", "pattern": MULTI_LINE}
+    for check in validators:
+        if isinstance(check, Length) and check.max >= 0:
+            schema["maxLength"] = check.max
+        if isinstance(check, NoControlCharacters) and unbound.field_class is not TextAreaField:
+            schema["pattern"] = SINGLE_LINE
+        if isinstance(check, WebLink):
+            schema["pattern"] = WEB_LINK
+    return schema
+
+
+def _form_properties(form: type, names, *, nullable: bool = True) -> dict:
+    props = {}
+    for name in names:
+        if name == "region":
+            props[name] = {"type": ["string", "null"], "enum": ["", *REGION_CODES, None]}
+        elif name == "kind":
+            props[name] = {"type": "string", "enum": list(OPPORTUNITY_KINDS)}
+        else:
+            schema = form_property(form, name)
+            props[name] = _nullable(schema) if nullable and schema["type"] != "boolean" else schema
+    return props
+
+
+def _object(properties: dict, required=(), **extra) -> dict:
+    return {"type": "object", "properties": properties, "required": list(required),
+            "additionalProperties": False, **extra}
+
+
+TOPICS = {"type": "array", "items": TOPIC_SLUG, "maxItems": 50, "uniqueItems": True}
+_WORKSHOP = {**_form_properties(WorkshopForm, (*WORKSHOP_FIELDS, *WORKSHOP_TIMES)),
+             "starts_at": TIMESTAMP, "ends_at": TIMESTAMP, "topics": TOPICS}
+_OPPORTUNITY = {**_form_properties(OpportunityForm, (*OPPORTUNITY_FIELDS, *OPPORTUNITY_TIMES)),
+                "topics": TOPICS}
+_ARCHIVED = {"is_archived": {"type": "boolean", "description": "Archive (hide) or restore."}}
+_ISSUE = _form_properties(IssueForm, ISSUE_FIELDS)
+_NEWS = _form_properties(NewsItemForm, NEWS_FIELDS)
+VERSION = {"type": "integer", "minimum": 0, "maximum": ID_MAX,
+           "description": "The version you last read; a newer one in the database gets 409."}
+
+REQUESTS: dict[str, dict] = {
+    "WorkshopCreate": _object(_WORKSHOP, ("starts_at", "ends_at"), minProperties=1),
+    "WorkshopUpdate": _object({**_WORKSHOP, **_ARCHIVED}, minProperties=1),
+    "OpportunityCreate": _object(_OPPORTUNITY, minProperties=1),
+    "OpportunityUpdate": _object({**_OPPORTUNITY, **_ARCHIVED}, minProperties=1),
+    "IssueCreate": _object(_ISSUE, minProperties=1),
+    "IssueUpdate": _object({**_ISSUE, "version": VERSION}, ("version",)),
+    "ItemCreate": {"oneOf": [
+        _object({"kind": {"const": "workshop"}, "entry_id": ID}, ("kind", "entry_id")),
+        _object({"kind": {"const": "opportunity"}, "entry_id": ID}, ("kind", "entry_id")),
+        _object({"kind": {"const": "news"}, **_NEWS}, ("kind",)),
+    ]},
+    "NewsUpdate": _object(_NEWS, minProperties=1),
+    "ItemMove": _object({"direction": {"type": "string", "enum": ["up", "down"]}},
+                        ("direction",)),
+    "IssueFill": _object({"weeks": form_property(FillForm, "weeks"),
+                          "send_at": _nullable(TIMESTAMP)}, ("weeks",)),
+    "SendCreate": _object({
+        "audience": {"$ref": "#/components/schemas/Audience"},
+        "scheduled_at": {"anyOf": [{"const": "now"}, TIMESTAMP],
+                         "description": "\"now\" (the next worker tick), or " +
+                         TIMESTAMP["description"]},
+    }, ("audience", "scheduled_at")),
+}
+
+#: One working example per request schema: documentation, and the fuzz test's first case.
+EXAMPLES: dict[str, dict] = {
+    "WorkshopCreate": {
+        "title_en": "Writing a plain-language summary",
+        "title_cy": "Ysgrifennu crynodeb iaith glir", "summary_en": "A two-hour online session.",
+        "starts_at": "2030-03-04T10:00", "ends_at": "2030-03-04T12:30", "is_online": True,
+        "has_captions": True, "booking_url": "https://example.org/book",
+        "region": "south-east-wales", "topics": ["workshops"]},
+    "WorkshopUpdate": {"ends_at": "2030-03-04T13:00:00+00:00", "has_bsl": True},
+    "OpportunityCreate": {
+        "title_en": "Join our public panel", "kind": "public-contributor",
+        "closes_at": "2030-05-01T17:00:00+01:00", "url": "https://example.org/panel",
+        "payment_en": "£25 an hour, and travel costs.", "topics": ["public-involvement"]},
+    "OpportunityUpdate": {"closes_at": "2030-06-01T17:00", "region": None},
+    "IssueCreate": {"subject_en": "Research bulletin: March",
+                    "subject_cy": "Bwletin ymchwil: Mawrth", "intro_en": "Welcome to *March*."},
+    "IssueUpdate": {"version": 1, "subject_en": "Research bulletin: March (updated)"},
+    "ItemCreate": {"kind": "news", "title_en": "New funding round",
+                   "body_en": "Applications open in April."},
+    "NewsUpdate": {"body_en": "Applications open on 1 April."},
+    "ItemMove": {"direction": "down"},
+    "IssueFill": {"weeks": 6},
+    "SendCreate": {"audience": {"topics": ["workshops"], "regions": [],
+                                "languages": ["cy", "en"]},
+                   "scheduled_at": "2030-03-01T09:00"},
+}
+for _name, _example in EXAMPLES.items():
+    REQUESTS[_name]["examples"] = [_example]
+
+_STRING = {"type": ["string", "null"]}
+_WHEN = {"type": "string", "format": "date-time"}
+_MAYBE_WHEN = {"type": ["string", "null"], "format": "date-time"}
+_COUNT = {"type": "integer", "minimum": 0}
+
+
+def _record(properties: dict) -> dict:
+    """A response object: every property always present, nothing else."""
+    return _object(properties, tuple(properties))
+
+
+def _text_of(names) -> dict:
+    return {name: _STRING for name in names}
+
+
+def _output_of(write: dict) -> dict:
+    """Response properties for a catalogue entry's writable fields (times in UTC)."""
+    out = {}
+    for name, schema in write.items():
+        if schema.get("pattern") == TIMESTAMP_PATTERN:
+            out[name] = _MAYBE_WHEN
+        elif schema.get("type") == "boolean":
+            out[name] = {"type": "boolean"}
+        else:
+            out[name] = _STRING
+    out["topics"] = {"type": "array", "items": {"type": "string"}}
+    return out
+
+
+def _page_of(name: str) -> dict:
+    return _record({"items": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}},
+                    "total": _COUNT, "limit": _COUNT, "offset": _COUNT})
+
+
+_ENTRY = {"id": ID, "slug": {"type": "string"}, "is_archived": {"type": "boolean"},
+          "created_at": _WHEN, "updated_at": _WHEN}
+_SEND_STATUS = {"type": "string", "enum": [str(s) for s in SendStatus]}
+
+RESPONSES: dict[str, dict] = {
+    "Error": _object({
+        "error": {"type": "string"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": _record({"field": {"type": "string"},
+                                                      "message": {"type": "string"}})},
+        "current_version": {"type": "integer"},
+    }, ("error", "detail")),
+    "Workshop": _record({**_ENTRY, **_output_of(_WORKSHOP),
+                         "starts_at": _WHEN, "ends_at": _WHEN}),
+    "Opportunity": _record({**_ENTRY, **_output_of(_OPPORTUNITY),
+                            "kind": {"type": "string", "enum": list(OPPORTUNITY_KINDS)}}),
+    "IssueItem": _record({
+        "id": ID, "position": {"type": "integer"},
+        "section": {"type": "string", "enum": ["workshops", "opportunities", "news"]},
+        "kind": {"type": "string", "enum": ["workshop", "opportunity", "news"]},
+        "workshop_id": {"type": ["integer", "null"]},
+        "opportunity_id": {"type": ["integer", "null"]},
+        **_text_of(NEWS_FIELDS),
+    }),
+    "Issue": _record({
+        "id": ID, "slug": {"type": "string"}, **_text_of(ISSUE_FIELDS),
+        "version": {"type": "integer"}, "published_at": _MAYBE_WHEN,
+        "created_at": _WHEN, "updated_at": _WHEN,
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/IssueItem"}},
+    }),
+    "ItemMoved": _record({"moved": {"type": "boolean"},
+                          "issue": {"$ref": "#/components/schemas/Issue"}}),
+    "IssueFilled": _record({"added": _COUNT, "issue": {"$ref": "#/components/schemas/Issue"}}),
+    "Audience": _object({
+        "topics": {"type": "array", "items": TOPIC_SLUG, "maxItems": 50, "uniqueItems": True},
+        "regions": {"type": "array", "items": {"type": "string", "enum": REGION_CODES},
+                    "uniqueItems": True},
+        "languages": {"type": "array", "items": {"type": "string", "enum": LANGUAGES},
+                      "uniqueItems": True},
+    }, description="Confirmed subscribers matching every non-empty list; empty lists: all."),
+    "Progress": _record({
+        "status": _SEND_STATUS, "total": _COUNT, "queued": _COUNT, "sending": _COUNT,
+        "sent": _COUNT, "failed": _COUNT, "skipped": _COUNT, "done": _COUNT,
+        "percent": {"type": "integer", "minimum": 0, "maximum": 100},
+        "rate_per_second": {"type": "number", "minimum": 0},
+        "seconds_left": {"type": ["number", "null"]},
+    }),
+    "Send": _record({
+        "id": ID, "issue_id": ID, "status": _SEND_STATUS,
+        "audience": {"$ref": "#/components/schemas/Audience"},
+        "audience_count": {**_COUNT, "description": "Recipients once the send started; "
+                           "before that, how many the audience reaches now."},
+        "scheduled_at": _MAYBE_WHEN, "created_at": _WHEN,
+        "started_at": _MAYBE_WHEN, "finished_at": _MAYBE_WHEN,
+        "created_by_id": {"type": ["integer", "null"]},
+        "progress": {"$ref": "#/components/schemas/Progress"},
+    }),
+    "Topic": _record({"slug": {"type": "string"}, "name_en": {"type": "string"},
+                      "name_cy": {"type": "string"}, "is_active": {"type": "boolean"}}),
+    "TopicList": _record({"items": {"type": "array",
+                                    "items": {"$ref": "#/components/schemas/Topic"}}}),
+    "SubscriberCounts": _record({
+        "total": _COUNT,
+        "matching": _COUNT,
+        "by_topic": {"type": "object", "additionalProperties": _COUNT},
+        "by_region": {"type": "object", "additionalProperties": _COUNT,
+                      "description": "Region code to count; \"none\" for no region given."},
+        "by_language": {"type": "object", "additionalProperties": _COUNT},
+    }),
+    "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"],
+                        "description": "This OpenAPI document."},
+    "WorkshopPage": _page_of("Workshop"),
+    "OpportunityPage": _page_of("Opportunity"),
+    "IssuePage": _page_of("Issue"),
+    "SendPage": _page_of("Send"),
+}
+
+#: Everything under components/schemas in the OpenAPI document.
+SCHEMAS: dict[str, dict] = {**REQUESTS, **RESPONSES}

@@ -1,0 +1,166 @@
+"""Workshops and opportunities: list (with the web's filters), create, read, change, delete.
+
+Archiving (the web's Archive button) is PATCH is_archived. DELETE removes only an entry that
+no issue uses: deleting one in a sent issue would change what readers were sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import url_for
+from sqlalchemy import func, select
+
+from ..audit import record_audit
+from ..editorial import operations as ops
+from ..editorial.forms import OpportunityForm, WorkshopForm
+from ..editorial.views_catalogue import OPPORTUNITIES, WORKSHOPS, Kind, _listing
+from ..extensions import db
+from ..models import IssueItem, Topic, Workshop
+from .serialize import opportunity_json, page_json, workshop_json
+from .validation import ApiError, check_form_rules, invalid, parse_timestamp
+from .views import PAGING, get_or_404, operation, paginate
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: Kind  #: the web's listing filters for this kind
+    form: type  #: the web form whose rules the API applies
+    dump: object
+    title: str  #: "Workshop" / "Opportunity"
+
+    @property
+    def model(self):
+        return self.kind.model
+
+    @property
+    def show(self) -> dict:
+        filters = list(self.kind.filters)
+        return {"name": "show", "in": "query", "required": False,
+                "description": "Which entries, as on the web: " + ", ".join(filters) + ".",
+                "schema": {"type": "string", "enum": filters, "default": filters[0]}}
+
+
+WORKSHOP = Resource(WORKSHOPS, WorkshopForm, workshop_json, "Workshop")
+OPPORTUNITY = Resource(OPPORTUNITIES, OpportunityForm, opportunity_json, "Opportunity")
+
+
+def _current(entry, body: dict, name: str):
+    return body[name] if name in body else getattr(entry, name, None)
+
+
+def _check_title(entry, body: dict) -> None:
+    if not any((_current(entry, body, f"title_{lang}") or "").strip() for lang in ("cy", "en")):
+        raise invalid("title_en", "Enter a title in Welsh or English (or both).")
+
+
+def _times(entry, body: dict, names) -> dict:
+    times = {}
+    for name in names:
+        if name not in body:
+            times[name] = getattr(entry, name)
+        elif body[name] is not None:
+            times[name] = parse_timestamp(name, body[name])
+        else:
+            times[name] = None
+    return times
+
+
+def _topics(entry, body: dict) -> list[str]:
+    if "topics" not in body:
+        return [t.slug for t in entry.topics]
+    known = set(db.session.scalars(select(Topic.slug).where(Topic.slug.in_(body["topics"]))))
+    unknown = [slug for slug in body["topics"] if slug not in known]
+    if unknown:
+        raise invalid("topics", f"Unknown topic: {unknown[0]}.")
+    return body["topics"]
+
+
+def entry_data(resource: Resource, entry, body: dict) -> tuple[dict, list[str]]:
+    """Form-style data for save_entry: the body over the entry's current values, checked."""
+    check_form_rules(resource.form, body)
+    _check_title(entry, body)
+    is_workshop = isinstance(entry, Workshop)
+    fields = ops.WORKSHOP_FIELDS if is_workshop else ops.OPPORTUNITY_FIELDS
+    time_names = ops.WORKSHOP_TIMES if is_workshop else ops.OPPORTUNITY_TIMES
+    data = {name: body[name] for name in fields if name in body}
+    data.update(_times(entry, body, time_names))
+    if is_workshop and data["starts_at"] and data["ends_at"]:
+        if data["ends_at"] <= data["starts_at"]:
+            raise invalid("ends_at", "The end must be after the start.")
+    return data, _topics(entry, body)
+
+
+def delete_catalogue_entry(entry) -> None:
+    """Delete an entry no issue uses (ApiError 409 otherwise), with an audit row."""
+    column = IssueItem.workshop_id if isinstance(entry, Workshop) else IssueItem.opportunity_id
+    if db.session.scalar(select(func.count(IssueItem.id)).where(column == entry.id)):
+        raise ApiError(409, "It is in an issue: archive it instead (PATCH is_archived true).")
+    kind = type(entry).__name__.lower()
+    record_audit(f"{kind}.delete", entry, detail={"title": entry.title_en or entry.title_cy})
+    db.session.delete(entry)
+
+
+def _save(resource: Resource, entry, body: dict):
+    data, topics = entry_data(resource, entry, body)
+    saved = ops.save_entry(entry, data, topics)
+    if "is_archived" in body and body["is_archived"] != saved.is_archived:
+        ops.set_archived(saved, body["is_archived"])
+    db.session.commit()
+    return saved
+
+
+def add_routes(res: Resource) -> None:
+    """The six operations of one catalogue kind."""
+    plural, name, tag = res.kind.plural, res.kind.name, res.kind.plural
+    one = f"/{plural}/<int:entry_id>"
+
+    @operation(f"/{plural}", "GET", "list" + plural.capitalize(),
+               f"{res.title} list, filtered as on the web.", tag,
+               returns=f"{res.title}Page", query=(res.show, *PAGING))
+    def list_entries(query: dict):
+        rows, total, limit, offset = paginate(_listing(res.kind, query["show"]), query)
+        return page_json(rows, total, limit, offset, res.dump)
+
+    @operation(f"/{plural}", "POST", f"create{res.title}", f"Add a {name}.", tag,
+               body=f"{res.title}Create", status=201, returns=res.title)
+    def create_entry(body: dict):
+        saved = _save(res, res.model(), body)
+        location = url_for(f"api.get{res.title}", entry_id=saved.id)
+        return res.dump(saved), 201, {"Location": location}
+
+    @operation(one, "GET", f"get{res.title}", f"One {name}.", tag, returns=res.title)
+    def get_entry(entry_id: int):
+        return res.dump(get_or_404(res.model, entry_id))
+
+    @operation(one, "PATCH", f"update{res.title}",
+               f"Change a {name}: only the fields sent change.", tag,
+               body=f"{res.title}Update", returns=res.title)
+    def update_entry(entry_id: int, body: dict):
+        entry = get_or_404(res.model, entry_id)
+        if set(body) == {"is_archived"}:
+            if body["is_archived"] != entry.is_archived:
+                ops.set_archived(entry, body["is_archived"])
+                db.session.commit()
+            return res.dump(entry)
+        return res.dump(_save(res, entry, body))
+
+    @operation(one, "DELETE", f"delete{res.title}",
+               f"Delete a {name} that is in no issue; one in an issue gets 409: archive it "
+               "instead (PATCH is_archived), so sent issues stay as they were.",
+               tag, status=204, errors=(409,))
+    def delete_entry(entry_id: int):
+        delete_catalogue_entry(get_or_404(res.model, entry_id))
+        db.session.commit()
+        return "", 204
+
+    @operation(f"{one}/duplicate", "POST", f"duplicate{res.title}",
+               f"Copy a {name} (new slug, not archived).", tag, status=201, returns=res.title)
+    def duplicate_entry(entry_id: int):
+        copy = ops.duplicate_entry(get_or_404(res.model, entry_id))
+        db.session.commit()
+        return res.dump(copy), 201, {"Location": url_for(f"api.get{res.title}", entry_id=copy.id)}
+
+
+add_routes(WORKSHOP)
+add_routes(OPPORTUNITY)

@@ -1,0 +1,165 @@
+"""Issues and their items: compose, edit with optimistic locking, order, fill, delete drafts."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..audit import record_audit
+from ..editorial import issue_operations as ops
+from ..editorial.forms import IssueForm, NewsItemForm
+from ..extensions import db
+from ..models import Issue, IssueItem, Opportunity, Send, Workshop
+from .serialize import issue_json, page_json
+from .validation import ApiError, check_form_rules, invalid, parse_timestamp
+from .views import PAGING, get_or_404, operation, paginate
+
+ONE = "/issues/<int:issue_id>"
+ITEM = ONE + "/items/<int:item_id>"
+STATUS = {"name": "status", "in": "query", "required": False,
+          "description": "draft: not yet sent; published: sent (in the public archive).",
+          "schema": {"type": "string", "enum": ["all", "draft", "published"], "default": "all"}}
+
+
+def _require_one(data: dict, field: str) -> None:
+    if not any((data.get(f"{field}_{lang}") or "").strip() for lang in ("cy", "en")):
+        raise invalid(f"{field}_en", f"Enter a {field} in Welsh or English (or both).")
+
+
+def _item(issue: Issue, item_id: int) -> IssueItem:
+    item = db.session.get(IssueItem, item_id)
+    if item is None or item.issue_id != issue.id:
+        raise ApiError(404, f"Issue {issue.id} has no item {item_id}.")
+    return item
+
+
+@operation("/issues", "GET", "listIssues", "Issues, drafts first, newest first.", "issues",
+           returns="IssuePage", query=(STATUS, *PAGING))
+def list_issues(query: dict):
+    statement = select(Issue).order_by(Issue.published_at.is_not(None), Issue.created_at.desc(),
+                                       Issue.id.desc())
+    if query["status"] == "draft":
+        statement = statement.where(Issue.published_at.is_(None))
+    elif query["status"] == "published":
+        statement = statement.where(Issue.published_at.is_not(None))
+    rows, total, limit, offset = paginate(statement, query)
+    return page_json(rows, total, limit, offset, issue_json)
+
+
+@operation("/issues", "POST", "createIssue", "Start a draft issue.", "issues",
+           body="IssueCreate", status=201, returns="Issue")
+def create_issue(body: dict):
+    check_form_rules(IssueForm, body)
+    _require_one(body, "subject")
+    issue = ops.create_issue(body)
+    db.session.commit()
+    return issue_json(issue), 201, {"Location": f"/api/v1/issues/{issue.id}"}
+
+
+@operation(ONE, "GET", "getIssue", "One issue with its items.", "issues", returns="Issue")
+def get_issue(issue_id: int):
+    return issue_json(get_or_404(Issue, issue_id))
+
+
+@operation(ONE, "PATCH", "updateIssue",
+           "Change an issue's text. Send the `version` you read: if someone saved since, "
+           "the answer is 409 with current_version, and nothing changes.", "issues",
+           body="IssueUpdate", returns="Issue", errors=(409,))
+def update_issue(issue_id: int, body: dict):
+    issue = get_or_404(Issue, issue_id)
+    check_form_rules(IssueForm, body)
+    data = {name: body.get(name, getattr(issue, name)) for name in ops.ISSUE_FIELDS}
+    _require_one(data, "subject")
+    try:
+        ops.update_issue(issue, data, version=body["version"])
+        db.session.commit()
+    except (ops.StaleIssue, StaleDataError):
+        db.session.rollback()
+        current = db.session.get(Issue, issue_id)
+        raise ApiError(409, "Someone else saved this issue since you read it: read it again.",
+                       current_version=current.version if current else 0) from None
+    return issue_json(issue)
+
+
+@operation(ONE, "DELETE", "deleteIssue", "Delete an issue that has never had a send.",
+           "issues", status=204, errors=(409,))
+def delete_issue(issue_id: int):
+    issue = get_or_404(Issue, issue_id)
+    if db.session.scalar(select(func.count(Send.id)).where(Send.issue_id == issue.id)):
+        raise ApiError(409, "This issue has sends; it cannot be deleted.")
+    record_audit("issue.delete", issue, detail={"slug": issue.slug})
+    db.session.delete(issue)
+    db.session.commit()
+    return "", 204
+
+
+def _catalogue_entry(issue: Issue, body: dict):
+    model = Workshop if body["kind"] == "workshop" else Opportunity
+    entry = db.session.get(model, int(body["entry_id"]))  # JSON allows 3.0 for 3
+    if entry is None or entry.is_archived:
+        raise invalid("entry_id", f"No {body['kind']} {body['entry_id']} to add.")
+    if any(getattr(i, f"{body['kind']}_id") == entry.id for i in issue.items):
+        raise invalid("entry_id", f"That {body['kind']} is in the issue already.")
+    return entry
+
+
+@operation(ONE + "/items", "POST", "addIssueItem",
+           "Add a workshop or opportunity (at the end of its section) or a news item.",
+           "issues", body="ItemCreate", status=201, returns="Issue")
+def add_item(issue_id: int, body: dict):
+    issue = get_or_404(Issue, issue_id)
+    if body["kind"] == "news":
+        news = {k: v for k, v in body.items() if k != "kind"}
+        check_form_rules(NewsItemForm, news)
+        _require_one(news, "title")
+        ops.save_news_item(issue, None, news)
+    else:
+        ops.add_entry(issue, _catalogue_entry(issue, body))
+    db.session.commit()
+    return issue_json(issue), 201
+
+
+@operation(ITEM, "PATCH", "updateNewsItem", "Change a news item's text (fields not sent stay).",
+           "issues", body="NewsUpdate", returns="Issue")
+def update_news(issue_id: int, item_id: int, body: dict):
+    issue = get_or_404(Issue, issue_id)
+    item = _item(issue, item_id)
+    if item.kind != "news":
+        raise invalid("(body)", "Only news items have their own text.")
+    check_form_rules(NewsItemForm, body)
+    data = {name: body.get(name, getattr(item, name)) for name in ops.NEWS_FIELDS}
+    _require_one(data, "title")
+    ops.save_news_item(issue, item, data)
+    db.session.commit()
+    return issue_json(issue)
+
+
+@operation(ITEM + "/move", "POST", "moveIssueItem",
+           "Swap an item with its neighbour in its section; moved is false at either end.",
+           "issues", body="ItemMove", returns="ItemMoved")
+def move_item(issue_id: int, item_id: int, body: dict):
+    issue = get_or_404(Issue, issue_id)
+    moved = ops.move_item(_item(issue, item_id), body["direction"])
+    db.session.commit()
+    return {"moved": moved, "issue": issue_json(issue)}
+
+
+@operation(ITEM, "DELETE", "removeIssueItem", "Take an item out of the issue.", "issues",
+           returns="Issue")
+def remove_item(issue_id: int, item_id: int):
+    issue = get_or_404(Issue, issue_id)
+    ops.remove_item(_item(issue, item_id))
+    db.session.commit()
+    return issue_json(issue)
+
+
+@operation(ONE + "/fill", "POST", "fillIssue",
+           "Add every workshop starting within `weeks` of send_at (default now) and every "
+           "open opportunity not yet in the issue.", "issues", body="IssueFill",
+           returns="IssueFilled")
+def fill_issue(issue_id: int, body: dict):
+    issue = get_or_404(Issue, issue_id)
+    send_at = parse_timestamp("send_at", body["send_at"]) if body.get("send_at") else None
+    added = ops.fill_issue(issue, weeks=body["weeks"], send_at=send_at)
+    db.session.commit()
+    return {"added": added, "issue": issue_json(issue)}

@@ -1,0 +1,117 @@
+"""Subscriber counts and sends through the API: counts only, schedule, progress, cancel."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bulletin.extensions import db
+from bulletin.models import AuditLog, Delivery, Send, SendStatus, Topic, utcnow
+
+
+def test_counts_are_by_topic_region_and_language_of_confirmed_subscribers(api, make_subscriber):
+    make_subscriber("a@example.com", language="cy", region="north-wales", topics=["workshops"])
+    make_subscriber("b@example.com", region="north-wales", topics=["workshops", "news"])
+    make_subscriber("c@example.com", region=None, topics=[])
+    make_subscriber("d@example.com", status="pending", topics=["workshops"])
+    make_subscriber("e@example.com", status="unsubscribed", language="cy")
+    response = api.get("/api/v1/subscribers/counts")
+    counts = response.get_json()
+    assert "@" not in response.get_data(as_text=True)
+    assert counts["total"] == 3 and counts["matching"] == 3
+    assert counts["by_topic"] == {"workshops": 2, "public-involvement": 0,
+                                  "studies-surveys": 0, "news": 1}
+    assert counts["by_region"]["north-wales"] == 2 and counts["by_region"]["none"] == 1
+    assert counts["by_region"]["mid-wales"] == 0
+    assert counts["by_language"] == {"cy": 1, "en": 2}
+    query = "topic=workshops&region=north-wales&language=cy"
+    assert api.get(f"/api/v1/subscribers/counts?{query}").get_json()["matching"] == 1
+    assert api.get("/api/v1/subscribers/counts?topic=news&topic=workshops").get_json()[
+        "matching"] == 2
+
+
+def test_schedule_a_send_at_a_uk_time(api, make_issue, make_subscriber):
+    make_subscriber(topics=["workshops"])
+    issue = make_issue("March")
+    response = api.post(f"/api/v1/issues/{issue.id}/sends", json={
+        "audience": {"topics": ["workshops"], "languages": ["en"]},
+        "scheduled_at": "2030-07-01T09:00"})
+    assert response.status_code == 201
+    send = response.get_json()
+    assert send["status"] == "scheduled" and send["issue_id"] == issue.id
+    assert send["scheduled_at"] == "2030-07-01T08:00:00+00:00"  # 09:00 BST
+    assert send["audience"] == {"topics": ["workshops"], "regions": [], "languages": ["en"]}
+    assert send["audience_count"] == 1 and send["created_by_id"] == api.editor.id
+    assert send["progress"]["total"] == 0
+    assert response.headers["Location"] == f"/api/v1/sends/{send['id']}"
+    (audit,) = db.session.scalars(select(AuditLog).where(AuditLog.action == "send.schedule"))
+    assert audit.editor_id == api.editor.id and audit.target_id == send["id"]
+
+
+def test_schedule_with_an_offset_or_now(api, make_issue):
+    issue = make_issue("March")
+    url = f"/api/v1/issues/{issue.id}/sends"
+    exact = api.post(url, json={"audience": {}, "scheduled_at": "2030-01-05T09:00:00-05:00"})
+    assert exact.get_json()["scheduled_at"] == "2030-01-05T14:00:00+00:00"
+    before = utcnow()
+    now = api.post(url, json={"audience": {}, "scheduled_at": "now"}).get_json()
+    assert datetime.fromisoformat(now["scheduled_at"]) >= before.replace(microsecond=0)
+    assert db.session.get(Send, now["id"]).scheduled_at.tzinfo == UTC
+
+
+def test_a_send_needs_a_future_time_known_topics_and_an_issue_with_a_subject(
+        api, make_issue):
+    issue = make_issue("March")
+    url = f"/api/v1/issues/{issue.id}/sends"
+    past = (utcnow() - timedelta(hours=1)).isoformat()
+    topic = db.session.scalar(select(Topic).where(Topic.slug == "news"))
+    topic.is_active = False
+    db.session.commit()
+    for body, field in (
+        ({"audience": {}, "scheduled_at": past}, "scheduled_at"),
+        ({"audience": {}, "scheduled_at": "2030-03-31T01:30"}, "scheduled_at"),
+        ({"audience": {"topics": ["no-such"]}, "scheduled_at": "now"}, "audience.topics"),
+        ({"audience": {"topics": ["news"]}, "scheduled_at": "now"}, "audience.topics"),
+        ({"audience": {"regions": ["atlantis"]}, "scheduled_at": "now"}, "audience.regions.0"),
+        ({"scheduled_at": "now"}, "(body)"),
+        ({"audience": {}, "scheduled_at": "tomorrow"}, "scheduled_at"),
+    ):
+        response = api.post(url, json=body)
+        assert response.status_code == 422, body
+        assert field in {e["field"] for e in response.get_json()["errors"]}, body
+    blank = make_issue(None)
+    response = api.post(f"/api/v1/issues/{blank.id}/sends",
+                        json={"audience": {}, "scheduled_at": "now"})
+    assert response.status_code == 409
+    assert db.session.scalar(select(Send)) is None
+
+
+def test_progress_and_cancel(api, make_issue, make_subscriber):
+    subscriber = make_subscriber()
+    issue = make_issue("March")
+    send_id = api.post(f"/api/v1/issues/{issue.id}/sends",
+                       json={"audience": {}, "scheduled_at": "now"}).get_json()["id"]
+    send = db.session.get(Send, send_id)
+    send.status = SendStatus.SENDING
+    db.session.add(Delivery(send=send, subscriber_id=subscriber.id, language="en"))
+    db.session.commit()
+    progress = api.get(f"/api/v1/sends/{send_id}").get_json()["progress"]
+    assert progress["status"] == "sending" and progress["queued"] == 1 and progress["total"] == 1
+    cancelled = api.post(f"/api/v1/sends/{send_id}/cancel").get_json()
+    assert cancelled["status"] == "cancelled" and cancelled["finished_at"] is not None
+    assert cancelled["progress"]["skipped"] == 1 and cancelled["progress"]["queued"] == 0
+    again = api.post(f"/api/v1/sends/{send_id}/cancel")
+    assert again.status_code == 409 and "cancelled" in again.get_json()["detail"]
+    actions = db.session.scalars(select(AuditLog.action).where(AuditLog.action.like("send.%")))
+    assert list(actions) == ["send.schedule", "send.cancel"]
+
+
+def test_sends_list_filters(api, make_issue):
+    first, second = make_issue("One"), make_issue("Two")
+    for issue in (first, second, second):
+        api.post(f"/api/v1/issues/{issue.id}/sends", json={"audience": {}, "scheduled_at": "now"})
+    listed = api.get(f"/api/v1/sends?issue_id={second.id}").get_json()
+    assert listed["total"] == 2 and {s["issue_id"] for s in listed["items"]} == {second.id}
+    assert api.get("/api/v1/sends?status=done").get_json()["total"] == 0
+    assert api.get("/api/v1/sends?limit=1").get_json()["total"] == 3
