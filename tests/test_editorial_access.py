@@ -165,7 +165,7 @@ def test_editors_cannot_reach_admin_pages(app, make_editor):
         "/editor/admin",
         "/editor/admin/editors",
         "/editor/admin/topics",
-        "/editor/admin/suppressions",
+        "/editor/suppressions",
         "/editor/admin/audit",
     ):
         assert client.get(url).status_code == 403, url

@@ -140,11 +140,6 @@ class TopicForm(FlaskForm):
     is_active = BooleanField(_l("Readers can choose this topic"), default=True)
 
 
-class SuppressionForm(FlaskForm):
-    email = email_field()
-    note = _text(_l("Note (optional)"), 500)
-
-
 class CatalogueForm(FlaskForm):
     """Fields workshops and opportunities share."""
 

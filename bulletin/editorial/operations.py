@@ -1,4 +1,4 @@
-"""Editorial verbs for the catalogue, topics and the suppression list. The caller commits."""
+"""Editorial verbs for the catalogue and topics. The caller commits."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from ..audit import record_audit
 from ..extensions import db
 from ..localtime import london_to_utc
 from ..models import Opportunity, Topic, Workshop
-from ..suppressions import lift, suppress
 
 #: Columns an editor may set on each kind of catalogue entry (times handled apart).
 WORKSHOP_FIELDS = (
@@ -159,17 +158,3 @@ def save_topic(topic: Topic | None, data: dict) -> Topic:
         },
     )
     return topic
-
-
-def add_suppression(email: str, note: str | None) -> None:
-    """Put an address on the suppression list by hand (stored only as a hash)."""
-    entry = suppress(email, "manual", source="editor", note=note or None)
-    record_audit("suppression.add", entry)
-
-
-def remove_suppression(email: str) -> bool:
-    """Take an address off the suppression list; True when it was there."""
-    removed = lift(email)
-    if removed:
-        record_audit("suppression.remove", None)
-    return removed

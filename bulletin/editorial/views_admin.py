@@ -1,4 +1,4 @@
-"""Admin pages: editors, topics, the suppression list and the audit log."""
+"""Admin pages: editors, topics and the audit log (the suppression list is bounces/admin.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from ..audit import record_audit
 from ..extensions import db
-from ..models import AuditLog, Editor, Suppression, Topic
+from ..models import AuditLog, Editor, Topic
 from . import accounts, operations
 from .access import admin_required
-from .forms import ButtonForm, EditorForm, SuppressionForm, TopicForm
+from .forms import ButtonForm, EditorForm, TopicForm
 from .views import bp
 
 
@@ -104,31 +104,6 @@ def edit_topic(topic_id: int | None):
         return redirect(url_for("editor.topics"), code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("editorial/topic_form.html", form=form, topic=topic), status
-
-
-@bp.route("/admin/suppressions", methods=["GET", "POST"])
-@admin_required
-def suppressions():
-    form = SuppressionForm()
-    if form.validate_on_submit():
-        if request.form.get("action") == "remove":
-            found = operations.remove_suppression(form.email.data)
-            message = (
-                _("Address removed from the list.")
-                if found
-                else _("That address is not on the list.")
-            )
-        else:
-            operations.add_suppression(form.email.data, form.note.data)
-            message = _("Address added to the list. No mail will go to it.")
-        db.session.commit()
-        flash(message, "success")
-        return redirect(url_for("editor.suppressions"), code=303)
-    counts = db.session.execute(
-        select(Suppression.reason, db.func.count()).group_by(Suppression.reason)
-    ).all()
-    status = 400 if request.method == "POST" else 200
-    return render_template("editorial/suppressions.html", form=form, counts=counts), status
 
 
 @bp.get("/admin/audit")
