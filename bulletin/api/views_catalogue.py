@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from ..audit import record_audit
 from ..editorial import operations as ops
 from ..editorial.forms import OpportunityForm, WorkshopForm
-from ..editorial.views_catalogue import OPPORTUNITIES, WORKSHOPS, Kind, _listing
+from ..editorial.views_catalogue import OPPORTUNITIES, WORKSHOPS, Kind, catalogue_listing
 from ..extensions import db
 from ..models import IssueItem, Topic, Workshop
 from .serialize import opportunity_json, page_json, workshop_json
@@ -119,7 +119,7 @@ def add_routes(res: Resource) -> None:
                f"{res.title} list, filtered as on the web.", tag,
                returns=f"{res.title}Page", query=(res.show, *PAGING))
     def list_entries(query: dict):
-        rows, total, limit, offset = paginate(_listing(res.kind, query["show"]), query)
+        rows, total, limit, offset = paginate(catalogue_listing(res.kind, query["show"]), query)
         return page_json(rows, total, limit, offset, res.dump)
 
     @operation(f"/{plural}", "POST", f"create{res.title}", f"Add a {name}.", tag,

@@ -32,7 +32,7 @@ OPPORTUNITIES = Kind(
 )
 
 
-def _listing(kind: Kind, show: str):
+def catalogue_listing(kind: Kind, show: str):
     model, now = kind.model, utcnow()
     query = select(model).where(model.is_archived.is_(show == "archived"))
     if kind is WORKSHOPS:
@@ -55,7 +55,7 @@ def _list(kind: Kind):
     if show not in kind.filters:
         show = kind.filters[0]
     page = db.paginate(
-        _listing(kind, show),
+        catalogue_listing(kind, show),
         page=request.args.get("page", 1, type=int),
         per_page=50,
         error_out=False,

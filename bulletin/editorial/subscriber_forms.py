@@ -1,0 +1,89 @@
+"""Forms of the admin subscriber pages: search, export filter, import upload."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional
+
+from ..models import REGIONS, SubscriberStatus, Topic, region_name
+from ..privacy.csvsource import FIELDS
+from ..subscriptions.forms import EMAIL_MAX, NoControlCharacters, ValidEmail
+
+
+def _any() -> SelectChoice:
+    return SelectChoice("", _l("Any"))
+
+
+class SearchForm(FlaskForm):
+    """Find one subscriber by their exact address (POSTed, so it stays out of access logs)."""
+
+    email = StringField(
+        _l("Email address"),
+        validators=[
+            InputRequired(_l("Enter an email address")),
+            Length(max=EMAIL_MAX),
+            NoControlCharacters(),
+            ValidEmail(),
+        ],
+        render_kw={"type": "email", "spellcheck": "false", "autocomplete": "off"},
+    )
+
+
+class ExportForm(FlaskForm):
+    """Which subscribers go into the CSV."""
+
+    status = SelectField(_l("Status"), validators=[Optional()])
+    topic = SelectField(_l("Topic"), validators=[Optional()])
+    region = SelectField(_l("Region"), validators=[Optional()])
+    language = SelectField(
+        _l("Language"),
+        validators=[Optional()],
+        choices=[_any(), SelectChoice("cy", "Cymraeg"), SelectChoice("en", "English")],
+    )
+
+    def fill_choices(self, lang: str) -> None:
+        """Load statuses, topics and regions."""
+        self.status.choices = [_any()] + [SelectChoice(s.value, s.value) for s in SubscriberStatus]
+        topics = Topic.query.order_by(Topic.position).all()
+        self.topic.choices = [_any()] + [SelectChoice(t.slug, t.name(lang)) for t in topics]
+        self.region.choices = [_any()] + [
+            SelectChoice(code, region_name(code, lang)) for code in REGIONS
+        ]
+
+
+class ImportForm(FlaskForm):
+    """A CSV file, optional column names, and what to do with rows lacking consent."""
+
+    file = FileField(
+        _l("CSV file"),
+        validators=[
+            FileRequired(_l("Choose a CSV file")),
+            FileAllowed(["csv", "txt"], _l("The file must be a CSV file")),
+        ],
+    )
+    invite = BooleanField(_l("Send rows without a consent date an invitation to confirm"))
+    dry_run = BooleanField(_l("Check the file only: change nothing"), default=True)
+
+
+COLUMN_LABELS = {
+    "email": _l("Column with the email address"),
+    "name": _l("Column with the name"),
+    "topics": _l("Column with the topics"),
+    "region": _l("Column with the region"),
+    "language": _l("Column with the language"),
+    "consent_date": _l("Column with the consent date"),
+    "consent_source": _l("Column with the consent source"),
+}
+
+#: One optional "which column" box per field; blank means "recognise the header".
+for _field in FIELDS:
+    setattr(
+        ImportForm,
+        f"map_{_field}",
+        StringField(
+            COLUMN_LABELS[_field], validators=[Optional(), Length(max=200), NoControlCharacters()]
+        ),
+    )

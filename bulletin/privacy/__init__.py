@@ -1,0 +1,1 @@
+"""The subscriber data lifecycle: retention, import, export, log redaction."""

@@ -1,0 +1,197 @@
+"""One imported CSV row, checked the way the sign-up form checks its fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import REGIONS, Topic
+from ..subscriptions.forms import CONTROL, EMAIL_MAX, normalise_address
+from .messages import _
+
+LONDON = ZoneInfo("Europe/London")
+#: Longest value accepted per field (the forms' limits where a form has the field).
+LIMITS = {
+    "email": EMAIL_MAX,
+    "name": 100,
+    "topics": 1000,
+    "region": 60,
+    "language": 20,
+    "consent_date": 40,
+    "consent_source": 100,
+}
+LANGUAGES = {
+    "cy": "cy",
+    "cym": "cy",
+    "welsh": "cy",
+    "cymraeg": "cy",
+    "en": "en",
+    "eng": "en",
+    "en-gb": "en",
+    "english": "en",
+    "saesneg": "en",
+}
+DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
+TOPIC_SEPARATORS = (";", "|", ",")
+
+
+class RowError(ValueError):
+    """A row that cannot be imported; the message says why."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A valid row, ready to insert."""
+
+    line: int
+    email: str
+    name: str | None
+    topic_ids: tuple[int, ...]
+    region: str | None
+    language: str
+    consent_at: datetime | None
+    consent_source: str | None
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Topic and region spellings a file may use, loaded once per import."""
+
+    topics: dict[str, int]
+    all_topic_ids: tuple[int, ...]
+    regions: dict[str, str]
+
+    @classmethod
+    def load(cls) -> Catalogue:
+        """Active topics by slug and name (both languages); regions by code and name."""
+        topics: dict[str, int] = {}
+        active = db.session.scalars(
+            select(Topic).filter_by(is_active=True).order_by(Topic.position)
+        ).all()
+        for topic in active:
+            for spelling in (topic.slug, topic.name_en, topic.name_cy):
+                topics[spelling.strip().lower()] = topic.id
+        regions = {}
+        for code, (english, welsh) in REGIONS.items():
+            for spelling in (code, english, welsh):
+                regions[spelling.lower()] = code
+        return cls(topics, tuple(t.id for t in active), regions)
+
+
+def check_address(value: str) -> str:
+    """The normalised address, as the sign-up form stores it (syntax only, no DNS)."""
+    local, at, domain = value.rpartition("@")
+    if not at:
+        local, domain = value, ""
+    try:
+        ascii_domain = _check_domain(domain)
+        # The domain is checked once per import (lists repeat a few domains many times); the
+        # local part against a short stand-in domain, which costs almost nothing to check.
+        local_part = validate_email(f"{local}@a.co", check_deliverability=False).local_part
+    except EmailNotValidError as exc:
+        raise RowError(_("The email address is not valid: %(reason)s", reason=str(exc))) from None
+    address = f"{local_part}@{ascii_domain}"
+    if len(address) > EMAIL_MAX:
+        raise RowError(_("The email address is longer than %(limit)s characters.",
+                         limit=EMAIL_MAX))
+    return address
+
+
+@lru_cache(maxsize=4096)
+def _check_domain(domain: str) -> str:
+    return normalise_address(validate_email(f"a@{domain}", check_deliverability=False))[2:]
+
+
+def _topics(value: str, catalogue: Catalogue) -> tuple[int, ...]:
+    if not value:
+        return catalogue.all_topic_ids  # a list without topics took everything
+    separator = next((s for s in TOPIC_SEPARATORS if s in value), ";")
+    ids = []
+    for part in (p.strip().lower() for p in value.split(separator)):
+        if not part:
+            continue
+        if part not in catalogue.topics:
+            raise RowError(_("Unknown topic: %(topic)s.", topic=part))
+        ids.append(catalogue.topics[part])
+    return tuple(dict.fromkeys(ids))
+
+
+def parse_consent_date(value: str, now: datetime) -> datetime | None:
+    """A consent date (ISO 8601 or day/month/year, Europe/London if no zone), or None."""
+    if not value:
+        return None
+    parsed = _parse_date(value)
+    if parsed is None:
+        raise RowError(
+            _("The consent date %(value)s is not a date (write it like 2024-03-31).", value=value)
+        )
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=LONDON)
+    parsed = parsed.astimezone(UTC)
+    if parsed > now + timedelta(days=1):
+        raise RowError(_("The consent date is in the future."))
+    return parsed
+
+
+def _parse_date(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    for pattern in DATE_FORMATS:
+        try:
+            return datetime.strptime(value, pattern)
+        except ValueError:
+            continue
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return datetime(day.year, day.month, day.day)
+
+
+def parse_row(
+    line: int, row: list[str], columns: dict[str, int], catalogue: Catalogue, now: datetime
+) -> Candidate:
+    """Check every mapped cell; RowError says what is wrong."""
+    values = {field: (row[i] if i < len(row) else "") for field, i in columns.items()}
+    for field, value in values.items():
+        if "\r" in value or "\n" in value:
+            raise RowError(_("The %(field)s contains a line break.", field=field))
+        if len(value) > LIMITS[field]:
+            raise RowError(
+                _(
+                    "The %(field)s is longer than %(limit)s characters.",
+                    field=field,
+                    limit=LIMITS[field],
+                )
+            )
+        if CONTROL.search(value):
+            raise RowError(_("The %(field)s contains a control character.", field=field))
+    values = {field: value.strip() for field, value in values.items()}
+    if not values["email"]:
+        raise RowError(_("The email address is missing."))
+    region = values.get("region", "").lower()
+    if region and region not in catalogue.regions:
+        raise RowError(_("Unknown region: %(region)s.", region=values["region"]))
+    language = values.get("language", "").lower()
+    if language and language not in LANGUAGES:
+        raise RowError(
+            _("Unknown language: %(language)s (write cy or en).", language=values["language"])
+        )
+    return Candidate(
+        line=line,
+        email=check_address(values["email"]),
+        name=values.get("name") or None,
+        topic_ids=_topics(values.get("topics", ""), catalogue),
+        region=catalogue.regions.get(region),
+        language=LANGUAGES.get(language, "en"),
+        consent_at=parse_consent_date(values.get("consent_date", ""), now),
+        consent_source=values.get("consent_source") or None,
+    )
