@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, g, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
@@ -15,11 +17,19 @@ LANGUAGES = ("cy", "en")
 
 
 def validate_config(app: Flask) -> None:
-    """Refuse to start in production with the default secret or without a real base URL."""
+    """Refuse to start in production with the default secret, no HASH_KEY, or half a DKIM setup."""
     if app.config["ENV"] != "production":
         return
     if DEFAULT_SECRET in app.config["SECRET_KEYS"]:
         raise RuntimeError("SECRET_KEY must be set to a long random value in production")
+    if not app.config.get("HASH_KEY"):
+        # Without it the suppression-list hashes would change when SECRET_KEY rotates.
+        raise RuntimeError("HASH_KEY must be set in production (suppression-list hashes)")
+    dkim = [app.config.get(k) for k in ("DKIM_SELECTOR", "DKIM_DOMAIN", "DKIM_PRIVATE_KEY_PATH")]
+    if any(dkim) and not all(dkim):
+        raise RuntimeError("set all of DKIM_SELECTOR, DKIM_DOMAIN and DKIM_PRIVATE_KEY_PATH, or none")
+    if all(dkim) and not os.access(dkim[2], os.R_OK):
+        raise RuntimeError(f"DKIM_PRIVATE_KEY_PATH is not readable: {dkim[2]}")
 
 
 def select_locale() -> str:

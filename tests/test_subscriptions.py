@@ -283,3 +283,31 @@ def test_production_refuses_the_default_secret():
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app(config_for(ENV="production", SECRET_KEYS=[DEFAULT_SECRET],
                               DATABASE_URL="sqlite://"))
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"HASH_KEY": None}, "HASH_KEY"),
+    ({"DKIM_SELECTOR": "sel"}, "DKIM"),
+    ({"DKIM_SELECTOR": "sel", "DKIM_DOMAIN": "example.org",
+      "DKIM_PRIVATE_KEY_PATH": "/nonexistent/key.pem"}, "not readable"),
+])
+def test_production_refuses_an_unsafe_configuration(overrides, message):
+    from bulletin import create_app
+
+    from .conftest import config_for
+
+    settings = config_for(ENV="production", SECRET_KEYS=["a-long-random-production-secret"],
+                          HASH_KEY="a-long-random-hash-key", DATABASE_URL="sqlite://")
+    settings.update(overrides)
+    with pytest.raises(RuntimeError, match=message):
+        create_app(settings)
+
+
+def test_production_starts_with_a_complete_configuration():
+    from bulletin import create_app
+
+    from .conftest import config_for
+
+    app = create_app(config_for(ENV="production", SECRET_KEYS=["a-long-random-production-secret"],
+                                HASH_KEY="a-long-random-hash-key", DATABASE_URL="sqlite://"))
+    assert app.config["SECRET_KEY"] == "a-long-random-production-secret"
