@@ -39,6 +39,9 @@ async def serve_client(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
                 in_data, searched = True, 0
                 buffer[0:0] = b"\r\n"  # so a message with no body still ends at "\r\n.\r\n"
                 writer.write(b"354 go ahead\r\n")
+            elif verb == b"EHLO":
+                # Like Postfix: advertise PIPELINING (RFC 2920). Bare smtplib never uses it.
+                writer.write(b"250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
             elif verb == b"QUIT":
                 writer.write(b"221 bye\r\n")
                 await writer.drain()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 from flask import current_app
 
@@ -20,7 +21,13 @@ def _key() -> bytes:
 
 def hash_address(address: str) -> str:
     """HMAC-SHA256 of a normalised address (lower-cased whole, so case never matters)."""
-    return hmac.new(_key(), address.strip().lower().encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(_key(), address.strip().lower().encode(), "sha256").hex()
+
+
+def address_hasher() -> Callable[[str], str]:
+    """hash_address with the key looked up once: for loops over many addresses."""
+    key = _key()
+    return lambda address: hmac.digest(key, address.strip().lower().encode(), "sha256").hex()
 
 
 def hash_ip(ip: str | None) -> str | None:

@@ -75,6 +75,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across process crashes
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 

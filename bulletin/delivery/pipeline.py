@@ -24,7 +24,7 @@ from ..models import (
     Suppression,
     utcnow,
 )
-from ..pseudonyms import hash_address
+from ..pseudonyms import address_hasher
 from ..sends import audience_select, delivery_language
 from .settings import DeliverySettings
 
@@ -123,7 +123,8 @@ def _mailable(rows: list[tuple]) -> list[Recipient]:
     # Send-time check (MBX-05): the status catches unsubscribes and cleaning since the send
     # started; the hashed suppression list catches entries made by other paths (complaints,
     # bounces recorded by hash, erasure of a duplicate, an admin's manual entry).
-    hashes = {row.id: hash_address(row.email) for row in rows}
+    hash_of = address_hasher()
+    hashes = {row.id: hash_of(row.email) for row in rows}
     suppressed = set(db.session.scalars(select(Suppression.address_hash).where(
         Suppression.address_hash.in_(set(hashes.values())))))
     keep, skip = [], []

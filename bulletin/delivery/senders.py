@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+from collections import deque
 import threading
 import time
 from collections.abc import Callable
@@ -75,9 +76,12 @@ class SendEngine:
         # Claim a batch when the queue runs low: senders never wait on the database.
         self.low_water = max(settings.batch_size // 2, self.connections * 4)
         self.work: queue.Queue[Item] = queue.Queue(maxsize=self.low_water + settings.batch_size)
-        self.results: queue.Queue[Outcome | int] = queue.Queue()
+        #: Outcomes and handed-back ids; a deque (append/popleft are atomic) because the
+        #: recorder wakes on a timer anyway, so a Queue's per-item locking buys nothing.
+        self.results: deque[Outcome | int] = deque()
         self.stop_event = threading.Event()
         self.idle = threading.Event()  #: set when a claim found nothing to do
+        self.need_work = threading.Event()  #: set by senders when the queue runs low
         self.rate = RateLimiter(settings.rate_per_second)
         self.templates = TemplateCache(settings)
         self.counters = Counters()
@@ -138,8 +142,18 @@ class SendEngine:
                 if claimed == 0:
                     self.idle.set()
                     self.stop_event.wait(min(self.settings.tick_seconds, 1.0))
-                elif claimed < 0:  # queue full or server down: look again shortly
-                    self.stop_event.wait(0.05)
+                elif claimed < 0:
+                    self._wait_for_room()
+
+    def _wait_for_room(self) -> None:
+        """Queue full: sleep until a sender says it runs low (a fixed sleep here capped the
+        whole engine's rate); server down: look again shortly."""
+        if time.monotonic() < self.down_until:
+            self.stop_event.wait(0.05)
+            return
+        self.need_work.clear()
+        if self.work.qsize() > self.low_water:
+            self.need_work.wait(0.5)
 
     def _claim(self) -> int:
         if time.monotonic() < self.down_until or self.work.qsize() > self.low_water:
@@ -179,6 +193,8 @@ class SendEngine:
                             return
                         continue
                     self.busy.add(threading.get_ident())
+                    if self.work.qsize() <= self.low_water:
+                        self.need_work.set()
                     try:
                         if self.stop_event.is_set():
                             self._hand_back(item.recipient.delivery_id)
@@ -220,12 +236,12 @@ class SendEngine:
             c.unrecorded += 1
             c.unflushed += 1
             c.max_unrecorded = max(c.max_unrecorded, c.unrecorded)
-        self.results.put(outcome)
+        self.results.append(outcome)
 
     def _hand_back(self, delivery_id: int) -> None:
         with self.counters.lock:
             self.counters.unflushed += 1
-        self.results.put(delivery_id)
+        self.results.append(delivery_id)
 
     def _server_down(self, reply: str) -> None:
         now = time.monotonic()
@@ -245,21 +261,28 @@ class SendEngine:
             while True:
                 stopping = self.stop_event.is_set() and not any(
                     t.is_alive() for t in self.senders)
-                try:
-                    entry = self.results.get(timeout=0.05)
-                except queue.Empty:
-                    entry = None
-                if entry is not None:
-                    if not pending and not handed_back:
-                        first_at = time.monotonic()
-                    (pending if isinstance(entry, Outcome) else handed_back).append(entry)
+                took = self._take_results(pending, handed_back)
+                if took and len(pending) + len(handed_back) == took:
+                    first_at = time.monotonic()
+                waiting = pending or handed_back
                 full = len(pending) >= self.settings.batch_size
-                late = (pending or handed_back) and time.monotonic() - first_at >= FLUSH_SECONDS
-                if full or late or (stopping and entry is None):
+                late = waiting and time.monotonic() - first_at >= FLUSH_SECONDS
+                if full or late or (stopping and waiting):
                     self._flush(pending, handed_back)
                     pending, handed_back = [], []
-                    if stopping and entry is None and self.results.empty():
-                        return
+                elif stopping and not self.results:
+                    return
+                elif not took:
+                    time.sleep(0.02)
+
+    def _take_results(self, pending: list[Outcome], handed_back: list[int]) -> int:
+        """Move what the senders left into the two lists; how many were taken."""
+        took = 0
+        while self.results and len(pending) < self.settings.batch_size:
+            entry = self.results.popleft()
+            (pending if isinstance(entry, Outcome) else handed_back).append(entry)
+            took += 1
+        return took
 
     def _flush(self, pending: list[Outcome], handed_back: list[int]) -> None:
         for attempt in range(5):
