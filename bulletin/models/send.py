@@ -79,7 +79,11 @@ class Delivery(db.Model):
     """One recipient of one send: queued, then claimed with a lease, then final."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    send_id: Mapped[int] = mapped_column(ForeignKey("send.id", ondelete="CASCADE"))
+    #: No FOREIGN KEY on purpose: its per-row check was a third of the time to materialise
+    #: a million deliveries on PostgreSQL. Rows are only inserted by materialise() under
+    #: the send's row lock, sends are never deleted (an issue with sends cannot be), and
+    #: retention deletes a send's deliveries explicitly.
+    send_id: Mapped[int] = mapped_column()
     #: Erasing a subscriber erases their deliveries too.
     subscriber_id: Mapped[int] = mapped_column(
         ForeignKey("subscriber.id", ondelete="CASCADE"), index=True)
@@ -92,7 +96,8 @@ class Delivery(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    send: Mapped[Send] = relationship()
+    send: Mapped[Send] = relationship(primaryjoin="Delivery.send_id == Send.id",
+                                      foreign_keys=[send_id])
 
     __table_args__ = (
         UniqueConstraint("send_id", "subscriber_id", name="uq_delivery_send_subscriber"),
@@ -100,5 +105,7 @@ class Delivery(db.Model):
         Index("ix_delivery_due", "send_id", "id",
               postgresql_where=text("status IN ('queued', 'sending')"),
               sqlite_where=text("status IN ('queued', 'sending')")),
-        Index("ix_delivery_sent_at", "sent_at"),
+        # For the hourly rate and retention; unsent rows (all of them, at first) stay out.
+        Index("ix_delivery_sent_at", "sent_at", postgresql_where=text("sent_at IS NOT NULL"),
+              sqlite_where=text("sent_at IS NOT NULL")),
     )

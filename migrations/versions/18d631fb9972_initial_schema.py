@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: d021006e57cf
+Revision ID: 18d631fb9972
 Revises: 
-Create Date: 2026-11-26 13:59:59.222715
+Create Date: 2026-11-26 14:01:42.685186
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'd021006e57cf'
+revision = '18d631fb9972'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -198,6 +198,27 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_consent_event_subject_uid'), ['subject_uid'], unique=False)
         batch_op.create_index(batch_op.f('ix_consent_event_subscriber_id'), ['subscriber_id'], unique=False)
 
+    op.create_table('delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('send_id', sa.Integer(), nullable=False),
+    sa.Column('subscriber_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('language', sa.String(length=2), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
+    sa.Column('last_reply', sa.String(length=500), nullable=True),
+    sa.Column('claimed_by', sa.String(length=120), nullable=True),
+    sa.Column('claimed_until', sa.DateTime(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['subscriber_id'], ['subscriber.id'], name=op.f('fk_delivery_subscriber_id_subscriber'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery')),
+    sa.UniqueConstraint('send_id', 'subscriber_id', name='uq_delivery_send_subscriber')
+    )
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.create_index('ix_delivery_due', ['send_id', 'id'], unique=False, postgresql_where=sa.text("status IN ('queued', 'sending')"), sqlite_where=sa.text("status IN ('queued', 'sending')"))
+        batch_op.create_index('ix_delivery_sent_at', ['sent_at'], unique=False, postgresql_where=sa.text('sent_at IS NOT NULL'), sqlite_where=sa.text('sent_at IS NOT NULL'))
+        batch_op.create_index(batch_op.f('ix_delivery_subscriber_id'), ['subscriber_id'], unique=False)
+
     op.create_table('issue_item',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('issue_id', sa.Integer(), nullable=False),
@@ -284,28 +305,6 @@ def upgrade():
     sa.ForeignKeyConstraint(['workshop_id'], ['workshop.id'], name=op.f('fk_workshop_topic_workshop_id_workshop'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('workshop_id', 'topic_id', name=op.f('pk_workshop_topic'))
     )
-    op.create_table('delivery',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('send_id', sa.Integer(), nullable=False),
-    sa.Column('subscriber_id', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('language', sa.String(length=2), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
-    sa.Column('last_reply', sa.String(length=500), nullable=True),
-    sa.Column('claimed_by', sa.String(length=120), nullable=True),
-    sa.Column('claimed_until', sa.DateTime(), nullable=True),
-    sa.Column('sent_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['send_id'], ['send.id'], name=op.f('fk_delivery_send_id_send'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['subscriber_id'], ['subscriber.id'], name=op.f('fk_delivery_subscriber_id_subscriber'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery')),
-    sa.UniqueConstraint('send_id', 'subscriber_id', name='uq_delivery_send_subscriber')
-    )
-    with op.batch_alter_table('delivery', schema=None) as batch_op:
-        batch_op.create_index('ix_delivery_due', ['send_id', 'id'], unique=False, postgresql_where=sa.text("status IN ('queued', 'sending')"), sqlite_where=sa.text("status IN ('queued', 'sending')"))
-        batch_op.create_index('ix_delivery_sent_at', ['sent_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_delivery_subscriber_id'), ['subscriber_id'], unique=False)
-
     op.create_table('bounce_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -353,12 +352,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_bounce_event_created_at'))
 
     op.drop_table('bounce_event')
-    with op.batch_alter_table('delivery', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_delivery_subscriber_id'))
-        batch_op.drop_index('ix_delivery_sent_at')
-        batch_op.drop_index('ix_delivery_due', postgresql_where=sa.text("status IN ('queued', 'sending')"), sqlite_where=sa.text("status IN ('queued', 'sending')"))
-
-    op.drop_table('delivery')
     op.drop_table('workshop_topic')
     op.drop_table('subscriber_topic')
     with op.batch_alter_table('send', schema=None) as batch_op:
@@ -377,6 +370,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_issue_item_issue_id'))
 
     op.drop_table('issue_item')
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_delivery_subscriber_id'))
+        batch_op.drop_index('ix_delivery_sent_at', postgresql_where=sa.text('sent_at IS NOT NULL'), sqlite_where=sa.text('sent_at IS NOT NULL'))
+        batch_op.drop_index('ix_delivery_due', postgresql_where=sa.text("status IN ('queued', 'sending')"), sqlite_where=sa.text("status IN ('queued', 'sending')"))
+
+    op.drop_table('delivery')
     with op.batch_alter_table('consent_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consent_event_subscriber_id'))
         batch_op.drop_index(batch_op.f('ix_consent_event_subject_uid'))
