@@ -100,21 +100,15 @@ def _configure_logging() -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _register_optional_commands() -> None:
-    """Commands from other parts of the package, when present."""
+def _register_commands() -> None:
+    """Commands that live beside the code they drive."""
     import importlib
 
     for module_name, attr in COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                continue
-            raise
-        main.add_command(getattr(module, attr))
+        main.add_command(getattr(importlib.import_module(module_name), attr))
 
 
-#: (module, attribute) of click commands that live beside the code they drive.
+#: (module, attribute) of each click command.
 COMMANDS = [
     ("bulletin.editorial.accounts", "create_editor_command"),
     ("bulletin.editorial.demo", "demo_command"),
@@ -129,4 +123,4 @@ COMMANDS = [
     ("bulletin.api.commands", "api_token_group"),
 ]
 
-_register_optional_commands()
+_register_commands()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 from flask import Flask, g, render_template, request, session
@@ -17,7 +18,7 @@ LANGUAGES = ("cy", "en")
 
 
 def validate_config(app: Flask) -> None:
-    """Refuse to start in production with the default secret, no HASH_KEY, or half a DKIM setup."""
+    """Refuse production with the default secret, no HASH_KEY, or half a DKIM setup."""
     if app.config["ENV"] != "production":
         return
     if DEFAULT_SECRET in app.config["SECRET_KEYS"]:
@@ -27,7 +28,7 @@ def validate_config(app: Flask) -> None:
         raise RuntimeError("HASH_KEY must be set in production (suppression-list hashes)")
     dkim = [app.config.get(k) for k in ("DKIM_SELECTOR", "DKIM_DOMAIN", "DKIM_PRIVATE_KEY_PATH")]
     if any(dkim) and not all(dkim):
-        raise RuntimeError("set all of DKIM_SELECTOR, DKIM_DOMAIN and DKIM_PRIVATE_KEY_PATH, or none")
+        raise RuntimeError("set all of DKIM_SELECTOR, DKIM_DOMAIN, DKIM_PRIVATE_KEY_PATH or none")
     if all(dkim) and not os.access(dkim[2], os.R_OK):
         raise RuntimeError(f"DKIM_PRIVATE_KEY_PATH is not readable: {dkim[2]}")
 
@@ -80,15 +81,20 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
+#: Modules exposing register(app): the editor door, the API, the archive, the webhooks.
+DOORS = (
+    "bulletin.editorial.views", "bulletin.editorial.sends", "bulletin.editorial.subscribers",
+    "bulletin.api.views", "bulletin.archive", "bulletin.bounces.webhooks", "bulletin.bounces.admin",
+)
+
+
 def register_blueprints(app: Flask) -> None:
     """Register the doors, error pages, template helpers and security headers."""
     from .subscriptions.views import bp as subscriptions_bp
 
     app.register_blueprint(subscriptions_bp)
-    for optional in ("bulletin.editorial.views", "bulletin.api.views", "bulletin.bounces.webhooks",
-                     "bulletin.archive", "bulletin.editorial.sends", "bulletin.editorial.subscribers",
-                     "bulletin.bounces.admin"):
-        _register_optional(app, optional)
+    for module in DOORS:
+        importlib.import_module(module).register(app)
     _register_error_pages(app)
     app.after_request(_security_headers)
     from .privacy.redaction import install_log_redaction
@@ -97,18 +103,6 @@ def register_blueprints(app: Flask) -> None:
     from .templating import register_template_helpers
 
     register_template_helpers(app)
-
-
-def _register_optional(app: Flask, module_name: str) -> None:
-    import importlib
-
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return
-        raise
-    module.register(app)
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -67,7 +67,8 @@ class SMTPBackend:
     def __init__(self, url: str, timeout: float = 30.0):
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtp+starttls", "smtps"):
-            raise ValueError(f"SMTP_URL scheme must be smtp, smtp+starttls or smtps, not {parts.scheme!r}")
+            raise ValueError("SMTP_URL scheme must be smtp, smtp+starttls or smtps, "
+                             f"not {parts.scheme!r}")
         self.scheme = parts.scheme
         self.host = parts.hostname or "localhost"
         self.port = parts.port or {"smtp": 25, "smtp+starttls": 587, "smtps": 465}[parts.scheme]
@@ -152,14 +153,14 @@ class SMTPBackend:
         lines = [f"MAIL FROM:<{sender}>", *(f"RCPT TO:<{r}>" for r in recipients), "DATA"]
         conn.send("".join(line + "\r\n" for line in lines))
         replies = [conn.getreply() for _ in lines]
-        for (code, reply), wanted in zip(replies, [(250,), *[(250, 251)] * len(recipients)]):
+        expected = [(250,), *[(250, 251)] * len(recipients), (354,)]
+        for (code, reply), wanted in zip(replies, expected, strict=True):
             if code not in wanted:
                 if replies[-1][0] == 354:  # DATA was accepted anyway: end it empty
                     conn.send(b".\r\n")
                     conn.getreply()
                 return self._refused(code, reply)
-        code, reply = replies[-1]
-        return None if code == 354 else self._refused(code, reply)
+        return None
 
     def _refused(self, code: int, reply: bytes) -> SendResult:
         if code == -1 or code == 421:  # the server hung up or is closing

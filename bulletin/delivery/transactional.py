@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from .. import tokens
-from ..links import external_url
 from ..extensions import db
+from ..links import external_url
 from ..models import OutboxMessage, OutboxStatus, utcnow
 from ..rendering import render_email
 from ..suppressions import is_suppressed
@@ -107,7 +107,8 @@ def _envelope_sender(row: OutboxMessage, settings: DeliverySettings) -> str:
     return settings.from_address
 
 
-def record_outbox_result(row: OutboxMessage, result: SendResult, settings: DeliverySettings) -> None:
+def record_outbox_result(row: OutboxMessage, result: SendResult,
+                         settings: DeliverySettings) -> None:
     """Sent, failed for good (5xx or too old), or retried later with exponential backoff."""
     now = utcnow()
     row.attempts += 1

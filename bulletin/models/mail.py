@@ -24,7 +24,8 @@ class OutboxMessage(db.Model):
     """A transactional mail, written in the same transaction as the change that caused it."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(40))  #: confirm, already-subscribed, welcome, manage-link, test
+    #: confirm, already-subscribed, welcome, manage-link, test
+    kind: Mapped[str] = mapped_column(String(40))
     subscriber_id: Mapped[int | None] = mapped_column(
         ForeignKey("subscriber.id", ondelete="CASCADE"), index=True
     )

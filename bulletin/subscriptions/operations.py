@@ -61,7 +61,7 @@ def record_event(subscriber: Subscriber, kind: str, *, source: str, ip: str | No
 
 
 def subscribe(email: str, choices: Choices, *, source: str, ip: str | None) -> None:
-    """Record a sign-up and queue the right mail; the caller shows the same page whatever happened."""
+    """Record a sign-up and queue the right mail; the page is the same whatever happened."""
     consent.ensure_wording()
     subscriber = find_by_email(email)
     if subscriber is not None and subscriber.status == SubscriberStatus.CONFIRMED:
@@ -74,7 +74,8 @@ def subscribe(email: str, choices: Choices, *, source: str, ip: str | None) -> N
     subscriber.status = SubscriberStatus.PENDING
     apply_choices(subscriber, choices)
     db.session.flush()
-    record_event(subscriber, "signup", source=source, ip=ip, details=choices.as_json(), wording=True)
+    record_event(subscriber, "signup", source=source, ip=ip, details=choices.as_json(),
+                 wording=True)
     _queue_capped(subscriber, "confirm")
     db.session.flush()
 
@@ -129,7 +130,7 @@ def unsubscribe(subscriber: Subscriber, *, source: str, ip: str | None = None) -
 
 
 def erase(subscriber: Subscriber, *, source: str, ip: str | None = None) -> None:
-    """Delete the person's data: only the hashed suppression entry and an address-free trail stay."""
+    """Delete the person's data; only a hashed suppression entry and address-free trail stay."""
     suppress(subscriber.email, "erased", source=source)
     record_event(subscriber, "erasure", source=source, ip=ip)
     db.session.flush()

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import json
 
-from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template,
-                   request, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 
 from .. import tokens
