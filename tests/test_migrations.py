@@ -23,7 +23,9 @@ def _postgres_database():
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         return None
-    server = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1)).set(database="postgres")
+    server = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1)).set(
+        database="postgres"
+    )
     name = f"bulletin_migrations_{uuid.uuid4().hex[:8]}"
     engine = create_engine(server, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:

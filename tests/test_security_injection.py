@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from bulletin.delivery.bulk import MessageTemplate, Personal
-from bulletin.delivery.messages import build_transactional, safe_header
 from bulletin.delivery.settings import DeliverySettings
 from bulletin.extensions import db
+from bulletin.mime import build_message, safe_header
 from bulletin.models import Subscriber
 from bulletin.privacy.importer import ImportOptions, import_csv
 from bulletin.rendering import RenderedEmail
@@ -46,7 +46,8 @@ def test_a_transactional_mail_never_gains_a_header(app, value):
     for kwargs in ({"to_name": value}, {}):
         subject = "Hello" if kwargs else value
         try:
-            raw = build_transactional(rendered(subject), "reader@example.org", settings, **kwargs)
+            raw = build_message(rendered(subject), "reader@example.org",
+                                mail_from=settings.mail_from, **kwargs)
         except ValueError:
             continue
         message = parse(raw)

@@ -8,8 +8,10 @@ from bulletin.delivery.backends import SMTPBackend
 
 from .smtp import SMTPServer, free_port
 
-MESSAGE = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: dots\r\n\r\n"
-           b".starts with a dot\r\nmiddle\r\n..two dots\r\n.\r\nend")
+MESSAGE = (
+    b"From: a@example.org\r\nTo: b@example.org\r\nSubject: dots\r\n\r\n"
+    b".starts with a dot\r\nmiddle\r\n..two dots\r\n.\r\nend"
+)
 
 
 @pytest.fixture(params=[False, True], ids=["plain", "pipelined"])
@@ -30,8 +32,10 @@ def test_messages_arrive_intact_with_dot_stuffing(server):
     finally:
         backend.close()
     received = server.wait_for(3)
-    assert all(r.raw.replace(b"\r\n", b"\n").rstrip(b"\n") ==
-               MESSAGE.replace(b"\r\n", b"\n") for r in received)
+    assert all(
+        r.raw.replace(b"\r\n", b"\n").rstrip(b"\n") == MESSAGE.replace(b"\r\n", b"\n")
+        for r in received
+    )
     assert received[0].mail_from == "bounces@example.org"
 
 
@@ -45,7 +49,12 @@ def test_refusals_are_reported_and_the_connection_stays_usable(server):
         fine = backend.send(MESSAGE, "s@example.org", ["fine@example.org"])
     finally:
         backend.close()
-    assert (gone.ok, gone.code, gone.enhanced_status, gone.is_permanent) == (False, 550, "5.1.1", True)
+    assert (gone.ok, gone.code, gone.enhanced_status, gone.is_permanent) == (
+        False,
+        550,
+        "5.1.1",
+        True,
+    )
     assert (busy.ok, busy.code, busy.is_permanent) == (False, 451, False)
     assert fine.ok
     assert [r.rcpt_tos for r in server.wait_for(1)] == [["fine@example.org"]]
@@ -54,7 +63,9 @@ def test_refusals_are_reported_and_the_connection_stays_usable(server):
 def test_an_address_with_a_line_break_is_refused_before_anything_is_sent(server):
     backend = SMTPBackend(server.url)
     try:
-        result = backend.send(MESSAGE, "s@example.org", ["x@example.org>\r\nRCPT TO:<y@example.org"])
+        result = backend.send(
+            MESSAGE, "s@example.org", ["x@example.org>\r\nRCPT TO:<y@example.org"]
+        )
     finally:
         backend.close()
     assert not result.ok and result.code == 501

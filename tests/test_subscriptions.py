@@ -11,27 +11,44 @@ from sqlalchemy import func, select
 
 from bulletin import tokens
 from bulletin.extensions import db
-from bulletin.models import (ConsentEvent, OutboxMessage, Subscriber, SubscriberStatus,
-                             Suppression, utcnow)
+from bulletin.models import (
+    ConsentEvent,
+    OutboxMessage,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    utcnow,
+)
 
 from .conftest import csrf_token
 
 
 def counts() -> tuple[int, int, int]:
-    return tuple(db.session.scalar(select(func.count()).select_from(model))
-                 for model in (Subscriber, ConsentEvent, OutboxMessage))
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Subscriber, ConsentEvent, OutboxMessage)
+    )
 
 
 def form_data(client, **overrides) -> dict:
     page = client.get("/subscribe")
-    data = {"csrf_token": csrf_token(page.text), "email": "Rhys@Example.ORG", "name": "Rhys",
-            "topics": ["workshops"], "region": "mid-wales", "language": "en", "consent": "y"}
+    data = {
+        "csrf_token": csrf_token(page.text),
+        "email": "Rhys@Example.ORG",
+        "name": "Rhys",
+        "topics": ["workshops"],
+        "region": "mid-wales",
+        "language": "en",
+        "consent": "y",
+    }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
 
 def test_sign_up_records_pending_subscriber_consent_and_confirmation(client, app):
-    response = client.post("/subscribe", data=form_data(client), environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    response = client.post(
+        "/subscribe", data=form_data(client), environ_base={"REMOTE_ADDR": "10.1.2.3"}
+    )
     assert response.status_code == 303
     subscriber = db.session.scalar(select(Subscriber))
     assert subscriber.email == "Rhys@example.org"  # domain lower-cased, local part kept
@@ -50,25 +67,28 @@ def test_internationalised_domain_is_stored_in_ascii(client):
     assert db.session.scalar(select(Subscriber.email)) == f"gwen@{ascii_label}.cymru"
 
 
-@pytest.mark.parametrize("overrides", [
-    {"email": "not-an-address"},
-    {"email": "two@@example.org"},
-    {"email": "a@b"},
-    {"email": ""},
-    {"email": "x" * 10_000 + "@example.org"},
-    {"name": "n" * 10_000},
-    {"name": "Rhys\r\nBcc: victim@example.org"},
-    {"name": "tab\tname"},
-    {"topics": ["no-such-topic"]},
-    {"topics": ["w" * 10_000]},
-    {"topics": None},
-    {"region": "atlantis"},
-    {"region": "r" * 10_000},
-    {"language": "fr"},
-    {"consent": None},
-    {"csrf_token": None},
-    {"csrf_token": "forged"},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"email": "not-an-address"},
+        {"email": "two@@example.org"},
+        {"email": "a@b"},
+        {"email": ""},
+        {"email": "x" * 10_000 + "@example.org"},
+        {"name": "n" * 10_000},
+        {"name": "Rhys\r\nBcc: victim@example.org"},
+        {"name": "tab\tname"},
+        {"topics": ["no-such-topic"]},
+        {"topics": ["w" * 10_000]},
+        {"topics": None},
+        {"region": "atlantis"},
+        {"region": "r" * 10_000},
+        {"language": "fr"},
+        {"consent": None},
+        {"csrf_token": None},
+        {"csrf_token": "forged"},
+    ],
+)
 def test_bad_sign_up_is_refused_with_a_clear_page_and_stores_nothing(client, overrides):
     before = counts()
     response = client.post("/subscribe", data=form_data(client, **overrides))
@@ -80,7 +100,10 @@ def test_bad_sign_up_is_refused_with_a_clear_page_and_stores_nothing(client, ove
 def test_error_page_links_each_error_to_its_field(client):
     response = client.post("/subscribe", data=form_data(client, email="nope", consent=None))
     assert response.text.count('class="field-error"') == 2
-    assert 'href="#email"' in response.text and 'aria-describedby="email-hint email-error"' in response.text
+    assert (
+        'href="#email"' in response.text
+        and 'aria-describedby="email-hint email-error"' in response.text
+    )
     assert "<title>Error:" in response.text
 
 
@@ -89,17 +112,29 @@ def test_response_is_the_same_whatever_the_address_state(client, make_subscriber
     make_subscriber("confirmed@example.org", status=SubscriberStatus.CONFIRMED)
     make_subscriber("left@example.org", status=SubscriberStatus.UNSUBSCRIBED)
     answers = set()
-    for address in ("new@example.org", "pending@example.org", "confirmed@example.org",
-                    "left@example.org"):
+    for address in (
+        "new@example.org",
+        "pending@example.org",
+        "confirmed@example.org",
+        "left@example.org",
+    ):
         response = client.post("/subscribe", data=form_data(client, email=address))
         followed = client.get(response.headers["Location"])
-        answers.add((response.status_code, response.headers["Location"], response.data,
-                     followed.data))
+        answers.add(
+            (response.status_code, response.headers["Location"], response.data, followed.data)
+        )
     assert len(answers) == 1
-    kinds = dict(db.session.execute(
-        select(Subscriber.email, OutboxMessage.kind).join(OutboxMessage.subscriber)).all())
-    assert kinds == {"new@example.org": "confirm", "pending@example.org": "confirm",
-                     "confirmed@example.org": "already-subscribed", "left@example.org": "confirm"}
+    kinds = dict(
+        db.session.execute(
+            select(Subscriber.email, OutboxMessage.kind).join(OutboxMessage.subscriber)
+        ).all()
+    )
+    assert kinds == {
+        "new@example.org": "confirm",
+        "pending@example.org": "confirm",
+        "confirmed@example.org": "already-subscribed",
+        "left@example.org": "confirm",
+    }
     left = db.session.scalar(select(Subscriber).filter_by(email="left@example.org"))
     assert left.status == SubscriberStatus.PENDING  # must confirm again
 
@@ -130,8 +165,10 @@ def test_per_ip_limit_answers_429(make_app):
     app = make_app(SUBSCRIBE_RATE_LIMIT="2 per minute")
     client = app.test_client()
     with app.app_context():
-        statuses = [client.post("/subscribe", data=form_data(client, email=f"p{i}@example.org")).status_code
-                    for i in range(3)]
+        statuses = [
+            client.post("/subscribe", data=form_data(client, email=f"p{i}@example.org")).status_code
+            for i in range(3)
+        ]
         db.session.rollback()
     assert statuses == [303, 303, 429]
 
@@ -145,11 +182,17 @@ def test_confirm_get_changes_nothing_post_confirms_and_replay_is_harmless(client
     subscriber = _pending(client)
     token = tokens.make_confirm_token(subscriber.uid)
     page = client.get(f"/confirm/{token}")
-    assert page.status_code == 200 and "<form method=\"post\">" in page.text
+    assert page.status_code == 200 and '<form method="post">' in page.text
     db.session.refresh(subscriber)
     assert subscriber.status == SubscriberStatus.PENDING
-    assert client.post(f"/confirm/{token}", data={"csrf_token": csrf_token(page.text)}).status_code == 200
-    assert client.post(f"/confirm/{token}", data={"csrf_token": csrf_token(page.text)}).status_code == 200
+    assert (
+        client.post(f"/confirm/{token}", data={"csrf_token": csrf_token(page.text)}).status_code
+        == 200
+    )
+    assert (
+        client.post(f"/confirm/{token}", data={"csrf_token": csrf_token(page.text)}).status_code
+        == 200
+    )
     db.session.refresh(subscriber)
     assert subscriber.status == SubscriberStatus.CONFIRMED
     kinds = db.session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
@@ -157,12 +200,15 @@ def test_confirm_get_changes_nothing_post_confirms_and_replay_is_harmless(client
     assert db.session.scalar(select(func.count()).where(ConsentEvent.kind == "confirm")) == 1
 
 
-@pytest.mark.parametrize("make_token, status", [
-    (lambda uid: tokens.make_confirm_token(uid)[:-2] + "xx", 400),  # tampered
-    (lambda uid: tokens.make_unsubscribe_token(uid), 400),  # wrong purpose
-    (lambda uid: tokens.make_manage_token(uid), 400),
-    (lambda uid: "garbage", 400),
-])
+@pytest.mark.parametrize(
+    "make_token, status",
+    [
+        (lambda uid: tokens.make_confirm_token(uid)[:-2] + "xx", 400),  # tampered
+        (lambda uid: tokens.make_unsubscribe_token(uid), 400),  # wrong purpose
+        (lambda uid: tokens.make_manage_token(uid), 400),
+        (lambda uid: "garbage", 400),
+    ],
+)
 def test_bad_confirm_tokens_get_a_clear_4xx_page(client, make_token, status):
     subscriber = _pending(client)
     response = client.get(f"/confirm/{make_token(subscriber.uid)}")
@@ -192,13 +238,17 @@ def test_confirm_token_after_unsubscribing_cannot_resubscribe(client):
 def test_token_for_one_subscriber_never_acts_on_another(client, make_subscriber):
     first = make_subscriber("one@example.org")
     second = make_subscriber("two@example.org")
-    client.post(f"/unsubscribe/{tokens.make_unsubscribe_token(first.uid)}",
-                data={"List-Unsubscribe": "One-Click"})
+    client.post(
+        f"/unsubscribe/{tokens.make_unsubscribe_token(first.uid)}",
+        data={"List-Unsubscribe": "One-Click"},
+    )
     db.session.refresh(first), db.session.refresh(second)
     assert (first.status, second.status) == ("unsubscribed", "confirmed")
 
 
-@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data"])
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "multipart/form-data"]
+)
 def test_one_click_unsubscribe_is_idempotent_in_both_encodings(app, make_subscriber, content_type):
     subscriber = make_subscriber()
     url = f"/unsubscribe/{tokens.make_unsubscribe_token(subscriber.uid)}"
@@ -207,7 +257,9 @@ def test_one_click_unsubscribe_is_idempotent_in_both_encodings(app, make_subscri
     db.session.refresh(subscriber)
     assert subscriber.status == SubscriberStatus.CONFIRMED  # GET changes nothing
     for _ in range(3):
-        response = client.post(url, data={"List-Unsubscribe": "One-Click"}, content_type=content_type)
+        response = client.post(
+            url, data={"List-Unsubscribe": "One-Click"}, content_type=content_type
+        )
         assert response.status_code == 200 and "Location" not in response.headers
         assert "Set-Cookie" not in response.headers
     db.session.refresh(subscriber)
@@ -219,14 +271,20 @@ def test_old_unsubscribe_token_still_works_after_two_years(client, make_subscrib
     subscriber = make_subscriber()
     token = tokens.make_unsubscribe_token(subscriber.uid)
     with time_machine.travel(utcnow() + timedelta(days=730)):
-        assert client.post(f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"}).status_code == 200
+        assert (
+            client.post(f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"}).status_code
+            == 200
+        )
 
 
 def test_tampered_unsubscribe_token_changes_nothing(client, make_subscriber):
     subscriber = make_subscriber()
     token = tokens.make_unsubscribe_token(subscriber.uid)
     flipped = token[:5] + ("A" if token[5] != "A" else "B") + token[6:]
-    assert client.post(f"/unsubscribe/{flipped}", data={"List-Unsubscribe": "One-Click"}).status_code == 400
+    assert (
+        client.post(f"/unsubscribe/{flipped}", data={"List-Unsubscribe": "One-Click"}).status_code
+        == 400
+    )
     db.session.refresh(subscriber)
     assert subscriber.status == SubscriberStatus.CONFIRMED
 
@@ -255,7 +313,12 @@ def test_manage_download_and_erase(client, make_subscriber):
     assert exported["profile"]["email"] == "erase.me@example.org" and exported["topics"] == ["news"]
     assert "attachment" in data.headers["Content-Disposition"]
     page = client.get(f"/manage/{token}/erase")
-    assert client.post(f"/manage/{token}/erase", data={"csrf_token": csrf_token(page.text)}).status_code == 200
+    assert (
+        client.post(
+            f"/manage/{token}/erase", data={"csrf_token": csrf_token(page.text)}
+        ).status_code
+        == 200
+    )
     assert db.session.scalar(select(func.count(Subscriber.id))) == 0
     assert db.session.scalar(select(Suppression.reason)) == "erased"
     events = db.session.scalars(select(ConsentEvent)).all()
@@ -268,7 +331,9 @@ def test_manage_link_request_is_the_same_for_everyone(client, make_subscriber):
     answers = set()
     for address in ("here@example.org", "nobody@example.org"):
         page = client.get("/manage")
-        response = client.post("/manage", data={"csrf_token": csrf_token(page.text), "email": address})
+        response = client.post(
+            "/manage", data={"csrf_token": csrf_token(page.text), "email": address}
+        )
         answers.add((response.status_code, response.headers.get("Location")))
     assert answers == {(303, "/subscribe/check-your-email")}
     assert db.session.scalars(select(OutboxMessage.kind)).all() == ["manage-link"]
@@ -281,23 +346,37 @@ def test_production_refuses_the_default_secret():
     from .conftest import config_for
 
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app(config_for(ENV="production", SECRET_KEYS=[DEFAULT_SECRET],
-                              DATABASE_URL="sqlite://"))
+        create_app(
+            config_for(ENV="production", SECRET_KEYS=[DEFAULT_SECRET], DATABASE_URL="sqlite://")
+        )
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"HASH_KEY": None}, "HASH_KEY"),
-    ({"DKIM_SELECTOR": "sel"}, "DKIM"),
-    ({"DKIM_SELECTOR": "sel", "DKIM_DOMAIN": "example.org",
-      "DKIM_PRIVATE_KEY_PATH": "/nonexistent/key.pem"}, "not readable"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"HASH_KEY": None}, "HASH_KEY"),
+        ({"DKIM_SELECTOR": "sel"}, "DKIM"),
+        (
+            {
+                "DKIM_SELECTOR": "sel",
+                "DKIM_DOMAIN": "example.org",
+                "DKIM_PRIVATE_KEY_PATH": "/nonexistent/key.pem",
+            },
+            "not readable",
+        ),
+    ],
+)
 def test_production_refuses_an_unsafe_configuration(overrides, message):
     from bulletin import create_app
 
     from .conftest import config_for
 
-    settings = config_for(ENV="production", SECRET_KEYS=["a-long-random-production-secret"],
-                          HASH_KEY="a-long-random-hash-key", DATABASE_URL="sqlite://")
+    settings = config_for(
+        ENV="production",
+        SECRET_KEYS=["a-long-random-production-secret"],
+        HASH_KEY="a-long-random-hash-key",
+        DATABASE_URL="sqlite://",
+    )
     settings.update(overrides)
     with pytest.raises(RuntimeError, match=message):
         create_app(settings)
@@ -308,6 +387,12 @@ def test_production_starts_with_a_complete_configuration():
 
     from .conftest import config_for
 
-    app = create_app(config_for(ENV="production", SECRET_KEYS=["a-long-random-production-secret"],
-                                HASH_KEY="a-long-random-hash-key", DATABASE_URL="sqlite://"))
+    app = create_app(
+        config_for(
+            ENV="production",
+            SECRET_KEYS=["a-long-random-production-secret"],
+            HASH_KEY="a-long-random-hash-key",
+            DATABASE_URL="sqlite://",
+        )
+    )
     assert app.config["SECRET_KEY"] == "a-long-random-production-secret"

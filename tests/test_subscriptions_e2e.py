@@ -19,9 +19,15 @@ def deliver(app) -> None:
 
 def sign_up(client, email="ffion@example.org", **fields):
     page = client.get("/subscribe?lang=cy")
-    data = {"csrf_token": csrf_token(page.text), "email": email, "name": "Ffion",
-            "topics": ["workshops", "news"], "region": "north-wales", "language": "cy",
-            "consent": "y"}
+    data = {
+        "csrf_token": csrf_token(page.text),
+        "email": email,
+        "name": "Ffion",
+        "topics": ["workshops", "news"],
+        "region": "north-wales",
+        "language": "cy",
+        "consent": "y",
+    }
     data.update(fields)
     return client.post("/subscribe", data=data)
 
@@ -65,27 +71,38 @@ def test_sign_up_confirm_manage_unsubscribe_over_real_smtp(make_app, smtp_server
 
     page = client.get(manage_path)
     assert page.status_code == 200
-    response = client.post(manage_path, data={
-        "csrf_token": csrf_token(page.text), "topics": ["studies-surveys"],
-        "region": "mid-wales", "language": "en", "name": "Ffion J"})
+    response = client.post(
+        manage_path,
+        data={
+            "csrf_token": csrf_token(page.text),
+            "topics": ["studies-surveys"],
+            "region": "mid-wales",
+            "language": "en",
+            "name": "Ffion J",
+        },
+    )
     assert response.status_code == 200
     with app.app_context():
         subscriber = db.session.scalar(db.select(Subscriber))
         assert [t.slug for t in subscriber.topics] == ["studies-surveys"]
         assert (subscriber.region, subscriber.language) == ("mid-wales", "en")
         unsubscribe_token = __import__("bulletin.tokens", fromlist=["x"]).make_unsubscribe_token(
-            subscriber.uid)
+            subscriber.uid
+        )
 
     # RFC 8058 one-click: no cookie, no CSRF token, no redirect.
     fresh = app.test_client()
-    response = fresh.post(f"/unsubscribe/{unsubscribe_token}",
-                          data={"List-Unsubscribe": "One-Click"})
+    response = fresh.post(
+        f"/unsubscribe/{unsubscribe_token}", data={"List-Unsubscribe": "One-Click"}
+    )
     assert response.status_code == 200
     assert "Location" not in response.headers
     assert "Set-Cookie" not in response.headers
     with app.app_context():
         subscriber = db.session.scalar(db.select(Subscriber))
         assert subscriber.status == SubscriberStatus.UNSUBSCRIBED
-        kinds = [e.kind for e in db.session.scalars(db.select(ConsentEvent).order_by(ConsentEvent.id))]
+        kinds = [
+            e.kind for e in db.session.scalars(db.select(ConsentEvent).order_by(ConsentEvent.id))
+        ]
         assert kinds == ["signup", "confirm", "preferences", "unsubscribe"]
         assert db.session.scalar(db.select(Suppression.reason)) == "unsubscribed"

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .. import tokens
 from ..links import external_url
+from ..mime import content_language, safe_header
 from ..rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail
-from .messages import content_language, safe_header
 from .settings import DeliverySettings
 
 POLICY = email.policy.SMTP.clone(max_line_length=78)

@@ -10,11 +10,11 @@ from sqlalchemy import select, update
 from .. import tokens
 from ..extensions import db
 from ..links import external_url
+from ..mime import build_message
 from ..models import OutboxMessage, OutboxStatus, utcnow
 from ..rendering import render_email
 from ..suppressions import is_suppressed
 from .backends import MailBackend, SendResult
-from .messages import build_transactional
 from .settings import DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,9 @@ def _prepare(row: OutboxMessage, settings: DeliverySettings) -> tuple[bytes, str
     if row.kind not in IGNORES_SUPPRESSION and is_suppressed(subscriber.email):
         return None
     rendered = render_email(row.kind, subscriber.language, **_links(row.kind, subscriber))
-    return build_transactional(rendered, subscriber.email, settings), subscriber.email
+    message = build_message(rendered, subscriber.email, mail_from=settings.mail_from,
+                            reply_to=settings.reply_to)
+    return message, subscriber.email
 
 
 def _links(kind: str, subscriber) -> dict:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import email.policy
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
-
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from ..audit import record_audit
 from ..links import external_url
-from ..models import Issue, utcnow
+from ..mime import build_message
+from ..models import Issue
 from ..outbox import enqueue_raw
 from ..rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail, render_issue
 
 MAX_TEST_ADDRESSES = 5
-SMTP_POLICY = email.policy.SMTP.clone(max_line_length=78)
 
 
 class BadAddresses(ValueError):
@@ -38,28 +34,12 @@ def parse_addresses(text: str, default: str) -> list[str]:
     return list(dict.fromkeys(addresses))
 
 
-def _content_language(lang: str) -> str:
-    return "cy" if lang == "cy" else "en-GB"
-
-
 def build_test_message(rendered: RenderedEmail, to: str) -> bytes:
-    """multipart/alternative (text, then HTML), subject prefixed [TEST], as CRLF bytes."""
+    """The issue as the reader gets it, subject prefixed [TEST]."""
     config = current_app.config
-    name, address = parseaddr(config["MAIL_FROM"])
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["From"] = formataddr((name, address))
-    msg["To"] = to
-    msg["Subject"] = "[TEST] " + " ".join(rendered.subject.split())
-    msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or "localhost")
-    if config.get("REPLY_TO"):
-        msg["Reply-To"] = config["REPLY_TO"]
-    msg["Content-Language"] = _content_language(rendered.language)
-    msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    for part in msg.iter_parts():
-        part["Content-Language"] = _content_language(rendered.language)
-    return msg.as_bytes(policy=SMTP_POLICY)
+    return build_message(rendered, to, mail_from=config["MAIL_FROM"],
+                         reply_to=config.get("REPLY_TO"), subject_prefix="[TEST] ",
+                         auto_submitted=False)
 
 
 def _without_personal_links(rendered: RenderedEmail) -> RenderedEmail:

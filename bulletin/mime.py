@@ -1,4 +1,5 @@
-"""MIME for transactional mail (one message at a time; bulk sends use bulk.py's templates)."""
+"""MIME for one message at a time (transactional mail, test sends); bulk sends use
+delivery/bulk.py's templates, which never build MIME per recipient."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ import email.policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
-from ..models import utcnow
-from ..rendering import RenderedEmail
-from .settings import DeliverySettings
+from .models import utcnow
+from .rendering import RenderedEmail
 
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=78)
 
@@ -25,19 +25,21 @@ def safe_header(value: str) -> str:
     return value
 
 
-def build_transactional(rendered: RenderedEmail, to: str, settings: DeliverySettings,
-                        to_name: str | None = None) -> bytes:
+def build_message(rendered: RenderedEmail, to: str, *, mail_from: str,
+                  reply_to: str | None = None, to_name: str | None = None,
+                  subject_prefix: str = "", auto_submitted: bool = True) -> bytes:
     """A multipart/alternative message (text, then inlined HTML) as CRLF bytes."""
     msg = EmailMessage(policy=SMTP_POLICY)
-    name, address = parseaddr(settings.mail_from)
+    name, address = parseaddr(mail_from)
     msg["From"] = formataddr((name, address))
     msg["To"] = formataddr((safe_header(to_name), to)) if to_name else safe_header(to)
-    msg["Subject"] = safe_header(rendered.subject)
+    msg["Subject"] = safe_header(subject_prefix + " ".join(rendered.subject.split()))
     msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = make_msgid(domain=settings.mail_domain)
-    if settings.reply_to:
-        msg["Reply-To"] = settings.reply_to
-    msg["Auto-Submitted"] = "auto-generated"
+    msg["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or "localhost")
+    if reply_to:
+        msg["Reply-To"] = safe_header(reply_to)
+    if auto_submitted:
+        msg["Auto-Submitted"] = "auto-generated"
     msg["Content-Language"] = content_language(rendered.language)
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
