@@ -96,6 +96,7 @@ def worker_command(once: bool) -> None:
 
 
 def _configure_logging() -> None:
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.basicConfig(level=logging.INFO, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
