@@ -1,0 +1,1 @@
+"""Helpers for the browser suite: a live server, Chromium, axe-core, keyboard walking."""

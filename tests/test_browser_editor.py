@@ -1,0 +1,201 @@
+"""The editor door in Chromium: sign in, compose, preview, schedule; axe on every page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from .browser.fixtures import save_screenshots
+from .browser.mail import check_email, deliver
+from .mailtools import text_part
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery staple"
+#: Links the crawl does not follow: downloads, actions and the bare email documents.
+SKIP = (".csv", ".json", ".ics", "/preview/", "/logout", "/export/download", "download")
+MAX_PAGES = 80
+
+
+def seed(app) -> dict:
+    """An admin, a bilingual workshop, an English-only opportunity and a Welsh reader."""
+    from bulletin.editorial.accounts import hash_password
+    from bulletin.extensions import db
+    from bulletin.models import Editor, Opportunity, Subscriber, Workshop, utcnow
+
+    start = utcnow().replace(second=0, microsecond=0) + timedelta(days=10)
+    with app.app_context():
+        db.session.add(Editor(email="golygydd@example.org", role="admin", name="Golygydd",
+                              password_hash=hash_password(PASSWORD)))
+        db.session.add(Workshop(slug="plain-language", title_en="Plain-language summaries",
+                                title_cy="Crynodebau iaith glir", summary_en="Learn how.",
+                                summary_cy="Dysgwch sut.", starts_at=start,
+                                ends_at=start + timedelta(hours=2), is_online=True))
+        db.session.add(Opportunity(slug="panel", title_en="Join the dementia research panel",
+                                   summary_en="Help shape a study.", kind="public-contributor",
+                                   closes_at=start + timedelta(days=5)))
+        db.session.add(Subscriber(email="darllenydd@example.org", status="confirmed",
+                                  language="cy", region="north-wales", confirmed_at=utcnow()))
+        db.session.commit()
+    return {"email": "golygydd@example.org"}
+
+
+def sign_in(page, base: str, audit) -> None:
+    page.goto(f"{base}/editor/login?lang=cy")
+    audit.check(page, "cy editor sign-in")
+    page.fill("#email", "golygydd@example.org")
+    page.fill("#password", "not the password")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert page.locator(".error-summary").count() == 1
+    audit.check(page, "cy editor sign-in failed")
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert "/editor/login" not in page.url
+    page.goto(f"{base}/editor/?lang=cy")  # signing in starts a fresh session
+
+
+def compose(page, base: str, audit) -> str:
+    """A new issue with both catalogue entries in it; returns the issue's edit URL."""
+    page.goto(f"{base}/editor/issues/new")
+    audit.check(page, "cy new issue")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert page.title().startswith("Gwall: ")
+    audit.check(page, "cy new issue with errors")
+    page.fill("#subject_cy", "Bwletin mis Mawrth")
+    page.fill("#subject_en", "March bulletin")
+    page.fill("#intro_cy", "Croeso i rifyn mis Mawrth.")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    edit_url = page.url
+    for _ in range(2):
+        page.select_option("#entry", index=0)
+        with page.expect_navigation():
+            page.click("form[action$='/items'] button[type=submit]")
+    assert page.locator("text=Crynodebau iaith glir").count() >= 1
+    audit.check(page, "cy issue edit with items")
+    return edit_url
+
+
+def schedule(page, base: str, audit) -> None:
+    """Count the audience, confirm, and see the scheduled send (the delivery engineer's pages)."""
+    from bulletin.models import utcnow
+
+    page.goto(f"{base}/editor/sends/new?lang=cy")
+    audit.check(page, "cy send or schedule")
+    page.select_option("#issue", label="March bulletin")
+    page.check("#when-1")  # later
+    page.fill("#at", (utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"))
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert "Mae'r anfoniad hwn yn cyrraedd 1 person." in page.locator("[role=status]").inner_text()
+    audit.check(page, "cy send: audience counted")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert "Mae'r anfoniad wedi'i drefnu." in page.inner_text("main")
+    audit.check(page, "cy send scheduled")
+
+
+def send_now_and_receive(page, live, smtp_server):
+    """Bring the scheduled send forward and run the worker until the reader's copy arrives."""
+    with page.expect_navigation():
+        page.click("main form button:has-text('Anfon nawr')")
+    for _ in range(5):  # start the send, then the senders: a few worker passes at most
+        deliver(live.app)
+        if smtp_server.to("darllenydd@example.org"):
+            break
+    [received] = smtp_server.to("darllenydd@example.org")
+    return received.message
+
+
+def test_editor_signs_in_composes_previews_and_schedules_in_welsh(
+        live, smtp_server, browser_context, page, audit, screenshots):
+    seed(live.app)
+    sign_in(page, live.url, audit)
+    audit.check(page, "cy editor dashboard")
+    edit_url = compose(page, live.url, audit)
+
+    page.goto(f"{edit_url}/preview?in=cy")
+    assert page.get_attribute("html", "lang") == "cy"
+    warning = page.locator("#missing-languages").inner_text()
+    assert "Nid oes fersiwn Gymraeg o Join the dementia research panel" in warning
+    audit.check(page, "cy preview (with missing-language warning)")
+    save_screenshots(page, screenshots, "preview-cy")
+    page.goto(f"{edit_url}/preview?in=en&lang=en")
+    audit.check(page, "en preview")
+
+    # The email documents the preview frames: the issue email exactly as rendered.
+    for lang, tag in (("cy", "cy"), ("en", "en-GB")):
+        page.goto(f"{edit_url}/preview/{lang}.html")
+        assert page.get_attribute("html", "lang") == tag
+        fallback = page.locator("[lang='en-GB'] h3, h3[lang='en-GB']") if lang == "cy" else None
+        if fallback is not None:
+            assert "Join the dementia research panel" in fallback.first.inner_text()
+        audit.check(page, f"{lang} issue email (light)")
+        page.emulate_media(color_scheme="dark")
+        audit.check(page, f"{lang} issue email (dark mode)", reflow=False)
+        page.emulate_media(color_scheme="light")
+    schedule(page, live.url, audit)
+
+    # The Welsh reader's copy, as the worker sent it: Welsh, with the English-only item marked.
+    issue_mail = send_now_and_receive(page, live, smtp_server)
+    assert str(issue_mail["Subject"]).strip() == "Bwletin mis Mawrth"
+    assert "Dad-danysgrifio" in text_part(issue_mail)
+    mail_page = check_email(browser_context, audit, issue_mail, "cy", "cy issue (as sent)")
+    fallback = mail_page.locator(".item[lang='en-GB']")
+    assert "Join the dementia research panel" in fallback.inner_text()
+    save_screenshots(mail_page, screenshots, "email-issue-cy")
+    audit.assert_clean()
+
+
+def crawl(page, start: str, audit, lang: str) -> list[str]:
+    """Every editor page reachable by links from the dashboard, each audited once."""
+    base = "{0.scheme}://{0.netloc}".format(urlsplit(start))
+    queue, seen = [start], set()
+    while queue and len(seen) < MAX_PAGES:
+        url = queue.pop(0)
+        path = urlsplit(url).path + ("?" + urlsplit(url).query if urlsplit(url).query else "")
+        if path in seen:
+            continue
+        seen.add(path)
+        page.goto(url)
+        assert page.get_attribute("html", "lang") == ("cy" if lang == "cy" else "en-GB"), url
+        audit.check(page, f"{lang} {path}")
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
+        for href in hrefs:
+            target = urljoin(url, href).split("#")[0]
+            if (target.startswith(base + "/editor") and not any(s in target for s in SKIP)
+                    and "lang=" not in target):
+                queue.append(target)
+    return sorted(seen)
+
+
+ERROR_FORMS = ["/editor/workshops/new", "/editor/opportunities/new", "/editor/account/password",
+               "/editor/admin/editors/new", "/editor/admin/topics/new", "/editor/api-tokens",
+               "/editor/sends/new", "/editor/subscribers/import"]
+#: What to do before sending a form so that it is refused (default: leave it empty).
+MAKE_INVALID = {"/editor/sends/new": lambda page: (page.check("#when-1"),  # later, but past
+                                                   page.fill("#at", "2020-01-01T09:00"))}
+
+
+@pytest.mark.parametrize("lang", ["cy", "en"])
+def test_every_editor_page_and_error_state_passes_axe(live, page, audit, lang):
+    seed(live.app)
+    sign_in(page, live.url, audit)
+    compose(page, live.url, audit)
+    page.goto(f"{live.url}/editor/?lang={lang}")
+    pages = crawl(page, f"{live.url}/editor/", audit, lang)
+    assert len(pages) >= 10, pages
+    for path in ERROR_FORMS:
+        page.goto(live.url + path)
+        MAKE_INVALID.get(path, lambda page: None)(page)
+        with page.expect_navigation():
+            page.click("main form:not(.inline-form) button[type=submit] >> nth=-1")
+        assert page.locator(".error-summary").count() == 1, page.inner_text("main")[:500]
+        audit.check(page, f"{lang} {path} with errors")
+    print(f"\naudited {len(audit.checked)} editor pages and states ({lang})")
+    audit.assert_clean()
