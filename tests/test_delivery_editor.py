@@ -101,3 +101,12 @@ def test_cli_shows_the_same_figures(app, runner, make_subscriber):
     from bulletin.cli import main
 
     assert {"sends", "send-status"} <= set(main.commands)
+
+
+def test_later_without_a_date_is_a_form_error_not_a_crash(editor_client):
+    issue = make_issue_row()
+    data = _form(editor_client, issue, when="later", at="")
+    response = editor_client.post("/editor/sends/new", data=data)
+    assert response.status_code == 400
+    assert "Enter the date and time to send" in response.get_data(True)
+    assert db.session.scalar(select(Send)) is None

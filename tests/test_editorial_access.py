@@ -231,3 +231,12 @@ def test_create_editor_command_reads_password_from_stdin(app, runner):
         main, args=["create-editor", "x@example.org", "--password-stdin"], input="short\n"
     )
     assert short.exit_code != 0
+
+
+def test_signing_in_keeps_the_language_chosen_before(app, make_editor):
+    make_editor("ffion@example.org")
+    client = app.test_client()
+    client.get("/editor/login?lang=cy")
+    assert _login(client, "ffion@example.org", EDITOR_PASSWORD).status_code == 303
+    with client.session_transaction() as session:
+        assert session.get("lang") == "cy"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from wtforms import SelectChoice
 
@@ -149,7 +150,8 @@ def flag_items(issue: Issue, at: datetime) -> dict[int, str]:
 
 def missing_languages(issue: Issue) -> list[tuple[str, str]]:
     """(what, language) pairs lacking text: the issue subject and each item's title."""
-    missing = [("subject", lang) for lang in ("cy", "en") if not issue.has_language(lang)]
+    missing = [(_l("The issue's subject"), lang) for lang in ("cy", "en")
+               if not issue.has_language(lang)]
     for item in sorted(issue.items, key=lambda i: i.position):
         source = item.workshop or item.opportunity or item
         label = source.title_en or source.title_cy or ""

@@ -53,10 +53,16 @@ class SendForm(FlaskForm):
         self.regions.choices = [SelectChoice(code, region_name(code, lang)) for code in REGIONS]
         self.languages.choices = [SelectChoice("cy", "Cymraeg"), SelectChoice("en", "English")]
 
+    def validate(self, extra_validators=None) -> bool:
+        """Optional() ends the date's own checks when it is empty; "later" still needs one."""
+        valid = super().validate(extra_validators)
+        if self.when.data == "later" and self.at.data is None and not self.at.errors:
+            self.at.errors = [_l("Enter the date and time to send")]
+            return False
+        return valid
+
     def validate_at(self, field) -> None:
-        if self.when.data == "later":
-            if field.data is None:
-                raise ValidationError(_l("Enter the date and time to send"))
+        if self.when.data == "later" and field.data is not None:
             moment = london_to_utc_safe(field.data)
             if moment is not None and moment <= utcnow():
                 raise ValidationError(_l("The date and time must be in the future"))

@@ -74,8 +74,12 @@ def safe_next(target: str | None) -> str:
 
 
 def _fresh_session() -> None:
-    # Nothing from before sign-in (or sign-out) carries over, the cached CSRF token included.
+    # Nothing from before sign-in (or sign-out) carries over, the cached CSRF token included,
+    # except the language the person chose.
+    lang = session.get("lang")
     session.clear()
+    if lang:
+        session["lang"] = lang
     g.pop("csrf_token", None)
 
 
