@@ -13,10 +13,8 @@ _HERE = Path(__file__).resolve().parent
 
 
 def _template_folder() -> str:
-    # A source checkout (or editable install) has templates/ beside the package;
-    # a wheel carries them inside the package (see pyproject's package-dir).
-    checkout = _HERE.parent / "templates"
-    return str(checkout if checkout.is_dir() else _HERE / "templates")
+    # bulletin/templates links to the repository's templates/ and is copied into the wheel.
+    return str(_HERE / "templates")
 
 
 def create_app(config: type | Mapping | None = None) -> Flask:

@@ -62,11 +62,10 @@ def bind_extensions(app: Flask) -> None:
 
 
 def _migrations_dir():
+    # bulletin/migrations links to the repository's migrations/ and is copied into the wheel.
     from pathlib import Path
 
-    here = Path(__file__).resolve().parent
-    checkout = here.parent / "migrations"
-    return checkout if checkout.is_dir() else here / "migrations"
+    return Path(__file__).resolve().parent / "migrations"
 
 
 @event.listens_for(Engine, "connect")
