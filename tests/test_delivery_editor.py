@@ -110,3 +110,14 @@ def test_later_without_a_date_is_a_form_error_not_a_crash(editor_client):
     assert response.status_code == 400
     assert "Enter the date and time to send" in response.get_data(True)
     assert db.session.scalar(select(Send)) is None
+
+
+def test_the_count_step_warns_about_text_missing_in_a_language(editor_client, make_subscriber):
+    make_subscriber()
+    english_only = make_issue_row(subject_cy=None)
+    page = editor_client.post("/editor/sends/new", data=_form(editor_client, english_only))
+    assert page.status_code == 200 and 'id="missing-languages"' in page.get_data(True)
+    assert "has no Welsh version" in page.get_data(True)
+    both = make_issue_row()
+    page = editor_client.post("/editor/sends/new", data=_form(editor_client, both))
+    assert page.status_code == 200 and 'id="missing-languages"' not in page.get_data(True)

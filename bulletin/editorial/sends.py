@@ -22,6 +22,7 @@ from ..models import REGIONS, Issue, Send, SendStatus, Topic, region_name, utcno
 from ..subscriptions.forms import MultiCheckboxField
 from .access import editor_required
 from .forms import LOCAL_FORMAT, ExistsInLondon
+from .issue_operations import missing_languages
 
 bp = Blueprint("sends", __name__, url_prefix="/editor/sends")
 
@@ -102,7 +103,9 @@ def new():
     reach = ops.count_audience(form.audience())
     if form.confirmed.data != str(reach):
         form.confirmed.data = str(reach)  # show the count; the next press schedules
-        return render_template("editorial/sends/new.html", form=form, reach=reach)
+        issue = db.session.get(Issue, form.issue.data) or abort(404)
+        return render_template("editorial/sends/new.html", form=form, reach=reach,
+                               missing=missing_languages(issue))
     return _schedule(form)
 
 
