@@ -164,7 +164,7 @@ def send_progress(send: Send, window_seconds: int = 60) -> Progress:
 
 
 def export_deliveries(subscriber: Subscriber, data: dict) -> None:
-    """Subject access: every bulletin delivery to this subscriber (EXTENSIONS hook)."""
+    """Subject access: every bulletin delivery to this subscriber (see subscriptions/export.py)."""
     rows = db.session.execute(
         select(Delivery, Send.issue_id, Issue.slug).join(Send, Send.id == Delivery.send_id)
         .join(Issue, Issue.id == Send.issue_id)

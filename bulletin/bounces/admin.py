@@ -19,7 +19,6 @@ from ..audit import record_audit
 from ..editorial.access import admin_required
 from ..extensions import db
 from ..models import Subscriber
-from ..subscriptions.export import EXTENSIONS
 from ..subscriptions.forms import ButtonForm
 from . import operations
 from .forms import LiftForm, SuppressionAddForm, SuppressionRemoveForm, SuppressionSearchForm
@@ -28,10 +27,8 @@ bp = Blueprint("bounce_admin", __name__, url_prefix="/editor")
 
 
 def register(app: Flask) -> None:
-    """Add the pages, and the bounce records to subject access exports."""
+    """Add the suppression-list and bounce pages."""
     app.register_blueprint(bp)
-    if operations.export_bounces not in EXTENSIONS:
-        EXTENSIONS.append(operations.export_bounces)
 
 
 def _index(status: int = 200, **forms):

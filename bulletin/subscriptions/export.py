@@ -44,19 +44,16 @@ def export_subscriber(subscriber: Subscriber) -> dict:
             for m in mails
         ],
     }
-    for extend in EXTENSIONS:
+    for extend in _extensions():
         extend(subscriber, data)
     return data
 
 
-#: Later parts (deliveries, bounces) add their records here: fn(subscriber, data) -> None.
-EXTENSIONS: list = []
+def _extensions():
+    """The other parts' records of a subscriber: fn(subscriber, data) -> None each.
 
-
-def _register_extensions() -> None:
+    Imported here, not at module level: those modules import the models this one uses."""
+    from ..bounces.operations import export_bounces
     from ..sends import export_deliveries
 
-    EXTENSIONS.append(export_deliveries)
-
-
-_register_extensions()
+    return (export_deliveries, export_bounces)
