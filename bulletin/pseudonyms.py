@@ -21,7 +21,7 @@ def _key() -> bytes:
 
 def hash_address(address: str) -> str:
     """HMAC-SHA256 of a normalised address (lower-cased whole, so case never matters)."""
-    return hmac.digest(_key(), address.strip().lower().encode(), "sha256").hex()
+    return address_hasher()(address)
 
 
 def address_hasher() -> Callable[[str], str]:
