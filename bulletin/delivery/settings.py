@@ -60,6 +60,6 @@ class DeliverySettings:
             batch_size=int(c["SEND_BATCH_SIZE"]), lease_seconds=int(c["SEND_LEASE_SECONDS"]),
             outbox_max_age_hours=int(c["OUTBOX_MAX_AGE_HOURS"]),
             grace_hours=float(c["SEND_GRACE_HOURS"]), tick_seconds=float(c["WORKER_TICK_SECONDS"]),
-            retry_seconds=float(c.get("SEND_RETRY_SECONDS", 60.0)),
-            smtp_down_pause_seconds=float(c.get("SMTP_DOWN_PAUSE_SECONDS", 5.0)),
+            retry_seconds=float(c["SEND_RETRY_SECONDS"]),
+            smtp_down_pause_seconds=float(c["SMTP_DOWN_PAUSE_SECONDS"]),
         )
