@@ -175,6 +175,31 @@ def test_qp_url_keeps_lines_short_and_escapes_equals():
     import quopri
 
     assert quopri.decodestring(encoded).decode() == url
+    dotted = "https://example.org/u/" + "a" * 53 + ".b" + "c" * 71 + "=."
+    encoded = qp_url(dotted)
+    lines = encoded.split(b"\r\n")
+    assert lines[1].startswith(b"=2E") and lines[2].startswith(b"=3D.")
+    assert not any(line.startswith(b".") for line in lines)
+    assert quopri.decodestring(encoded).decode() == dotted
+
+
+def test_no_line_starts_with_a_dot_so_no_dot_stuffing_is_needed(app, make_subscriber):
+    # Sentences ending at the 74th column put a '.' at the start of the next QP line; it is
+    # written '=2E' so the SMTP client never has to stuff the message (nor copy it to).
+    dotty = "".join(f"{'x' * n}. Next sentence.\n.leading dot\n..\n" for n in range(60, 80))
+    rendered = RenderedEmail(subject="Dots", text=dotty + UNSUBSCRIBE_PLACEHOLDER,
+                             html=f"<p>{dotty}</p><a href=\"{MANAGE_PLACEHOLDER}\">m</a>",
+                             language="en")
+    settings = DeliverySettings.from_app(app)
+    template = MessageTemplate(rendered, settings, send_id=3, nonce="1", archive_url=None)
+    reader = make_subscriber("dots@example.com")
+    raw = template.personalise(Personal(5, reader.uid, reader.email)).message
+    lines = raw.split(b"\r\n")
+    assert not any(line.startswith(b".") for line in lines)
+    assert b"=2E" in raw
+    assert max(len(line) for line in raw.split(b"\r\n\r\n", 1)[1].split(b"\r\n")) <= 76
+    text, page = (p.get_content().replace("\r\n", "\n") for p in parse(raw).iter_parts())
+    assert text.startswith(dotty) and dotty in page
 
 
 def test_sent_issue_carries_the_headers_and_a_verifying_signature(app, client, smtp_server,
