@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bulletin.delivery.pipeline import finish_sends, materialise, start_due_sends
 from bulletin.delivery.scheduler import Worker, run_once
@@ -122,6 +122,22 @@ def test_leavers_after_the_start_are_skipped(app, smtp_server, make_subscriber):
     drain(app, settings)
     assert status_counts(send.id) == {"sent": 1, "skipped": 2}
     assert [m.rcpt_tos for m in smtp_server.received] == [[stays.email]]
+
+
+def test_delivery_of_a_subscriber_erased_as_the_send_started_is_skipped(app, smtp_server,
+                                                                         make_subscriber):
+    # Deliveries have no foreign key: an erasure racing materialise() can leave a delivery
+    # whose subscriber is gone. It must be skipped, not leased forever (the send would hang).
+    settings = configure(app, smtp_server)
+    gone, stays = make_subscriber(), make_subscriber()
+    send = make_send()
+    start_due_sends(settings)
+    db.session.execute(delete(Subscriber).where(Subscriber.id == gone.id))
+    db.session.commit()
+    drain(app, settings)
+    assert status_counts(send.id) == {"sent": 1, "skipped": 1}
+    assert [m.rcpt_tos for m in smtp_server.received] == [[stays.email]]
+    assert finish_sends() == [send.id]
 
 
 def test_smtp_down_mid_send_pauses_and_resumes(app, smtp_server):

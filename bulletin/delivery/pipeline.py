@@ -73,10 +73,14 @@ def materialise(send: Send, now: datetime | None = None) -> int:
     )
     # A first run (the usual case) skips the anti-join: the send's row lock keeps other
     # workers out and UNIQUE (send_id, subscriber_id) still guards against a double.
-    if db.session.scalar(select(Delivery.id).where(Delivery.send_id == send.id).limit(1)):
+    first = db.session.scalar(select(Delivery.id).where(Delivery.send_id == send.id)
+                              .limit(1)) is None
+    if not first:
         rows = rows.where(~already.exists())
     columns = ["send_id", "subscriber_id", "language", "status", "attempts", "next_attempt_at"]
-    db.session.execute(insert(Delivery).from_select(columns, rows))
+    inserted = db.session.execute(insert(Delivery).from_select(columns, rows)).rowcount
+    if first and inserted >= 0:  # counting a million fresh rows again took a second
+        return inserted
     return db.session.scalar(select(func.count()).where(Delivery.send_id == send.id)) or 0
 
 
@@ -108,7 +112,12 @@ def claim_batch(worker: str, settings: DeliverySettings, limit: int) -> list[Rec
     db.session.commit()
     if not ids:
         return []
-    return _mailable(_load(ids))
+    rows = _load(ids)
+    if len(rows) < len(ids):  # erased while the send started (deliveries have no FK)
+        gone = set(ids).difference(row.id for row in rows)
+        _finish(sorted(gone), DeliveryStatus.SKIPPED, "subscriber erased before sending")
+        db.session.commit()
+    return _mailable(rows)
 
 
 def _load(ids: list[int]) -> list[tuple]:

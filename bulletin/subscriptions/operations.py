@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from .. import outbox
 from ..extensions import db
-from ..models import ConsentEvent, Subscriber, SubscriberStatus, Topic, utcnow
+from ..models import ConsentEvent, Delivery, Subscriber, SubscriberStatus, Topic, utcnow
 from ..pseudonyms import hash_ip
 from ..suppressions import lift, suppress
 from . import consent
@@ -134,6 +134,7 @@ def erase(subscriber: Subscriber, *, source: str, ip: str | None = None) -> None
     suppress(subscriber.email, "erased", source=source)
     record_event(subscriber, "erasure", source=source, ip=ip)
     db.session.flush()
+    db.session.execute(delete(Delivery).where(Delivery.subscriber_id == subscriber.id))
     db.session.delete(subscriber)
     db.session.flush()
 
