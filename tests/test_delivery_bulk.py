@@ -175,12 +175,18 @@ def test_qp_url_keeps_lines_short_and_escapes_equals():
     import quopri
 
     assert quopri.decodestring(encoded).decode() == url
-    dotted = "https://example.org/u/" + "a" * 53 + ".b" + "c" * 71 + "=."
+    dotted = "https://example.org/u/" + "a" * 50 + ".b" + "c" * 70 + "=."
     encoded = qp_url(dotted)
     lines = encoded.split(b"\r\n")
     assert lines[1].startswith(b"=2E") and lines[2].startswith(b"=3D.")
     assert not any(line.startswith(b".") for line in lines)
     assert quopri.decodestring(encoded).decode() == dotted
+    for length in range(60, 160):  # the closing soft break must fit on the last line too
+        url = "https://example.org/?a=" + ".b" * (length // 2)
+        encoded = qp_url(url)
+        assert all(len(line) <= 76 for line in encoded.split(b"\r\n")), length
+        assert not any(line.startswith(b".") for line in encoded.split(b"\r\n"))
+        assert quopri.decodestring(encoded).decode() == url
 
 
 def test_no_line_starts_with_a_dot_so_no_dot_stuffing_is_needed(app, make_subscriber):

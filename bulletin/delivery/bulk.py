@@ -71,33 +71,27 @@ def _qp_segments(body: str) -> list[bytes | str]:
     return pieces
 
 
-def _qp(text: str) -> bytes:
+def _qp(text: str, width: int = 74) -> bytes:
     """Quoted-printable with no line starting with '.' (written '=2E'), so the message never
     needs SMTP dot-stuffing: a stuffing pass over every 30 KB message cost more than
-    building it. Lines are wrapped at 74 so the two extra characters stay within 76."""
+    building it. Lines are wrapped at `width`, 74 so the two extra characters stay
+    within 76."""
     if not text:
         return b""
     raw = text.encode("utf-8").decode("latin-1")
-    encoded = quoprimime.body_encode(raw, 74, "\r\n").encode("ascii")
+    encoded = quoprimime.body_encode(raw, width, "\r\n").encode("ascii")
     if encoded.startswith(b"."):
         encoded = b"=2E" + encoded[1:]
     return encoded.replace(b"\r\n.", b"\r\n=2E")
 
 
 def qp_url(url: str) -> bytes:
-    """A URL on lines of its own: soft breaks every 75 characters, ends in one; '=' is
-    escaped, and so is a '.' that would start a line (see _qp)."""
+    """A URL on lines of its own: soft breaks every 75 characters, ends in one. A URL with
+    an '=' or a '.' that would start a line goes through _qp, which escapes both (at 73,
+    leaving room for the closing soft break)."""
     lines = [url[i:i + 75] for i in range(0, len(url), 75)]
     if "=" in url or any(line.startswith(".") for line in lines):
-        lines, line = [], ""
-        for char in url:
-            piece = "=3D" if char == "=" else "=2E" if char == "." and not line else char
-            if len(line) + len(piece) > 75:
-                lines.append(line)
-                line = ""
-                piece = "=2E" if char == "." else piece
-            line += piece
-        lines.append(line)
+        return _qp(url, 73) + SOFT_BREAK
     return "=\r\n".join(lines).encode("ascii") + SOFT_BREAK
 
 
