@@ -112,12 +112,7 @@ def claim_batch(worker: str, settings: DeliverySettings, limit: int) -> list[Rec
     db.session.commit()
     if not ids:
         return []
-    rows = _load(ids)
-    if len(rows) < len(ids):  # erased while the send started (deliveries have no FK)
-        gone = set(ids).difference(row.id for row in rows)
-        _finish(sorted(gone), DeliveryStatus.SKIPPED, "subscriber erased before sending")
-        db.session.commit()
-    return _mailable(rows)
+    return _mailable(ids, _load(ids))
 
 
 def _load(ids: list[int]) -> list[tuple]:
@@ -128,10 +123,11 @@ def _load(ids: list[int]) -> list[tuple]:
     return db.session.execute(query).all()
 
 
-def _mailable(rows: list[tuple]) -> list[Recipient]:
+def _mailable(ids: list[int], rows: list[tuple]) -> list[Recipient]:
     # Send-time check (MBX-05): the status catches unsubscribes and cleaning since the send
     # started; the hashed suppression list catches entries made by other paths (complaints,
-    # bounces recorded by hash, erasure of a duplicate, an admin's manual entry).
+    # bounces recorded by hash, erasure of a duplicate, an admin's manual entry). A claimed
+    # id with no row lost its subscriber to an erasure as the send started (no FK).
     hash_of = address_hasher()
     hashes = {row.id: hash_of(row.email) for row in rows}
     suppressed = set(db.session.scalars(select(Suppression.address_hash).where(
@@ -143,8 +139,12 @@ def _mailable(rows: list[tuple]) -> list[Recipient]:
         else:
             keep.append(Recipient(row.id, row.send_id, row.language, row.uid, row.email,
                                   row.name))
+    gone = set(ids).difference(row.id for row in rows)
+    if gone:
+        _finish(sorted(gone), DeliveryStatus.SKIPPED, "subscriber erased before sending")
     if skip:
         _finish(skip, DeliveryStatus.SKIPPED, "unsubscribed or suppressed before sending")
+    if gone or skip:
         db.session.commit()
     return keep
 
