@@ -74,7 +74,7 @@ def index():
 def revoke(token_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
-    row = db.session.get(ApiToken, token_id) or abort(404)
+    row = db.get_or_404(ApiToken, token_id)
     if auth.revoke_token(row, by=current_user):
         db.session.commit()
         flash(_("The token “%(name)s” is revoked: it no longer works.", name=row.name), "success")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Flask,
-    Response,
     abort,
     flash,
     redirect,
@@ -16,6 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from ..audit import record_audit
+from ..downloads import private_download
 from ..editorial.access import admin_required
 from ..extensions import db
 from ..models import Subscriber
@@ -90,9 +90,8 @@ def export_suppressions():
         abort(400)
     record_audit("suppression.export")
     db.session.commit()
-    return Response(stream_with_context(operations.suppressions_csv()), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="suppressions.csv"',
-                             "Cache-Control": "no-store"})
+    return private_download(stream_with_context(operations.suppressions_csv()),
+                            "suppressions.csv", "text/csv")
 
 
 @bp.get("/bounces/alerts")
@@ -104,7 +103,7 @@ def alerts():
 @bp.get("/bounces/subscribers/<int:subscriber_id>")
 @admin_required
 def subscriber_bounces(subscriber_id: int):
-    return _subscriber_page(db.session.get(Subscriber, subscriber_id) or abort(404))
+    return _subscriber_page(db.get_or_404(Subscriber, subscriber_id))
 
 
 def _subscriber_page(subscriber: Subscriber, form: LiftForm | None = None, status: int = 200):
@@ -118,7 +117,7 @@ def _subscriber_page(subscriber: Subscriber, form: LiftForm | None = None, statu
 @bp.post("/bounces/subscribers/<int:subscriber_id>/lift")
 @admin_required
 def lift_suppression(subscriber_id: int):
-    subscriber = db.session.get(Subscriber, subscriber_id) or abort(404)
+    subscriber = db.get_or_404(Subscriber, subscriber_id)
     form = LiftForm()
     if not form.validate_on_submit():
         return _subscriber_page(subscriber, form, 400)

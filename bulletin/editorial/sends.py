@@ -103,14 +103,14 @@ def new():
     reach = ops.count_audience(form.audience())
     if form.confirmed.data != str(reach):
         form.confirmed.data = str(reach)  # show the count; the next press schedules
-        issue = db.session.get(Issue, form.issue.data) or abort(404)
+        issue = db.get_or_404(Issue, form.issue.data)
         return render_template("editorial/sends/new.html", form=form, reach=reach,
                                missing=missing_languages(issue))
     return _schedule(form)
 
 
 def _schedule(form: SendForm):
-    issue = db.session.get(Issue, form.issue.data) or abort(404)
+    issue = db.get_or_404(Issue, form.issue.data)
     audience = form.audience()
     when = london_to_utc(form.at.data) if form.when.data == "later" else None
     try:
@@ -124,14 +124,10 @@ def _schedule(form: SendForm):
     return redirect(url_for("sends.show", send_id=send.id), code=303)
 
 
-def _send_or_404(send_id: int) -> Send:
-    return db.session.get(Send, send_id) or abort(404)
-
-
 @bp.get("/<int:send_id>")
 @editor_required
 def show(send_id: int):
-    send = _send_or_404(send_id)
+    send = db.get_or_404(Send, send_id)
     audience = send.audience_filter
     return render_template("editorial/sends/show.html", send=send,
                            progress=ops.send_progress(send), audience=audience,
@@ -141,7 +137,7 @@ def show(send_id: int):
 @bp.get("/<int:send_id>/progress.json")
 @editor_required
 def progress(send_id: int):
-    return jsonify(ops.send_progress(_send_or_404(send_id)).as_dict())
+    return jsonify(ops.send_progress(db.get_or_404(Send, send_id)).as_dict())
 
 
 ACTIONS = {"pause": ops.pause_send, "resume": ops.resume_send, "cancel": ops.cancel_send,
@@ -151,7 +147,7 @@ ACTIONS = {"pause": ops.pause_send, "resume": ops.resume_send, "cancel": ops.can
 @bp.post("/<int:send_id>/<action>")
 @editor_required
 def act(send_id: int, action: str):
-    send = _send_or_404(send_id)
+    send = db.get_or_404(Send, send_id)
     if action not in ACTIONS or not ButtonOnly().validate_on_submit():
         abort(400)
     try:

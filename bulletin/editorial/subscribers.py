@@ -7,7 +7,6 @@ import json
 from flask import (
     Blueprint,
     Flask,
-    Response,
     abort,
     redirect,
     render_template,
@@ -19,6 +18,7 @@ from flask_babel import get_locale
 from sqlalchemy import func, select
 
 from ..audit import record_audit
+from ..downloads import private_download
 from ..extensions import db
 from ..models import Delivery, OutboxMessage, Send, Subscriber
 from ..privacy.csvsource import FIELDS, MappingError
@@ -50,17 +50,6 @@ def _render(template: str, status: int = 200, **context):
     return render_template(f"editorial/subscribers/{template}", **context), status
 
 
-def _download(body: str, filename: str, mimetype: str) -> Response:
-    return Response(
-        body,
-        mimetype=mimetype,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
 @bp.route("", methods=["GET", "POST"])
 @admin_required
 def search():
@@ -75,14 +64,10 @@ def search():
     )
 
 
-def _subscriber(subscriber_id: int) -> Subscriber:
-    return db.session.get(Subscriber, subscriber_id) or abort(404)
-
-
 @bp.get("/<int:subscriber_id>")
 @admin_required
 def profile(subscriber_id: int):
-    subscriber = _subscriber(subscriber_id)
+    subscriber = db.get_or_404(Subscriber, subscriber_id)
     mails = db.session.scalars(
         select(OutboxMessage)
         .filter_by(subscriber_id=subscriber.id)
@@ -113,19 +98,19 @@ def profile(subscriber_id: int):
 @bp.post("/<int:subscriber_id>/data.json")
 @admin_required
 def subject_access(subscriber_id: int):
-    subscriber = _subscriber(subscriber_id)
+    subscriber = db.get_or_404(Subscriber, subscriber_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
     record_audit("subscriber.subject_access", subscriber)
     body = json.dumps(export_subscriber(subscriber), indent=2, ensure_ascii=False)
     db.session.commit()
-    return _download(body, f"subscriber-{subscriber.id}.json", "application/json")
+    return private_download(body, f"subscriber-{subscriber.id}.json", "application/json")
 
 
 @bp.post("/<int:subscriber_id>/consent.<any(csv, json):fmt>")
 @admin_required
 def consent_download(subscriber_id: int, fmt: str):
-    subscriber = _subscriber(subscriber_id)
+    subscriber = db.get_or_404(Subscriber, subscriber_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
     events = consent_trail(subscriber.uid)
@@ -133,10 +118,11 @@ def consent_download(subscriber_id: int, fmt: str):
     db.session.commit()
     name = f"consent-{subscriber.id}.{fmt}"
     if fmt == "json":
-        return _download(
+        return private_download(
             json.dumps(consent_json(events), indent=2, ensure_ascii=False), name, "application/json"
         )
-    return _download("".join(csv_lines(CONSENT_COLUMNS, consent_rows(events))), name, "text/csv")
+    body = "".join(csv_lines(CONSENT_COLUMNS, consent_rows(events)))
+    return private_download(body, name, "text/csv")
 
 
 @bp.route("/export", methods=["GET", "POST"])
@@ -154,10 +140,8 @@ def export():
     )
     record_audit("subscribers.export", detail={"via": "web", **selection.as_dict()})
     db.session.commit()
-    response = Response(stream_with_context(stream_subscribers_csv(selection)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return private_download(stream_with_context(stream_subscribers_csv(selection)),
+                            "subscribers.csv", "text/csv")
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -6,7 +6,6 @@ import json
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     g,
@@ -18,6 +17,7 @@ from flask import (
 from flask_babel import get_locale
 
 from .. import tokens
+from ..downloads import private_download
 from ..extensions import csrf, db, limiter
 from ..models import Subscriber, SubscriberStatus
 from . import consent, operations
@@ -130,9 +130,7 @@ def download_data(token: str):
     if not ButtonForm().validate_on_submit():
         abort(400)
     body = json.dumps(export_subscriber(subscriber), indent=2, ensure_ascii=False)
-    return Response(body, mimetype="application/json", headers={
-        "Content-Disposition": 'attachment; filename="my-bulletin-data.json"',
-        "Cache-Control": "no-store"})
+    return private_download(body, "my-bulletin-data.json", "application/json")
 
 
 @bp.route("/manage/<token>/erase", methods=["GET", "POST"])
