@@ -72,6 +72,8 @@ def test_csv_export_has_hashes_and_reasons_only(editor_client, app):
                                   data={"csrf_token": token(editor_client)})
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="suppressions.csv"'
+    assert response.headers["Cache-Control"] == "no-store"
     assert body.splitlines()[0] == "address_hash,reason,source,created_at"
     assert hash_address("csv-person@example.com") in body and "csv-person" not in body
     assert db.session.scalar(select(AuditLog.action).filter_by(action="suppression.export"))

@@ -70,6 +70,7 @@ def test_subject_access_for_admins_is_complete_and_audited(app, editor_client):
                                   data={"csrf_token": csrf_token(page.text)})
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
+    assert response.headers["Cache-Control"] == "no-store"
     data = json.loads(response.data)
     assert data["profile"]["email"] == "ann@example.org"
     assert data["topics"] == ["news"]
@@ -106,6 +107,8 @@ def test_export_is_filtered_streamed_escaped_and_audited(app, editor_client, mak
         "topic": "", "region": ""})
     assert response.status_code == 200 and response.is_streamed
     assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="subscribers.csv"'
+    assert response.headers["Cache-Control"] == "no-store"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [r["email"] for r in rows] == ["cy1@example.org", "cy2@example.org"]
     assert rows[0]["name"] == "'=HYPERLINK(\"http://x\")" and rows[1]["name"] == "'@SUM(A1)"

@@ -312,6 +312,7 @@ def test_manage_download_and_erase(client, make_subscriber):
     exported = json.loads(data.data)
     assert exported["profile"]["email"] == "erase.me@example.org" and exported["topics"] == ["news"]
     assert "attachment" in data.headers["Content-Disposition"]
+    assert data.headers["Cache-Control"] == "no-store"
     page = client.get(f"/manage/{token}/erase")
     assert (
         client.post(
