@@ -9,23 +9,22 @@ lines, make three tokens and join bytes: no Jinja, premailer, EmailMessage or MI
 
 from __future__ import annotations
 
-import email.policy
 import html
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import quoprimime
 from email.utils import format_datetime, formataddr
 from urllib.parse import urlsplit, urlunsplit
 
 from .. import tokens
 from ..links import external_url
-from ..mime import content_language, safe_header
+from ..mime import SMTP_POLICY, content_language, safe_header
 from ..rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail
 from .settings import DeliverySettings
 
-POLICY = email.policy.SMTP.clone(max_line_length=78)
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
 PLACEHOLDERS = {UNSUBSCRIBE_PLACEHOLDER: "unsubscribe", MANAGE_PLACEHOLDER: "manage"}
@@ -52,7 +51,7 @@ class Built:
 
 def _header(name: str, value: str) -> bytes:
     # Always refold: RFC 2047 encoded-words for non-ASCII text, however short (MSG-08).
-    folded = POLICY.header_factory(name, safe_header(value)).fold(policy=POLICY)
+    folded = SMTP_POLICY.header_factory(name, safe_header(value)).fold(policy=SMTP_POLICY)
     return folded.encode("ascii")
 
 
@@ -123,7 +122,7 @@ class MessageTemplate:
         lines = [_header("From", s.mail_from), _header("Subject", rendered.subject)]
         if s.reply_to:
             lines.append(_header("Reply-To", s.reply_to))
-        lines.append(_header("List-Id", f"{_list_name(s)} <{s.list_id}>"))
+        lines.append(_header("List-Id", f"{_list_name()} <{s.list_id}>"))
         lines.append(_header("List-Help", f"<{external_url('public.request_link')}>"))
         if archive_url:
             lines.append(_header("List-Archive", f"<{archive_url}>"))
@@ -143,7 +142,7 @@ class MessageTemplate:
         # Date changes once a second: format it once a second, not once a message.
         second = int(time.time())
         if self._date[0] != second:
-            self._date = (second, format_datetime(_utc(second)))
+            self._date = (second, format_datetime(datetime.fromtimestamp(second, UTC)))
         return self._date[1]
 
     def personalise(self, who: Personal) -> Built:
@@ -186,7 +185,7 @@ def _to(who: Personal) -> str:
     return formataddr((name, who.email), charset="utf-8") if name else who.email
 
 
-def _list_name(settings: DeliverySettings) -> str:
+def _list_name() -> str:
     from flask import current_app
 
     return current_app.config["ORG_NAME"].replace('"', "")
@@ -198,9 +197,3 @@ def _link_prefix(endpoint: str) -> str:
     parts = urlsplit(url)
     assert parts.path.endswith(marker) and not parts.query
     return urlunsplit(parts._replace(path=parts.path[: -len(marker)]))
-
-
-def _utc(epoch: int):
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(epoch, UTC)

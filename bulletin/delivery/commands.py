@@ -7,6 +7,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from ..extensions import db
+from ..localtime import LONDON
 from ..models import Send
 from ..sends import Progress, send_progress
 
@@ -14,9 +15,7 @@ from ..sends import Progress, send_progress
 def _when(value) -> str:
     if value is None:
         return "-"
-    from zoneinfo import ZoneInfo
-
-    return value.astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m-%d %H:%M %Z")
+    return value.astimezone(LONDON).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _left(progress: Progress) -> str:

@@ -56,10 +56,13 @@ def split_headers(head: bytes) -> list[tuple[bytes, bytes]]:
 
 def select_headers(fields: list[tuple[bytes, bytes]], names: list[bytes]) -> list[bytes]:
     """Canonical headers in h= order; repeated names take instances from the bottom up."""
+    by_name: dict[bytes, list[tuple[bytes, bytes]]] = {}
+    for field in fields:
+        by_name.setdefault(field[0].strip().lower(), []).append(field)
     used: dict[bytes, int] = {}
     chosen = []
     for name in names:
-        instances = [f for f in fields if f[0].strip().lower() == name]
+        instances = by_name.get(name, [])
         seen = used.get(name, 0)
         if seen < len(instances):
             field = instances[len(instances) - 1 - seen]

@@ -57,7 +57,6 @@ class Item:
 @dataclass
 class Counters:
     sent: int = 0
-    refused: int = 0
     unrecorded: int = 0  #: sent, result not yet written: what a crash may repeat
     unflushed: int = 0  #: results and hand-backs not yet written
     max_unrecorded: int = 0
@@ -304,4 +303,3 @@ class SendEngine:
             c.unrecorded -= len(pending)
             c.unflushed -= len(pending) + len(handed_back)
             c.sent += sum(1 for o in pending if o.ok)
-            c.refused += sum(1 for o in pending if not o.ok)

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import threading
 
-from werkzeug.routing import BuildError
-
 from ..extensions import db
 from ..links import external_url
-from ..models import Issue, Send
+from ..models import Send
 from ..rendering import render_issue
 from .bulk import MessageTemplate
 from .dkim import make_signer
 from .settings import DeliverySettings
-
-
-def archive_url(issue: Issue) -> str | None:
-    """The issue's page in the public archive (List-Archive), when the archive exists."""
-    try:
-        return external_url("archive.issue", slug=issue.slug)
-    except BuildError:
-        return None
 
 
 def build_template(send: Send, language: str, settings: DeliverySettings,
@@ -29,7 +19,8 @@ def build_template(send: Send, language: str, settings: DeliverySettings,
     rendered = render_issue(send.issue, language)
     nonce = str(int(send.created_at.timestamp()))
     return MessageTemplate(rendered, settings, send_id=send.id, nonce=nonce,
-                           archive_url=archive_url(send.issue), sign=sign)
+                           archive_url=external_url("archive.issue", slug=send.issue.slug),
+                           sign=sign)
 
 
 class TemplateCache:
