@@ -12,6 +12,7 @@ from .calendar import workshop_calendar
 from .extensions import db
 from .issue_view import build_issue_view, item_language
 from .links import external_url
+from .mime import domain_of
 from .models import Issue, Workshop
 from .templating import current_lang
 
@@ -111,7 +112,7 @@ def workshop(slug: str):
 @bp.get("/workshops/<slug>.ics")
 def workshop_ics(slug: str):
     found = _workshop(slug)
-    domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
+    domain = domain_of(current_app.config["MAIL_FROM"])
     body = workshop_calendar(found, current_lang(), domain=domain)
     return Response(
         body,

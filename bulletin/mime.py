@@ -25,6 +25,11 @@ def safe_header(value: str) -> str:
     return value
 
 
+def domain_of(mail_from: str) -> str:
+    """The domain of a From address ("Name <a@b>"): our Message-IDs end with it."""
+    return parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
+
+
 def build_message(rendered: RenderedEmail, to: str, *, mail_from: str,
                   reply_to: str | None = None, to_name: str | None = None,
                   subject_prefix: str = "", auto_submitted: bool = True) -> bytes:
@@ -35,7 +40,7 @@ def build_message(rendered: RenderedEmail, to: str, *, mail_from: str,
     msg["To"] = formataddr((safe_header(to_name), to)) if to_name else safe_header(to)
     msg["Subject"] = safe_header(subject_prefix + " ".join(rendered.subject.split()))
     msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or "localhost")
+    msg["Message-ID"] = make_msgid(domain=domain_of(mail_from))
     if reply_to:
         msg["Reply-To"] = safe_header(reply_to)
     if auto_submitted:

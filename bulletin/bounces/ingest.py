@@ -19,7 +19,6 @@ from flask import current_app
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import tokens
 from ..extensions import db
 from ..models import (
     BounceAction,
@@ -33,11 +32,11 @@ from ..models import (
 )
 from ..privacy.redaction import redact
 from ..pseudonyms import hash_address
-from ..subscriptions.operations import find_by_uid, record_event, unsubscribe
+from ..subscriptions.operations import record_event, unsubscribe
 from ..suppressions import is_suppressed, suppress
 from .classify import Classification, classify_message
 from .envelope import TOKEN_RE, envelope_tokens
-from .targets import Target, find_target
+from .targets import Target, find_target, from_unsubscribe_token
 
 log = logging.getLogger(__name__)
 
@@ -122,16 +121,13 @@ def mailto_token(raw: bytes, recipients: Iterable[str] = ()) -> str | None:
 
 def apply_mailto(token: str, *, source: str) -> BounceEvent:
     """Mail to the List-Unsubscribe mailto: unsubscribes the subscriber its token names."""
-    try:
-        subscriber = find_by_uid(tokens.read_mailto_token(token))
-    except tokens.BadToken:
-        subscriber = None
-    if subscriber is None:
+    target = from_unsubscribe_token(token)
+    if target is None:
         log.info("mailto unsubscribe with an unknown or invalid token (%s)", source)
         return _event("unsubscribe", Target(), source, BounceAction.UNMATCHED)
-    changed = unsubscribe(subscriber, source="mailto")
+    changed = unsubscribe(target.subscriber, source="mailto")
     action = BounceAction.UNSUBSCRIBED if changed else BounceAction.NONE
-    return _event("unsubscribe", Target(subscriber, how="token"), source, action)
+    return _event("unsubscribe", target, source, action)
 
 
 def apply_classification(result: Classification, *, source: str,

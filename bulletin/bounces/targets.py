@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.utils import parseaddr
 
 from flask import current_app
 from sqlalchemy import func, select
 
 from .. import tokens
+from ..delivery.settings import default_list_id
 from ..extensions import db
+from ..mime import domain_of
 from ..models import Delivery, OutboxMessage, Subscriber
+from ..subscriptions.operations import find_by_uid
 from .classify import Classification
 
 #: Bulk Message-IDs are <SEND.DELIVERY.NONCE@mail-domain> (bulletin/delivery/bulk.py).
@@ -36,12 +38,12 @@ class Target:
 
 def mail_domain() -> str:
     """The domain of MAIL_FROM: our Message-IDs end with it."""
-    return parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2].lower()
+    return domain_of(current_app.config["MAIL_FROM"]).lower()
 
 
 def list_id() -> str:
     """Our List-Id identifier (LIST_ID, else bulletin.<domain>)."""
-    return (current_app.config.get("LIST_ID") or f"bulletin.{mail_domain()}").lower()
+    return default_list_id(current_app.config).lower()
 
 
 def find_target(result: Classification) -> Target:
@@ -87,7 +89,7 @@ def from_unsubscribe_token(token: str) -> Target | None:
         uid = tokens.read_mailto_token(token)
     except tokens.BadToken:
         return None
-    subscriber = db.session.scalar(select(Subscriber).filter_by(uid=uid))
+    subscriber = find_by_uid(uid)
     return Target(subscriber, how="token") if subscriber is not None else None
 
 

@@ -7,6 +7,13 @@ from email.utils import parseaddr
 
 from flask import Flask
 
+from ..mime import domain_of
+
+
+def default_list_id(config) -> str:
+    """The List-Id identifier: LIST_ID, else bulletin.<domain of MAIL_FROM>."""
+    return config.get("LIST_ID") or f"bulletin.{domain_of(config['MAIL_FROM'])}"
+
 
 @dataclass(frozen=True)
 class DeliverySettings:
@@ -41,17 +48,16 @@ class DeliverySettings:
     @property
     def mail_domain(self) -> str:
         """The domain of MAIL_FROM, used for Message-IDs and the List-Id."""
-        return self.from_address.rpartition("@")[2] or "localhost"
+        return domain_of(self.mail_from)
 
     @classmethod
     def from_app(cls, app: Flask) -> DeliverySettings:
         """Read the settings from an app's config."""
         c = app.config
-        domain = parseaddr(c["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
         return cls(
             smtp_url=c.get("SMTP_URL"), smtp_timeout=float(c["SMTP_TIMEOUT"]),
             outbox_dir=c["OUTBOX_DIR"], mail_from=c["MAIL_FROM"], reply_to=c.get("REPLY_TO"),
-            base_url=c["BASE_URL"], list_id=c.get("LIST_ID") or f"bulletin.{domain}",
+            base_url=c["BASE_URL"], list_id=default_list_id(c),
             bounce_domain=c.get("BOUNCE_DOMAIN"), dkim_selector=c.get("DKIM_SELECTOR"),
             dkim_domain=c.get("DKIM_DOMAIN"), dkim_private_key_path=c.get("DKIM_PRIVATE_KEY_PATH"),
             smtp_connections=int(c["SMTP_CONNECTIONS"]),
