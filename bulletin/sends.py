@@ -143,11 +143,15 @@ class Progress:
         return data
 
 
+def delivery_counts(send_id: int) -> dict[str, int]:
+    """How many of a send's deliveries are in each status."""
+    return dict(db.session.execute(select(Delivery.status, func.count()).where(
+        Delivery.send_id == send_id).group_by(Delivery.status)).all())
+
+
 def send_progress(send: Send, window_seconds: int = 60) -> Progress:
     """Counts by status, the rate over the last minute, and the time left at that rate."""
-    rows = db.session.execute(select(Delivery.status, func.count()).where(
-        Delivery.send_id == send.id).group_by(Delivery.status)).all()
-    counts = {status: n for status, n in rows}
+    counts = delivery_counts(send.id)
     since = utcnow().timestamp() - window_seconds
     recent = db.session.scalar(select(func.count()).where(
         Delivery.send_id == send.id, Delivery.status == DeliveryStatus.SENT,

@@ -25,7 +25,7 @@ from ..models import (
     utcnow,
 )
 from ..pseudonyms import address_hasher
-from ..sends import audience_select, delivery_language
+from ..sends import audience_select, delivery_counts, delivery_language
 from .settings import DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -183,8 +183,7 @@ def finish_sends() -> list[int]:
 
 
 def _close_send(send: Send) -> None:
-    counts = dict(db.session.execute(select(Delivery.status, func.count()).where(
-        Delivery.send_id == send.id).group_by(Delivery.status)).all())
+    counts = delivery_counts(send.id)
     send.sent_count = counts.get(DeliveryStatus.SENT, 0)
     send.failed_count = counts.get(DeliveryStatus.FAILED, 0)
     send.skipped_count = counts.get(DeliveryStatus.SKIPPED, 0)

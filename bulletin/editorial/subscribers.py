@@ -34,6 +34,7 @@ from ..privacy.exporter import (
 from ..privacy.importer import ImportOptions, import_csv
 from ..subscriptions.export import export_subscriber
 from ..subscriptions.forms import ButtonForm
+from ..subscriptions.operations import find_by_email
 from ..suppressions import is_suppressed
 from .access import admin_required
 from .subscriber_forms import ExportForm, ImportForm, SearchForm
@@ -56,7 +57,7 @@ def search():
     form = SearchForm()
     if not form.validate_on_submit():
         return _render("search.html", 400 if request.method == "POST" else 200, form=form)
-    found = db.session.scalar(select(Subscriber).filter_by(email=form.email.data))
+    found = find_by_email(form.email.data)
     if found is not None:
         return redirect(url_for(".profile", subscriber_id=found.id), code=303)
     return _render(

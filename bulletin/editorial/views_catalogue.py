@@ -69,13 +69,6 @@ def _list(kind: Kind):
     )
 
 
-def _entry(kind: Kind, entry_id: int):
-    entry = db.session.get(kind.model, entry_id)
-    if entry is None:
-        abort(404)
-    return entry
-
-
 def _fill_form(form, entry) -> None:
     for name in (
         *operations.WORKSHOP_FIELDS,
@@ -124,7 +117,7 @@ def _edit(kind: Kind, entry=None):
 def _duplicate(kind: Kind, entry_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
-    copy = operations.duplicate_entry(_entry(kind, entry_id))
+    copy = operations.duplicate_entry(db.get_or_404(kind.model, entry_id))
     db.session.commit()
     flash(_("This is a copy. Change what you need and save it."), "info")
     return redirect(url_for(f"editor.edit_{kind.name}", entry_id=copy.id), code=303)
@@ -133,7 +126,7 @@ def _duplicate(kind: Kind, entry_id: int):
 def _archive(kind: Kind, entry_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
-    entry = _entry(kind, entry_id)
+    entry = db.get_or_404(kind.model, entry_id)
     archived = request.form.get("archived", "1") == "1"
     operations.set_archived(entry, archived)
     db.session.commit()
@@ -153,7 +146,7 @@ def new_workshop():
 
 @bp.route("/workshops/<int:entry_id>", methods=["GET", "POST"])
 def edit_workshop(entry_id: int):
-    return _edit(WORKSHOPS, _entry(WORKSHOPS, entry_id))
+    return _edit(WORKSHOPS, db.get_or_404(WORKSHOPS.model, entry_id))
 
 
 @bp.post("/workshops/<int:entry_id>/duplicate")
@@ -178,7 +171,7 @@ def new_opportunity():
 
 @bp.route("/opportunities/<int:entry_id>", methods=["GET", "POST"])
 def edit_opportunity(entry_id: int):
-    return _edit(OPPORTUNITIES, _entry(OPPORTUNITIES, entry_id))
+    return _edit(OPPORTUNITIES, db.get_or_404(OPPORTUNITIES.model, entry_id))
 
 
 @bp.post("/opportunities/<int:entry_id>/duplicate")

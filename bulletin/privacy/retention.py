@@ -24,6 +24,7 @@ from ..models import (
     subscriber_topic,
     utcnow,
 )
+from ..sends import delivery_counts
 
 BATCH = 500
 #: Outbox rows that will never be sent again.
@@ -149,7 +150,7 @@ def reduce_deliveries(cutoff: datetime, *, dry_run: bool = False) -> tuple[int, 
     send_ids = list(db.session.scalars(_finished_sends(cutoff).order_by(Send.id)))
     removed = 0
     for send_id in send_ids:
-        counts = _delivery_counts(send_id)
+        counts = delivery_counts(send_id)
         removed += sum(counts.values())
         if dry_run:
             continue
@@ -161,15 +162,6 @@ def reduce_deliveries(cutoff: datetime, *, dry_run: bool = False) -> tuple[int, 
         db.session.execute(delete(Delivery).where(Delivery.send_id == send_id))
         db.session.flush()
     return len(send_ids), removed
-
-
-def _delivery_counts(send_id: int) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Delivery.status, func.count())
-        .where(Delivery.send_id == send_id)
-        .group_by(Delivery.status)
-    ).all()
-    return {status: count for status, count in rows}
 
 
 def purge_outbox(cutoff: datetime, *, dry_run: bool = False) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ConsentEvent, OutboxMessage, Subscriber
+from ..models import OutboxMessage, Subscriber
+from ..privacy.exporter import consent_trail
 
 
 def _iso(value) -> str | None:
@@ -14,9 +15,7 @@ def _iso(value) -> str | None:
 
 def export_subscriber(subscriber: Subscriber) -> dict:
     """Profile, topics, consent trail and mails: the data a subject access request returns."""
-    events = db.session.scalars(
-        select(ConsentEvent).filter_by(subject_uid=subscriber.uid).order_by(ConsentEvent.id)
-    )
+    events = consent_trail(subscriber.uid)
     mails = db.session.scalars(
         select(OutboxMessage).filter_by(subscriber_id=subscriber.id).order_by(OutboxMessage.id)
     )
