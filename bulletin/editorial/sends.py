@@ -20,6 +20,7 @@ from ..extensions import db
 from ..localtime import london_to_utc, london_to_utc_safe
 from ..models import REGIONS, Issue, Send, SendStatus, Topic, region_name, utcnow
 from ..subscriptions.forms import MultiCheckboxField
+from ..templating import current_lang
 from .access import editor_required
 from .forms import LOCAL_FORMAT, ExistsInLondon
 from .issue_operations import missing_languages
@@ -77,12 +78,6 @@ class ButtonOnly(FlaskForm):
     pass
 
 
-def _lang() -> str:
-    from ..templating import current_lang
-
-    return current_lang()
-
-
 @bp.get("")
 @editor_required
 def index():
@@ -95,7 +90,7 @@ def index():
 @editor_required
 def new():
     form = SendForm()
-    form.fill_choices(_lang())
+    form.fill_choices(current_lang())
     if not form.is_submitted():
         return render_template("editorial/sends/new.html", form=form, reach=None)
     if not form.validate():
@@ -128,10 +123,8 @@ def _schedule(form: SendForm):
 @editor_required
 def show(send_id: int):
     send = db.get_or_404(Send, send_id)
-    audience = send.audience_filter
     return render_template("editorial/sends/show.html", send=send,
-                           progress=ops.send_progress(send), audience=audience,
-                           button=ButtonOnly())
+                           progress=ops.send_progress(send), button=ButtonOnly())
 
 
 @bp.get("/<int:send_id>/progress.json")
@@ -160,7 +153,7 @@ def act(send_id: int, action: str):
     return redirect(url_for("sends.show", send_id=send.id), code=303)
 
 
-def audience_summary(audience: dict[str, list[str]], lang: str) -> str:
+def audience_summary(audience: dict[str, list[str]]) -> str:
     """Human words for an audience (for the page)."""
     parts = [", ".join(audience[key]) for key in ("topics", "regions", "languages")
              if audience[key]]
@@ -182,5 +175,5 @@ def send_status_label(status: str) -> str:
 @bp.app_template_global("send_audience")
 def send_audience(send: Send) -> str:
     """The audience of a send, in words."""
-    return audience_summary(send.audience_filter, _lang())
+    return audience_summary(send.audience_filter)
 

@@ -24,7 +24,7 @@ from ..models import (
     subscriber_topic,
     utcnow,
 )
-from ..pseudonyms import hash_address
+from ..pseudonyms import address_hasher
 from .csvsource import map_columns, open_reader, read_lines
 from .messages import _
 from .rows import Candidate, Catalogue, RowError, parse_row
@@ -122,6 +122,7 @@ class _Batcher:
         self.batch: dict[str, Candidate] = {}
         #: Only a dry run remembers addresses (nothing is written for the next batch to find).
         self.seen: set[str] | None = set() if options.dry_run else None
+        self.hash_of = address_hasher()  #: the key is derived once, not once per row
 
     def take(self, line: int, row: list[str], columns: dict[str, int]) -> None:
         if not any(cell.strip() for cell in row):
@@ -154,10 +155,11 @@ class _Batcher:
         self.batch = {}
 
     def _write(self, batch: list[Candidate]) -> None:
-        fresh = self._new_only(batch)
+        hashes = {c.email: self.hash_of(c.email) for c in batch}
+        fresh = self._new_only(batch, hashes)
         if not self.options.dry_run and fresh:
             ids = _insert_subscribers(fresh, self.now)
-            _insert_links(fresh, ids, self.options, self.now)
+            _insert_links(fresh, ids, hashes, self.options, self.now)
             db.session.commit()
         confirmed = sum(1 for c in fresh if c.consent_at is not None)
         self.report.confirmed += confirmed
@@ -165,9 +167,8 @@ class _Batcher:
         if self.options.invite:
             self.report.invited += len(fresh) - confirmed
 
-    def _new_only(self, batch: list[Candidate]) -> list[Candidate]:
+    def _new_only(self, batch: list[Candidate], hashes: dict[str, str]) -> list[Candidate]:
         emails = [c.email for c in batch]
-        hashes = {c.email: hash_address(c.email) for c in batch}
         existing = set(
             db.session.scalars(select(Subscriber.email).where(Subscriber.email.in_(emails)))
         )
@@ -222,7 +223,11 @@ def _insert_subscribers(fresh: list[Candidate], now: datetime) -> dict[str, tupl
 
 
 def _insert_links(
-    fresh: list[Candidate], ids: dict[str, tuple[int, str]], options: ImportOptions, now: datetime
+    fresh: list[Candidate],
+    ids: dict[str, tuple[int, str]],
+    hashes: dict[str, str],
+    options: ImportOptions,
+    now: datetime,
 ) -> None:
     topic_rows = [
         {"subscriber_id": ids[c.email][0], "topic_id": t} for c in fresh for t in c.topic_ids
@@ -236,7 +241,7 @@ def _insert_links(
             "kind": "confirm",
             "subscriber_id": ids[c.email][0],
             "language": c.language,
-            "recipient_hash": hash_address(c.email),
+            "recipient_hash": hashes[c.email],
             "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,
