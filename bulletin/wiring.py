@@ -105,16 +105,16 @@ def register_blueprints(app: Flask) -> None:
 
 
 def _register_error_pages(app: Flask) -> None:
+    from .api.views import http_error as api_error
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_template("errors/error.html", code=400, reason="csrf"), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        if request.path.startswith("/api/"):
-            # Keep the exception's own headers (Allow on a 405), not its HTML Content-Type.
-            headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-            return {"error": error.name, "detail": error.description}, error.code, headers
+        if request.path.startswith("/api/"):  # no API route matched: answer as the API does
+            return api_error(error)
         return render_template("errors/error.html", code=error.code, reason=None), error.code
 
 
