@@ -92,7 +92,6 @@ def require_token():
 
 
 def forget_token(_exc=None) -> None:
-    """Teardown: nothing of one request's token survives into the next."""
+    """Teardown: nothing of one request's token survives into the next (the editor set on
+    g._login_user is dropped by the app-wide teardown in editorial/views.py)."""
     g.pop("api_token", None)
-    if request and request.path.startswith("/api/"):
-        g.pop("_login_user", None)
