@@ -46,6 +46,12 @@ class Config:
     #: Soft bounces within BOUNCE_SOFT_WINDOW_DAYS (since the last delivery) that suppress.
     BOUNCE_SOFT_LIMIT = _int("BOUNCE_SOFT_LIMIT", 3)
     BOUNCE_SOFT_WINDOW_DAYS = _int("BOUNCE_SOFT_WINDOW_DAYS", 30)
+    #: Largest message the bounce server takes (advertised as SIZE; a larger one gets 552).
+    BOUNCE_MAX_MESSAGE_BYTES = _int("BOUNCE_MAX_MESSAGE_BYTES", 5 * 1024 * 1024)
+    #: Processes that classify inbound mail at once (per bounce server or worker process).
+    BOUNCE_CLASSIFY_WORKERS = _int("BOUNCE_CLASSIFY_WORKERS", 2)
+    #: A message still being classified after this long is recorded as unclassified.
+    BOUNCE_CLASSIFY_TIMEOUT_SECONDS = _float("BOUNCE_CLASSIFY_TIMEOUT_SECONDS", 10.0)
     #: HTTP basic auth for the Postmark webhooks (unset: the Postmark webhooks refuse everything).
     POSTMARK_WEBHOOK_USER = _env("POSTMARK_WEBHOOK_USER")
     POSTMARK_WEBHOOK_PASSWORD = _env("POSTMARK_WEBHOOK_PASSWORD")

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from bulletin import create_app
+from bulletin.bounces.pool import close_classifier_pool
 from bulletin.config import TestConfig
 from bulletin.extensions import db
 
@@ -66,6 +67,7 @@ def make_app(database_url, tmp_path):
 
     yield build
     for application in made:
+        close_classifier_pool(application)  # the bounce doors' worker processes, if started
         with application.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import mailbox
+import socket
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import pytest
@@ -22,6 +24,7 @@ from bulletin.models import BounceEvent, ConsentEvent, InboundMessage
 
 from .bouncemail import BOUNCE_DOMAIN, dsn, plain_mail
 from .imapserver import ImapServer
+from .slow_classifier import install_slow_pool, slow_message
 
 
 @pytest.fixture
@@ -133,6 +136,43 @@ def test_imap_failure_leaves_the_message_for_the_next_poll(readers, imap, monkey
     assert poll_imap(imap_url(imap)).processed == 1
     db.session.expire_all()
     assert hard.status == "cleaned"
+
+
+def poll_in_app(app, url: str):
+    """The worker's poll on its own thread, as in `bulletin run` (embedded mode)."""
+    with app.app_context():
+        return poll_imap(url)
+
+
+def test_a_slow_message_in_the_imap_poll_leaves_the_web_app_answering(app, client, readers,
+                                                                      imap):
+    pool = install_slow_pool(app, workers=1, timeout=600)
+    with socket.create_server(("127.0.0.1", 0)) as signal, ThreadPoolExecutor(1) as worker:
+        signal.settimeout(60)
+        uid = imap.add(slow_message(signal_port=signal.getsockname()[1]))
+        polling = worker.submit(poll_in_app, app, imap_url(imap))
+        signal.accept()[0].close()  # the poll's classifier is now backtracking, for good
+        assert client.get("/subscribe").status_code == 200  # the web process still answers
+        assert not polling.done()
+        pool.close()  # the stuck worker goes; the message waits for the next poll
+        tally = polling.result(timeout=60)
+    assert (tally.processed, tally.failed) == (0, 1)
+    assert imap.messages[uid].flags == set() and counts() == (0, 0)
+
+
+def test_imap_message_that_times_out_is_recorded_unclassified_and_flagged(app, readers, imap):
+    hard, _, messages = readers
+    install_slow_pool(app, workers=1, timeout=2)
+    uids = [imap.add(slow_message()), imap.add(messages[0])]
+    tally = poll_imap(imap_url(imap))
+    assert (tally.processed, tally.failed) == (2, 0)
+    db.session.expire_all()
+    kinds = db.session.execute(select(BounceEvent.kind, BounceEvent.source)
+                               .order_by(BounceEvent.id)).all()
+    assert kinds == [("unclassified", "imap"), ("hard", "imap")]
+    assert hard.status == "cleaned"  # the next message had a fresh worker
+    for uid in uids:
+        assert PROCESSED_KEYWORD in imap.messages[uid].flags
 
 
 def test_worker_job_polls_only_when_configured(app, readers, imap):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import smtplib
+import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +17,7 @@ from bulletin.extensions import db
 from bulletin.models import BounceEvent, InboundMessage
 
 from .bouncemail import BOUNCE_DOMAIN, dsn, plain_mail
+from .slow_classifier import install_slow_pool, slow_message
 from .smtp import free_port
 
 
@@ -115,3 +119,74 @@ def test_mail_to_the_unsubscribe_address_unsubscribes(bounce_server, make_subscr
     assert (event.kind, event.action) == ("unsubscribe", "unsubscribed")
     db.session.refresh(reader)
     assert reader.status == "unsubscribed"
+
+
+def send(port: int, raw: bytes) -> int:
+    """One whole SMTP transaction to the bounce address; the reply code to DATA."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+        try:
+            client.sendmail("", [f"bounces@{BOUNCE_DOMAIN}"], raw)
+        except smtplib.SMTPDataError as refused:
+            return refused.smtp_code
+    return 250
+
+
+def classifier_processes() -> list[multiprocessing.Process]:
+    return [p for p in multiprocessing.active_children() if p.name == "bounce-classifier"]
+
+
+def test_a_slow_classification_does_not_hold_up_another_client(app, bounce_server,
+                                                                make_subscriber):
+    reader = make_subscriber("quick@example.com")
+    pool = install_slow_pool(app, workers=2, timeout=600)
+    server = bounce_server()
+    with socket.create_server(("127.0.0.1", 0)) as signal, ThreadPoolExecutor(1) as first:
+        signal.settimeout(60)
+        slow = first.submit(send, server.port, slow_message(signal_port=signal.getsockname()[1]))
+        signal.accept()[0].close()  # a worker is now deep in the backtracking, for good
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=60) as client:
+            assert client.ehlo()[0] == 250
+            client.sendmail("", [f"bounces@{BOUNCE_DOMAIN}"], dsn(reader.email))
+        assert [e.kind for e in events()] == ["hard"]
+        assert not slow.done()  # the second client came and went while the first waits
+        pool.close()  # kills the stuck worker: the first client is asked to retry
+        assert slow.result(timeout=60) == 451
+    assert db.session.scalar(select(func.count(InboundMessage.id))) == 1
+
+
+def test_a_classification_that_times_out_is_recorded_unclassified(app, bounce_server,
+                                                                  make_subscriber):
+    reader = make_subscriber("later@example.com")
+    install_slow_pool(app, workers=1, timeout=2)
+    server = bounce_server()
+    assert send(server.port, slow_message()) == 250
+    [event] = events()
+    assert (event.kind, event.action, event.source, event.subscriber_id) == (
+        "unclassified", "none", "smtp", None)
+    assert event.diagnostic == "classification did not finish within 2 s"
+    assert classifier_processes() == []  # the stuck worker was killed, not left spinning
+    # The only worker slot serves the next message with a fresh process.
+    assert send(server.port, dsn(reader.email)) == 250
+    assert [e.kind for e in events()] == ["unclassified", "hard"]
+    assert len(classifier_processes()) == 1
+
+
+def test_a_message_over_the_size_limit_gets_552_and_nothing_is_recorded(app, bounce_server,
+                                                                        make_subscriber):
+    reader = make_subscriber("big@example.com")
+    app.config["BOUNCE_MAX_MESSAGE_BYTES"] = 20_000
+    server = bounce_server()
+    big = dsn(reader.email) + b"\r\n".join([b"x" * 70] * 400) + b"\r\n"
+    with smtplib.SMTP("127.0.0.1", server.port, timeout=60) as client:
+        client.ehlo()
+        assert client.esmtp_features["size"] == "20000"  # advertised, so MTAs need not try
+        client.mail("")
+        client.rcpt(f"bounces@{BOUNCE_DOMAIN}")
+        code, text = client.data(big)  # an MTA that ignored SIZE
+        assert (code, text) == (552, b"5.3.4 Message too big for this server (limit 20000 bytes)")
+        client.rset()
+        code, text = client.mail("", [f"SIZE={len(big)}"])  # one that announced it
+        assert (code, text) == (552, b"5.3.4 Message too big for this server (limit 20000 bytes)")
+    assert events() == [] and db.session.scalar(select(func.count(InboundMessage.id))) == 0
+    assert send(server.port, dsn(reader.email)) == 250  # under the limit: recorded
+    assert [e.kind for e in events()] == ["hard"]

@@ -19,6 +19,7 @@ from bulletin.extensions import db
 from bulletin.models import BounceEvent, ConsentEvent, InboundMessage, Suppression
 
 from .bouncemail import BOUNCE_DOMAIN, plain_mail
+from .slow_classifier import install_slow_pool, slow_message
 
 TOPIC = "arn:aws:sns:eu-west-2:123456789012:ses-bounces"
 CERT_URL = "https://sns.eu-west-2.amazonaws.com/SimpleNotificationService-abc.pem"
@@ -284,6 +285,22 @@ def test_postmark_inbound_mailto_unsubscribes(client, postmark, make_subscriber)
     assert client.post("/webhooks/postmark", json=payload, headers=postmark).status_code == 200
     db.session.expire_all()
     assert reader.status == "unsubscribed"
+
+
+def test_postmark_inbound_mail_is_classified_out_of_process_with_a_time_limit(
+        app, client, postmark):
+    pool = install_slow_pool(app, workers=1, timeout=2)
+    raw = base64.b64encode(slow_message()).decode()
+    payload = {"MessageID": "slow-inbound", "OriginalRecipient": f"bounces@{BOUNCE_DOMAIN}",
+               "RawEmail": raw}
+    assert client.post("/webhooks/postmark", json=payload, headers=postmark).status_code == 200
+    event = db.session.scalar(select(BounceEvent))
+    assert (event.kind, event.source) == ("unclassified", "postmark")
+    before = counts()
+    pool.close()  # no classifier to be had: the provider is asked to retry, nothing recorded
+    retry = dict(payload, MessageID="another-inbound")
+    assert client.post("/webhooks/postmark", json=retry, headers=postmark).status_code == 503
+    assert counts() == before
 
 
 def test_postmark_unknown_payload_is_refused(client, postmark):

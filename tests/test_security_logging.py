@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import logging
+import smtplib
 import threading
 import urllib.parse
 import urllib.request
@@ -13,13 +14,16 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from bulletin import tokens
+from bulletin.bounces.server import make_server as make_bounce_server
 from bulletin.delivery.scheduler import Worker, run_once
 from bulletin.delivery.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import Subscriber
 from bulletin.privacy.redaction import RedactingFilter, redact
 
+from .bouncemail import BOUNCE_DOMAIN, dsn
 from .conftest import csrf_token
+from .smtp import free_port
 
 ADDRESS = "logged.person@example.org"
 
@@ -80,6 +84,29 @@ def test_sign_up_confirm_and_unsubscribe_log_no_token_or_address(app, live_serve
     for record in ours:
         message = record.getMessage()
         for secret in (confirm, manage, unsubscribe, ADDRESS, urllib.parse.quote(ADDRESS)):
+            assert secret not in message, f"{record.name}: {message}"
+
+
+def test_a_bounce_server_session_logs_no_token_or_address(app, make_subscriber, caplog):
+    caplog.set_level(logging.DEBUG)
+    app.config["BOUNCE_DOMAIN"] = BOUNCE_DOMAIN
+    reader = make_subscriber(ADDRESS)
+    token = tokens.make_bounce_token("d999")
+    mailto = tokens.make_mailto_token(reader.uid)
+    server = make_bounce_server(app, "127.0.0.1", free_port())
+    server.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=60) as client:
+            rcpts = [f"bounces+{token}@{BOUNCE_DOMAIN}", f"unsubscribe+{mailto}@{BOUNCE_DOMAIN}"]
+            client.sendmail(ADDRESS, rcpts, dsn(ADDRESS, envelope_to=rcpts[0]))
+    finally:
+        server.stop()
+    smtp = [r.getMessage() for r in caplog.records if r.name == "mail.log"]
+    assert any("rcpt TO:<[address]>" in line for line in smtp), smtp  # the session was logged
+    assert any("DATA readline" in line for line in smtp)
+    for record in caplog.records:
+        message = record.getMessage()
+        for secret in (token, mailto, ADDRESS, reader.uid):
             assert secret not in message, f"{record.name}: {message}"
 
 

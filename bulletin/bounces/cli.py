@@ -19,6 +19,7 @@ from .mailboxes import process_path
 @with_appcontext
 def bounce_server_command(host: str, port: int, lmtp: bool) -> None:
     """Receive bounces, complaints and unsubscribe mail for BOUNCE_DOMAIN until interrupted."""
+    from .pool import close_classifier_pool
     from .server import make_server
 
     app = current_app._get_current_object()
@@ -36,6 +37,7 @@ def bounce_server_command(host: str, port: int, lmtp: bool) -> None:
         pass
     finally:
         server.stop()
+        close_classifier_pool(app)
 
 
 @click.command("process-bounces")

@@ -91,8 +91,13 @@ def claim_once(key: str, source: str) -> InboundMessage | None:
     return row
 
 
-def ingest_raw(raw: bytes, *, source: str, recipients: Iterable[str] = ()) -> BounceEvent | None:
-    """Process one inbound mail once; None when it was already processed."""
+def ingest_raw(raw: bytes, *, source: str, recipients: Iterable[str] = (),
+               classification: Classification | None = None) -> BounceEvent | None:
+    """Process one inbound mail once; None when it was already processed.
+
+    Doors that take mail from strangers pass the classification made beforehand by
+    pool.classify_isolated (out of process, time-limited, and before any row is locked).
+    """
     ledger = claim_once(message_key(raw), source)
     if ledger is None:
         return None
@@ -100,7 +105,7 @@ def ingest_raw(raw: bytes, *, source: str, recipients: Iterable[str] = ()) -> Bo
     if token is not None:
         event = apply_mailto(token, source=source)
     else:
-        event = apply_classification(classify_message(raw), source=source)
+        event = apply_classification(classification or classify_message(raw), source=source)
     ledger.bounce_event_id = event.id
     db.session.flush()
     return event

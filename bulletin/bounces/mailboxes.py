@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 from ..config import Config
 from ..extensions import db
 from .ingest import ingest_raw
+from .pool import classify_isolated
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ class Tally:
 def process_one(raw: bytes, source: str) -> bool | None:
     """Ingest and commit one message: True done, None already done, False failed (rolled back)."""
     try:
-        event = ingest_raw(raw, source=source)
+        # Off-process and time-limited: in embedded mode this poll runs in the web process.
+        event = ingest_raw(raw, source=source, classification=classify_isolated(raw))
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -11,6 +11,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Flask
 
 from ..extensions import db
+from .pool import classify_isolated
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,10 @@ class BounceHandler:
 
         with self.app.app_context():
             try:
-                event = ingest_raw(raw, source="smtp", recipients=recipients)
+                # In a worker process: this thread only waits, so the event loop keeps answering.
+                result = classify_isolated(raw)
+                event = ingest_raw(raw, source="smtp", recipients=recipients,
+                                   classification=result)
                 db.session.commit()
                 if event is not None:
                     log.info("inbound %s: %s", event.kind, event.action)
@@ -60,19 +64,44 @@ class BounceHandler:
                 db.session.remove()
 
 
-class BounceController(Controller):
-    """aiosmtpd's threaded controller, speaking LMTP when asked."""
+class _SizeReplies:
+    """Words an MTA's bounce log can explain: aiosmtpd's 552 says only "Error: Too much..."."""
 
-    def __init__(self, handler: BounceHandler, *, hostname: str, port: int):
+    data_size_limit: int | None
+
+    async def push(self, status: str) -> None:
+        if status.startswith("552 Error:"):
+            status = (f"552 5.3.4 Message too big for this server "
+                      f"(limit {self.data_size_limit} bytes)")
+        await super().push(status)  # type: ignore[misc]
+
+
+class _BounceSMTP(_SizeReplies, SMTP):
+    pass
+
+
+class _BounceLMTP(_SizeReplies, LMTP):
+    pass
+
+
+class BounceController(Controller):
+    """aiosmtpd's threaded controller, speaking LMTP when asked.
+
+    aiosmtpd advertises data_size_limit as SIZE in its EHLO reply, refuses a larger SIZE= at
+    MAIL FROM, and discards (never buffers) the rest of a DATA that runs over it.
+    """
+
+    def __init__(self, handler: BounceHandler, *, hostname: str, port: int, max_bytes: int):
         super().__init__(handler, hostname=hostname, port=port, decode_data=False,
-                         data_size_limit=20 * 1024 * 1024)
+                         data_size_limit=max_bytes)
 
     def factory(self) -> SMTP:
         if self.handler.lmtp:
-            return LMTP(self.handler, **self.SMTP_kwargs)
-        return SMTP(self.handler, **self.SMTP_kwargs)
+            return _BounceLMTP(self.handler, **self.SMTP_kwargs)
+        return _BounceSMTP(self.handler, **self.SMTP_kwargs)
 
 
 def make_server(app: Flask, host: str, port: int, *, lmtp: bool = False) -> BounceController:
-    """A stopped listener; call .start() and .stop()."""
-    return BounceController(BounceHandler(app, lmtp=lmtp), hostname=host, port=port)
+    """A stopped listener; call .start() and .stop() (then close_classifier_pool(app))."""
+    return BounceController(BounceHandler(app, lmtp=lmtp), hostname=host, port=port,
+                            max_bytes=int(app.config["BOUNCE_MAX_MESSAGE_BYTES"]))

@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, current_app, request
 from ..extensions import csrf, db, limiter
 from .ingest import apply_classification, apply_mailto, claim_once, ingest_raw, mailto_token
 from .ingest import notification_key as ledger_key
+from .pool import ClassifierUnavailable, classify_isolated
 from .postmark import classify_postmark, inbound_raw, inbound_recipients, is_inbound, record_id
 from .ses_events import classify_ses, notification_type, received_mail
 from .sns import SnsError, confirm_subscription, verify_message
@@ -93,8 +94,7 @@ def _ses_notification(message: dict):
         if received is None:
             return _refuse(400, "the inbound mail has no content", "ses")
         raw, recipients = received
-        return _once("ses", message["MessageId"],
-                     lambda: ingest_raw(raw, source="ses", recipients=recipients))
+        return _ingest_inbound("ses", message["MessageId"], raw, recipients, source="ses")
     results = classify_ses(event)
     return _once("ses", message["MessageId"], lambda: _apply_all(results, "ses"))
 
@@ -139,8 +139,18 @@ def _postmark_inbound(payload: dict):
         return _refuse(400, "an inbound mail we cannot act on", "postmark")
     if token is not None:
         return _once("postmark-inbound", key, lambda: apply_mailto(token, source="postmark"))
-    return _once("postmark-inbound", key,
-                 lambda: ingest_raw(raw, source="postmark", recipients=recipients))
+    return _ingest_inbound("postmark-inbound", key, raw, recipients, source="postmark")
+
+
+def _ingest_inbound(provider: str, key: str, raw: bytes, recipients: list[str], *,
+                    source: str):
+    """Inbound mail (anyone's words): classified out of process first, then recorded once."""
+    try:
+        result = classify_isolated(raw)
+    except ClassifierUnavailable:
+        return _refuse(503, "no classifier could take the message; retry later", source)
+    return _once(provider, key, lambda: ingest_raw(raw, source=source, recipients=recipients,
+                                                   classification=result))
 
 
 def register(app: Flask) -> None:

@@ -36,7 +36,8 @@ class BounceEvent(db.Model):
     #: The delivery the VERP token or Message-ID named; null when unknown or purged.
     delivery_id: Mapped[int | None] = mapped_column(
         ForeignKey("delivery.id", ondelete="SET NULL"), index=True)
-    #: hard / soft / complaint / auto-reply / delivered / not-bounce / unsubscribe
+    #: hard / soft / complaint / auto-reply / delivered / not-bounce / unsubscribe /
+    #: unclassified (the classifier did not finish: see bounces/pool.py)
     kind: Mapped[str] = mapped_column(String(20))
     status: Mapped[str | None] = mapped_column(String(20))  #: enhanced status code, e.g. 5.1.1
     #: The remote server's words, with the recipient's address masked.

@@ -9,8 +9,9 @@ import re
 TOKEN_PATH = re.compile(r"(/(?:confirm|manage|unsubscribe|u)/)[^/\s?#\"']+")
 #: Addresses typed into query strings (plain or percent-encoded @).
 ADDRESS = re.compile(r"[^\s/?&=\"'<>]+(?:@|%40)[A-Za-z0-9.\-]+\.[A-Za-z]{2,}", re.IGNORECASE)
-#: Loggers that write request lines: Werkzeug's dev server and gunicorn's access log.
-ACCESS_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
+#: Loggers that write request lines: Werkzeug's dev server, gunicorn's access log, and aiosmtpd's
+#: session log (`bulletin bounce-server`: MAIL FROM, RCPT TO with VERP tokens, DATA lines).
+ACCESS_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "mail.log")
 
 
 def redact(text: str) -> str:
