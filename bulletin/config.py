@@ -67,6 +67,8 @@ class Config:
     #: Test sends of an issue, per client address (each may go to up to 5 addresses).
     TEST_SEND_RATE_LIMIT = _env("TEST_SEND_RATE_LIMIT", "10 per hour")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none).
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
     #: Prefix of the rate-limit keys in Redis, so several installations can share one server.
     RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "bulletin")
     OUTBOX_MAX_AGE_HOURS = _int("OUTBOX_MAX_AGE_HOURS", 72)
@@ -90,6 +92,11 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # Flask-WTF's extra https check wants a same-host Referer on every POST, but our
+    # Referrer-Policy (no-referrer, so tokens in URLs never reach another log) means browsers
+    # send none: every form would fail once the app knows it is served over https. The
+    # session-bound CSRF token and the SameSite=Lax session cookie still guard each POST.
+    WTF_CSRF_SSL_STRICT = False
     TESTING = False
 
 
