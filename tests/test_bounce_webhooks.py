@@ -189,6 +189,18 @@ def test_unknown_payloads_are_refused(client, sns, signing_key):
     assert counts() == (0, 0)
 
 
+DEEP = "[" * 100_000
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(client, sns, signing_key, postmark):
+    assert client.post("/webhooks/ses", data=DEEP, content_type="text/plain").status_code == 400
+    assert client.post("/webhooks/postmark", data=DEEP, headers=postmark,
+                       content_type="application/json").status_code == 400
+    deep_event = signed(dict(notification({}), Message=DEEP), signing_key)
+    assert post_sns(client, deep_event).status_code == 400
+    assert counts() == (0, 0)
+
+
 def test_subscription_confirmation_fetches_the_subscribe_url(client, sns, signing_key):
     message = signed({"Type": "SubscriptionConfirmation", "MessageId": "conf-1",
                       "Token": "tok", "TopicArn": TOPIC, "SubscribeURL": SUBSCRIBE_URL,

@@ -39,7 +39,7 @@ def _payload() -> dict | None:
     # SNS posts JSON as text/plain; read the body whatever the content type says.
     try:
         value = json.loads(request.get_data(cache=False, as_text=True) or "null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting is bad input too
         return None
     return value if isinstance(value, dict) else None
 
@@ -84,7 +84,7 @@ def ses():
 def _ses_notification(message: dict):
     try:
         event = json.loads(message.get("Message") or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         event = None
     if not isinstance(event, dict) or notification_type(event) not in SES_KINDS:
         return _refuse(400, "not an SES bounce, complaint, delivery or inbound mail", "ses")
