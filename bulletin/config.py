@@ -41,6 +41,8 @@ class Config:
     BOUNCE_DOMAIN = _env("BOUNCE_DOMAIN")
     #: imaps://user:pass@host/INBOX: a mailbox of bounces the worker polls (unset: no polling).
     BOUNCE_IMAP_URL = _env("BOUNCE_IMAP_URL")
+    #: PEM file of the CAs that imaps:// trusts instead of the system's (a private mail server).
+    BOUNCE_IMAP_CA_FILE = _env("BOUNCE_IMAP_CA_FILE")
     #: How often the worker polls BOUNCE_IMAP_URL, in seconds.
     BOUNCE_IMAP_POLL_SECONDS = _int("BOUNCE_IMAP_POLL_SECONDS", 300)
     #: Soft bounces within BOUNCE_SOFT_WINDOW_DAYS (since the last delivery) that suppress.
