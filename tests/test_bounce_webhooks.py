@@ -26,8 +26,8 @@ SUBSCRIBE_URL = ("https://sns.eu-west-2.amazonaws.com/?Action=ConfirmSubscriptio
                  f"&TopicArn={TOPIC}&Token=tok")
 
 
-def make_certificate(key) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+def make_certificate(key, common_name: str = "sns.amazonaws.com") -> bytes:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.now(UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -52,7 +52,7 @@ def sns(app, signing_key):
 
         def __call__(self, url: str) -> bytes:
             self.fetched.append(url)
-            return pem if url == CERT_URL else b"<ConfirmSubscriptionResponse/>"
+            return pem if url.endswith(".pem") else b"<ConfirmSubscriptionResponse/>"
 
     fake = Fake()
     app.extensions["bulletin.http_get"] = fake

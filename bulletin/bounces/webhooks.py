@@ -62,12 +62,13 @@ def ses():
     message = _payload()
     if message is None:
         return _refuse(400, "the body is not a JSON object", "ses")
+    # The topic first: a message for anyone else's topic must not make us fetch anything.
+    if message.get("TopicArn") not in current_app.config["SES_TOPIC_ARNS"]:
+        return _refuse(403, "the topic is not in SES_TOPIC_ARNS", "ses")
     try:
         verify_message(message, current_app._get_current_object())
     except SnsError as exc:
         return _refuse(403, str(exc), "ses")
-    if message.get("TopicArn") not in current_app.config["SES_TOPIC_ARNS"]:
-        return _refuse(403, "the topic is not in SES_TOPIC_ARNS", "ses")
     if message["Type"] == "SubscriptionConfirmation":
         try:
             confirm_subscription(message, current_app._get_current_object())
