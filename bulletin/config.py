@@ -69,10 +69,10 @@ class Config:
     #: Test sends of an issue, per client address (each may go to up to 5 addresses).
     TEST_SEND_RATE_LIMIT = _env("TEST_SEND_RATE_LIMIT", "10 per hour")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
-    #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none).
-    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
     #: Prefix of the rate-limit keys in Redis, so several installations can share one server.
     RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "bulletin")
+    #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none).
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
     OUTBOX_MAX_AGE_HOURS = _int("OUTBOX_MAX_AGE_HOURS", 72)
     WORKER_TICK_SECONDS = _float("WORKER_TICK_SECONDS", 2.0)
     SEND_GRACE_HOURS = _float("SEND_GRACE_HOURS", 12.0)
