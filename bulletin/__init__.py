@@ -21,9 +21,10 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     """Build the app: load config, bind extensions, register blueprints and the CLI."""
     app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True)
     _load_config(app, config)
-    from .wiring import bind_extensions, register_blueprints, validate_config
+    from .wiring import bind_extensions, register_blueprints, trust_proxies, validate_config
 
     validate_config(app)
+    trust_proxies(app)
     bind_extensions(app)
     register_blueprints(app)
     return app

@@ -41,6 +41,8 @@ class Config:
     BOUNCE_DOMAIN = _env("BOUNCE_DOMAIN")
     #: imaps://user:pass@host/INBOX: a mailbox of bounces the worker polls (unset: no polling).
     BOUNCE_IMAP_URL = _env("BOUNCE_IMAP_URL")
+    #: PEM file of the CAs that imaps:// trusts instead of the system's (a private mail server).
+    BOUNCE_IMAP_CA_FILE = _env("BOUNCE_IMAP_CA_FILE")
     #: How often the worker polls BOUNCE_IMAP_URL, in seconds.
     BOUNCE_IMAP_POLL_SECONDS = _int("BOUNCE_IMAP_POLL_SECONDS", 300)
     #: Soft bounces within BOUNCE_SOFT_WINDOW_DAYS (since the last delivery) that suppress.
@@ -75,6 +77,8 @@ class Config:
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
     #: Prefix of the rate-limit keys in Redis, so several installations can share one server.
     RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "bulletin")
+    #: Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none).
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
     OUTBOX_MAX_AGE_HOURS = _int("OUTBOX_MAX_AGE_HOURS", 72)
     WORKER_TICK_SECONDS = _float("WORKER_TICK_SECONDS", 2.0)
     SEND_GRACE_HOURS = _float("SEND_GRACE_HOURS", 12.0)
@@ -96,6 +100,11 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # Flask-WTF's extra https check wants a same-host Referer on every POST, but our
+    # Referrer-Policy (no-referrer, so tokens in URLs never reach another log) means browsers
+    # send none: every form would fail once the app knows it is served over https. The
+    # session-bound CSRF token and the SameSite=Lax session cookie still guard each POST.
+    WTF_CSRF_SSL_STRICT = False
     TESTING = False
 
 

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import DEFAULT_SECRET
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -31,6 +32,24 @@ def validate_config(app: Flask) -> None:
         raise RuntimeError("set all of DKIM_SELECTOR, DKIM_DOMAIN, DKIM_PRIVATE_KEY_PATH or none")
     if all(dkim) and not os.access(dkim[2], os.R_OK):
         raise RuntimeError(f"DKIM_PRIVATE_KEY_PATH is not readable: {dkim[2]}")
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client address and scheme from them.
+
+    Only X-Forwarded-For (request.remote_addr: rate limits, consent-trail IP hashes) and
+    X-Forwarded-Proto (request.is_secure: HSTS) are needed. X-Forwarded-Host, -Port and
+    -Prefix stay untrusted: links in mail come from BASE_URL, never from the request, so
+    trusting them would only let a header the proxy might pass through change request.host.
+    Each trusted hop consumes one entry from the right of X-Forwarded-For; whatever the
+    client wrote further left is ignored.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops < 0:
+        raise RuntimeError("TRUSTED_PROXIES must be 0 or a positive number of proxies")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0,
+                                x_prefix=0)
 
 
 def select_locale() -> str:
@@ -128,7 +147,7 @@ def _security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    if request.is_secure or request.headers.get("X-Forwarded-Proto") == "https":
+    if request.is_secure:  # behind a proxy, X-Forwarded-Proto counts when TRUSTED_PROXIES says
         response.headers.setdefault(
             "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
         )

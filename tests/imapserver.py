@@ -1,7 +1,8 @@
 """A tiny real IMAP server for tests: only what imaplib's client needs to poll a mailbox.
 
 CAPABILITY, LOGIN, SELECT, UID SEARCH (UNKEYWORD/UNDELETED), UID FETCH (BODY.PEEK[]),
-UID STORE (+FLAGS), LOGOUT. It runs on its own asyncio loop in a thread, on 127.0.0.1.
+UID STORE (+FLAGS), LOGOUT. It runs on its own asyncio loop in a thread, on 127.0.0.1;
+given an ssl.SSLContext (tests/tlscerts.py) it speaks IMAP over TLS, as an imaps:// server.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shlex
+import ssl
 import threading
 from dataclasses import dataclass, field
 
@@ -23,8 +25,9 @@ class Stored:
 
 class ImapServer:
     def __init__(self, user: str = "bounces", password: str = "s3cret p@ss",
-                 mailbox: str = "INBOX"):
+                 mailbox: str = "INBOX", tls: ssl.SSLContext | None = None):
         self.user, self.password, self.mailbox = user, password, mailbox
+        self.tls = tls
         self.messages: dict[int, Stored] = {}
         self.commands: list[str] = []
         self.port = free_port()
@@ -40,7 +43,7 @@ class ImapServer:
     def start(self) -> ImapServer:
         self.thread.start()
         future = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self.serve, "127.0.0.1", self.port), self.loop)
+            asyncio.start_server(self.serve, "127.0.0.1", self.port, ssl=self.tls), self.loop)
         self.server = future.result(timeout=10)
         return self
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import ssl
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -64,10 +65,13 @@ class Handler:
 class SMTPServer:
     """Start/stop an aiosmtpd server; can be stopped and restarted on the same port."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, *, tls: ssl.SSLContext | None = None,
+                 starttls: ssl.SSLContext | None = None):
         self.port = port or free_port()
         self.handler = Handler()
         self.controller: Controller | None = None
+        #: Server-side TLS contexts (tests/tlscerts.py): implicit TLS (smtps) or STARTTLS.
+        self.tls, self.starttls = tls, starttls
 
     @property
     def url(self) -> str:
@@ -79,7 +83,8 @@ class SMTPServer:
 
     def start(self) -> SMTPServer:
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
-                                     decode_data=False, data_size_limit=0)
+                                     decode_data=False, data_size_limit=0,
+                                     ssl_context=self.tls, tls_context=self.starttls)
         self.controller.start()
         return self
 

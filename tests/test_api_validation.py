@@ -90,6 +90,9 @@ def test_deeply_nested_json_is_refused_cleanly(api):
     response = api.post("/api/v1/issues", data=raw, content_type="application/json")
     assert response.status_code in (400, 422)
     assert response.get_json()["error"]
+    unclosed = api.post("/api/v1/workshops", data="[" * 100_000, content_type="application/json")
+    assert "nested too deeply" in _error(unclosed, 400)["detail"]
+    assert _nothing_written()
 
 
 def test_oversize_bodies_are_413(make_app, app, make_api_token):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import mailbox
 import socket
+import ssl
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
@@ -25,6 +27,7 @@ from bulletin.models import BounceEvent, ConsentEvent, InboundMessage
 from .bouncemail import BOUNCE_DOMAIN, dsn, plain_mail
 from .imapserver import ImapServer
 from .slow_classifier import install_slow_pool, slow_message
+from .tlscerts import TestCA
 
 
 @pytest.fixture
@@ -100,7 +103,8 @@ def imap():
 
 
 def imap_url(server: ImapServer) -> str:
-    return (f"imap://{quote(server.user)}:{quote(server.password, safe='')}"
+    scheme = "imaps" if server.tls else "imap"
+    return (f"{scheme}://{quote(server.user)}:{quote(server.password, safe='')}"
             f"@127.0.0.1:{server.port}/INBOX")
 
 
@@ -208,3 +212,61 @@ def test_imap_url_is_parsed():
         True, "mail.example.org", 993, "bounce@example.org", "p:ss", "Bounces")
     with pytest.raises(ValueError):
         parse_imap_url("https://mail.example.org/")
+
+
+# --- imaps:// verifies the server ----------------------------------------------------------
+
+@pytest.fixture
+def test_ca(tmp_path):
+    return TestCA(tmp_path)
+
+
+@pytest.fixture
+def imaps(test_ca):
+    """An imaps:// server whose certificate (for 127.0.0.1) the test CA signed."""
+    server = ImapServer(tls=test_ca.server_context("127.0.0.1")).start()
+    yield server
+    server.stop()
+
+
+class FakeWorker:
+    def __init__(self, app):
+        self.app = app
+
+
+def logged_in(server: ImapServer) -> bool:
+    return any(command.startswith("LOGIN") for command in server.commands)
+
+
+def test_imaps_refuses_a_server_it_cannot_verify(readers, imaps):
+    imaps.add(readers[2][0])
+    with pytest.raises(ssl.SSLCertVerificationError):
+        poll_imap(imap_url(imaps))  # the system's authorities never signed the test CA
+    assert not logged_in(imaps) and counts() == (0, 0)
+
+
+def test_imaps_checks_the_host_name(readers, test_ca):
+    server = ImapServer(tls=test_ca.server_context("mail.example.org")).start()
+    try:
+        with pytest.raises(ssl.SSLCertVerificationError, match="mismatch|match"):
+            poll_imap(imap_url(server), ca_file=test_ca.ca_file)  # trusted CA, wrong name
+        assert not logged_in(server)
+    finally:
+        server.stop()
+
+
+def test_worker_logs_an_unverified_mailbox_and_polls_again_once_trusted(app, readers, imaps,
+                                                                          test_ca, caplog):
+    hard, _, messages = readers
+    imaps.add(messages[0])
+    app.config.update(BOUNCE_IMAP_URL=imap_url(imaps), BOUNCE_IMAP_CA_FILE=None)
+    worker = FakeWorker(app)
+    with caplog.at_level(logging.ERROR, logger="bulletin.bounces.mailboxes"):
+        poll_bounce_mailbox(worker)  # logs and returns: the worker's loop goes on
+    assert "refused the IMAP server's TLS certificate" in caplog.text
+    assert "BOUNCE_IMAP_CA_FILE" in caplog.text and imaps.password not in caplog.text
+    assert not logged_in(imaps) and hard.status == "confirmed"
+    app.config["BOUNCE_IMAP_CA_FILE"] = test_ca.ca_file
+    poll_bounce_mailbox(worker)
+    db.session.expire_all()
+    assert logged_in(imaps) and hard.status == "cleaned"

@@ -27,8 +27,8 @@ SUBSCRIBE_URL = ("https://sns.eu-west-2.amazonaws.com/?Action=ConfirmSubscriptio
                  f"&TopicArn={TOPIC}&Token=tok")
 
 
-def make_certificate(key) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+def make_certificate(key, common_name: str = "sns.amazonaws.com") -> bytes:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.now(UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -53,7 +53,7 @@ def sns(app, signing_key):
 
         def __call__(self, url: str) -> bytes:
             self.fetched.append(url)
-            return pem if url == CERT_URL else b"<ConfirmSubscriptionResponse/>"
+            return pem if url.endswith(".pem") else b"<ConfirmSubscriptionResponse/>"
 
     fake = Fake()
     app.extensions["bulletin.http_get"] = fake
@@ -187,6 +187,18 @@ def test_unknown_payloads_are_refused(client, sns, signing_key):
     assert client.post("/webhooks/ses", data="not json").status_code == 400
     opened = signed(notification({"notificationType": "Open", "mail": {}}), signing_key)
     assert post_sns(client, opened).status_code == 400
+    assert counts() == (0, 0)
+
+
+DEEP = "[" * 100_000
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(client, sns, signing_key, postmark):
+    assert client.post("/webhooks/ses", data=DEEP, content_type="text/plain").status_code == 400
+    assert client.post("/webhooks/postmark", data=DEEP, headers=postmark,
+                       content_type="application/json").status_code == 400
+    deep_event = signed(dict(notification({}), Message=DEEP), signing_key)
+    assert post_sns(client, deep_event).status_code == 400
     assert counts() == (0, 0)
 
 

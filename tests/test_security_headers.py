@@ -94,6 +94,8 @@ def test_hsts_only_over_https(client, https):
         assert hsts is None
 
 
-def test_hsts_behind_a_tls_proxy(client):
+def test_hsts_behind_a_tls_proxy(make_app, app):
+    # X-Forwarded-Proto counts only from a trusted proxy (TRUSTED_PROXIES, test_security_proxy).
+    client = make_app(TRUSTED_PROXIES=1).test_client()
     response = client.get("/subscribe", headers={"X-Forwarded-Proto": "https"})
     assert "max-age" in response.headers["Strict-Transport-Security"]

@@ -7,6 +7,7 @@ import pytest
 from bulletin.delivery.backends import SMTPBackend
 
 from .smtp import SMTPServer, free_port
+from .tlscerts import TestCA
 
 MESSAGE = (
     b"From: a@example.org\r\nTo: b@example.org\r\nSubject: dots\r\n\r\n"
@@ -76,3 +77,19 @@ def test_unreachable_server_is_a_connection_error():
     backend = SMTPBackend(f"smtp://127.0.0.1:{free_port()}", timeout=2)
     result = backend.send(MESSAGE, "s@example.org", ["b@example.org"])
     assert not result.ok and result.connection_error
+
+
+@pytest.mark.parametrize("scheme", ["smtps", "smtp+starttls"])
+def test_tls_to_a_server_we_cannot_verify_sends_nothing(tmp_path, scheme):
+    # The relay's certificate is signed by a CA the system does not know: refuse to send.
+    served = TestCA(tmp_path).server_context("127.0.0.1")
+    server = SMTPServer(**({"tls": served} if scheme == "smtps" else {"starttls": served}))
+    server.start()
+    backend = SMTPBackend(f"{scheme}://127.0.0.1:{server.port}", timeout=10)
+    try:
+        result = backend.send(MESSAGE, "bounces@example.org", ["b@example.org"])
+    finally:
+        backend.close()
+        server.stop()
+    assert not result.ok and result.connection_error
+    assert "CERTIFICATE_VERIFY_FAILED" in result.reply and server.received == []

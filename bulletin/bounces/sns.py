@@ -3,6 +3,8 @@
 The canonical string and the checks follow the SNS developer guide ("Verifying the
 signatures of Amazon SNS messages"): the signing certificate must come over HTTPS from
 sns.<region>.amazonaws.com, and the signature covers a fixed list of fields per message type.
+Nothing else is fetched: no other host, no redirect; the certificate must be issued to SNS,
+and at most CERT_CACHE_SIZE certificates are kept.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import ssl
+import threading
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -19,12 +24,20 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 from flask import Flask
 
 #: fetch(url) -> bytes: injectable (app.extensions["bulletin.http_get"]) so tests never go out.
 HttpGet = Callable[[str], bytes]
 
-SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+#: An AWS region name (us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1). Letters first,
+#: so an S3 bucket named "sns" (sns.s3.amazonaws.com, sns.s3-external-1.amazonaws.com) fails.
+REGION = r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}"
+SNS_HOST = re.compile(rf"sns\.{REGION}\.amazonaws\.com(?:\.cn)?")
+#: Names SNS signs with (as the AWS SDK for Java's SnsHostProvider lists them): mostly
+#: sns.amazonaws.com(.cn); sns-<region> and sns-signing.<region> in GovCloud, China and the
+#: opt-in regions.
+SIGNER_NAME = re.compile(rf"sns(?:-{REGION}|-signing\.{REGION})?\.amazonaws\.com(?:\.cn)?")
 SIGNED_FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
     "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token",
@@ -34,17 +47,32 @@ SIGNED_FIELDS = {
 }
 HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
 MAX_CERT_BYTES = 64 * 1024
+#: Signing certificates kept per app; SNS uses a handful, so more would only be an attacker's.
+CERT_CACHE_SIZE = 32
 
 
 class SnsError(Exception):
     """A message we must refuse: unsigned, badly signed, or from somewhere we do not trust."""
 
 
-def http_get(url: str) -> bytes:
-    """GET a URL over HTTPS with a short timeout (the default fetcher)."""
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """SNS answers these URLs itself: a redirect could lead anywhere, so it is refused."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        fp.close()
+        raise SnsError(f"refused a redirect ({code}) away from an SNS URL")
+
+
+def http_get(url: str, *, context: ssl.SSLContext | None = None) -> bytes:
+    """GET a URL over verified HTTPS, no redirects, with a short timeout (the default fetcher).
+
+    context: the TLS context (default: the system's authorities, host name checked)."""
     if not url.startswith("https://"):
         raise SnsError("only https URLs are fetched")
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - https only
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=context or ssl.create_default_context()),
+        _RefuseRedirects())
+    with opener.open(url, timeout=10) as response:
         return response.read(MAX_CERT_BYTES + 1)
 
 
@@ -54,9 +82,11 @@ def fetcher(app: Flask) -> HttpGet:
 
 
 def check_sns_url(url: str | None) -> str:
-    """The URL, if it is https on sns.<region>.amazonaws.com; SnsError otherwise."""
+    """The URL, if it is https on exactly sns.<region>.amazonaws.com; SnsError otherwise."""
     parts = urlsplit(url or "")
-    if parts.scheme != "https" or not SNS_HOST.match(parts.hostname or "") or parts.port:
+    # The whole authority must be the host: no user@, no :port (nor a bad one), no backslash.
+    if (parts.scheme != "https" or parts.netloc != parts.hostname
+            or not SNS_HOST.fullmatch(parts.netloc)):
         raise SnsError("the URL is not an https URL on an SNS host")
     return url
 
@@ -95,23 +125,61 @@ def verify_message(message: dict, app: Flask) -> None:
         raise SnsError("bad signature") from exc
 
 
+class CertificateCache:
+    """Certificates by URL, at most `size`, the least recently used dropped first."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[str, x509.Certificate] = OrderedDict()
+        self._lock = threading.Lock()  # web servers answer several webhooks at once
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, url: str) -> x509.Certificate | None:
+        """The cached certificate of url (now the most recently used), or None."""
+        with self._lock:
+            certificate = self._entries.get(url)
+            if certificate is not None:
+                self._entries.move_to_end(url)
+            return certificate
+
+    def put(self, url: str, certificate: x509.Certificate) -> None:
+        """Keep a certificate, dropping the least recently used beyond the size."""
+        with self._lock:
+            self._entries[url] = certificate
+            self._entries.move_to_end(url)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
 def _certificate(url: str, app: Flask) -> x509.Certificate:
-    cache: dict[str, x509.Certificate] = app.extensions.setdefault("bulletin.sns_certs", {})
+    cache = app.extensions.get("bulletin.sns_certs")
+    if cache is None:
+        cache = app.extensions.setdefault("bulletin.sns_certs", CertificateCache(CERT_CACHE_SIZE))
     certificate = cache.get(url)
     if certificate is None:
-        try:
-            pem = fetcher(app)(url)
-            if len(pem) > MAX_CERT_BYTES:
-                raise SnsError("the certificate is too large")
-            certificate = x509.load_pem_x509_certificate(pem)
-        except SnsError:
-            raise
-        except Exception as exc:  # network or parse failure: refuse, SNS will retry
-            raise SnsError("the signing certificate could not be fetched") from exc
-        cache[url] = certificate
+        certificate = _fetch_certificate(url, app)
+        cache.put(url, certificate)
     now = datetime.now(UTC)
     if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
         raise SnsError("the signing certificate is not valid now")
+    return certificate
+
+
+def _fetch_certificate(url: str, app: Flask) -> x509.Certificate:
+    try:
+        pem = fetcher(app)(url)
+        if len(pem) > MAX_CERT_BYTES:
+            raise SnsError("the certificate is too large")
+        certificate = x509.load_pem_x509_certificate(pem)
+    except SnsError:
+        raise
+    except Exception as exc:  # network or parse failure: refuse, SNS will retry
+        raise SnsError("the signing certificate could not be fetched") from exc
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if len(names) != 1 or not SIGNER_NAME.fullmatch(str(names[0].value)):
+        raise SnsError("the signing certificate is not issued to SNS")
     return certificate
 
 

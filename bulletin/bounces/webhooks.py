@@ -40,7 +40,7 @@ def _payload() -> dict | None:
     # SNS posts JSON as text/plain; read the body whatever the content type says.
     try:
         value = json.loads(request.get_data(cache=False, as_text=True) or "null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting is bad input too
         return None
     return value if isinstance(value, dict) else None
 
@@ -63,12 +63,13 @@ def ses():
     message = _payload()
     if message is None:
         return _refuse(400, "the body is not a JSON object", "ses")
+    # The topic first: a message for anyone else's topic must not make us fetch anything.
+    if message.get("TopicArn") not in current_app.config["SES_TOPIC_ARNS"]:
+        return _refuse(403, "the topic is not in SES_TOPIC_ARNS", "ses")
     try:
         verify_message(message, current_app._get_current_object())
     except SnsError as exc:
         return _refuse(403, str(exc), "ses")
-    if message.get("TopicArn") not in current_app.config["SES_TOPIC_ARNS"]:
-        return _refuse(403, "the topic is not in SES_TOPIC_ARNS", "ses")
     if message["Type"] == "SubscriptionConfirmation":
         try:
             confirm_subscription(message, current_app._get_current_object())
@@ -85,7 +86,7 @@ def ses():
 def _ses_notification(message: dict):
     try:
         event = json.loads(message.get("Message") or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         event = None
     if not isinstance(event, dict) or notification_type(event) not in SES_KINDS:
         return _refuse(400, "not an SES bounce, complaint, delivery or inbound mail", "ses")
