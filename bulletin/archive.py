@@ -97,6 +97,10 @@ def _workshop(slug: str) -> Workshop:
     found = db.session.scalar(select(Workshop).where(Workshop.slug == slug))
     if found is None:
         abort(404)
+    if found.is_archived:
+        # Withdrawn by an editor, yet old bulletins still link here: say so, and serve nothing.
+        page = render_template("errors/error.html", code=410, reason="workshop-archived")
+        abort(Response(page, 410))
     return found
 
 

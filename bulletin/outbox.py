@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Integer, Select, String, func, insert, literal, select
 
 from .extensions import db
-from .models import OutboxMessage, Subscriber, utcnow
+from .models import OutboxMessage, OutboxStatus, Subscriber, utcnow
 from .pseudonyms import hash_address
 
 #: Mails sent to an address because someone typed it into a form: capped per address.
@@ -38,12 +38,31 @@ def enqueue_raw(to_address: str, message: bytes, *, kind: str = "test") -> Outbo
     return row
 
 
-def typed_in_mails_last_day(address: str) -> int:
-    """How many form-triggered mails this address was sent (or queued) in 24 hours."""
-    since = utcnow() - timedelta(hours=24)
-    query = select(func.count(OutboxMessage.id)).where(
-        OutboxMessage.recipient_hash == hash_address(address),
+def enqueue_typed_in(recipients: Select, kind: str | ColumnElement[str], *, address: str,
+                     limit: int) -> None:
+    """Queue a form-triggered mail to the subscriber `recipients` selects, unless `address`
+    already had `limit` of them in 24 hours.
+
+    One INSERT ... SELECT whether a row goes in or not: the database decides, so the time the
+    request takes does not tell whether the address is subscribed or over its cap (SEC-04).
+    """
+    hashed = hash_address(address)
+    now = utcnow()
+    sent_lately = select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.recipient_hash == hashed,
         OutboxMessage.kind.in_(TYPED_IN_KINDS),
-        OutboxMessage.created_at >= since,
+        OutboxMessage.created_at >= now - timedelta(hours=24),
     )
-    return db.session.scalar(query) or 0
+    columns = {
+        "kind": literal(kind, String) if isinstance(kind, str) else kind,
+        "subscriber_id": Subscriber.id,
+        "recipient_hash": literal(hashed, String),
+        "language": Subscriber.language,
+        "status": literal(OutboxStatus.PENDING.value, String),
+        "attempts": literal(0, Integer),
+        "next_attempt_at": literal(now, OutboxMessage.next_attempt_at.type),
+        "created_at": literal(now, OutboxMessage.created_at.type),
+    }
+    rows = recipients.with_only_columns(*columns.values()).where(
+        sent_lately.scalar_subquery() < limit)
+    db.session.execute(insert(OutboxMessage).from_select(list(columns), rows))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Flask, request, url_for
 from flask_babel import format_datetime, get_locale
 
@@ -22,12 +24,15 @@ def html_lang(lang: str | None = None) -> str:
 
 
 def switch_language_url(lang: str) -> str:
-    """This page in another language."""
-    args = request.args.to_dict()
-    args["lang"] = lang
-    if request.endpoint and request.method == "GET":
-        return url_for(request.endpoint, **(request.view_args or {}), **args)
-    return url_for("public.subscribe", lang=lang)
+    """This page in another language: the same path and query, with lang= replaced."""
+    if not (request.endpoint and request.method == "GET"):
+        return url_for("public.subscribe", lang=lang)
+    # Only the route's own arguments go to url_for. The query is copied as text: handed to
+    # url_for, ?_external=1 or ?_scheme= would build a link from the Host header, and
+    # ?endpoint= or ?_method= would raise a 500.
+    path = url_for(request.endpoint, **(request.view_args or {}))
+    query = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return f"{path}?{urlencode([*query, ('lang', lang)])}"
 
 
 def register_template_helpers(app: Flask) -> None:

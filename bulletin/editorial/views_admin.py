@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..audit import record_audit
 from ..extensions import db
+from ..links import requested_page
 from ..models import AuditLog, Editor, Topic
 from . import accounts, operations
 from .access import admin_required
@@ -111,7 +112,7 @@ def edit_topic(topic_id: int | None):
 def audit_log():
     page = db.paginate(
         select(AuditLog).order_by(AuditLog.id.desc()),
-        page=request.args.get("page", 1, type=int),
+        page=requested_page(),
         per_page=50,
         error_out=False,
     )

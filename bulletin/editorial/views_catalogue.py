@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from ..extensions import db
+from ..links import requested_page
 from ..localtime import is_ambiguous, utc_to_london
 from ..models import Opportunity, Workshop, utcnow
 from ..templating import current_lang
@@ -56,7 +57,7 @@ def _list(kind: Kind):
         show = kind.filters[0]
     page = db.paginate(
         catalogue_listing(kind, show),
-        page=request.args.get("page", 1, type=int),
+        page=requested_page(),
         per_page=50,
         error_out=False,
     )

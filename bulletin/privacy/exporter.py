@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 
@@ -14,8 +15,11 @@ from ..extensions import db
 from ..models import ConsentEvent, Subscriber, Topic, subscriber_topic
 
 PAGE = 1000
-#: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Cells a spreadsheet could run as a formula (CSV injection, after OWASP's guidance): one that
+#: starts with = + - @ TAB or CR, also after leading spaces, and one holding a separator (, or ;)
+#: followed, after any spaces or quotes, by one of those, which a spreadsheet splitting the
+#: text on that separator would start a new cell with.
+FORMULA = re.compile(r"^\s*[=+\-@\t\r]|[,;][\s\"']*[=+\-@\t\r]")
 COLUMNS = [
     "email",
     "name",
@@ -47,7 +51,7 @@ class ExportFilter:
 def escape_cell(value: object) -> str:
     """The cell as text, with a leading apostrophe where a spreadsheet would see a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if FORMULA.search(text) else text
 
 
 def _iso(value) -> str:

@@ -6,11 +6,20 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import Select, String, Text, case, delete, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import outbox
 from ..extensions import db
-from ..models import ConsentEvent, Delivery, Subscriber, SubscriberStatus, Topic, utcnow
+from ..models import (
+    ConsentEvent,
+    Delivery,
+    Subscriber,
+    SubscriberStatus,
+    Topic,
+    subscriber_topic,
+    utcnow,
+)
 from ..pseudonyms import hash_ip
 from ..suppressions import lift, suppress
 from . import consent
@@ -61,29 +70,71 @@ def record_event(subscriber: Subscriber, kind: str, *, source: str, ip: str | No
 
 
 def subscribe(email: str, choices: Choices, *, source: str, ip: str | None) -> None:
-    """Record a sign-up and queue the right mail; the page is the same whatever happened."""
+    """Record a sign-up and queue the right mail; the page is the same whatever happened.
+
+    The same statements run for a new, pending, confirmed or unsubscribed address, each
+    guarded in SQL by the row's status, so that not even the response time tells a stranger
+    whether someone is subscribed (SEC-04). A confirmed reader's choices are left alone (they
+    change only through the manage link) and get an "already subscribed" mail; anyone else
+    becomes pending with these choices, a signup event and a confirmation mail.
+    """
     consent.ensure_wording()
-    subscriber = find_by_email(email)
-    if subscriber is not None and subscriber.status == SubscriberStatus.CONFIRMED:
-        # Changing a confirmed reader's choices needs their manage link, not a typed address.
-        _queue_capped(subscriber, "already-subscribed")
-        return
-    if subscriber is None:
-        subscriber = Subscriber(email=email)
-        db.session.add(subscriber)
-    subscriber.status = SubscriberStatus.PENDING
-    apply_choices(subscriber, choices)
-    db.session.flush()
-    record_event(subscriber, "signup", source=source, ip=ip, details=choices.as_json(),
-                 wording=True)
-    _queue_capped(subscriber, "confirm")
-    db.session.flush()
+    db.session.execute(_upsert_pending(email, choices))
+    # After the upsert, every state but confirmed is pending: these rows are the sign-up.
+    signing_up = select(Subscriber).where(Subscriber.email == email,
+                                          Subscriber.status == SubscriberStatus.PENDING)
+    _replace_topics(signing_up, choices.topics)
+    _record_signup(signing_up, choices, source=source, ip=ip)
+    kind = case((Subscriber.status == SubscriberStatus.CONFIRMED, "already-subscribed"),
+                else_="confirm")
+    outbox.enqueue_typed_in(select(Subscriber).where(Subscriber.email == email), kind,
+                            address=email, limit=_typed_in_cap())
+    db.session.expire_all()  # the rows changed under any Subscriber the session holds
 
 
-def _queue_capped(subscriber: Subscriber, kind: str) -> None:
-    limit = current_app.config["CONFIRMATIONS_PER_ADDRESS_PER_DAY"]
-    if outbox.typed_in_mails_last_day(subscriber.email) < limit:
-        outbox.enqueue(subscriber, kind)
+def _upsert_pending(email: str, choices: Choices):
+    # Insert the address as pending, or make its row pending with these choices unless it
+    # is confirmed: one statement either way.
+    values = {"status": SubscriberStatus.PENDING.value, "language": choices.language,
+              "region": choices.region, "name": choices.name or None, "updated_at": utcnow()}
+    dialect = db.session.get_bind().dialect.name
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Subscriber)
+    return upsert.values(email=email, **values).on_conflict_do_update(
+        index_elements=[Subscriber.email], set_=values,
+        where=Subscriber.status != SubscriberStatus.CONFIRMED)
+
+
+def _replace_topics(signing_up: Select, slugs: list[str]) -> None:
+    # apply_choices' topics, set-based: nothing happens when `signing_up` finds no row.
+    links = subscriber_topic.c
+    db.session.execute(delete(subscriber_topic).where(
+        links.subscriber_id.in_(signing_up.with_only_columns(Subscriber.id))))
+    chosen = (signing_up.with_only_columns(Subscriber.id, Topic.id)
+              .join(Topic, Topic.slug.in_(slugs)))
+    db.session.execute(insert(subscriber_topic).from_select(
+        [links.subscriber_id, links.topic_id], chosen))
+
+
+def _record_signup(signing_up: Select, choices: Choices, *, source: str,
+                   ip: str | None) -> None:
+    # record_event's signup row, set-based: nothing happens when `signing_up` finds no row.
+    columns = {
+        "subscriber_id": Subscriber.id,
+        "subject_uid": Subscriber.uid,
+        "kind": literal("signup", String),
+        "wording_version": literal(consent.VERSION, String),
+        "language": Subscriber.language,
+        "source": literal(source, String),
+        "ip_hash": literal(hash_ip(ip), String),
+        "details": literal(choices.as_json(), Text),
+        "created_at": literal(utcnow(), ConsentEvent.created_at.type),
+    }
+    db.session.execute(insert(ConsentEvent).from_select(
+        list(columns), signing_up.with_only_columns(*columns.values())))
+
+
+def _typed_in_cap() -> int:
+    return current_app.config["CONFIRMATIONS_PER_ADDRESS_PER_DAY"]
 
 
 def apply_choices(subscriber: Subscriber, choices: Choices) -> None:
@@ -141,7 +192,7 @@ def erase(subscriber: Subscriber, *, source: str, ip: str | None = None) -> None
 
 def request_manage_link(email: str) -> None:
     """Mail a fresh manage link to a current subscriber; silently nothing otherwise."""
-    subscriber = find_by_email(email)
-    if subscriber is not None and subscriber.status == SubscriberStatus.CONFIRMED:
-        _queue_capped(subscriber, "manage-link")
-        db.session.flush()
+    # One statement whether or not the address is a current subscriber (see subscribe).
+    confirmed = select(Subscriber).where(Subscriber.email == email,
+                                         Subscriber.status == SubscriberStatus.CONFIRMED)
+    outbox.enqueue_typed_in(confirmed, "manage-link", address=email, limit=_typed_in_cap())

@@ -166,9 +166,10 @@ def unsubscribe(token: str):
     source = "one-click" if one_click else "web:/unsubscribe"
     operations.unsubscribe(subscriber, source=source, ip=request.remote_addr)
     db.session.commit()
-    return render_template("subscriptions/unsubscribed.html", subscriber=subscriber,
-                           manage_url=url_for("public.manage",
-                                              token=tokens.make_manage_token(subscriber.uid)))
+    # No manage link: this URL is handed to mailbox providers (List-Unsubscribe), and whoever
+    # holds it may stop the mail but must not reach the reader's data. The manage link in
+    # each bulletin still works.
+    return render_template("subscriptions/unsubscribed.html")
 
 
 @bp.get("/accessibility")
