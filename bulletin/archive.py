@@ -5,13 +5,13 @@ from __future__ import annotations
 from email.utils import parseaddr
 
 from feedgen.feed import FeedGenerator
-from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from flask import Blueprint, Flask, Response, abort, current_app, render_template
 from sqlalchemy import select
 
 from .calendar import workshop_calendar
 from .extensions import db
 from .issue_view import build_issue_view, item_language
-from .links import external_url
+from .links import external_url, requested_page
 from .mime import domain_of
 from .models import Issue, Workshop
 from .templating import current_lang
@@ -36,7 +36,7 @@ def _published():
 @bp.get("/issues")
 def issues():
     page = db.paginate(
-        _published(), page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=True
+        _published(), page=requested_page(), per_page=PER_PAGE, error_out=True
     )
     return render_template("archive/issues.html", page=page, lang=current_lang())
 

@@ -92,8 +92,6 @@ def test_a_huge_page_number_is_no_500_on_editor_lists(editor_client, page):
         assert editor_client.get(f"{path}?page={page}").status_code == 200, path
 
 
-@pytest.mark.xfail(strict=True, reason="archive.issues still reads ?page= with type=int: "
-                   "use links.requested_page() there (left to the archive's owner)")
 def test_a_huge_page_number_is_no_500_on_the_issue_list(app):
     app.config["PROPAGATE_EXCEPTIONS"] = False
     assert app.test_client().get("/issues?page=99999999999999999999").status_code < 500
