@@ -64,6 +64,9 @@ class Config:
     CONFIRMATIONS_PER_ADDRESS_PER_DAY = _int("CONFIRMATIONS_PER_ADDRESS_PER_DAY", 3)
     SUBSCRIBE_RATE_LIMIT = _env("SUBSCRIBE_RATE_LIMIT", "10 per minute;60 per hour")
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    #: An editor session ends after this long without a request, and this long after sign-in.
+    SESSION_IDLE_HOURS = _float("SESSION_IDLE_HOURS", 8.0)
+    SESSION_MAX_DAYS = _float("SESSION_MAX_DAYS", 7.0)
     #: Test sends of an issue, per client address (each may go to up to 5 addresses).
     TEST_SEND_RATE_LIMIT = _env("TEST_SEND_RATE_LIMIT", "10 per hour")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from ..audit import record_audit
 from ..extensions import db
 from ..models import Editor, Role, utcnow
+from . import sessions
 
 #: OWASP (SEC-08) asks for at least m=19456 KiB, t=2, p=1; these are argon2-cffi's
 #: RFC 9106 "low memory" profile, comfortably above it.
@@ -95,7 +96,7 @@ def set_password(editor: Editor, password: str, *, by: Editor | None = None) -> 
     """Change the password and end every existing session of the account."""
     check_new_password(password)
     editor.password_hash = hash_password(password)
-    editor.session_version = (editor.session_version or 0) + 1
+    sessions.end_all_sessions(editor)
     record_audit("editor.password", editor, editor=by)
 
 

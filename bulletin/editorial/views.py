@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from ..extensions import db, limiter, login_manager
 from ..models import AuditLog, Issue, Opportunity, Workshop, utcnow
-from . import accounts
+from . import accounts, sessions
 from .forms import ButtonForm, LoginForm, PasswordChangeForm
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
@@ -57,7 +57,10 @@ def _require_editor():
     path = request.path
     if not (path == "/editor" or path.startswith("/editor/")):
         return None
-    if request.endpoint in OPEN_ENDPOINTS or current_user.is_authenticated:
+    if current_user.is_authenticated:
+        sessions.touch_session(current_user)  # idle time counts from the last request
+        return None
+    if request.endpoint in OPEN_ENDPOINTS:
         return None
     return login_manager.unauthorized()
 
@@ -97,6 +100,7 @@ def login():
     if form.validate_on_submit():
         editor = accounts.authenticate(form.email.data, form.password.data)
         if editor is not None:
+            sessions.open_session(editor)
             db.session.commit()
             _fresh_session()
             login_user(editor)
@@ -109,6 +113,9 @@ def login():
 @bp.post("/logout")
 def logout():
     if ButtonForm().validate_on_submit():
+        if current_user.is_authenticated:
+            sessions.end_session(current_user)  # a copy of the cookie opens nothing from now on
+            db.session.commit()
         logout_user()
         _fresh_session()
         flash(_("You have signed out."), "info")
@@ -148,8 +155,9 @@ def change_password():
         else:
             editor = current_user._get_current_object()
             accounts.set_password(editor, form.new_password.data, by=editor)
+            sessions.open_session(editor)  # every session ended: this browser gets a new one
             db.session.commit()
-            login_user(editor)  # this session carries the new version; all others end
+            login_user(editor)
             flash(
                 _("Your password has been changed. You have been signed out everywhere else."),
                 "success",

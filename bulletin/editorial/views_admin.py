@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ..audit import record_audit
 from ..extensions import db
 from ..models import AuditLog, Editor, Topic
-from . import accounts, operations
+from . import accounts, operations, sessions
 from .access import admin_required
 from .forms import ButtonForm, EditorForm, TopicForm
 from .views import bp
@@ -70,7 +70,8 @@ def _save_editor(editor: Editor | None, form: EditorForm) -> Editor:
     editor.role = form.role.data
     if editor.is_active_account != form.is_active.data:
         editor.is_active_account = form.is_active.data
-        editor.session_version += 1  # deactivating ends their sessions at once
+        if not editor.is_active_account:
+            sessions.end_all_sessions(editor)  # disabling ends their sessions at once
     record_audit(
         "editor.update",
         editor,
