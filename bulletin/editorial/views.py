@@ -90,8 +90,13 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+#: Every password check (sign-in, the current password on the change-password page) draws
+#: on one per-address budget, so guesses cannot be spread over the two pages.
+password_checks = limiter.shared_limit(_login_limit, scope="password-check", methods=["POST"])
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@password_checks
 def login():
     form = LoginForm()
     if current_user.is_authenticated and request.method == "GET":
@@ -105,6 +110,7 @@ def login():
             _fresh_session()
             login_user(editor)
             return redirect(safe_next(request.args.get("next")), code=303)
+        db.session.commit()  # the failure counts towards the account's throttle
         failed = True
     status = 400 if request.method == "POST" else 200
     return render_template("editorial/login.html", form=form, failed=failed), status
@@ -147,13 +153,15 @@ def dashboard():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@password_checks
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        if not accounts.check_password(current_user, form.current_password.data):
+        editor = current_user._get_current_object()
+        if not accounts.verify_password(editor, form.current_password.data):
+            db.session.commit()  # the failure counts towards the account's throttle
             form.current_password.errors.append(_("Your current password is not right"))
         else:
-            editor = current_user._get_current_object()
             accounts.set_password(editor, form.new_password.data, by=editor)
             sessions.open_session(editor)  # every session ended: this browser gets a new one
             db.session.commit()
