@@ -70,6 +70,8 @@ def verify_password(editor: Editor | None, password: str) -> bool:
     """
     now = utcnow()
     if editor is not None:
+        # Read afresh: another process may have counted failures since this row was loaded.
+        db.session.refresh(editor, ["failed_login_count", "last_failed_login_at"])
         paused_until = editor.password_checks_paused_until()
         if paused_until is not None and now < paused_until:
             check_password(None, password)
