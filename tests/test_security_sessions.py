@@ -123,6 +123,20 @@ def test_an_admin_setting_a_password_ends_all_that_editors_sessions(
     assert _signed_in(editor_client)
 
 
+def test_an_admin_setting_their_own_password_stays_signed_in_here_only(app, editor_client):
+    admin = editor_client.editor
+    elsewhere = app.test_client()
+    assert _login(elsewhere, admin.email).status_code == 303
+    page = editor_client.get(f"/editor/admin/editors/{admin.id}")
+    response = editor_client.post(
+        f"/editor/admin/editors/{admin.id}",
+        data={"csrf_token": csrf_token(page.text), "email": admin.email, "name": "Admin",
+              "role": "admin", "password": "a brand new long password", "is_active": "y"},
+    )
+    assert response.status_code == 303
+    assert _signed_in(editor_client) and not _signed_in(elsewhere)
+
+
 def test_disabling_an_editor_ends_their_sessions_for_good(app, make_editor, editor_client):
     target = make_editor("ffion@example.org")
     client = app.test_client()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from ..audit import record_audit
@@ -80,6 +80,9 @@ def _save_editor(editor: Editor | None, form: EditorForm) -> Editor:
     )
     if form.password.data:
         accounts.set_password(editor, form.password.data, by=me)
+        if editor.id == me.id:  # every session ended: this browser gets a new one
+            sessions.open_session(editor)
+            login_user(editor)
     return editor
 
 
