@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import stat
 import threading
 from pathlib import Path
@@ -66,6 +67,15 @@ def test_processes_starting_together_agree_on_one_key(tmp_path):
     assert len({key for key, _ in results}) == 1
     assert sum(created for _, created in results) == 1
     assert key_file.read_text().strip() == results[0][0]
+
+
+def test_separate_processes_agree_on_one_key(tmp_path):
+    key_file = tmp_path / "secret_key"
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        results = pool.map(generated_secret, [key_file] * 8)
+    assert len({key for key, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
 
 def test_a_process_that_loses_the_race_reads_the_winners_key(tmp_path, monkeypatch):
