@@ -16,7 +16,8 @@ from .conftest import csrf_token
 from .factories import EDITOR_PASSWORD, sign_in
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-WEAK = ["too short 1", "Password1234!", "passwordpassword", "1q2w3e4r5t6y", "aaaaaaaaaaaaaaaa"]
+WEAK = ["too short 1", "Password1234!", "passwordpassword", "1q2w3e4r5t6y", "aaaaaaaaaaaaaaaa",
+        pytest.param("x" * 999 + "yz", id="too-long")]
 NEW_PASSWORD = "a brand new long password"
 
 

@@ -26,6 +26,7 @@ HASHER = PasswordHasher(
     time_cost=3, memory_cost=65536, parallelism=4, hash_len=32, salt_len=16, type=Type.ID
 )
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1000
 #: The 19,640 most common passwords (lower-cased), as Django 5.2's CommonPasswordValidator
 #: ships them (django/contrib/auth/common-passwords.txt.gz, BSD licence: see
 #: common-passwords.LICENSE beside it).
@@ -118,6 +119,8 @@ def check_new_password(password: str) -> None:
     """The one password rule, wherever a password is set: long enough and not a common one."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:  # the forms' limit too; keeps the checks cheap
+        raise AccountError(f"The password must be at most {MAX_PASSWORD_LENGTH} characters.")
     if is_common_password(password):
         raise AccountError("This password is too common: choose one that is harder to guess.")
 
