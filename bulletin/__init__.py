@@ -45,9 +45,21 @@ def _load_config(app: Flask, config: type | Mapping | None) -> None:
     if not app.config.get("OUTBOX_DIR"):
         app.config["OUTBOX_DIR"] = str(instance / "outbox")
     app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(app.config["DATABASE_URL"])
-    app.config["SECRET_KEY"] = app.config["SECRET_KEYS"][0]
+    if not app.config["SECRET_KEYS"] and app.config["ENV"] != "production":
+        _use_generated_secret(app, instance)
+    app.config["SECRET_KEY"] = next(iter(app.config["SECRET_KEYS"]), None)
     app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"]
+
+
+def _use_generated_secret(app: Flask, instance: Path) -> None:
+    # No shared default key, ever: a random one per installation, kept in the instance folder
+    # so restarts and the other processes (worker, gunicorn workers) use the same one.
+    path = Path(app.config.get("SECRET_KEY_FILE") or instance / "secret_key")
+    key, created = config_module.generated_secret(path)
+    if created:
+        app.logger.warning("SECRET_KEY is not set: generated a random key into %s", path)
+    app.config["SECRET_KEYS"] = [key]
 
 
 def _sqlalchemy_url(url: str) -> str:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
-DEFAULT_SECRET = "dev-only-insecure-secret-change-me"
+#: Keys that are published (this repository's old default and test key, common placeholders):
+#: production refuses them. With SECRET_KEY unset, other modes generate a key instead.
+PUBLISHED_SECRETS = frozenset(
+    {"dev-only-insecure-secret-change-me", "test-secret-key", "dev", "secret", "changeme",
+     "change-me", "secret-key", "development"}
+)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,7 +32,9 @@ class Config:
     """Embedded defaults: SQLite under the instance folder, an outbox folder of .eml files."""
 
     ENV = _env("BULLETIN_ENV", "development")
-    SECRET_KEYS = [k.strip() for k in _env("SECRET_KEY", DEFAULT_SECRET).split(",") if k.strip()]
+    #: Unset: production refuses to start; other modes generate a key into SECRET_KEY_FILE.
+    SECRET_KEYS = [k.strip() for k in (_env("SECRET_KEY") or "").split(",") if k.strip()]
+    SECRET_KEY_FILE = _env("SECRET_KEY_FILE")  # default: <instance>/secret_key
     HASH_KEY = _env("HASH_KEY")  # defaults to a key derived from the first SECRET_KEY
     DATABASE_URL = _env("DATABASE_URL")  # default: sqlite:///<instance>/bulletin.sqlite3
     SMTP_URL = _env("SMTP_URL")  # unset: write .eml files into OUTBOX_DIR
@@ -72,6 +80,9 @@ class Config:
     CONFIRMATIONS_PER_ADDRESS_PER_DAY = _int("CONFIRMATIONS_PER_ADDRESS_PER_DAY", 3)
     SUBSCRIBE_RATE_LIMIT = _env("SUBSCRIBE_RATE_LIMIT", "10 per minute;60 per hour")
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    #: An editor session ends after this long without a request, and this long after sign-in.
+    SESSION_IDLE_HOURS = _float("SESSION_IDLE_HOURS", 8.0)
+    SESSION_MAX_DAYS = _float("SESSION_MAX_DAYS", 7.0)
     #: Test sends of an issue, per client address (each may go to up to 5 addresses).
     TEST_SEND_RATE_LIMIT = _env("TEST_SEND_RATE_LIMIT", "10 per hour")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
@@ -126,6 +137,36 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
-    """Refuses the default secret (checked by create_app)."""
+    """Refuses an unset or published secret (checked by create_app)."""
 
     ENV = "production"
+
+
+def generated_secret(path: Path) -> tuple[str, bool]:
+    """The key kept in `path`, made when missing (mode 0600); and whether it was made now.
+
+    Processes starting together (web and worker, gunicorn workers) must agree on one key:
+    each writes its own candidate to a private temporary file and links it into place,
+    which succeeds for exactly one of them, and then everyone reads what is there. So no
+    process ever reads a half-written key.
+    """
+    if not path.exists():
+        candidate = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(candidate, path)  # fails if another process got there first
+            created = True
+        except FileExistsError:
+            created = False
+        finally:
+            candidate.unlink(missing_ok=True)
+    else:
+        created = False
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty: delete it to have a new key generated")
+    return key, created

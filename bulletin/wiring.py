@@ -12,17 +12,19 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import DEFAULT_SECRET
+from .config import PUBLISHED_SECRETS
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 LANGUAGES = ("cy", "en")
 
 
 def validate_config(app: Flask) -> None:
-    """Refuse production with the default secret, no HASH_KEY, or half a DKIM setup."""
+    """Refuse production without SECRET_KEY or with a published one, no HASH_KEY, or half a
+    DKIM setup."""
     if app.config["ENV"] != "production":
         return
-    if DEFAULT_SECRET in app.config["SECRET_KEYS"]:
+    keys = app.config["SECRET_KEYS"]
+    if not keys or PUBLISHED_SECRETS.intersection(keys):
         raise RuntimeError("SECRET_KEY must be set to a long random value in production")
     if not app.config.get("HASH_KEY"):
         # Without it the suppression-list hashes would change when SECRET_KEY rotates.

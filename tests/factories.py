@@ -58,6 +58,10 @@ def make_editor(app):
 
 def sign_in(client, editor) -> None:
     """Put an editor's login in a test client's session (what the login form does)."""
+    from bulletin.editorial.sessions import open_session
+
+    open_session(editor)
+    db.session.commit()
     with client.session_transaction() as session:
         session["_user_id"] = editor.get_id()
         session["_fresh"] = True

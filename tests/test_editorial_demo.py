@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bulletin.cli import main
+from bulletin.editorial.accounts import check_new_password
 from bulletin.editorial.demo import DEMO_ADMIN
 from bulletin.extensions import db
 from bulletin.models import Editor, Issue, Opportunity, Workshop
@@ -16,6 +17,7 @@ def test_demo_seeds_idempotently_and_prints_the_password_once(make_app, tmp_path
     first = runner.invoke(main, args=["demo", "--no-serve"])
     assert first.exit_code == 0, first.output
     password = re.search(r"password: (\S+)", first.output).group(1)
+    check_new_password(password)  # the printed password meets the rule every password meets
     second = runner.invoke(main, args=["demo", "--no-serve"])
     assert second.exit_code == 0, second.output
     assert "already exists" in second.output and password not in second.output

@@ -340,18 +340,6 @@ def test_manage_link_request_is_the_same_for_everyone(client, make_subscriber):
     assert db.session.scalars(select(OutboxMessage.kind)).all() == ["manage-link"]
 
 
-def test_production_refuses_the_default_secret():
-    from bulletin import create_app
-    from bulletin.config import DEFAULT_SECRET
-
-    from .conftest import config_for
-
-    with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app(
-            config_for(ENV="production", SECRET_KEYS=[DEFAULT_SECRET], DATABASE_URL="sqlite://")
-        )
-
-
 @pytest.mark.parametrize(
     "overrides, message",
     [

@@ -7,20 +7,16 @@ from functools import wraps
 from flask import abort, request
 from flask_login import current_user
 
-from ..extensions import db, login_manager
+from ..extensions import login_manager
 from ..models import Editor
+from . import sessions
 
 
 @login_manager.user_loader
-def load_editor(session_id: str) -> Editor | None:
-    """`id:session_version`: a password change bumps the version and ends old sessions."""
-    editor_id, _, version = session_id.partition(":")
-    if not editor_id.isdigit() or not version.isdigit():
-        return None
-    editor = db.session.get(Editor, int(editor_id))
-    if editor is None or editor.session_version != int(version) or not editor.is_active:
-        return None
-    return editor
+def load_editor(user_id: str) -> Editor | None:
+    """`<editor id>:<session key>`, from the session cookie (or a remember-me cookie, which
+    therefore obeys the same rule): only a live server-side session opens anything."""
+    return sessions.load_editor(user_id)
 
 
 def editor_required(view):

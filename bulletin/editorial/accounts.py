@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
+import string
 import sys
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import click
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, update
 
 from ..audit import record_audit
 from ..extensions import db
 from ..models import Editor, Role, utcnow
+from . import sessions
 
 #: OWASP (SEC-08) asks for at least m=19456 KiB, t=2, p=1; these are argon2-cffi's
 #: RFC 9106 "low memory" profile, comfortably above it.
@@ -20,6 +26,14 @@ HASHER = PasswordHasher(
     time_cost=3, memory_cost=65536, parallelism=4, hash_len=32, salt_len=16, type=Type.ID
 )
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1000
+#: The 19,640 most common passwords (lower-cased), as Django 5.2's CommonPasswordValidator
+#: ships them (django/contrib/auth/common-passwords.txt.gz, BSD licence: see
+#: common-passwords.LICENSE beside it).
+COMMON_PASSWORDS = Path(__file__).with_name("common-passwords.txt.gz")
+_DECORATION = string.digits + string.punctuation + " "
+#: Wrong passwords older than this are forgotten, so a typo next week starts from zero.
+FORGET_FAILURES_AFTER = timedelta(hours=1)
 #: Verified against when the address is unknown, so both failures take as long.
 _DUMMY_HASH = HASHER.hash("not-a-real-password")
 
@@ -47,6 +61,46 @@ def check_password(editor: Editor | None, password: str) -> bool:
     return True
 
 
+def verify_password(editor: Editor | None, password: str) -> bool:
+    """check_password under the per-account throttle (Editor.password_checks_paused_until).
+
+    While the account is paused every password fails, the right one too, after the same
+    work as a real check, so the pause shows in neither the answer nor its timing. Each
+    wrong password is counted in the database, so the throttle holds across processes;
+    the caller commits either way.
+    """
+    now = utcnow()
+    if editor is not None:
+        # Read afresh: another process may have counted failures since this row was loaded.
+        db.session.refresh(editor, ["failed_login_count", "last_failed_login_at"])
+        paused_until = editor.password_checks_paused_until()
+        if paused_until is not None and now < paused_until:
+            check_password(None, password)
+            return False
+    if check_password(editor, password):
+        editor.failed_login_count = 0
+        editor.last_failed_login_at = None
+        return True
+    if editor is not None:
+        _count_failure(editor, now)
+    return False
+
+
+def _count_failure(editor: Editor, now: datetime) -> None:
+    # One UPDATE, so failures from several processes at once all count.
+    forgotten = Editor.last_failed_login_at < now - FORGET_FAILURES_AFTER
+    db.session.execute(
+        update(Editor)
+        .where(Editor.id == editor.id)
+        .values(
+            failed_login_count=case((forgotten, 1), else_=Editor.failed_login_count + 1),
+            last_failed_login_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(editor, ["failed_login_count", "last_failed_login_at"])
+
+
 def find_editor(email: str) -> Editor | None:
     """The editor with this address (case-insensitive), if any."""
     return db.session.scalar(select(Editor).where(func.lower(Editor.email) == email.lower()))
@@ -55,16 +109,46 @@ def find_editor(email: str) -> Editor | None:
 def authenticate(email: str, password: str) -> Editor | None:
     """The active editor these credentials belong to, or None (one answer for every failure)."""
     editor = find_editor(email.strip())
-    if not check_password(editor, password) or editor is None or not editor.is_active:
+    if not verify_password(editor, password) or editor is None or not editor.is_active:
         return None
     editor.last_login_at = utcnow()
     return editor
 
 
 def check_new_password(password: str) -> None:
-    """Refuse a password that is too short."""
+    """The one password rule, wherever a password is set: long enough and not a common one."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:  # the forms' limit too; keeps the checks cheap
+        raise AccountError(f"The password must be at most {MAX_PASSWORD_LENGTH} characters.")
+    if is_common_password(password):
+        raise AccountError("This password is too common: choose one that is harder to guess.")
+
+
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip() for line in lines if line.strip())
+
+
+def is_common_password(password: str) -> bool:
+    """A listed password, also when decorated ("Password123!") or repeated ("abcabcabcabc")."""
+    lowered = password.strip().lower()
+    stems = {lowered, lowered.rstrip(_DECORATION), lowered.lstrip(_DECORATION)}
+    unit = _repeated_unit(lowered)
+    if unit is not None:
+        if len(unit) <= 4:  # "aaaaaaaaaaaa", "abababababab"
+            return True
+        stems.add(unit)
+    return not _common_passwords().isdisjoint(stems - {""})
+
+
+def _repeated_unit(text: str) -> str | None:
+    # The shortest piece that the text is two or more copies of, if any.
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return text[:size]
+    return None
 
 
 def create_editor(
@@ -95,7 +179,7 @@ def set_password(editor: Editor, password: str, *, by: Editor | None = None) -> 
     """Change the password and end every existing session of the account."""
     check_new_password(password)
     editor.password_hash = hash_password(password)
-    editor.session_version = (editor.session_version or 0) + 1
+    sessions.end_all_sessions(editor)
     record_audit("editor.password", editor, editor=by)
 
 

@@ -29,6 +29,7 @@ from ..issue_view import ACCESS_FEATURES, OPPORTUNITY_KINDS
 from ..localtime import london_to_utc_safe
 from ..models import REGIONS, Topic
 from ..subscriptions.forms import MultiCheckboxField, NoControlCharacters, email_field
+from .accounts import AccountError, check_new_password
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -89,6 +90,17 @@ class ExistsInLondon:
             )
 
 
+class NewPassword:
+    """The account rule (accounts.check_new_password), shown next to the field."""
+
+    def __call__(self, form, field) -> None:
+        if field.data:
+            try:
+                check_new_password(field.data)
+            except AccountError as exc:
+                raise ValidationError(str(exc)) from exc
+
+
 class LoginForm(FlaskForm):
     email = StringField(
         _l("Email address"),
@@ -110,7 +122,7 @@ class PasswordChangeForm(FlaskForm):
     )
     new_password = PasswordField(
         _l("New password (at least 12 characters)"),
-        validators=[InputRequired(), Length(min=12, max=1000)],
+        validators=[InputRequired(), Length(max=1000), NewPassword()],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -128,7 +140,7 @@ class EditorForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password (at least 12 characters)"),
-        validators=[Optional(), Length(min=12, max=1000)],
+        validators=[Optional(), Length(max=1000), NewPassword()],
         render_kw={"autocomplete": "new-password"},
     )
     is_active = BooleanField(_l("Account active"), default=True)

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from ..extensions import db, limiter, login_manager
 from ..models import AuditLog, Issue, Opportunity, Workshop, utcnow
-from . import accounts
+from . import accounts, sessions
 from .forms import ButtonForm, LoginForm, PasswordChangeForm
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
@@ -57,7 +57,10 @@ def _require_editor():
     path = request.path
     if not (path == "/editor" or path.startswith("/editor/")):
         return None
-    if request.endpoint in OPEN_ENDPOINTS or current_user.is_authenticated:
+    if current_user.is_authenticated:
+        sessions.touch_session(current_user)  # idle time counts from the last request
+        return None
+    if request.endpoint in OPEN_ENDPOINTS:
         return None
     return login_manager.unauthorized()
 
@@ -87,8 +90,13 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+#: Every password check (sign-in, the current password on the change-password page) draws
+#: on one per-address budget, so guesses cannot be spread over the two pages.
+password_checks = limiter.shared_limit(_login_limit, scope="password-check", methods=["POST"])
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@password_checks
 def login():
     form = LoginForm()
     if current_user.is_authenticated and request.method == "GET":
@@ -97,10 +105,12 @@ def login():
     if form.validate_on_submit():
         editor = accounts.authenticate(form.email.data, form.password.data)
         if editor is not None:
+            sessions.open_session(editor)
             db.session.commit()
             _fresh_session()
             login_user(editor)
             return redirect(safe_next(request.args.get("next")), code=303)
+        db.session.commit()  # the failure counts towards the account's throttle
         failed = True
     status = 400 if request.method == "POST" else 200
     return render_template("editorial/login.html", form=form, failed=failed), status
@@ -109,6 +119,9 @@ def login():
 @bp.post("/logout")
 def logout():
     if ButtonForm().validate_on_submit():
+        if current_user.is_authenticated:
+            sessions.end_session(current_user)  # a copy of the cookie opens nothing from now on
+            db.session.commit()
         logout_user()
         _fresh_session()
         flash(_("You have signed out."), "info")
@@ -140,16 +153,19 @@ def dashboard():
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@password_checks
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        if not accounts.check_password(current_user, form.current_password.data):
+        editor = current_user._get_current_object()
+        if not accounts.verify_password(editor, form.current_password.data):
+            db.session.commit()  # the failure counts towards the account's throttle
             form.current_password.errors.append(_("Your current password is not right"))
         else:
-            editor = current_user._get_current_object()
             accounts.set_password(editor, form.new_password.data, by=editor)
+            sessions.open_session(editor)  # every session ended: this browser gets a new one
             db.session.commit()
-            login_user(editor)  # this session carries the new version; all others end
+            login_user(editor)
             flash(
                 _("Your password has been changed. You have been signed out everywhere else."),
                 "success",

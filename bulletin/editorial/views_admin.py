@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from ..audit import record_audit
 from ..extensions import db
 from ..links import requested_page
 from ..models import AuditLog, Editor, Topic
-from . import accounts, operations
+from . import accounts, operations, sessions
 from .access import admin_required
 from .forms import ButtonForm, EditorForm, TopicForm
 from .views import bp
@@ -71,7 +71,8 @@ def _save_editor(editor: Editor | None, form: EditorForm) -> Editor:
     editor.role = form.role.data
     if editor.is_active_account != form.is_active.data:
         editor.is_active_account = form.is_active.data
-        editor.session_version += 1  # deactivating ends their sessions at once
+        if not editor.is_active_account:
+            sessions.end_all_sessions(editor)  # disabling ends their sessions at once
     record_audit(
         "editor.update",
         editor,
@@ -80,6 +81,9 @@ def _save_editor(editor: Editor | None, form: EditorForm) -> Editor:
     )
     if form.password.data:
         accounts.set_password(editor, form.password.data, by=me)
+        if editor.id == me.id:  # every session ended: this browser gets a new one
+            sessions.open_session(editor)
+            login_user(editor)
     return editor
 
 

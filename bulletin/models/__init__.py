@@ -2,7 +2,7 @@
 
 from .bounce import BounceAction, BounceEvent, InboundMessage
 from .catalogue import Bilingual, Opportunity, OpportunityKind, Workshop
-from .editor import ApiToken, AuditLog, Editor, Role
+from .editor import ApiToken, AuditLog, Editor, EditorSession, Role
 from .issue import Issue, IssueItem, ItemKind
 from .mail import OutboxMessage, OutboxStatus, Suppression, SuppressionReason
 from .send import Delivery, DeliveryStatus, Send, SendStatus
@@ -25,6 +25,7 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Editor",
+    "EditorSession",
     "Issue",
     "InboundMessage",
     "IssueItem",

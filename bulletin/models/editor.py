@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask_login import UserMixin
@@ -11,6 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
+
+#: Per-account throttle: after `free` wrong passwords in a row, each further one pauses the
+#: account's password checks for `first` seconds, doubling per failure up to `cap` seconds.
+#: The cap is short so that a stranger guessing cannot lock an editor out for long.
+THROTTLE = (5, 1, 300)
 
 
 class Role(StrEnum):
@@ -24,11 +29,16 @@ class Editor(UserMixin, db.Model):
     name: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), default=Role.EDITOR)
     password_hash: Mapped[str] = mapped_column(String(255))
-    #: Changes with every password change: sessions carry it, so old sessions die.
-    session_version: Mapped[int] = mapped_column(default=1)
     is_active_account: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Wrong passwords since the last right one (sign-in and the change-password page).
+    failed_login_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    #: The key of the session this request runs in (set by the user loader; not stored:
+    #: the editor_session table keeps only its hash).
+    session_key = None
 
     @property
     def is_admin(self) -> bool:
@@ -38,8 +48,35 @@ class Editor(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account
 
-    def get_id(self) -> str:  # Flask-Login: id and session version together
-        return f"{self.id}:{self.session_version}"
+    def get_id(self) -> str:  # Flask-Login: the editor and the server-side session together
+        if not self.session_key:
+            raise RuntimeError("open a session (editorial.sessions.open_session) before login_user")
+        return f"{self.id}:{self.session_key}"
+
+    def password_checks_paused_until(self) -> datetime | None:
+        """When the next password check is allowed, if failures pause it now (see THROTTLE)."""
+        free, first, cap = THROTTLE
+        if self.failed_login_count < free or self.last_failed_login_at is None:
+            return None
+        delay = min(first * 2 ** (self.failed_login_count - free), cap)
+        return self.last_failed_login_at + timedelta(seconds=delay)
+
+
+class EditorSession(db.Model):
+    """A signed-in browser: the cookie carries the key, this row its hash and its times.
+
+    Deleting the row ends the session for good, whatever copies of the cookie exist.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    editor_id: Mapped[int] = mapped_column(
+        ForeignKey("editor.id", ondelete="CASCADE"), index=True
+    )
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  #: SHA-256 of the key
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    editor: Mapped[Editor] = relationship()
 
 
 class ApiToken(db.Model):
