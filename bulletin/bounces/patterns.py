@@ -20,8 +20,9 @@ USER_UNKNOWN = _compile(
     r"\b(?:not a valid|is not a known|not a known) (?:user|recipient|mailbox|address)",
     r"\bnot an active address", r"\bno mailbox (?:here|by that name|found|for)",
     r"\bno (?:account|one) (?:by that name|at this address)",
-    r"\bmailbox (?:\S+ )?(?:does not exist|not present|is unavailable|not found)",
-    r"\b(?:user|recipient|address|mailbox|account) \S+ (?:does not exist|was not found|unknown)",
+    r"\bmailbox (?:\S{1,64} )?(?:does not exist|not present|is unavailable|not found)",
+    r"\b(?:user|recipient|address|mailbox|account) \S{1,64} "
+    r"(?:does not exist|was not found|unknown)",
     r"\brecipient (?:rejected|refused|not accepted)?:? ?(?:unknown|invalid|user unknown|no such)",
     r"\bdoes not exist(?: here| on this server| in our| at)?\b",
     r"\bemail account that you tried to reach does not exist",
@@ -33,9 +34,9 @@ USER_UNKNOWN = _compile(
     r"\bnot (?:listed in|found in) (?:the )?(?:directory|address book|domino directory)",
     r"\bdestination addresses? (?:were|was) unknown",
     r"\bnon[- ]?existent (?:user|mailbox|recipient|address)", r"\buser not active",
-    r"\bvirtual user\b.*unknown", r"\binvalid or unknown virtual user",
+    r"\bvirtual user\b.{0,60}unknown", r"\binvalid or unknown virtual user",
     r"\bnessun utente|utilisateur inconnu|no existe (?:dicha|ese)|existiert nicht",
-    r"\bdoes ?n[o']t have an? [\w.-]+ account\b",
+    r"\bdoes ?n[o']t have an? [\w.-]{1,64} account\b",
     r"\binvalid final delivery userid\b",  # IMail
     r"\bno longer (?:valid|available|exists?|in use|with)\b",
     r"\b(?:empfänger|benutzer|adresse|postfach) (?:ist )?(?:unbekannt|nicht gefunden)",
@@ -65,7 +66,7 @@ NOT_ACCEPT = _compile(
 )
 # Reasons that leave the address alive.
 MAILBOX_FULL = _compile(
-    r"\bmail ?box (?:\S+ )?(?:is )?(?:full|over ?quota|exceeds?|size limit)", r"\bquota\b",
+    r"\bmail ?box (?:\S{1,64} )?(?:is )?(?:full|over ?quota|exceeds?|size limit)", r"\bquota\b",
     r"\bfull mailbox", r"\binsufficient (?:disk|storage|system storage)|\bdisk space",
     r"\bexceeded (?:storage|the storage|its storage)", r"\bmailfolder is full",
     r"\bno space left", r"\btoo many messages (?:on the server|in)",
@@ -128,12 +129,18 @@ SOFT_REASONS = (("mailboxfull", MAILBOX_FULL), ("suspend", SUSPENDED),
                 ("senderfault", SENDER_FAULT), ("transient", TRANSIENT))
 
 
+MAX_SCAN_CHARS = 16 * 1024
 LOCAL_PART_RE = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}@(?=[\w-])")
 
 
 def normalise_text(text: str | None) -> str:
-    """Lower-case text, drop address local parts and collapse whitespace for phrase matching."""
-    return " ".join(LOCAL_PART_RE.sub("@", (text or "").lower()).split())
+    """Lower-case text, drop address local parts and collapse whitespace for phrase matching.
+
+    Only the first MAX_SCAN_CHARS are read: callers pass one diagnostic or one recipient's
+    block, and the phrase tables must never see an unbounded text.
+    """
+    text = (text or "")[:MAX_SCAN_CHARS]
+    return " ".join(LOCAL_PART_RE.sub("@", text.lower()).split())
 
 
 def first_reason(text: str | None, table: tuple[tuple[str, re.Pattern[str]], ...]) -> str | None:
