@@ -114,6 +114,7 @@ POLICY_BLOCK = _compile(
     r"\bpolic(?:y|ies)\b", r"\brelay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)",
     r"\bunable to relay|\bnot permitted to relay|\bwe do not relay", r"\bvirus|\bmalware",
     r"\bsender (?:address |domain )?(?:rejected|denied)", r"\brate ?limit",
+    r"\btoo many (?:recipients|connections)\b",
     r"\b5\.7\.\d{1,3}\b",
 )
 TRANSIENT = _compile(
