@@ -279,6 +279,8 @@ def _dsn(status: str, diagnostic: str, report: str = "Failed.\n") -> bytes:
         ("5.1.1", "550 5.1.1 <gone@example.org>: delivery refused, no such user", "hard", False),
         ("5.1.1", "550 5.1.1 <gone@example.org>: blocked using zen.spamhaus.org", "soft", True),
         ("5.1.1", "552 5.1.1 <gone@example.org>: mailbox full", "soft", False),
+        ("5.1.1", "550 5.1.1 <gone@example.org>: User reject", "soft", False),  # own filter
+        ("5.1.1", "550 5.1.1 Refused due to recipient preferences", "soft", False),
         # x.2.2 (full) and x.6.x (content) leave the address alive, whatever the words say.
         ("5.2.2", "550 5.2.2 <gone@example.org>: user unknown (in reply to RCPT TO command)",
          "soft", False),

@@ -86,6 +86,14 @@ SUSPENDED = _compile(
     r"\barchived recipient", r"\bno longer accepts mail", r"\bmailbox unavailable or access denied",
     r"\bdeactivated mailbox", r"\bsuspend(?:ed)? the service", r"\bdisabled or discontinued",
 )
+# The recipient's own filter refused the message: the mailbox exists (sisimai's Filtered).
+RECIPIENT_FILTER = _compile(
+    r"\brefused due to recipient preferences", r"\buser reject\b", r"\bmessage filtered\b",
+    r"\byou have been blocked by the recipient", r"\baccount is protected by",
+    r"\brecipient is only accepting mail from specific", r"\bis not accepting any mail",
+    r"\bmessage rejected due to user rules", r"\buser refuses to receive this mail",
+    r"\brecipient id refuse to receive mail", r"\bhas restricted sms e-?mail",
+)
 SENDER_FAULT = _compile(
     r"\bblock(?:ed|list|ing)?\b", r"\bblack ?list", r"\bdeny ?list", r"\bspam", r"\brbl\b",
     r"\bdnsbl\b", r"\bspamhaus|spamcop|barracudacentral|abuseat|sorbs", r"\breputation",
@@ -150,6 +158,7 @@ SENDER_ADDRESS = re.compile(
 HARD_REASONS = (("hostunknown", HOST_UNKNOWN), ("userunknown", USER_UNKNOWN),
                 ("hasmoved", HAS_MOVED), ("notaccept", NOT_ACCEPT))
 SOFT_REASONS = (("mailboxfull", MAILBOX_FULL), ("suspend", SUSPENDED),
+                ("filtered", RECIPIENT_FILTER),
                 ("senderfault", SENDER_FAULT), ("transient", TRANSIENT))
 
 

@@ -35,7 +35,7 @@ ALIVE_SUBJECTS = ("5.6.",)
 # - every other code (x.0.0, 5.1.0, 5.2.0 and 5.2.1 "disabled", 5.3.x, 5.4.x, 5.5.x, ...) is
 #   undecided: the diagnostic's reason decides (patterns.py, after sisimai's reasons), and
 #   "user unknown" answering DATA is a content filter (sisimai's Filtered), not a dead address.
-ALIVE_REASONS = ("mailboxfull", "suspend")
+ALIVE_REASONS = ("mailboxfull", "suspend", "filtered")
 # Vendor wording, only where the codes and the reasons cannot decide: Exchange Online's
 # directory-based edge blocking refuses an address missing from the tenant's directory with
 # "550 5.4.1 Recipient address rejected: Access denied" (Microsoft's NDR reference for
