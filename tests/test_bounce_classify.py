@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,18 +17,20 @@ FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "bounces"
 
 # Floors for the labelled part of the shared corpus, set a little below what the classifier
-# reaches (kind 96.4%, recipient 97.8%, hard precision 97.9%, hard recall 90.4%).
-# Reports with no status code or SMTP reply are hard only when they follow a known MTA
-# template and the recipient's own block names an address-gone reason (ndr.py, verdict.py).
+# reaches (kind 97.0%, recipient 97.8%, hard precision 98.0%, hard recall 92.3%; before the
+# issue 11 rework 96.4%, 97.8%, 97.9%, 90.4%, with floors 0.96/0.975/0.975/0.90).
+# RFC 3463 codes decide first (verdict.py); an undecided code leaves it to the reason in the
+# words (patterns.py, sisimai's reason families). Reports with no status code or SMTP reply
+# are hard only when they follow a known MTA template and the recipient's own block names
+# an address-gone reason (ndr.py, verdict.py).
 # Labelled "hard" but soft here, by judgement: a 5.7.1 "Recipient address rejected: Access
 # denied" (policy wording, BNC-05); an Exim "account or domain may not exist, they may be
 # blacklisted" (vague); a 553 about the *sender's* domain after end of data; an OpenSMTPD
-# delay notice (still queued); "user unknown" answering sendmail's >>> DATA (the same
-# transcript shape is a carrier's content filter elsewhere); a malformed DNS reply (5.4.4,
-# may pass); InterScan's "please check if address is correct" and a Verizon MMS notice with
-# a message-level reason only (no per-recipient reason). Labelled "soft" but hard here: two
-# "550 ... No such user" DSNs, whose words say the address is gone.
-FLOORS = {"kind": 0.96, "recipient": 0.975, "hard_precision": 0.975, "hard_recall": 0.90}
+# delay notice (still queued); a malformed DNS reply (5.4.4, may pass); InterScan's "please
+# check if address is correct" and a Verizon MMS notice with a message-level reason only (no
+# per-recipient reason, BNC-06). Labelled "soft" but hard here: two 5.0.0 DSNs whose words
+# say the address is gone ("No such user", "The email account ... does not exist").
+FLOORS = {"kind": 0.965, "recipient": 0.975, "hard_precision": 0.975, "hard_recall": 0.915}
 
 
 def _table(path: Path) -> list[list[str]]:
@@ -138,6 +141,39 @@ def test_corpus_scores(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None
         assert shares[name] >= floor, f"{name} {shares[name]:.3f} below floor {floor}"
 
 
+FOLDS = 5
+# Floors for every single fold (about 70 messages each, so one message moves a figure by
+# 1.5 points; hard precision by several). The rules have no learned part, so no fold is
+# used for tuning: the per-fold figures show how evenly they hold across subsets.
+FOLD_FLOORS = {"kind": 0.93, "recipient": 0.95, "hard_precision": 0.93, "hard_recall": 0.85}
+
+
+def fold_of(name: str) -> int:
+    """Deterministic fold of a corpus file: its name's SHA-256 modulo FOLDS."""
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % FOLDS
+
+
+def test_corpus_scores_per_fold(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each of 5 deterministic folds of the labelled corpus meets the per-fold floors."""
+    folds = [Scores() for _ in range(FOLDS)]
+    whole = Scores()
+    for label in _table(corpus / "labels.tsv"):
+        result = _classify_file(corpus / "eml" / label[0])
+        folds[fold_of(label[0])].add(label, result)
+        whole.add(label, result)
+    rows = [(f"fold {index}", scores) for index, scores in enumerate(folds)] + [("all", whole)]
+    with capsys.disabled():
+        print(f"\n{'':8} {'n':>4} " + " ".join(f"{name:>15}" for name in FLOORS))
+        for title, scores in rows:
+            shares = scores.shares()
+            print(f"{title:8} {scores.total:4} " + " ".join(f"{shares[n]:15.1%}" for n in FLOORS))
+        lowest = {n: min(s.shares()[n] for s in folds) for n in FLOORS}
+        print("lowest fold: " + ", ".join(f"{n} {v:.1%}" for n, v in lowest.items()))
+    for index, scores in enumerate(folds):
+        for name, floor in FOLD_FLOORS.items():
+            assert scores.shares()[name] >= floor, f"fold {index}: {name} below {floor}"
+
+
 def test_corpus_never_raises(corpus: Path) -> None:
     """Every corpus message, labelled or not, yields a well-formed classification."""
     files = sorted((corpus / "eml").glob("*.eml"))
@@ -222,13 +258,75 @@ def test_uncoded_reports(body: str, kind: str, status: str | None) -> None:
 )
 def test_policy_code_with_recipient_reason(diagnostic: str, kind: str, sender_fault: bool) -> None:
     """A 5.7.x code is policy (BNC-05) unless the diagnostic only says the address is gone."""
-    dsn = ("Content-Type: multipart/report; report-type=delivery-status; boundary=b\n"
-           "From: MAILER-DAEMON@mx.example.net\n\n--b\nContent-Type: text/plain\n\nFailed.\n"
-           "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
-           "Final-Recipient: rfc822; gone@example.org\nAction: failed\nStatus: 5.7.1\n"
-           f"Diagnostic-Code: smtp; {diagnostic}\n\n--b--\n")
-    result = classify_message(dsn.encode())
+    result = classify_message(_dsn("5.7.1", diagnostic))
     assert (result.kind, result.is_sender_fault) == (kind, sender_fault)
+
+
+def _dsn(status: str, diagnostic: str, report: str = "Failed.\n") -> bytes:
+    return ("Content-Type: multipart/report; report-type=delivery-status; boundary=b\n"
+            "From: MAILER-DAEMON@mx.example.net\n\n--b\nContent-Type: text/plain\n\n"
+            f"{report}--b\nContent-Type: message/delivery-status\n\n"
+            "Reporting-MTA: dns; mx.example.net\n\nFinal-Recipient: rfc822; gone@example.org\n"
+            f"Action: failed\nStatus: {status}\nDiagnostic-Code: smtp; {diagnostic}\n\n--b--\n"
+            ).encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "diagnostic", "kind", "sender_fault"),
+    [
+        # RFC 3463: 5.1.1 says the address is gone; only a named block overrides it, not a
+        # word of the wide sender-fault family ("refused").
+        ("5.1.1", "550 5.1.1 <gone@example.org>: delivery refused, no such user", "hard", False),
+        ("5.1.1", "550 5.1.1 <gone@example.org>: blocked using zen.spamhaus.org", "soft", True),
+        ("5.1.1", "552 5.1.1 <gone@example.org>: mailbox full", "soft", False),
+        ("5.1.1", "550 5.1.1 <gone@example.org>: User reject", "soft", False),  # own filter
+        ("5.1.1", "550 5.1.1 Refused due to recipient preferences", "soft", False),
+        # x.2.2 (full) and x.6.x (content) leave the address alive, whatever the words say.
+        ("5.2.2", "550 5.2.2 <gone@example.org>: user unknown (in reply to RCPT TO command)",
+         "soft", False),
+        ("5.6.0", "550 5.6.0 <gone@example.org>: user unknown (in reply to RCPT TO command)",
+         "soft", False),
+        # Undecided codes: the reason in the words decides.
+        ("5.0.0", "550 5.0.0 <gone@example.org>: Recipient address rejected: User unknown in "
+         "local recipient table (in reply to RCPT TO command)", "hard", False),
+        ("4.1.1", "450 4.1.1 <gone@example.org>: Recipient address rejected: User unknown",
+         "soft", False),
+        # Exchange Online's directory-based edge blocking (Microsoft's NDR reference, 5.4.1).
+        ("5.4.1", "550 5.4.1 <gone@example.org>: Recipient address rejected: Access denied "
+         "[AM0PR01MB1234.eurprd01.prod.protection.outlook.com]", "hard", False),
+        ("5.4.1", "550 5.4.1 <gone@example.org>: Recipient address rejected: Access denied",
+         "soft", True),
+        ("5.7.1", "550 5.7.1 <gone@example.org>: Recipient address rejected: Access denied "
+         "[AM0PR01MB1234.eurprd01.prod.protection.outlook.com]", "soft", True),
+    ],
+)
+def test_status_code_first(status: str, diagnostic: str, kind: str, sender_fault: bool) -> None:
+    """RFC 3463 classes and subjects decide first; the diagnostic's reason only where undecided."""
+    result = classify_message(_dsn(status, diagnostic))
+    assert (result.kind, result.is_sender_fault) == (kind, sender_fault)
+
+
+PIPELINED = ("   ----- Transcript of session follows -----\n... while talking to mx.example.org.:\n"
+             ">>> DATA\n<<< 550 5.5.0 <gone@example.org>: Invalid recipient\n{after}")
+
+
+@pytest.mark.parametrize(
+    ("after", "kind"),
+    [
+        ("<<< 554 5.5.1 Error: no valid recipients\n", "hard"),
+        ("554 5.0.0 Service unavailable\n", "soft"),
+    ],
+    ids=["pipelined-rcpt", "after-data"],
+)
+def test_pipelined_recipient_rejection(after: str, kind: str) -> None:
+    """A refusal shown after ">>> DATA" answered RCPT TO when DATA found no valid recipients.
+
+    With PIPELINING (RFC 2920) RCPT TO and DATA are sent together; "user unknown" that truly
+    answers DATA is a content filter (sisimai's Filtered) and stays soft.
+    """
+    result = classify_message(_dsn("5.5.0", "550 5.5.0 <gone@example.org>: Invalid recipient",
+                                   PIPELINED.format(after=after)))
+    assert result.kind == kind
 
 
 # --- 4. the command --------------------------------------------------------------------------

@@ -1,7 +1,15 @@
-"""Classify an inbound message as a hard/soft bounce, complaint, auto-reply or none of these."""
+"""Classify an inbound message as a hard/soft bounce, complaint, auto-reply or none of these.
+
+Any input at all yields a verdict, in bounded time: only the first MAX_INPUT_BYTES and at
+most MAX_INPUT_LINES lines of a message are parsed (the standard library's parser works line
+by line in Python, so the line count bounds its time; a report's explanation, status fields
+and returned headers come first, and what is cut is the tail of a large returned original).
+Every later step reads bounded pieces of that (mime.py, dsn.py, textscan.py, patterns.py).
+"""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, replace
 from email.message import Message
@@ -24,6 +32,9 @@ KINDS = ("hard", "soft", "complaint", "auto-reply", "delivered", "not-bounce")
 INFERRED_STATUS = {"userunknown": "5.1.1", "hostunknown": "5.1.2", "notaccept": "5.1.2",
                    "hasmoved": "5.1.6"}
 EXCLUDED_HEADERS = ("To", "From", "Return-Path", "Reply-To", "Sender")
+MAX_INPUT_BYTES = 1024 * 1024
+MAX_INPUT_LINES = 10_000  # seven times the longest report in the sisimai corpus
+LINE_BREAK_RE = re.compile(rb"\r\n?|\n")  # what the email parser splits lines on
 
 
 @dataclass(frozen=True)
@@ -45,11 +56,19 @@ NOT_BOUNCE = Classification("not-bounce")
 
 
 def classify_message(raw: bytes) -> Classification:
-    """Classify raw message bytes; never raises (falls back to "not-bounce")."""
+    """Classify raw message bytes (their bounded head); never raises ("not-bounce")."""
     try:
-        return _classify(bytes(raw or b""))
+        return _classify(bounded_input(bytes(raw or b"")))
     except Exception:  # noqa: BLE001 - any input at all must yield a verdict
         return NOT_BOUNCE
+
+
+def bounded_input(raw: bytes) -> bytes:
+    """Return the part of ``raw`` the classifier reads: MAX_INPUT_BYTES, MAX_INPUT_LINES."""
+    head = raw[:MAX_INPUT_BYTES]
+    breaks = itertools.islice(LINE_BREAK_RE.finditer(head), MAX_INPUT_LINES - 1, None)
+    last = next(breaks, None)
+    return head if last is None else head[: last.end()]
 
 
 def _classify(raw: bytes) -> Classification:

@@ -11,6 +11,10 @@ FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{0,60})[ \t]*:[ \t]*(.*)$")
 STATUS_RE = re.compile(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?![\w-]|\.\d)")
 REPLY_RE = re.compile(r"(?<![\w.-])([245][0-5]\d)(?=[ \t-]|$)")
 RECIPIENT_FIELDS = ("final-recipient", "original-recipient", "x-actual-recipient")
+MAX_FIELD_CHARS = 8 * 1024
+MAX_FIELD_LINES = 100
+# A Diagnostic-Code is one SMTP reply; its first 2 KB say all a reason can be read from.
+MAX_DIAGNOSTIC_CHARS = 2 * 1024
 
 
 @dataclass
@@ -27,27 +31,36 @@ class Record:
 
 
 def parse_blocks(text: str) -> list[dict[str, str]]:
-    """Split header-like text into blocks (separated by blank lines) of lower-cased fields."""
+    """Split header-like text into blocks (separated by blank lines) of lower-cased fields.
+
+    A field continued over many lines is gathered in a list and joined once (repeated string
+    concatenation is quadratic); it keeps MAX_FIELD_LINES lines and MAX_FIELD_CHARS characters.
+    """
     blocks: list[dict[str, str]] = []
-    current: dict[str, str] = {}
+    current: dict[str, list[str]] = {}
     last: str | None = None
     for line in text.splitlines():
         if not line.strip():
             blocks, current, last = _flush(blocks, current), {}, None
         elif line[0] in " \t" and last:
-            current[last] = f"{current[last]} {line.strip()}"
+            _continue(current[last], line)
         elif match := FIELD_RE.match(line):
             name = match.group(1).lower()
             last = None if name in current else name
-            current.setdefault(name, match.group(2).strip())
+            current.setdefault(name, [match.group(2).strip()[:MAX_FIELD_CHARS]])
         else:
             last = None
     return _flush(blocks, current)
 
 
-def _flush(blocks: list[dict[str, str]], current: dict[str, str]) -> list[dict[str, str]]:
+def _continue(pieces: list[str], line: str) -> None:
+    if len(pieces) < MAX_FIELD_LINES:
+        pieces.append(line.strip()[:MAX_FIELD_CHARS])
+
+
+def _flush(blocks: list[dict[str, str]], current: dict[str, list[str]]) -> list[dict[str, str]]:
     if current:
-        blocks.append(current)
+        blocks.append({name: " ".join(v)[:MAX_FIELD_CHARS] for name, v in current.items()})
     return blocks
 
 
@@ -66,7 +79,7 @@ def reply_code(text: str | None) -> str | None:
 def strip_type(value: str) -> str:
     """Drop the ``smtp;`` style type prefix of a Diagnostic-Code value."""
     kind, sep, rest = value.partition(";")
-    if sep and re.fullmatch(r"[\w-]{1,20}", kind.strip()):
+    if sep and len(kind) < 40 and re.fullmatch(r"[\w-]{1,20}", kind.strip()):
         return rest.strip()
     return value.strip()
 
@@ -86,7 +99,7 @@ def dsn_records(text: str) -> list[Record]:
 
 
 def _record(block: dict[str, str], recipient: str | None) -> Record:
-    diagnostic = strip_type(block.get("diagnostic-code", "")) or None
+    diagnostic = strip_type(block.get("diagnostic-code", ""))[:MAX_DIAGNOSTIC_CHARS] or None
     status = status_code(block.get("status"))
     detailed = status_code(diagnostic)
     if detailed and (status is None or status.endswith(".0.0")):

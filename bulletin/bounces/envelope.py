@@ -8,7 +8,11 @@ from email.message import Message
 from bulletin.bounces.dsn import parse_blocks
 from bulletin.bounces.mime import header, headers
 
-TOKEN_RE = re.compile(r"(?<![\w.+-])(bounces|unsubscribe)\+([^@\s<>\"',;]+)@", re.IGNORECASE)
+# The token is bounded: an unbounded run would be rescanned from every "bounces+" in a
+# crafted header that never reaches an "@".
+TOKEN_RE = re.compile(
+    r"(?<![\w.+-])(bounces|unsubscribe)\+([^@\s<>\"',;]{1,256})@", re.IGNORECASE
+)
 TOKEN_HEADERS = ("To", "Delivered-To", "X-Original-To", "Return-Path", "Envelope-To",
                  "X-Envelope-To", "Original-Mail-From")
 TOKEN_FIELDS = ("original-mail-from", "x-postfix-sender", "original-envelope-id")

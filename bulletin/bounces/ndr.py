@@ -39,8 +39,10 @@ TEMPLATES: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = (
     ("dragonfly", (re.compile(r"this is the dragonfly mail agent"),
                    re.compile(r"there was an error delivering your mail to"))),
     ("yahoo", (re.compile(r"sorry, we were unable to deliver your message to the following"),)),
-    ("failed-addresses", (re.compile(r"-{3,} ?message log follows: ?-{3,}"),
-                          re.compile(r"-{3,} ?failed addresses follow: ?-{3,}"))),
+    # "-{3}" and not "-{3,}": the same matches, without rescanning a long dash run from
+    # each of its dashes.
+    ("failed-addresses", (re.compile(r"--- ?message log follows: ?---"),
+                          re.compile(r"--- ?failed addresses follow: ?---"))),
 )
 # IMail (Ipswitch) writes "<reason>: <address>" then "Original message follows.", under the
 # subject "Undeliverable Mail" and an X-Mailer of "<SMTP32 vN>".

@@ -13,15 +13,16 @@ def _compile(*phrases: str) -> re.Pattern[str]:
 USER_UNKNOWN = _compile(
     r"\b(?:user|recipient|mailbox|address|account|addressee|e-?mail address|local ?part)"
     r"(?: name)? (?:is )?(?:unknown|not known|not found|not recogni[sz]ed|does ?n[o']t exist"
-    r"|not exist|invalid|non-?existent|unavailable|not valid)",
+    r"|not exist|invalid|non-?existent|unavailable|not valid|could not be found|not ok\b)",
     r"\bunknown (?:user|recipient|mailbox|address|local[- ]?part|e-?mail address|alias)",
     r"\bno such (?:user|recipient|mailbox|address|person|account|local user)",
     r"\binvalid (?:recipient|mailbox|user|address|e-?mail address)\b",
     r"\b(?:not a valid|is not a known|not a known) (?:user|recipient|mailbox|address)",
     r"\bnot an active address", r"\bno mailbox (?:here|by that name|found|for)",
     r"\bno (?:account|one) (?:by that name|at this address)",
-    r"\bmailbox (?:\S+ )?(?:does not exist|not present|is unavailable|not found)",
-    r"\b(?:user|recipient|address|mailbox|account) \S+ (?:does not exist|was not found|unknown)",
+    r"\bmailbox (?:\S{1,64} )?(?:does not exist|not present|is unavailable|not found)",
+    r"\b(?:user|recipient|address|mailbox|account) \S{1,64} "
+    r"(?:does not exist|was not found|unknown)",
     r"\brecipient (?:rejected|refused|not accepted)?:? ?(?:unknown|invalid|user unknown|no such)",
     r"\bdoes not exist(?: here| on this server| in our| at)?\b",
     r"\bemail account that you tried to reach does not exist",
@@ -33,12 +34,17 @@ USER_UNKNOWN = _compile(
     r"\bnot (?:listed in|found in) (?:the )?(?:directory|address book|domino directory)",
     r"\bdestination addresses? (?:were|was) unknown",
     r"\bnon[- ]?existent (?:user|mailbox|recipient|address)", r"\buser not active",
-    r"\bvirtual user\b.*unknown", r"\binvalid or unknown virtual user",
+    r"\bvirtual user\b.{0,60}unknown", r"\binvalid or unknown virtual user",
     r"\bnessun utente|utilisateur inconnu|no existe (?:dicha|ese)|existiert nicht",
-    r"\bdoes ?n[o']t have an? [\w.-]+ account\b",
+    r"\bdoes ?n[o']t have an? [\w.-]{1,64} account\b",
     r"\binvalid final delivery userid\b",  # IMail
     r"\bno longer (?:valid|available|exists?|in use|with)\b",
     r"\b(?:empfänger|benutzer|adresse|postfach) (?:ist )?(?:unbekannt|nicht gefunden)",
+    # further families of sisimai's UserUnknown: directory lookups, mailbox-name lookups
+    r"\bnot present in (?:the )?(?:directory|address book)", r"\bcan't accept user\b",
+    r"\bdestination server rejected recipients", r"\bno mail ?box available for this user",
+    r"\bemail name is not found", r"\bbadrecipientto\b", r"\buser missing home directory",
+    r"> not found\b", r"\bbad (?:\S{1,32} )?recipient\b",
 )
 HOST_UNKNOWN = _compile(
     r"\bhost or domain name not found", r"\b(?:domain|host)(?: name)? (?:does not exist|not found"
@@ -65,18 +71,28 @@ NOT_ACCEPT = _compile(
 )
 # Reasons that leave the address alive.
 MAILBOX_FULL = _compile(
-    r"\bmail ?box (?:\S+ )?(?:is )?(?:full|over ?quota|exceeds?|size limit)", r"\bquota\b",
+    r"\bmail ?box (?:\S{1,64} )?(?:is )?(?:full|over ?quota|exceeds?|size limit)", r"\bquota\b",
     r"\bfull mailbox", r"\binsufficient (?:disk|storage|system storage)|\bdisk space",
     r"\bexceeded (?:storage|the storage|its storage)", r"\bmailfolder is full",
     r"\bno space left", r"\btoo many messages (?:on the server|in)",
     r"\bstorage (?:allocation|limit)",
     r"\bspace has been used up", r"\bboite du destinataire pleine", r"\bmailbox full\b",
+    r"\b(?:not|does not have) enough (?:disk |storage )?space", r"\btoo much mail data",
 )
 SUSPENDED = _compile(
     r"\b(?:is|been|currently|temporarily|temporary) (?:suspended|disabled|deactivated|locked"
     r"|frozen|inactive)", r"\binactive (?:account|user|mailbox)", r"\b(?:mailbox|account|user)"
     r" (?:is )?(?:disabled|suspended|inactive|deactivated|frozen|locked|blocked|terminated)",
     r"\barchived recipient", r"\bno longer accepts mail", r"\bmailbox unavailable or access denied",
+    r"\bdeactivated mailbox", r"\bsuspend(?:ed)? the service", r"\bdisabled or discontinued",
+)
+# The recipient's own filter refused the message: the mailbox exists (sisimai's Filtered).
+RECIPIENT_FILTER = _compile(
+    r"\brefused due to recipient preferences", r"\buser reject\b", r"\bmessage filtered\b",
+    r"\byou have been blocked by the recipient", r"\baccount is protected by",
+    r"\brecipient is only accepting mail from specific", r"\bis not accepting any mail",
+    r"\bmessage rejected due to user rules", r"\buser refuses to receive this mail",
+    r"\brecipient id refuse to receive mail", r"\bhas restricted sms e-?mail",
 )
 SENDER_FAULT = _compile(
     r"\bblock(?:ed|list|ing)?\b", r"\bblack ?list", r"\bdeny ?list", r"\bspam", r"\brbl\b",
@@ -96,6 +112,19 @@ SENDER_FAULT = _compile(
     r"\b5\.7\.\d{1,3}\b", r"\btls (?:is )?required|\bmust (?:issue a )?starttls",
     r"\bencryption (?:is )?required", r"\bcomplain",
 )
+# The narrow core of SENDER_FAULT: a named block list, spam or virus verdict, relaying or
+# rate refusal, policy or reputation (sisimai's Blocked, NoRelaying, Rejected, SpamDetected,
+# PolicyViolation, VirusDetected, BadReputation, Speeding). Only these override a code that
+# says the address is gone.
+POLICY_BLOCK = _compile(
+    r"\bblack ?list|\bblock ?list|\bdeny ?list|\bblocked\b", r"\b(?:rbl|dnsbl)\b",
+    r"\bspamhaus|spamcop|barracudacentral|abuseat|sorbs", r"\bspam", r"\breputation",
+    r"\bpolic(?:y|ies)\b", r"\brelay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)",
+    r"\bunable to relay|\bnot permitted to relay|\bwe do not relay", r"\bvirus|\bmalware",
+    r"\bsender (?:address |domain )?(?:rejected|denied)", r"\brate ?limit",
+    r"\btoo many (?:recipients|connections)\b",
+    r"\b5\.7\.\d{1,3}\b",
+)
 TRANSIENT = _compile(
     r"\bgrey ?list|gray ?list", r"\btry (?:again )?later", r"\btemporar", r"\btimed? ?out",
     r"\bretry (?:time|timeout)", r"\bdelay(?:ed)?\b", r"\bexpired\b", r"\bgave up\b",
@@ -113,6 +142,10 @@ DATA_STAGE = re.compile(
     r"|\bdata command\b|\bsmtp command:? data\b"
 )
 RCPT_STAGE = re.compile(r"\brcpt to\b|\brcpt command\b|>>> rcpt\b|\bafter rcpt\b")
+# With PIPELINING (RFC 2920) a client sends RCPT TO and DATA together, so a transcript can
+# show a recipient's rejection after ">>> DATA"; when DATA itself is refused because "no
+# valid recipients" remain, the rejection before it answered RCPT TO, not the content.
+PIPELINED_RCPT = re.compile(r"\bno valid recipients\b")
 MAIL_STAGE = re.compile(r"\bafter mail from\b|\bmail from command\b|>>> mail from\b")
 # Known content-filter answers dressed up as "user unknown" (e.g. Japanese mobile carriers).
 FILTER_DISGUISE = re.compile(r"\b550 : user unknown\b")
@@ -125,15 +158,22 @@ SENDER_ADDRESS = re.compile(
 HARD_REASONS = (("hostunknown", HOST_UNKNOWN), ("userunknown", USER_UNKNOWN),
                 ("hasmoved", HAS_MOVED), ("notaccept", NOT_ACCEPT))
 SOFT_REASONS = (("mailboxfull", MAILBOX_FULL), ("suspend", SUSPENDED),
+                ("filtered", RECIPIENT_FILTER),
                 ("senderfault", SENDER_FAULT), ("transient", TRANSIENT))
 
 
+MAX_SCAN_CHARS = 16 * 1024
 LOCAL_PART_RE = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}@(?=[\w-])")
 
 
 def normalise_text(text: str | None) -> str:
-    """Lower-case text, drop address local parts and collapse whitespace for phrase matching."""
-    return " ".join(LOCAL_PART_RE.sub("@", (text or "").lower()).split())
+    """Lower-case text, drop address local parts and collapse whitespace for phrase matching.
+
+    Only the first MAX_SCAN_CHARS are read: callers pass one diagnostic or one recipient's
+    block, and the phrase tables must never see an unbounded text.
+    """
+    text = (text or "")[:MAX_SCAN_CHARS]
+    return " ".join(LOCAL_PART_RE.sub("@", text.lower()).split())
 
 
 def first_reason(text: str | None, table: tuple[tuple[str, re.Pattern[str]], ...]) -> str | None:
@@ -154,12 +194,17 @@ def soft_reason(text: str | None) -> str | None:
     return first_reason(text, SOFT_REASONS)
 
 
+def policy_block(text: str | None) -> bool:
+    """Tell whether ``text`` names a policy block (POLICY_BLOCK), the narrow sender fault."""
+    return bool(POLICY_BLOCK.search(normalise_text(text)))
+
+
 def smtp_stage(text: str | None) -> str | None:
     """Return "DATA", "RCPT" or "MAIL" when the text tells which command the failure answered."""
     flat = normalise_text(text)
     for name, pattern in (("DATA", DATA_STAGE), ("RCPT", RCPT_STAGE), ("MAIL", MAIL_STAGE)):
         if pattern.search(flat):
-            return name
+            return "RCPT" if name == "DATA" and PIPELINED_RCPT.search(flat) else name
     return None
 
 

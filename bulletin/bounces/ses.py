@@ -8,17 +8,22 @@ from bulletin.bounces.address import normalise
 from bulletin.bounces.arf import Complaint
 from bulletin.bounces.dsn import Record, status_code, strip_type
 
-TYPE_RE = re.compile(r'"notificationType"\s*:\s*"(Bounce|Complaint|Delivery)"')
+# JSON blanks and string values are bounded (MAX_VALUE_CHARS): an unterminated string would
+# otherwise be rescanned to the end of the text from every occurrence of its field name.
+MAX_VALUE_CHARS = 2048
+_BLANK = r"[ \t\r\n]{0,16}"
+_STRING = rf'"((?:[^"\\]|\\.){{0,{MAX_VALUE_CHARS}}})"'
+TYPE_RE = re.compile(rf'"notificationType"{_BLANK}:{_BLANK}"(Bounce|Complaint|Delivery)"')
 
 
 def _field(text: str, name: str, after: str = "") -> str | None:
     start = text.find(f'"{after}"') if after else 0
-    match = re.compile(rf'"{name}"\s*:\s*"((?:[^"\\]|\\.)*)"').search(text, max(start, 0))
+    match = re.compile(rf'"{name}"{_BLANK}:{_BLANK}{_STRING}').search(text, max(start, 0))
     return match.group(1) if match else None
 
 
 def _first_listed(text: str, name: str) -> str | None:
-    match = re.search(rf'"{name}"\s*:\s*\[\s*"([^"]+)"', text)
+    match = re.search(rf'"{name}"{_BLANK}:{_BLANK}\[{_BLANK}{_STRING}', text)
     return match.group(1) if match else None
 
 

@@ -8,27 +8,31 @@ from bulletin.bounces.address import ADDRESS_RE, normalise
 from bulletin.bounces.dsn import STATUS_RE, Record, status_code
 
 _ADDR = ADDRESS_RE.pattern
-_BULLET = r"(?:[*\u2022-][ \t]+)?"
+# Every blank run is bounded ({0,N}), and two blank runs never meet without a required
+# character between them: "to" followed by a megabyte of spaces must cost linear time.
+_BLANK = r"[ \t]{0,16}"
+_BULLET = r"(?:[*\u2022-][ \t]{1,16})?"
 # Ways MTAs name the failed recipient, strongest first.
 RECIPIENT_RES = tuple(
     re.compile(p, re.IGNORECASE | re.MULTILINE)
     for p in (
-        rf"^[ \t]*{_BULLET}<{_ADDR}>",
-        rf"^[ \t]*{_BULLET}{_ADDR}[ \t]*(?:$|\.\.\.|:|\(|<|\[|on\b|\bcould\b|\bwas\b)",
-        rf"^[ \t]*[245]\d\d[ -]<{_ADDR}>\.\.\.",
-        rf"^[ \t>]*(?:(?:final-)?recipient(?:\(s\))?(?: address)?|rcpt to)[ \t]*:[ \t]*<?"
-        rf"(?:rfc822;)?[ \t]*{_ADDR}",
-        rf"\b(?:rcpt to|to|for|recipient|address|user|mailbox|destinataire|empf\w+nger)[ \t]*"
-        rf"[:=]?[ \t]*[<\"'(\[][ \t]*{_ADDR}",
-        rf"\b(?:deliver(?:y|ed)?|send|sent|message|undeliverable) to[ \t]+{_ADDR}",
-        rf":[ \t]*<?{_ADDR}",
+        rf"^{_BLANK}{_BULLET}<{_ADDR}>",
+        rf"^{_BLANK}{_BULLET}{_ADDR}{_BLANK}(?:$|\.\.\.|:|\(|<|\[|on\b|\bcould\b|\bwas\b)",
+        rf"^{_BLANK}[245]\d\d[ -]<{_ADDR}>\.\.\.",
+        rf"^[ \t>]{{0,16}}(?:(?:final-)?recipient(?:\(s\))?(?: address)?|rcpt to){_BLANK}:"
+        rf"{_BLANK}<?(?:rfc822;{_BLANK})?{_ADDR}",
+        rf"\b(?:rcpt to|to|for|recipient|address|user|mailbox|destinataire|empf\w{{1,4}}nger)"
+        rf"(?:{_BLANK}[:=])?{_BLANK}[<\"'(\[]{_BLANK}{_ADDR}",
+        rf"\b(?:deliver(?:y|ed)?|send|sent|message|undeliverable) to[ \t]{{1,16}}{_ADDR}",
+        rf":{_BLANK}<?{_ADDR}",
         rf"<{_ADDR}>",
     )
 )
 STRONG = 3  # the first patterns name the recipient even when it is also the report's addressee
 REGION_CHARS = 900
+MAX_LINE_CHARS = 2 * 1024  # a diagnostic or transcript line is read no further than this
 NEXT_RECIPIENT_RE = re.compile(
-    rf"^[ \t]*{_BULLET}(?:[245]\d\d[ -])?<?{_ADDR}>?[ \t]*(?:$|:|\.\.\.|\(|\[)", re.MULTILINE
+    rf"^{_BLANK}{_BULLET}(?:[245]\d\d[ -])?<?{_ADDR}>?{_BLANK}(?:$|:|\.\.\.|\(|\[)", re.MULTILINE
 )
 QMAIL_STATUS_RE = re.compile(r"\(#([245]\.\d{1,3}\.\d{1,3})\)")
 
@@ -64,7 +68,8 @@ def _transcript_before(text: str, start: int) -> str:
     lines = text[: text.rfind("\n", 0, start) + 1].splitlines(keepends=True)
     kept: list[str] = []
     while lines and lines[-1].lstrip().startswith((">>>", "<<<")) and len(kept) < 3:
-        kept.insert(0, lines.pop())
+        line = lines.pop()
+        kept.insert(0, line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "\n")
     return "".join(kept)
 
 
@@ -90,8 +95,13 @@ def _status(text: str) -> str | None:
 
 
 # Only failure replies (4xx, 5xx): a failure report's "Size (in bytes): 222" is no reply.
+# The code follows a blank, a line start or one of the words MTAs put before a reply. These
+# are look-behinds, not "(word|\s)[ \t]*": a blank run could then be split between the two
+# in every way, from every blank (quadratic on a long run of spaces).
 SMTP_REPLY_RE = re.compile(
-    r"(?:said:?|<<<|response:?|reply:?|error:?|^|\s)[ \t]*([45][0-5]\d)(?:[ \t:-]|$)",
+    r"(?=[45])(?:^|(?<=\s)|(?<=<<<)|" + "|".join(
+        f"(?<={word})|(?<={word}:)" for word in ("said", "response", "reply", "error")
+    ) + r")([45][0-5]\d)(?:[ \t:-]|$)",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -102,7 +112,9 @@ def reply_code_in(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-REPLY_LINE_RE = re.compile(r"(?<![\w.])[245]\d\d[ -]+(?:[245]\.\d{1,3}\.\d{1,3}[ -]+)?[A-Za-z<'\"]")
+REPLY_LINE_RE = re.compile(
+    r"(?<![\w.])[245]\d\d[ -]{1,8}(?:[245]\.\d{1,3}\.\d{1,3}[ -]{1,8})?[A-Za-z<'\"]"
+)
 DIAGNOSTIC_HINT_RE = re.compile(
     r"unknown|not exist|no such|invalid|full|quota|reject|refused|denied|blocked|unavailable"
     r"|disabled|not found|failed|error|spam",
@@ -112,7 +124,8 @@ DIAGNOSTIC_HINT_RE = re.compile(
 
 def diagnostic_line(text: str) -> str | None:
     """Return the most informative line of a failure explanation (trimmed to 500 chars)."""
-    lines = [" ".join(line.split()) for line in text.splitlines() if len(line.strip()) > 3]
+    lines = [" ".join(line[:MAX_LINE_CHARS].split()) for line in text.splitlines()]
+    lines = [line for line in lines if len(line) > 3]
     for pattern in (REPLY_LINE_RE, STATUS_RE, DIAGNOSTIC_HINT_RE):
         found = next((line for line in lines if pattern.search(line)), None)
         if found:

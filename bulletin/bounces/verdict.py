@@ -11,18 +11,38 @@ from bulletin.bounces.patterns import (
     about_sender,
     disguised_filter,
     hard_reason,
+    policy_block,
     smtp_stage,
     soft_reason,
 )
 
-# Enhanced status codes that by themselves say the address is gone.
+# RFC 3463 status codes are read before any wording. Class 4 is transient: soft. In class 5:
+# - these say by themselves that the address is gone (hard), unless the diagnostic names a
+#   specific contrary reason (mailbox full, suspended, a named policy block);
 HARD_CODES = {
     "5.1.1": "userunknown", "5.1.10": "userunknown", "5.1.3": "userunknown",
     "5.1.2": "hostunknown", "5.1.6": "hasmoved",
 }
+# - the sender's address, not the recipient's (5.1.7, 5.1.8), and security or policy (5.7.x,
+#   BNC-05): soft, and a sender-side fault;
 SENDER_CODES = ("5.1.7", "5.1.8")
 SECURITY_CODE_RE = re.compile(r"(?<![\w.])[45]\.7\.\d{1,3}\b")
-ALIVE_REASONS = ("mailboxfull", "suspend")
+# - the mailbox exists but cannot take this message (x.2.2 full, x.2.3 too big, x.2.4 list
+#   expansion, x.3.4 too big for the system) or the content is refused (x.6.x): soft,
+#   whatever the words say;
+ALIVE_CODES = ("5.2.2", "5.2.3", "5.2.4", "5.3.4")
+ALIVE_SUBJECTS = ("5.6.",)
+# - every other code (x.0.0, 5.1.0, 5.2.0 and 5.2.1 "disabled", 5.3.x, 5.4.x, 5.5.x, ...) is
+#   undecided: the diagnostic's reason decides (patterns.py, after sisimai's reasons), and
+#   "user unknown" answering DATA is a content filter (sisimai's Filtered), not a dead address.
+ALIVE_REASONS = ("mailboxfull", "suspend", "filtered")
+# Vendor wording, only where the codes and the reasons cannot decide: Exchange Online's
+# directory-based edge blocking refuses an address missing from the tenant's directory with
+# "550 5.4.1 Recipient address rejected: Access denied" (Microsoft's NDR reference for
+# 5.4.1). "Access denied" alone, or under another code (a 5.7.1), stays a policy refusal.
+EXCHANGE_ONLINE_GONE_RE = re.compile(
+    r"recipient address rejected: access denied.{0,120}\.protection\.outlook\.com", re.I
+)
 DELIVERED_ACTIONS = ("delivered", "relayed", "expanded")
 
 
@@ -40,6 +60,8 @@ def judge(record: Record) -> Verdict:
     status = record.status or ""
     if record.action in DELIVERED_ACTIONS or status.startswith("2."):
         return Verdict("delivered")
+    if status == "5.4.1" and EXCHANGE_ONLINE_GONE_RE.search(record.diagnostic or ""):
+        return Verdict("hard", reason="userunknown")
     text = f"{record.diagnostic or ''}\n{record.context or ''}"
     hard, soft = reasons(record)
     stage = smtp_stage(text)
@@ -91,6 +113,11 @@ def _sender_fault(record: Record, soft: str | None, stage: str | None) -> bool:
     if stage == "MAIL" or status in SENDER_CODES:
         return True
     policy_code = status[1:3] == ".7" or bool(SECURITY_CODE_RE.search(record.diagnostic or ""))
+    if status in HARD_CODES and not policy_code:
+        # The code says the address is gone: only a named block overrides it (sisimai's
+        # UserUnknown defers to Blocked, NoRelaying, Rejected ... for a 5.1.1), not any word
+        # of the wide sender-fault family such as "denied" or "security".
+        return policy_block(record.diagnostic)
     if soft != "senderfault" and not policy_code:
         return False
     # A 5.7.x code is a policy rejection (BNC-05) unless the remote server's own words say
@@ -114,6 +141,8 @@ def _is_hard(
         return False
     status = record.status or ""
     coded = status in HARD_CODES
+    if status in ALIVE_CODES or status.startswith(ALIVE_SUBJECTS):
+        return False
     if not coded and (stage == "DATA" or status.startswith("5.2.") and stage != "RCPT"):
         return False  # "user unknown" after the content was sent is a filter, not a dead address
     return bool(hard) or (coded and soft in (None, "transient"))
