@@ -10,7 +10,6 @@ import stat
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from bulletin.delivery.scheduler import JOBS, Worker, run_job
@@ -169,8 +168,21 @@ def test_stale_jobs_fail_and_old_ones_go(app):
     assert not (Path(app.config["IMPORT_DIR"]) / dead_file).exists()
 
 
-@pytest.mark.parametrize("lang,text", [("cy", "Mewnforio"), ("en", "Import")])
-def test_job_page_is_in_the_editors_language(app, editor_client, lang, text):
+def test_job_pages_and_row_problems_are_in_the_uploaders_language(app, editor_client):
+    editor_client.get("/editor/?lang=cy")  # the editor chose Welsh
     location = upload(editor_client).headers["Location"]
-    page = editor_client.get(f"{location}?lang={lang}")
-    assert page.status_code == 200 and f'lang="{lang}' in page.text
+    assert "Yn aros i'r gweithiwr" in editor_client.get(location).text
+    run_worker_job(app)  # no request: the worker writes the problems in the job's language
+    job = db.session.scalar(select(ImportJob))
+    assert job.language == "cy"
+    [(line, message)] = json.loads(job.report)["problems"]
+    assert line == 3 and message.startswith("Nid yw'r cyfeiriad e-bost yn ddilys")
+    assert "Nid yw&#39;r cyfeiriad e-bost yn ddilys" in editor_client.get(location).text
+    failed = queued_file(app, b"Name\nAnn\n")
+    failed.language = "cy"
+    db.session.commit()
+    run_worker_job(app)
+    failed = fresh_job(failed.id)
+    assert failed.status == "failed" and "no email column" not in failed.error
+    assert "Methodd y mewnforio" in editor_client.get(
+        f"/editor/subscribers/import/{failed.id}").text
