@@ -94,10 +94,12 @@ def job_report(job: ImportJob) -> ImportReport | None:
 
 def job_progress(job: ImportJob) -> dict:
     """Status and figures for the job page and its poller."""
-    done = min(job.rows_done, job.total_rows) if job.status != ImportJobStatus.DONE else (
-        job.total_rows)
-    percent = 100 * done // job.total_rows if job.total_rows else (
-        100 if job.status == ImportJobStatus.DONE else 0)
+    finished = job.status == ImportJobStatus.DONE
+    done = job.total_rows if finished else min(job.rows_done, job.total_rows)
+    if job.total_rows:
+        percent = 100 * done // job.total_rows
+    else:
+        percent = 100 if finished else 0
     return {"status": job.status, "total": job.total_rows, "done": done, "percent": percent}
 
 
