@@ -44,6 +44,8 @@ def _load_config(app: Flask, config: type | Mapping | None) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'bulletin.sqlite3'}"
     if not app.config.get("OUTBOX_DIR"):
         app.config["OUTBOX_DIR"] = str(instance / "outbox")
+    if not app.config.get("IMPORT_DIR"):
+        app.config["IMPORT_DIR"] = str(instance / "imports")
     app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(app.config["DATABASE_URL"])
     if not app.config["SECRET_KEYS"] and app.config["ENV"] != "production":
         _use_generated_secret(app, instance)

@@ -1,13 +1,20 @@
-"""The audit log: one row for every editorial change."""
+"""The audit log: one row for every editorial change, and who may see which rows."""
 
 from __future__ import annotations
 
 import json
 
 from flask_login import current_user
+from sqlalchemy import ColumnElement, or_
 
 from .extensions import db
 from .models import AuditLog
+
+#: Nouns of the actions every editor may see (catalogue, issues, sends). Everything else
+#: (editor accounts, topics, API tokens, suppressions, subscriber access, imports, exports,
+#: erasures, retention purges) is an admin action: listed so that a new kind of action
+#: stays hidden from plain editors until someone decides otherwise.
+EDITORIAL_NOUNS = ("workshop", "opportunity", "issue", "send")
 
 
 def record_audit(action: str, target=None, *, detail: dict | None = None, editor=None) -> AuditLog:
@@ -22,3 +29,13 @@ def record_audit(action: str, target=None, *, detail: dict | None = None, editor
     )
     db.session.add(entry)
     return entry
+
+
+def visible_to(editor) -> ColumnElement[bool] | None:
+    """A filter for the audit rows an editor may see: admins all, others their own and
+    the editorial actions of anyone. None: no filter."""
+    if editor.is_admin:
+        return None
+    editorial = [AuditLog.action.startswith(f"{noun}.", autoescape=True)
+                 for noun in EDITORIAL_NOUNS]
+    return or_(AuditLog.editor_id == editor.id, *editorial)

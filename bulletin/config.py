@@ -103,6 +103,11 @@ class Config:
     SEND_RETRY_SECONDS = _float("SEND_RETRY_SECONDS", 60.0)
     #: First pause when the SMTP server refuses connections; doubles per failure (max 5 min).
     SMTP_DOWN_PAUSE_SECONDS = _float("SMTP_DOWN_PAUSE_SECONDS", 5.0)
+    #: Where CSV files uploaded for import wait for the worker (default: <instance>/imports).
+    IMPORT_DIR = _env("IMPORT_DIR")
+    #: Hours an import job (its file, report and row problems) is kept; a queued job that no
+    #: worker started by then fails.
+    IMPORT_RETENTION_HOURS = _int("IMPORT_RETENTION_HOURS", 72)
     DELIVERY_RETENTION_DAYS = _int("DELIVERY_RETENTION_DAYS", 365)
     PENDING_RETENTION_DAYS = _int("PENDING_RETENTION_DAYS", 30)
     BABEL_DEFAULT_LOCALE = "en"
@@ -134,6 +139,7 @@ class TestConfig(Config):
     MAIL_FROM = "Research bulletin <bulletin@example.org>"
     SMTP_URL = None
     OUTBOX_DIR = None
+    IMPORT_DIR = None
 
 
 class ProductionConfig(Config):

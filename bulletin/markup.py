@@ -1,9 +1,18 @@
-"""Editor-written Markdown: sanitised HTML (markdown-it-py, then nh3) and plain text."""
+"""Editor-written Markdown: sanitised HTML (markdown-it-py, then nh3) and plain text.
+
+Also the limits that keep one Markdown field from making a page slow (every door that
+takes Markdown checks them through the editor forms' validators), and a small cache of
+what was rendered, so a public page is not rendered again on every GET.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 
 import nh3
 from markdown_it import MarkdownIt
@@ -42,6 +51,17 @@ ALLOWED_ATTRIBUTES = {
 ALLOWED_SCHEMES = {"http", "https", "mailto", "tel"}
 _IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)")
 
+#: Longest Markdown field, in characters. Rendering is linear in the length for every
+#: construct we measured (markdown-it-py caps block nesting at 20 levels), at worst about
+#: 0.8 s for 20,000 characters of "![": the cache below pays that once per edit, not per GET.
+MAX_MARKDOWN_LENGTH = 20_000
+#: Deepest nesting of raw HTML elements. The sanitiser (html5ever, in nh3) is quadratic in
+#: it: 5,000 nested <li> (20,000 characters) took 0.4 s, 10,000 took 1.4 s. Real text
+#: needs a handful of levels.
+MAX_HTML_NESTING = 30
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
+_VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+
 
 def _parser() -> MarkdownIt:
     # Raw HTML is parsed (so nh3 can keep the harmless part) and never trusted.
@@ -68,23 +88,87 @@ def sanitise_html(raw: str) -> str:
     return _IMG_WITHOUT_ALT.sub('<img alt=""', cleaned)
 
 
+def html_nesting(text: str) -> int:
+    """How deep the raw HTML elements in some Markdown nest (stray end tags ignored)."""
+    open_tags: list[str] = []
+    deepest = 0
+    for match in _TAG.finditer(text):
+        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+        if name in _VOID or self_closing:
+            continue
+        if not closing:
+            open_tags.append(name)
+            deepest = max(deepest, len(open_tags))
+        elif name in open_tags:  # an end tag closes its element and any left open inside
+            del open_tags[len(open_tags) - 1 - open_tags[::-1].index(name):]
+    return deepest
+
+
+class RenderCache:
+    """A thread-safe LRU of rendered text keyed by a digest of the source, held to a total
+    size. Keyed by content, an edit can never be served stale: new text is a new key."""
+
+    def __init__(self, max_chars: int = 8_000_000):
+        self.max_chars = max_chars
+        self.entries: OrderedDict[tuple, str] = OrderedDict()
+        self.size = 0
+        self.lock = threading.Lock()
+
+    def get(self, kind: tuple, text: str, render: Callable[[str], str]) -> str:
+        """The cached rendering of `text`, rendering (outside the lock) on a miss."""
+        key = (*kind, hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+        with self.lock:
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+                return found
+        result = render(text)
+        with self.lock:
+            if key not in self.entries and len(result) <= self.max_chars:
+                self.entries[key] = result
+                self.size += len(result)
+                while self.size > self.max_chars:
+                    self.size -= len(self.entries.popitem(last=False)[1])
+        return result
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+
+
+#: One per process: the web app's public pages and the worker's emails share it.
+rendered = RenderCache()
+
+
+def _render_html(text: str, lowest_heading: int) -> str:
+    parser = _parser()
+    tokens = parser.parse(text)
+    _shift_headings(tokens, lowest_heading)
+    return sanitise_html(parser.renderer.render(tokens, parser.options, {}))
+
+
+def _render_plain(text: str) -> str:
+    writer = _PlainWriter()
+    writer.walk(_parser().parse(text))
+    return writer.result()
+
+
 def render_markdown(text: str | None, *, lowest_heading: int = 4) -> Markup:
     """Markdown to safe HTML; headings start at h<lowest_heading>."""
     if not text:
         return Markup("")
-    parser = _parser()
-    tokens = parser.parse(text)
-    _shift_headings(tokens, lowest_heading)
-    return Markup(sanitise_html(parser.renderer.render(tokens, parser.options, {})))
+    html_text = rendered.get(
+        ("html", lowest_heading), text, lambda source: _render_html(source, lowest_heading)
+    )
+    return Markup(html_text)
 
 
 def render_plain(text: str | None) -> str:
     """Markdown as plain text for email: headings underlined, lists, links in full."""
     if not text:
         return ""
-    writer = _PlainWriter()
-    writer.walk(_parser().parse(text))
-    return writer.result()
+    return rendered.get(("plain",), text, _render_plain)
 
 
 def _strip_tags(fragment: str) -> str:

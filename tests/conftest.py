@@ -59,7 +59,8 @@ def make_app(database_url, tmp_path):
     made = []
 
     def build(**overrides):
-        settings = config_for(DATABASE_URL=database_url, OUTBOX_DIR=str(tmp_path / "outbox"))
+        settings = config_for(DATABASE_URL=database_url, OUTBOX_DIR=str(tmp_path / "outbox"),
+                              IMPORT_DIR=str(tmp_path / "imports"))
         settings.update(overrides)
         application = create_app(settings)
         made.append(application)

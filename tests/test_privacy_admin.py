@@ -8,9 +8,12 @@ import json
 
 from sqlalchemy import select
 
+from bulletin.delivery.scheduler import Worker
+from bulletin.delivery.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import AuditLog, Subscriber, SubscriberStatus
 from bulletin.privacy.exporter import ExportFilter, escape_cell, stream_subscribers_csv
+from bulletin.privacy.jobs import run_import_jobs
 from bulletin.subscriptions import operations
 
 from .conftest import csrf_token
@@ -149,8 +152,11 @@ def test_import_page_dry_run_then_import(app, editor_client):
     def upload(**fields):
         data = {"csrf_token": csrf_token(page.text), "map_email": "Email Address",
                 "file": (io.BytesIO(body), "list.csv"), **fields}
-        return editor_client.post("/editor/subscribers/import", data=data,
-                                  content_type="multipart/form-data")
+        queued = editor_client.post("/editor/subscribers/import", data=data,
+                                    content_type="multipart/form-data")
+        assert queued.status_code == 303
+        run_import_jobs(Worker(app=app, settings=DeliverySettings.from_app(app)))
+        return editor_client.get(queued.headers["Location"])
 
     checked = upload(dry_run="y")
     assert checked.status_code == 200 and "nothing was changed" in checked.text

@@ -14,7 +14,13 @@ from flask import Flask
 
 from ..bounces.mailboxes import POLL_SECONDS, poll_bounce_mailbox
 from ..extensions import db
-from ..privacy.jobs import PURGE_INTERVAL_SECONDS, purge_expired
+from ..privacy.jobs import (
+    EXPIRE_IMPORTS_SECONDS,
+    PURGE_INTERVAL_SECONDS,
+    expire_imports,
+    purge_expired,
+    run_import_jobs,
+)
 from .backends import MailBackend, make_backend
 from .jobs import finish_done_sends, run_senders, start_sends
 from .settings import DeliverySettings
@@ -73,6 +79,8 @@ JOBS: list[Job] = [
     Job("finish-sends", finish_done_sends),
     Job("purge-expired", purge_expired, seconds=PURGE_INTERVAL_SECONDS),
     Job("poll-bounce-mailbox", poll_bounce_mailbox, seconds=POLL_SECONDS),
+    Job("run-imports", run_import_jobs),
+    Job("expire-imports", expire_imports, seconds=EXPIRE_IMPORTS_SECONDS),
 ]
 
 

@@ -27,6 +27,7 @@ from wtforms.validators import (
 
 from ..issue_view import ACCESS_FEATURES, OPPORTUNITY_KINDS
 from ..localtime import london_to_utc_safe
+from ..markup import MAX_HTML_NESTING, MAX_MARKDOWN_LENGTH, html_nesting
 from ..models import REGIONS, Topic
 from ..subscriptions.forms import MultiCheckboxField, NoControlCharacters, email_field
 from .accounts import AccountError, check_new_password
@@ -40,7 +41,10 @@ def _text(label, max_length: int = 200, required: bool = False) -> StringField:
 
 
 def _markdown(label) -> TextAreaField:
-    return TextAreaField(label, validators=[Optional(), Length(max=20000)])
+    # The API reads these validators too (api/schemas.py, api/validation.py): one limit.
+    return TextAreaField(
+        label, validators=[Optional(), Length(max=MAX_MARKDOWN_LENGTH), ShallowHtml()]
+    )
 
 
 def _when(label, required: bool = True) -> DateTimeLocalField:
@@ -59,6 +63,20 @@ def _link(label) -> StringField:
             WebLink(),
         ],
     )
+
+
+class ShallowHtml:
+    """Refuses Markdown whose raw HTML nests deeper than the sanitiser handles quickly."""
+
+    def __call__(self, form, field) -> None:
+        if field.data and html_nesting(field.data) > MAX_HTML_NESTING:
+            raise ValidationError(
+                _l(
+                    "The HTML in this text is nested more than %(levels)s levels deep. "
+                    "Use Markdown or simpler HTML.",
+                    levels=MAX_HTML_NESTING,
+                )
+            )
 
 
 class WebLink:

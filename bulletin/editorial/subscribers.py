@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     Flask,
     abort,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -15,12 +16,15 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..audit import record_audit
 from ..downloads import private_download
 from ..extensions import db
-from ..models import Delivery, OutboxMessage, Send, Subscriber
+from ..models import Delivery, ImportJob, ImportJobStatus, OutboxMessage, Send, Subscriber
+from ..privacy import imports
 from ..privacy.csvsource import FIELDS, MappingError
 from ..privacy.exporter import (
     CONSENT_COLUMNS,
@@ -31,7 +35,7 @@ from ..privacy.exporter import (
     csv_lines,
     stream_subscribers_csv,
 )
-from ..privacy.importer import ImportOptions, import_csv
+from ..privacy.importer import ImportOptions
 from ..subscriptions.export import export_subscriber
 from ..subscriptions.forms import ButtonForm
 from ..subscriptions.operations import find_by_email
@@ -159,15 +163,44 @@ def import_page():
         dry_run=form.dry_run.data,
         label=_label(upload.filename),
     )
+    # The request only stores the file and checks its header; the worker imports it.
+    name, rows = imports.store_upload(upload.stream)
     try:
-        report = import_csv(upload.stream, options)
+        imports.check_header(name, options)
     except MappingError as exc:
-        db.session.rollback()
+        imports.discard_file(name)
         return _render("import.html", 400, form=form, mapping_error=str(exc))
-    if not options.dry_run:
-        record_audit("subscribers.import", detail={"via": "web", **report.as_dict()})
-        db.session.commit()
-    return _render("import_report.html", report=report)
+    job = imports.queue_import(name, rows, options, language=str(get_locale() or "en"),
+                               editor=current_user._get_current_object())
+    db.session.commit()
+    return redirect(url_for(".import_job", job_id=job.id), code=303)
+
+
+@bp.get("/import/<int:job_id>")
+@admin_required
+def import_job(job_id: int):
+    job = db.get_or_404(ImportJob, job_id)
+    if job.status == ImportJobStatus.DONE:
+        return _render("import_report.html", report=imports.job_report(job))
+    return _render("import_job.html", job=job, progress=imports.job_progress(job),
+                   status_label=IMPORT_STATUS_LABELS[job.status])
+
+
+@bp.get("/import/<int:job_id>/progress")
+@admin_required
+def import_progress(job_id: int):
+    job = db.get_or_404(ImportJob, job_id)
+    return jsonify({**imports.job_progress(job),
+                    "status_label": str(IMPORT_STATUS_LABELS[job.status])})
+
+
+#: How the job page names each status.
+IMPORT_STATUS_LABELS = {
+    ImportJobStatus.QUEUED: _l("Waiting for the worker to start the import"),
+    ImportJobStatus.RUNNING: _l("Importing"),
+    ImportJobStatus.DONE: _l("Finished"),
+    ImportJobStatus.FAILED: _l("The import failed"),
+}
 
 
 def _label(filename: str | None) -> str:

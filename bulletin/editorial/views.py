@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from ..audit import visible_to
 from ..extensions import db, limiter, login_manager
 from ..models import AuditLog, Issue, Opportunity, Workshop, utcnow
 from . import accounts, sessions
@@ -146,7 +147,11 @@ def dashboard():
     drafts = db.session.scalars(
         select(Issue).where(Issue.published_at.is_(None)).order_by(Issue.updated_at.desc()).limit(5)
     ).all()
-    recent = db.session.scalars(select(AuditLog).order_by(AuditLog.id.desc()).limit(8)).all()
+    recent_changes = select(AuditLog).order_by(AuditLog.id.desc()).limit(8)
+    shown = visible_to(current_user)
+    if shown is not None:
+        recent_changes = recent_changes.where(shown)
+    recent = db.session.scalars(recent_changes).all()
     return render_template(
         "editorial/dashboard.html", upcoming=upcoming, closing=closing, drafts=drafts, recent=recent
     )

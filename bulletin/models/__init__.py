@@ -3,6 +3,7 @@
 from .bounce import BounceAction, BounceEvent, InboundMessage
 from .catalogue import Bilingual, Opportunity, OpportunityKind, Workshop
 from .editor import ApiToken, AuditLog, Editor, EditorSession, Role
+from .importjob import ImportJob, ImportJobStatus
 from .issue import Issue, IssueItem, ItemKind
 from .mail import OutboxMessage, OutboxStatus, Suppression, SuppressionReason
 from .send import Delivery, DeliveryStatus, Send, SendStatus
@@ -26,6 +27,8 @@ __all__ = [
     "DeliveryStatus",
     "Editor",
     "EditorSession",
+    "ImportJob",
+    "ImportJobStatus",
     "Issue",
     "InboundMessage",
     "IssueItem",

@@ -1,12 +1,15 @@
-// Live figures on a send page: poll the JSON endpoint every few seconds while it runs.
-// Without JavaScript the page shows the figures as they were, with a refresh link.
+// Live figures on a send or import page: poll the JSON endpoint every few seconds while it
+// runs. Without JavaScript the page shows the figures as they were, with a refresh link.
 (function () {
   "use strict";
-  var section = document.getElementById("send-progress");
+  var section = document.querySelector("section[data-progress-url]");
   if (!section || !window.fetch) { return; }
   var url = section.getAttribute("data-progress-url");
   var bar = section.querySelector("progress");
-  var running = { scheduled: true, sending: true, paused: true };
+  // The statuses still under way: a page may name its own (data-running="queued running").
+  var running = {};
+  (section.getAttribute("data-running") || "scheduled sending paused").split(" ")
+    .forEach(function (status) { running[status] = true; });
 
   function show(data) {
     section.querySelectorAll("[data-progress]").forEach(function (el) {
