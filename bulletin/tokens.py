@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -18,11 +19,16 @@ SALTS = {
     "unsubscribe": "bulletin.unsubscribe.v1",
     "bounce": "bulletin.bounce.v2",
     "mailto": "bulletin.mailto.v1",
+    "message-id": "bulletin.message-id.v1",
 }
 
 #: Hex digits of HMAC-SHA256 kept in address tokens: 64 bits, and the local part
 #: "unsubscribe+<32-hex uid>-<mac>" stays within RFC 5321's 64 octets.
 ADDRESS_MAC_HEX = 16
+#: Hex digits of HMAC-SHA256 in bulk Message-IDs: 128 bits, as nothing limits their length.
+MESSAGE_MAC_HEX = 32
+#: A bulk Message-ID: <SEND.DELIVERY.MAC@mail-domain>.
+BULK_MESSAGE_ID = re.compile(r"^<(\d+)\.(\d+)\.([0-9a-fA-F]+)@([^<>\s]+)>$")
 
 
 class BadToken(Exception):
@@ -129,6 +135,36 @@ def read_address_token(purpose: str, token: str) -> str:
         mac = hmac.digest(_address_key(purpose, key), value.encode(), "sha256")
         if hmac.compare_digest(given, mac.hex()[:ADDRESS_MAC_HEX]):
             return value
+    raise BadToken("invalid")
+
+
+def message_id_maker(send_id: int, domain: str) -> Callable[[int], str]:
+    """Bulk Message-IDs of one send, <SEND.DELIVERY.MAC@domain>; built once per send.
+
+    The MAC (first key) is what makes a Message-ID proof that we sent that delivery: ids
+    are sequential, so without it anyone could write down another reader's."""
+    key = _address_key("message-id", current_app.config["SECRET_KEYS"][0])
+    prefix = f"{send_id}."
+
+    def make(delivery_id: int) -> str:
+        ref = f"{prefix}{delivery_id}"
+        mac = hmac.digest(key, ref.encode("ascii"), "sha256").hex()[:MESSAGE_MAC_HEX]
+        return f"<{ref}.{mac}@{domain}>"
+
+    return make
+
+
+def read_message_id(message_id: str, domain: str) -> tuple[int, int]:
+    """The (send id, delivery id) of one of our bulk Message-IDs, checked against every key."""
+    match = BULK_MESSAGE_ID.match(message_id.strip())
+    if match is None or match.group(4).lower() != domain.lower():
+        raise BadToken("invalid")
+    send_id, delivery_id, given = match.group(1), match.group(2), match.group(3).lower()
+    ref = f"{send_id}.{delivery_id}".encode("ascii")  # int() only once it verifies
+    for key in current_app.config["SECRET_KEYS"]:
+        mac = hmac.digest(_address_key("message-id", key), ref, "sha256")
+        if hmac.compare_digest(given, mac.hex()[:MESSAGE_MAC_HEX]):
+            return int(send_id), int(delivery_id)
     raise BadToken("invalid")
 
 

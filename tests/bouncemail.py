@@ -5,7 +5,26 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from bulletin import tokens
+from bulletin.extensions import db
+from bulletin.models import Delivery, Send, Subscriber, utcnow
+
+from .delivery_helpers import make_issue_row
+
 BOUNCE_DOMAIN = "bounces.example.org"
+
+
+def sent_verp(subscriber: Subscriber) -> str:
+    """The VERP address of a new sent delivery to the subscriber: what a genuine bounce of
+    our mail is addressed to, and the proof that we sent it (a bare address proves nothing)."""
+    send = Send(issue=make_issue_row(), status="done")
+    db.session.add(send)
+    db.session.flush()
+    delivery = Delivery(send_id=send.id, subscriber_id=subscriber.id, language="en",
+                        status="sent", sent_at=utcnow())
+    db.session.add(delivery)
+    db.session.commit()
+    return f"bounces+{tokens.make_bounce_token(f'd{delivery.id}')}@{BOUNCE_DOMAIN}"
 
 
 def original_headers(to: str, *, message_id: str | None = None, list_id: str | None = None,

@@ -12,7 +12,7 @@ from bulletin.models import AuditLog, BounceEvent, Suppression
 from bulletin.pseudonyms import hash_address
 from bulletin.suppressions import is_suppressed, suppress
 
-from .bouncemail import dsn
+from .bouncemail import dsn, sent_verp
 from .conftest import csrf_token
 from .factories import sign_in
 
@@ -82,7 +82,7 @@ def test_csv_export_has_hashes_and_reasons_only(editor_client, app):
 def test_subscriber_page_shows_bounces_and_lifts_with_a_reason(editor_client, app,
                                                                make_subscriber):
     reader = make_subscriber("bounced-reader@example.com")
-    ingest_raw(dsn(reader.email), source="mbox")
+    ingest_raw(dsn(reader.email, envelope_to=sent_verp(reader)), source="mbox")
     db.session.commit()
     path = f"/editor/bounces/subscribers/{reader.id}"
     page = editor_client.get(path).get_data(as_text=True)

@@ -98,12 +98,12 @@ class MessageTemplate:
     """One send's message in one language, encoded once; personalise() fills in a recipient."""
 
     def __init__(self, rendered: RenderedEmail, settings: DeliverySettings, *, send_id: int,
-                 nonce: str, archive_url: str | None = None,
+                 archive_url: str | None = None,
                  sign: Callable[[bytes], bytes] | None = None):
-        self.settings, self.send_id, self.nonce, self.sign = settings, send_id, nonce, sign
+        self.settings, self.send_id, self.sign = settings, send_id, sign
         self.language = rendered.language
-        self.mail_domain = settings.mail_domain
         self.from_address = settings.from_address
+        self.message_id = tokens.message_id_maker(send_id, settings.mail_domain)
         self.tokens = {p: tokens.plain_token_maker(p) for p in ("unsubscribe", "manage")}
         self.tokens.update({p: tokens.address_token_maker(p) for p in ("bounce", "mailto")})
         self.unsubscribe_prefix = _link_prefix("public.unsubscribe")
@@ -157,8 +157,7 @@ class MessageTemplate:
             unsubscribe += f",\r\n <mailto:unsubscribe+{mailto}@{s.bounce_domain}>"
         head = (f"To: {_to(who)}\r\n"
                 f"Date: {self._now()}\r\n"
-                f"Message-ID: <{self.send_id}.{who.delivery_id}.{self.nonce}"
-                f"@{self.mail_domain}>\r\n"
+                f"Message-ID: {self.message_id(who.delivery_id)}\r\n"
                 f"List-Unsubscribe: {unsubscribe}\r\n")
         out = [self.fixed_headers, head.encode("ascii"), CRLF]
         for part, escape in ((self.text, False), (self.html, True)):
