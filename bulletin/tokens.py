@@ -144,12 +144,15 @@ def message_id_maker(send_id: int, domain: str) -> Callable[[int], str]:
     The MAC (first key) is what makes a Message-ID proof that we sent that delivery: ids
     are sequential, so without it anyone could write down another reader's."""
     key = _address_key("message-id", current_app.config["SECRET_KEYS"][0])
-    prefix = f"{send_id}."
+    # The key and "SEND." are hashed once per send; each message copies that state (never
+    # updating the shared object, so sender threads can share it) and adds its delivery id.
+    per_send = hmac.new(key, f"{send_id}.".encode("ascii"), "sha256")
+    size = MESSAGE_MAC_HEX // 2
 
     def make(delivery_id: int) -> str:
-        ref = f"{prefix}{delivery_id}"
-        mac = hmac.digest(key, ref.encode("ascii"), "sha256").hex()[:MESSAGE_MAC_HEX]
-        return f"<{ref}.{mac}@{domain}>"
+        mac = per_send.copy()
+        mac.update(str(delivery_id).encode("ascii"))
+        return f"<{send_id}.{delivery_id}.{mac.digest()[:size].hex()}@{domain}>"
 
     return make
 
@@ -191,7 +194,10 @@ def plain_token_maker(purpose: str) -> Callable[[str], str]:
     key, digest, sep = signer.derive_key(), signer.digest_method().name, signer.sep.decode()
 
     def make(value: str) -> str:
-        payload = base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=")
+        # A uid (hex) needs no escaping: '"uid"' is what json.dumps writes, in a fifth of
+        # the time (this pays for the Message-ID MAC made for each message).
+        text = f'"{value}"' if value.isalnum() and value.isascii() else json.dumps(value)
+        payload = base64.urlsafe_b64encode(text.encode()).rstrip(b"=")
         signature = base64.urlsafe_b64encode(hmac.digest(key, payload, digest)).rstrip(b"=")
         return f"{payload.decode()}{sep}{signature.decode()}"
 
