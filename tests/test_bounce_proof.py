@@ -113,6 +113,11 @@ def check_genuine_reports_acted() -> None:
     assert statuses() == {"victim": "confirmed", "attacker": "confirmed",
                           "bounced": "cleaned", "complains": "unsubscribed"}
     assert db.session.scalar(select(func.count(Suppression.id))) == 2
+    # Both found their delivery: the VERP token, and the Message-ID alone for the ARF.
+    acted = db.session.execute(select(BounceEvent.kind, BounceEvent.delivery_id).where(
+        BounceEvent.action != "unproven")).all()
+    assert sorted(kind for kind, _ in acted) == ["complaint", "hard"]
+    assert all(delivery_id is not None for _, delivery_id in acted)
 
 
 def hand_over(server, rcpt: str, raw: bytes) -> None:
