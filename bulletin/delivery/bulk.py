@@ -160,11 +160,11 @@ class MessageTemplate:
                 f"Message-ID: {self.message_id(who.delivery_id)}\r\n"
                 f"List-Unsubscribe: {unsubscribe}\r\n")
         out = [self.fixed_headers, head.encode("ascii"), CRLF]
-        for part, escape in ((self.text, False), (self.html, True)):
+        encoded = _encoded_links(links)
+        for part, index in ((self.text, 0), (self.html, 1)):
             out += [b"--", self.boundary, CRLF]
             for piece in part:
-                out.append(piece if isinstance(piece, bytes) else
-                           qp_url(html.escape(links[piece]) if escape else links[piece]))
+                out.append(piece if isinstance(piece, bytes) else encoded[piece][index])
             out.append(CRLF)
         out += [b"--", self.boundary, b"--", CRLF]
         message = b"".join(out)
@@ -175,6 +175,16 @@ class MessageTemplate:
         else:
             sender = self.from_address
         return Built(message, sender, who.email)
+
+
+def _encoded_links(links: dict[str, str]) -> dict[str, tuple[bytes, bytes]]:
+    """Each link QP-encoded for the text part and, HTML-escaped, for the HTML part: once
+    each, and once for both when escaping changes nothing (our tokens are URL-safe)."""
+    encoded = {}
+    for name, url in links.items():
+        text, escaped = qp_url(url), html.escape(url)
+        encoded[name] = (text, text if escaped == url else qp_url(escaped))
+    return encoded
 
 
 def _to(who: Personal) -> str:
