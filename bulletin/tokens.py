@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -18,11 +19,16 @@ SALTS = {
     "unsubscribe": "bulletin.unsubscribe.v1",
     "bounce": "bulletin.bounce.v2",
     "mailto": "bulletin.mailto.v1",
+    "message-id": "bulletin.message-id.v1",
 }
 
 #: Hex digits of HMAC-SHA256 kept in address tokens: 64 bits, and the local part
 #: "unsubscribe+<32-hex uid>-<mac>" stays within RFC 5321's 64 octets.
 ADDRESS_MAC_HEX = 16
+#: Hex digits of HMAC-SHA256 in bulk Message-IDs: 128 bits, as nothing limits their length.
+MESSAGE_MAC_HEX = 32
+#: A bulk Message-ID: <SEND.DELIVERY.MAC@mail-domain>.
+BULK_MESSAGE_ID = re.compile(r"^<(\d+)\.(\d+)\.([0-9a-fA-F]+)@([^<>\s]+)>$")
 
 
 class BadToken(Exception):
@@ -132,6 +138,39 @@ def read_address_token(purpose: str, token: str) -> str:
     raise BadToken("invalid")
 
 
+def message_id_maker(send_id: int, domain: str) -> Callable[[int], str]:
+    """Bulk Message-IDs of one send, <SEND.DELIVERY.MAC@domain>; built once per send.
+
+    The MAC (first key) is what makes a Message-ID proof that we sent that delivery: ids
+    are sequential, so without it anyone could write down another reader's."""
+    key = _address_key("message-id", current_app.config["SECRET_KEYS"][0])
+    # The key and "SEND." are hashed once per send; each message copies that state (never
+    # updating the shared object, so sender threads can share it) and adds its delivery id.
+    per_send = hmac.new(key, f"{send_id}.".encode("ascii"), "sha256")
+    size = MESSAGE_MAC_HEX // 2
+
+    def make(delivery_id: int) -> str:
+        mac = per_send.copy()
+        mac.update(str(delivery_id).encode("ascii"))
+        return f"<{send_id}.{delivery_id}.{mac.digest()[:size].hex()}@{domain}>"
+
+    return make
+
+
+def read_message_id(message_id: str, domain: str) -> tuple[int, int]:
+    """The (send id, delivery id) of one of our bulk Message-IDs, checked against every key."""
+    match = BULK_MESSAGE_ID.match(message_id.strip())
+    if match is None or match.group(4).lower() != domain.lower():
+        raise BadToken("invalid")
+    send_id, delivery_id, given = match.group(1), match.group(2), match.group(3).lower()
+    ref = f"{send_id}.{delivery_id}".encode("ascii")  # int() only once it verifies
+    for key in current_app.config["SECRET_KEYS"]:
+        mac = hmac.digest(_address_key("message-id", key), ref, "sha256")
+        if hmac.compare_digest(given, mac.hex()[:MESSAGE_MAC_HEX]):
+            return int(send_id), int(delivery_id)
+    raise BadToken("invalid")
+
+
 def _read_plain(purpose: str, token: str) -> str:
     try:
         return _str(_plain(purpose).loads(token))
@@ -155,7 +194,10 @@ def plain_token_maker(purpose: str) -> Callable[[str], str]:
     key, digest, sep = signer.derive_key(), signer.digest_method().name, signer.sep.decode()
 
     def make(value: str) -> str:
-        payload = base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=")
+        # A uid (hex) needs no escaping: '"uid"' is what json.dumps writes, in a fifth of
+        # the time (this pays for the Message-ID MAC made for each message).
+        text = f'"{value}"' if value.isalnum() and value.isascii() else json.dumps(value)
+        payload = base64.urlsafe_b64encode(text.encode()).rstrip(b"=")
         signature = base64.urlsafe_b64encode(hmac.digest(key, payload, digest)).rstrip(b"=")
         return f"{payload.decode()}{sep}{signature.decode()}"
 

@@ -12,7 +12,7 @@ from bulletin.models import AuditLog, BounceEvent, Suppression
 from bulletin.pseudonyms import hash_address
 from bulletin.suppressions import is_suppressed, suppress
 
-from .bouncemail import dsn
+from .bouncemail import dsn, sent_verp
 from .conftest import csrf_token
 from .factories import sign_in
 
@@ -26,7 +26,7 @@ def test_pages_are_for_admins_only(app, make_editor, make_subscriber):
     client = app.test_client()
     assert client.get("/editor/suppressions").status_code in (302, 303)
     sign_in(client, make_editor(role="editor"))
-    for path in ("/editor/suppressions", "/editor/bounces/alerts",
+    for path in ("/editor/suppressions", "/editor/bounces/alerts", "/editor/bounces/unproven",
                  f"/editor/bounces/subscribers/{reader.id}"):
         assert client.get(path).status_code == 403
 
@@ -82,7 +82,7 @@ def test_csv_export_has_hashes_and_reasons_only(editor_client, app):
 def test_subscriber_page_shows_bounces_and_lifts_with_a_reason(editor_client, app,
                                                                make_subscriber):
     reader = make_subscriber("bounced-reader@example.com")
-    ingest_raw(dsn(reader.email), source="mbox")
+    ingest_raw(dsn(reader.email, envelope_to=sent_verp(reader)), source="mbox")
     db.session.commit()
     path = f"/editor/bounces/subscribers/{reader.id}"
     page = editor_client.get(path).get_data(as_text=True)
@@ -105,3 +105,21 @@ def test_alerts_page_lists_sender_faults(editor_client, make_subscriber):
     assert db.session.scalar(select(BounceEvent.is_sender_fault))
     page = editor_client.get("/editor/bounces/alerts").get_data(as_text=True)
     assert "5.7.515" in page and "authentication level" in page
+
+
+def test_reports_without_proof_are_listed_for_admins_without_the_address(editor_client,
+                                                                        make_subscriber):
+    reader = make_subscriber("named-in-a-forgery@example.com")
+    ingest_raw(dsn(reader.email, envelope_to="postmaster@bounces.example.org",
+                   diagnostic=f"<{reader.email}>: no such user"), source="smtp")
+    db.session.commit()
+    page = editor_client.get("/editor/bounces/unproven").get_data(as_text=True)
+    assert "unproven" in page and "5.1.1" in page and "no such user" in page
+    assert "named-in-a-forgery" not in page
+    mine = editor_client.get(f"/editor/bounces/subscribers/{reader.id}").get_data(as_text=True)
+    assert "Reports naming this address without proof" in mine and "unproven" in mine
+    other = make_subscriber("not-named@example.com")
+    theirs = editor_client.get(f"/editor/bounces/subscribers/{other.id}").get_data(as_text=True)
+    assert "without proof" not in theirs
+    db.session.expire_all()
+    assert reader.status == "confirmed"

@@ -24,7 +24,7 @@ from bulletin.bounces.mailboxes import (
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, ConsentEvent, InboundMessage
 
-from .bouncemail import BOUNCE_DOMAIN, dsn, plain_mail
+from .bouncemail import BOUNCE_DOMAIN, dsn, plain_mail, sent_verp
 from .imapserver import ImapServer
 from .slow_classifier import install_slow_pool, slow_message
 from .tlscerts import TestCA
@@ -36,7 +36,8 @@ def readers(app, make_subscriber):
     hard = make_subscriber("hard@example.com")
     leaving = make_subscriber("leaving@example.com")
     mailto = f"unsubscribe+{tokens.make_mailto_token(leaving.uid)}@{BOUNCE_DOMAIN}"
-    messages = [dsn(hard.email), plain_mail(mailto, subject="unsubscribe me"),
+    messages = [dsn(hard.email, envelope_to=sent_verp(hard)),
+                plain_mail(mailto, subject="unsubscribe me"),
                 plain_mail(f"bounces@{BOUNCE_DOMAIN}", subject="Out of office",
                            body="I am away until Monday.\n")]
     return hard, leaving, messages

@@ -11,7 +11,8 @@ import time_machine
 from sqlalchemy import func, select
 
 from bulletin import tokens
-from bulletin.bounces.ingest import ingest_raw
+from bulletin.bounces.classify import Classification
+from bulletin.bounces.ingest import apply_classification, ingest_raw
 from bulletin.extensions import db
 from bulletin.models import (
     BounceEvent,
@@ -59,6 +60,17 @@ def verp(delivery: Delivery) -> str:
     return f"bounces+{tokens.make_bounce_token(f'd{delivery.id}')}@{BOUNCE_DOMAIN}"
 
 
+def our_message_id(delivery: Delivery) -> str:
+    """The Message-ID the bulk sender gave this delivery's message."""
+    return tokens.message_id_maker(delivery.send_id, "example.org")(delivery.id)
+
+
+def flip(text: str, at: int = -1) -> str:
+    """The text with one hex digit changed."""
+    at %= len(text)
+    return text[:at] + ("0" if text[at] != "0" else "1") + text[at + 1:]
+
+
 def ingest(raw: bytes, source: str = "mbox", **kwargs) -> BounceEvent | None:
     event = ingest_raw(raw, source=source, **kwargs)
     db.session.commit()
@@ -88,33 +100,104 @@ def test_token_wins_over_the_address_in_the_report(make_subscriber, deliver):
     assert event.subscriber_id == forwarder.id and forwarder.status == "cleaned"
 
 
-def test_tampered_token_falls_back_to_the_final_recipient(make_subscriber, deliver):
-    reader = make_subscriber("typo@example.com")
-    address = verp(deliver(reader)).replace("bounces+", "bounces+x")
-    event = ingest(dsn("typo@example.com", envelope_to=address))
-    assert event.delivery_id is None and event.subscriber_id == reader.id
+FORGERIES = {
+    # A DSN naming the victim, mailed to any local part of the bounce domain.
+    "dsn to postmaster@": lambda victim, own: dsn(
+        victim.email, envelope_to=f"postmaster@{BOUNCE_DOMAIN}"),
+    # An ARF quoting the Message-ID the old code made: sequential ids, the send's creation
+    # time as the nonce, all three learnt from the attacker's own copy.
+    "arf with a guessed old-form Message-ID": lambda victim, own: arf(
+        victim.email, envelope_to=f"abuse@{BOUNCE_DOMAIN}", message_id=(
+            f"<{own.send_id}.{own.id + 1}.{int(own.send.created_at.timestamp())}"
+            "@example.org>")),
+    "arf with our Message-ID form and a made-up MAC": lambda victim, own: arf(
+        victim.email, message_id=flip(our_message_id(own)[:-len("@example.org>")])
+        + "@example.org>"),
+    "dsn to a made-up VERP token": lambda victim, own: dsn(
+        victim.email, envelope_to=f"bounces+d1-0123456789abcdef@{BOUNCE_DOMAIN}"),
+    "dsn to another reader's VERP token, one character flipped": lambda victim, own: dsn(
+        victim.email, envelope_to=flip(verp(own).partition("@")[0]) + f"@{BOUNCE_DOMAIN}"),
+    "mail to a made-up mailto token": lambda victim, own: plain_mail(
+        f"unsubscribe+{victim.uid}-0123456789abcdef@{BOUNCE_DOMAIN}", sender=victim.email),
+}
+
+
+@pytest.mark.parametrize("forge", FORGERIES.values(), ids=FORGERIES.keys())
+def test_a_report_without_proof_changes_nobody(make_subscriber, deliver, forge):
+    victim, attacker = make_subscriber("victim@example.com"), make_subscriber("me@example.com")
+    deliver(victim)
+    own = deliver(attacker)
+    db.session.refresh(own)
+    event = ingest(forge(victim, own))
+    assert event.action == "unproven" and event.subscriber_id is None
+    assert event.delivery_id is None
+    db.session.expire_all()
+    assert (victim.status, attacker.status) == ("confirmed", "confirmed")
+    assert db.session.scalar(select(func.count(Suppression.id))) == 0
+    assert db.session.scalar(select(func.count(ConsentEvent.id)).where(
+        ConsentEvent.kind.in_(("unsubscribe", "complaint")))) == 0
+
+
+def test_a_forged_delivered_report_does_not_reset_the_soft_count(make_subscriber, deliver):
+    reader = make_subscriber("counted@example.com")
+    for day in (0, 1):
+        _soft(deliver(reader, START + timedelta(days=day, hours=-1)), reader.email,
+              START + timedelta(days=day))
+    with time_machine.travel(START + timedelta(days=2), tick=False):
+        event = ingest(dsn(reader.email, status="2.0.0", action="delivered"))
+    assert event.action == "unproven"
+    _soft(deliver(reader, START + timedelta(days=3, hours=-1)), reader.email,
+          START + timedelta(days=3))
     assert reader.status == "cleaned"
 
 
 def test_our_message_id_names_the_delivery(bounce_app, make_subscriber, deliver):
     reader = make_subscriber("mid@example.com")
     delivery = deliver(reader)
-    message_id = f"<{delivery.send_id}.{delivery.id}.abc123@example.org>"
-    event = ingest(dsn("someone-else@example.net", message_id=message_id))
+    event = ingest(dsn("someone-else@example.net", message_id=our_message_id(delivery)))
     assert event.delivery_id == delivery.id and reader.status == "cleaned"
+
+
+def test_a_proof_whose_delivery_is_gone_is_unmatched(bounce_app, make_subscriber, deliver):
+    reader = make_subscriber("purged@example.com")
+    delivery = deliver(reader)
+    message_id = our_message_id(delivery)
+    db.session.delete(delivery)
+    db.session.commit()
+    event = ingest(dsn(reader.email, message_id=message_id))
+    assert event.action == "unmatched" and reader.status == "confirmed"
 
 
 def test_another_lists_bounce_about_a_known_address_changes_nothing(make_subscriber):
     reader = make_subscriber("shared@example.com")
-    event = ingest(dsn("shared@example.com", list_id="other.example.net"))
+    report = Classification("hard", status="5.1.1", recipient=reader.email,
+                            original_list_id="other.example.net")
+    event = apply_classification(report, source="ses", vouched=True)
     assert event.action == "unmatched" and reader.status == "confirmed"
     assert not is_suppressed("shared@example.com")
 
 
-def test_unknown_address_is_recorded_as_unmatched(bounce_app):
-    event = ingest(dsn("nobody@example.com"))
-    assert event.action == "unmatched" and event.subscriber_id is None
-    assert db.session.scalar(select(func.count(Suppression.id))) == 0
+def test_a_provider_vouches_for_the_address_it_reports(make_subscriber):
+    reader = make_subscriber("provider@example.com")
+    report = Classification("hard", status="5.1.1", recipient=reader.email)
+    assert apply_classification(report, source="mbox").action == "unproven"
+    assert reader.status == "confirmed"
+    event = apply_classification(report, source="ses", vouched=True)
+    assert event.action == "cleaned" and reader.status == "cleaned"
+    nobody = apply_classification(Classification("hard", recipient="nobody@example.com"),
+                                  source="ses", vouched=True)
+    assert nobody.action == "unmatched"
+    assert db.session.scalar(select(func.count(Suppression.id))) == 1
+
+
+def test_our_token_wins_over_the_address_a_provider_reports(make_subscriber, deliver):
+    reader, other = make_subscriber("sent-to@example.com"), make_subscriber("named@example.com")
+    delivery = deliver(reader)
+    report = Classification("hard", status="5.1.1", recipient=other.email,
+                            original_message_id=our_message_id(delivery))
+    event = apply_classification(report, source="ses", vouched=True)
+    assert (event.subscriber_id, event.delivery_id) == (reader.id, delivery.id)
+    assert (reader.status, other.status) == ("cleaned", "confirmed")
 
 
 def test_diagnostic_is_kept_without_the_address(make_subscriber, deliver):
@@ -164,7 +247,8 @@ def test_a_delivered_report_resets_the_count(make_subscriber, deliver):
         _soft(deliver(reader, START + timedelta(days=day, hours=-1)), reader.email,
               START + timedelta(days=day))
     with time_machine.travel(START + timedelta(days=2), tick=False):
-        event = ingest(dsn(reader.email, status="2.0.0", action="delivered"))
+        proof = verp(deliver(reader, START + timedelta(days=2, hours=-1)))
+        event = ingest(dsn(reader.email, status="2.0.0", action="delivered", envelope_to=proof))
     assert event.action == "reset"
     _soft(deliver(reader, START + timedelta(days=3, hours=-1)), reader.email,
           START + timedelta(days=3))
@@ -190,8 +274,7 @@ def test_a_later_delivery_that_did_not_bounce_resets_the_count(make_subscriber, 
 def test_complaint_unsubscribes_and_suppresses(bounce_app, make_subscriber, deliver):
     reader = make_subscriber("angry@example.com")
     delivery = deliver(reader)
-    event = ingest(arf("angry@example.com",
-                       message_id=f"<{delivery.send_id}.{delivery.id}.n0nce@example.org>"))
+    event = ingest(arf("angry@example.com", message_id=our_message_id(delivery)))
     assert (event.kind, event.action, event.feedback_type) == ("complaint", "unsubscribed",
                                                                "abuse")
     assert reader.status == "unsubscribed"
@@ -232,7 +315,7 @@ def test_mail_to_the_unsubscribe_address_unsubscribes(bounce_app, make_subscribe
 def test_mailto_with_a_bad_token_changes_nothing(bounce_app, make_subscriber):
     reader = make_subscriber("staying@example.com")
     event = ingest(plain_mail(f"unsubscribe+forged@{BOUNCE_DOMAIN}", sender=reader.email))
-    assert event.action == "unmatched" and reader.status == "confirmed"
+    assert event.action == "unproven" and reader.status == "confirmed"
 
 
 def test_erasure_keeps_the_event_without_the_person(make_subscriber, deliver):

@@ -16,7 +16,7 @@ from bulletin.bounces.server import make_server
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, InboundMessage
 
-from .bouncemail import BOUNCE_DOMAIN, dsn, plain_mail
+from .bouncemail import BOUNCE_DOMAIN, dsn, plain_mail, sent_verp
 from .slow_classifier import install_slow_pool, slow_message
 from .smtp import free_port
 
@@ -45,7 +45,7 @@ def events() -> list[BounceEvent]:
 def test_smtp_bounce_is_recorded_before_250(bounce_server, make_subscriber):
     reader = make_subscriber("dead@example.com")
     server = bounce_server()
-    rcpt = f"bounces+{tokens.make_bounce_token('d999')}@{BOUNCE_DOMAIN}"
+    rcpt = sent_verp(reader)
     with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
         refused = client.sendmail("", [rcpt], dsn(reader.email, envelope_to=rcpt))
     assert refused == {}

@@ -18,7 +18,7 @@ from bulletin.bounces.sns import canonical_string
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, ConsentEvent, InboundMessage, Suppression
 
-from .bouncemail import BOUNCE_DOMAIN, plain_mail
+from .bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail, sent_delivery
 from .slow_classifier import install_slow_pool, slow_message
 
 TOPIC = "arn:aws:sns:eu-west-2:123456789012:ses-bounces"
@@ -328,3 +328,51 @@ def test_webhooks_are_rate_limited(make_app, app):
     client = limited.test_client()
     codes = [client.post("/webhooks/postmark", json={}).status_code for _ in range(3)]
     assert codes == [401, 401, 429]
+
+
+# --- Proof: a provider vouches for its recipients; mail it relays proves nothing ---------
+
+def test_ses_prefers_our_message_id_to_the_recipient_it_reports(client, sns, signing_key,
+                                                                make_subscriber):
+    sent_to, named = make_subscriber("ses-sent-to@example.com"), make_subscriber(
+        "ses-named@example.com")
+    delivery = sent_delivery(sent_to)
+    event = ses_bounce(named.email)
+    event["mail"]["headers"] = [{"name": "Message-ID", "value": tokens.message_id_maker(
+        delivery.send_id, "example.org")(delivery.id)}]
+    assert post_sns(client, signed(notification(event), signing_key)).status_code == 200
+    stored = db.session.scalar(select(BounceEvent))
+    assert (stored.subscriber_id, stored.delivery_id) == (sent_to.id, delivery.id)
+    db.session.expire_all()
+    assert (sent_to.status, named.status) == ("cleaned", "confirmed")
+
+
+def test_a_forged_dsn_relayed_by_ses_inbound_changes_nobody(client, sns, signing_key,
+                                                            make_subscriber):
+    reader = make_subscriber("ses-inbound-victim@example.com")
+    rcpt = f"postmaster@{BOUNCE_DOMAIN}"
+    event = {"notificationType": "Received", "receipt": {"recipients": [rcpt]},
+             "mail": {"source": "attacker@example.net"},
+             "content": base64.b64encode(dsn(reader.email, envelope_to=rcpt)).decode()}
+    assert post_sns(client, signed(notification(event), signing_key)).status_code == 200
+    stored = db.session.scalar(select(BounceEvent))
+    assert (stored.kind, stored.action, stored.subscriber_id) == ("hard", "unproven", None)
+    db.session.expire_all()
+    assert reader.status == "confirmed" and counts() == (1, 2)  # the notification, the mail
+    assert db.session.scalar(select(func.count(Suppression.id))) == 0
+
+
+def test_a_forged_arf_relayed_by_postmark_inbound_changes_nobody(client, postmark,
+                                                                 make_subscriber):
+    reader = make_subscriber("pm-inbound-victim@example.com")
+    rcpt = f"abuse@{BOUNCE_DOMAIN}"
+    raw = arf(reader.email, envelope_to=rcpt, message_id="<1.2.1741000000@example.org>")
+    payload = {"MessageID": "b9d2-inbound", "OriginalRecipient": rcpt,
+               "ToFull": [{"Email": rcpt, "Name": ""}], "Subject": "Abuse report",
+               "RawEmail": base64.b64encode(raw).decode()}
+    assert client.post("/webhooks/postmark", json=payload, headers=postmark).status_code == 200
+    stored = db.session.scalar(select(BounceEvent))
+    assert (stored.kind, stored.action, stored.subscriber_id) == ("complaint", "unproven", None)
+    db.session.expire_all()
+    assert reader.status == "confirmed"
+    assert db.session.scalar(select(func.count(Suppression.id))) == 0

@@ -55,7 +55,7 @@ def dkim_key(tmp_path):
 def template_for(app, **overrides) -> MessageTemplate:
     app.config.update(overrides)
     settings = DeliverySettings.from_app(app)
-    return MessageTemplate(RENDERED, settings, send_id=7, nonce="1700000000",
+    return MessageTemplate(RENDERED, settings, send_id=7,
                            archive_url="http://localhost/archive/1",
                            sign=make_signer(settings))
 
@@ -197,7 +197,7 @@ def test_no_line_starts_with_a_dot_so_no_dot_stuffing_is_needed(app, make_subscr
                              html=f"<p>{dotty}</p><a href=\"{MANAGE_PLACEHOLDER}\">m</a>",
                              language="en")
     settings = DeliverySettings.from_app(app)
-    template = MessageTemplate(rendered, settings, send_id=3, nonce="1", archive_url=None)
+    template = MessageTemplate(rendered, settings, send_id=3, archive_url=None)
     reader = make_subscriber("dots@example.com")
     raw = template.personalise(Personal(5, reader.uid, reader.email)).message
     lines = raw.split(b"\r\n")
@@ -249,8 +249,8 @@ def test_short_welsh_subject_is_encoded(app, make_subscriber):
     reader = make_subscriber()
     rendered = RenderedEmail(subject="Bwletin ŵ", text=TEXT, html=HTML, language="cy")
     app.config.update(BOUNCE_DOMAIN=None)
-    raw = MessageTemplate(rendered, DeliverySettings.from_app(app), send_id=1,
-                          nonce="1").personalise(Personal(1, reader.uid, reader.email)).message
+    raw = MessageTemplate(rendered, DeliverySettings.from_app(app), send_id=1).personalise(
+        Personal(1, reader.uid, reader.email)).message
     assert raw.split(b"\r\n\r\n")[0].isascii()
     assert str(make_header(decode_header(parse(raw)["Subject"]))) == "Bwletin ŵ"
 

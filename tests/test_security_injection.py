@@ -56,8 +56,7 @@ def test_a_transactional_mail_never_gains_a_header(app, value):
 
 @pytest.mark.parametrize("value", INJECTIONS)
 def test_a_bulk_mail_to_a_name_with_line_breaks_has_no_extra_header(app, value):
-    template = MessageTemplate(rendered(), DeliverySettings.from_app(app), send_id=1,
-                               nonce="n")
+    template = MessageTemplate(rendered(), DeliverySettings.from_app(app), send_id=1)
     built = template.personalise(Personal(delivery_id=1, uid="u" * 32,
                                           email="reader@example.org", name=value))
     message = parse(built.message)

@@ -100,6 +100,13 @@ def alerts():
     return render_template("editorial/bounces/alerts.html", events=operations.sender_alerts())
 
 
+@bp.get("/bounces/unproven")
+@admin_required
+def unproven():
+    return render_template("editorial/bounces/unproven.html",
+                           events=operations.unproven_reports())
+
+
 @bp.get("/bounces/subscribers/<int:subscriber_id>")
 @admin_required
 def subscriber_bounces(subscriber_id: int):
@@ -110,6 +117,7 @@ def _subscriber_page(subscriber: Subscriber, form: LiftForm | None = None, statu
     return render_template(
         "editorial/bounces/subscriber.html", subscriber=subscriber,
         events=operations.bounce_history(subscriber.id),
+        unproven=operations.unproven_reports(address=subscriber.email),
         entry=operations.find_entry(subscriber.email),
         form=form or LiftForm(formdata=None)), status
 

@@ -127,23 +127,27 @@ def mailto_token(raw: bytes, recipients: Iterable[str] = ()) -> str | None:
 def apply_mailto(token: str, *, source: str) -> BounceEvent:
     """Mail to the List-Unsubscribe mailto: unsubscribes the subscriber its token names."""
     target = from_unsubscribe_token(token)
-    if target is None:
-        log.info("mailto unsubscribe with an unknown or invalid token (%s)", source)
-        return _event("unsubscribe", Target(), source, BounceAction.UNMATCHED)
+    if target is None or target.subscriber is None:
+        log.info("mailto unsubscribe with an invalid or spent token (%s)", source)
+        action = BounceAction.UNPROVEN if target is None else BounceAction.UNMATCHED
+        return _event("unsubscribe", Target(), source, action)
     changed = unsubscribe(target.subscriber, source="mailto")
     action = BounceAction.UNSUBSCRIBED if changed else BounceAction.NONE
     return _event("unsubscribe", target, source, action)
 
 
-def apply_classification(result: Classification, *, source: str,
-                         policy: Policy | None = None) -> BounceEvent:
-    """Decide what a classified report means for its subscriber, do it and record it."""
+def apply_classification(result: Classification, *, source: str, policy: Policy | None = None,
+                         vouched: bool = False) -> BounceEvent:
+    """Decide what a classified report means for its subscriber, do it and record it.
+
+    Only a report that proves we sent that message to that reader changes the reader
+    (targets.find_target); `vouched` is for authenticated provider webhooks."""
     policy = policy or Policy.from_config(current_app.config)
-    target = find_target(result)
+    target = find_target(result, vouched=vouched)
     if result.is_sender_fault or result.feedback_type in SENDER_FEEDBACK:
-        return _alert(result, target, source)
-    if target.email is None and result.kind in ("hard", "soft", "complaint"):
-        return _event(result.kind, target, source, BounceAction.UNMATCHED, result)
+        return _alert(result, target, source)  # changes no reader, proof or not
+    if target.email is None and _would_act(result):
+        return _unmatched(result, target, source)
     if result.kind == "hard":
         return _clean(_event("hard", target, source, BounceAction.CLEANED, result), target,
                       source)
@@ -153,6 +157,21 @@ def apply_classification(result: Classification, *, source: str,
         return _complaint(result, target, source)
     action = BounceAction.RESET if result.kind == "delivered" else BounceAction.NONE
     return _event(result.kind, target, source, action, result)
+
+
+def _would_act(result: Classification) -> bool:
+    """Whether the report, once matched, changes a reader or their soft-bounce count."""
+    if result.kind == "complaint":
+        return result.feedback_type not in NOT_A_COMPLAINT
+    return result.kind in ("hard", "soft", "delivered")
+
+
+def _unmatched(result: Classification, target: Target, source: str) -> BounceEvent:
+    if target.how != "none":  # our signature verified, but its delivery or reader is gone
+        return _event(result.kind, target, source, BounceAction.UNMATCHED, result)
+    log.info("a %s report via %s carries no proof that we sent that message to that reader: "
+             "recorded, nobody changed", result.kind, source)
+    return _event(result.kind, target, source, BounceAction.UNPROVEN, result)
 
 
 def _alert(result: Classification, target: Target, source: str) -> BounceEvent:

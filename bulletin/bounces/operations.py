@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ..audit import record_audit
 from ..extensions import db
-from ..models import BounceEvent, Subscriber, SubscriberStatus, Suppression
+from ..models import BounceAction, BounceEvent, Subscriber, SubscriberStatus, Suppression
 from ..pseudonyms import hash_address
 from ..suppressions import lift, suppress
 
@@ -86,6 +86,15 @@ def sender_alerts(limit: int = 100) -> list[BounceEvent]:
     """Rejections that are our fault (policy, reputation, authentication), newest first."""
     return list(db.session.scalars(select(BounceEvent).filter_by(is_sender_fault=True)
                                    .order_by(BounceEvent.id.desc()).limit(limit)))
+
+
+def unproven_reports(limit: int = 100, address: str | None = None) -> list[BounceEvent]:
+    """Reports that carried no proof we sent that message to that reader, newest first;
+    with `address`, those that named it (matched by its hash: no address is stored)."""
+    query = select(BounceEvent).filter_by(action=BounceAction.UNPROVEN)
+    if address is not None:
+        query = query.filter_by(recipient_hash=hash_address(address))
+    return list(db.session.scalars(query.order_by(BounceEvent.id.desc()).limit(limit)))
 
 
 def export_bounces(subscriber: Subscriber, data: dict) -> None:

@@ -1,8 +1,13 @@
-"""Whom an inbound report is about: VERP token first, then our Message-ID, then the address."""
+"""Whom an inbound report is about, on proof only: a signed token or our signed Message-ID.
+
+The recipient a report names is not proof: anyone can write any address into a DSN or an
+ARF and mail it to any local part of BOUNCE_DOMAIN. It counts only when an authenticated
+provider (a signed SES notification, a Postmark webhook behind its credentials) says so.
+"""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask import current_app
@@ -16,9 +21,6 @@ from ..models import Delivery, OutboxMessage, Subscriber
 from ..subscriptions.operations import find_by_uid
 from .classify import Classification
 
-#: Bulk Message-IDs are <SEND.DELIVERY.NONCE@mail-domain> (bulletin/delivery/bulk.py).
-BULK_MESSAGE_ID = re.compile(r"^<(\d+)\.(\d+)\.[^@<>\s]+@([^<>\s]+)>$")
-
 
 @dataclass(frozen=True)
 class Target:
@@ -28,7 +30,8 @@ class Target:
     delivery_id: int | None = None
     #: A typed-in address (an editor's test send) named by an outbox token.
     address: str | None = None
-    how: str = "none"  #: token / message-id / address / none
+    #: What proved it: token / message-id / provider; none when nothing did.
+    how: str = "none"
 
     @property
     def email(self) -> str | None:
@@ -46,19 +49,26 @@ def list_id() -> str:
     return default_list_id(current_app.config).lower()
 
 
-def find_target(result: Classification) -> Target:
-    """Resolve a classification to a subscriber: token, Message-ID, then recipient address."""
-    for kind, token in result.envelope_tokens:
-        target = from_bounce_token(token) if kind == "bounces" else from_unsubscribe_token(token)
-        if target is not None:
+def find_target(result: Classification, *, vouched: bool = False) -> Target:
+    """The first proof that names someone; a proof whose row is gone; else Target() (none).
+
+    `vouched`: an authenticated provider sent the report, so the recipient it names is
+    whom that provider delivered our message to; our own token or Message-ID still wins."""
+    gone = None
+    for target in _proofs(result, vouched):
+        if target is not None and target.email is not None:
             return target
-    target = from_message_id(result.original_message_id)
-    if target is not None:
-        return target
-    if result.original_list_id and result.original_list_id.lower() != list_id():
-        return Target()  # a report about some other list's mail, not ours
-    subscriber = find_by_address(result.recipient)
-    return Target(subscriber, how="address") if subscriber is not None else Target()
+        gone = gone or target
+    return gone or Target()
+
+
+def _proofs(result: Classification, vouched: bool) -> Iterator[Target | None]:
+    # A generator, so the lookups after the first proof that names someone never run.
+    for kind, token in result.envelope_tokens:
+        yield from_bounce_token(token) if kind == "bounces" else from_unsubscribe_token(token)
+    yield from_message_id(result.original_message_id)
+    if vouched:
+        yield from_provider(result)
 
 
 def from_bounce_token(token: str) -> Target | None:
@@ -71,16 +81,13 @@ def from_bounce_token(token: str) -> Target | None:
     if not number.isdigit():
         return None
     if kind == "d":
-        delivery = db.session.get(Delivery, int(number))
-        if delivery is not None:
-            return Target(db.session.get(Subscriber, delivery.subscriber_id), delivery.id,
-                          how="token")
+        return _delivery_target(int(number), "token")
     if kind == "o":
         row = db.session.get(OutboxMessage, int(number))
         if row is not None and (row.subscriber is not None or row.to_address):
             return Target(row.subscriber, None, None if row.subscriber else row.to_address,
                           how="token")
-    return None
+    return Target(how="token")  # signed by us, but the row is gone
 
 
 def from_unsubscribe_token(token: str) -> Target | None:
@@ -89,20 +96,32 @@ def from_unsubscribe_token(token: str) -> Target | None:
         uid = tokens.read_mailto_token(token)
     except tokens.BadToken:
         return None
-    subscriber = find_by_uid(uid)
-    return Target(subscriber, how="token") if subscriber is not None else None
+    return Target(find_by_uid(uid), how="token")
 
 
 def from_message_id(message_id: str | None) -> Target | None:
-    """The delivery named by one of our bulk Message-IDs."""
-    match = BULK_MESSAGE_ID.match((message_id or "").strip())
-    if match is None or match.group(3).lower() != mail_domain():
+    """The delivery named by one of our bulk Message-IDs, if its MAC verifies."""
+    if not message_id:
         return None
-    delivery = db.session.get(Delivery, int(match.group(2)))
-    if delivery is None or delivery.send_id != int(match.group(1)):
-        return None
-    return Target(db.session.get(Subscriber, delivery.subscriber_id), delivery.id,
-                  how="message-id")
+    try:
+        send_id, delivery_id = tokens.read_message_id(message_id, mail_domain())
+    except tokens.BadToken:
+        return None  # not ours, forged, or the old guessable form (send time as the nonce)
+    return _delivery_target(delivery_id, "message-id", send_id)
+
+
+def from_provider(result: Classification) -> Target:
+    """The subscriber an authenticated provider reports, unless the mail was another list's."""
+    if result.original_list_id and result.original_list_id.lower() != list_id():
+        return Target(how="provider")  # some other list's mail, sent through the same account
+    return Target(find_by_address(result.recipient), how="provider")
+
+
+def _delivery_target(delivery_id: int, how: str, send_id: int | None = None) -> Target:
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or (send_id is not None and delivery.send_id != send_id):
+        return Target(how=how)  # signed by us, but the row is gone (purged or erased)
+    return Target(db.session.get(Subscriber, delivery.subscriber_id), delivery.id, how=how)
 
 
 def find_by_address(address: str | None) -> Subscriber | None:

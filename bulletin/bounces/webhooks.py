@@ -101,7 +101,9 @@ def _ses_notification(message: dict):
 
 
 def _apply_all(results: list, source: str):
-    events = [apply_classification(result, source=source) for result in results]
+    # A signed SES notification vouches for its recipients: SES only reports on mail our
+    # account sent, and the bounce or complaint reached SES, not us.
+    events = [apply_classification(result, source=source, vouched=True) for result in results]
     return events[-1] if events else None
 
 
@@ -129,7 +131,9 @@ def postmark():
     result, key = classify_postmark(payload), record_id(payload)
     if result is None or key is None:
         return _refuse(400, "not a Postmark bounce or spam complaint", "postmark")
-    return _once("postmark", key, lambda: apply_classification(result, source="postmark"))
+    # Behind its credentials Postmark vouches for the recipient, as SES does (_apply_all).
+    return _once("postmark", key,
+                 lambda: apply_classification(result, source="postmark", vouched=True))
 
 
 def _postmark_inbound(payload: dict):

@@ -98,12 +98,12 @@ class MessageTemplate:
     """One send's message in one language, encoded once; personalise() fills in a recipient."""
 
     def __init__(self, rendered: RenderedEmail, settings: DeliverySettings, *, send_id: int,
-                 nonce: str, archive_url: str | None = None,
+                 archive_url: str | None = None,
                  sign: Callable[[bytes], bytes] | None = None):
-        self.settings, self.send_id, self.nonce, self.sign = settings, send_id, nonce, sign
+        self.settings, self.send_id, self.sign = settings, send_id, sign
         self.language = rendered.language
-        self.mail_domain = settings.mail_domain
         self.from_address = settings.from_address
+        self.message_id = tokens.message_id_maker(send_id, settings.mail_domain)
         self.tokens = {p: tokens.plain_token_maker(p) for p in ("unsubscribe", "manage")}
         self.tokens.update({p: tokens.address_token_maker(p) for p in ("bounce", "mailto")})
         self.unsubscribe_prefix = _link_prefix("public.unsubscribe")
@@ -157,15 +157,14 @@ class MessageTemplate:
             unsubscribe += f",\r\n <mailto:unsubscribe+{mailto}@{s.bounce_domain}>"
         head = (f"To: {_to(who)}\r\n"
                 f"Date: {self._now()}\r\n"
-                f"Message-ID: <{self.send_id}.{who.delivery_id}.{self.nonce}"
-                f"@{self.mail_domain}>\r\n"
+                f"Message-ID: {self.message_id(who.delivery_id)}\r\n"
                 f"List-Unsubscribe: {unsubscribe}\r\n")
         out = [self.fixed_headers, head.encode("ascii"), CRLF]
-        for part, escape in ((self.text, False), (self.html, True)):
+        encoded = _encoded_links(links)
+        for part, index in ((self.text, 0), (self.html, 1)):
             out += [b"--", self.boundary, CRLF]
             for piece in part:
-                out.append(piece if isinstance(piece, bytes) else
-                           qp_url(html.escape(links[piece]) if escape else links[piece]))
+                out.append(piece if isinstance(piece, bytes) else encoded[piece][index])
             out.append(CRLF)
         out += [b"--", self.boundary, b"--", CRLF]
         message = b"".join(out)
@@ -176,6 +175,16 @@ class MessageTemplate:
         else:
             sender = self.from_address
         return Built(message, sender, who.email)
+
+
+def _encoded_links(links: dict[str, str]) -> dict[str, tuple[bytes, bytes]]:
+    """Each link QP-encoded for the text part and, HTML-escaped, for the HTML part: once
+    each, and once for both when escaping changes nothing (our tokens are URL-safe)."""
+    encoded = {}
+    for name, url in links.items():
+        text, escaped = qp_url(url), html.escape(url)
+        encoded[name] = (text, text if escaped == url else qp_url(escaped))
+    return encoded
 
 
 def _to(who: Personal) -> str:

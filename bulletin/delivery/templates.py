@@ -17,8 +17,7 @@ def build_template(send: Send, language: str, settings: DeliverySettings,
                    sign=None) -> MessageTemplate:
     """Render the send's issue once in a language (Jinja + premailer) and encode it once."""
     rendered = render_issue(send.issue, language)
-    nonce = str(int(send.created_at.timestamp()))
-    return MessageTemplate(rendered, settings, send_id=send.id, nonce=nonce,
+    return MessageTemplate(rendered, settings, send_id=send.id,
                            archive_url=external_url("archive.issue", slug=send.issue.slug),
                            sign=sign)
 

@@ -22,7 +22,12 @@ class BounceAction(StrEnum):
     UNSUBSCRIBED = "unsubscribed"  #: a complaint or a mailto: unsubscribe
     ALERT = "alert"  #: the fault is ours (policy, reputation, authentication): nobody changed
     NONE = "none"  #: nothing to do (auto-reply, not a bounce, already handled)
-    UNMATCHED = "unmatched"  #: about nobody we know
+    #: About nobody we know: a proof whose delivery or reader is gone, or a provider's report
+    #: about an address that is no subscriber's.
+    UNMATCHED = "unmatched"
+    #: No proof that we sent that message to that reader (a signed VERP or mailto token, or
+    #: a Message-ID whose MAC verifies): recorded for admins, nobody changed.
+    UNPROVEN = "unproven"
 
 
 class BounceEvent(db.Model):
