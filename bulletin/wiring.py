@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, g, has_request_context, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -56,6 +56,8 @@ def trust_proxies(app: Flask) -> None:
 
 def select_locale() -> str:
     """?lang= (remembered in the session), then the subscriber's language, then the browser."""
+    if not has_request_context():  # the CLI and the worker: messages in English
+        return "en"
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         session["lang"] = asked

@@ -13,6 +13,7 @@ import click
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
 from ..audit import record_audit
@@ -118,11 +119,13 @@ def authenticate(email: str, password: str) -> Editor | None:
 def check_new_password(password: str) -> None:
     """The one password rule, wherever a password is set: long enough and not a common one."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"The password must be at least {MIN_PASSWORD_LENGTH} characters.")
+        raise AccountError(_("The password must be at least %(n)d characters.",
+                             n=MIN_PASSWORD_LENGTH))
     if len(password) > MAX_PASSWORD_LENGTH:  # the forms' limit too; keeps the checks cheap
-        raise AccountError(f"The password must be at most {MAX_PASSWORD_LENGTH} characters.")
+        raise AccountError(_("The password must be at most %(n)d characters.",
+                             n=MAX_PASSWORD_LENGTH))
     if is_common_password(password):
-        raise AccountError("This password is too common: choose one that is harder to guess.")
+        raise AccountError(_("This password is too common: choose one that is harder to guess."))
 
 
 @functools.cache
