@@ -167,3 +167,37 @@ def test_purge_command_dry_run_then_apply(app, client, runner):
     assert applied.exit_code == 0 and "Removed: 1 unconfirmed" in applied.output
     db.session.expire_all()
     assert operations.find_by_email("cli@example.org") is None
+
+
+def test_reports_without_proof_go_after_their_retention_and_proven_ones_stay(app, make_subscriber):
+    from bulletin.bounces.ingest import ingest_raw
+    from bulletin.models import BounceAction, BounceEvent, InboundMessage
+
+    from .bouncemail import BOUNCE_DOMAIN, dsn
+
+    reader = make_subscriber("victim@example.org")
+    with time_machine.travel(START, tick=False):
+        forged = ingest_raw(dsn(reader.email, envelope_to=f"postmaster@{BOUNCE_DOMAIN}"),
+                            source="mbox")
+        db.session.commit()
+    with time_machine.travel(START + timedelta(days=20), tick=False):
+        recent = ingest_raw(dsn(reader.email, diagnostic="550 no such user here"),
+                            source="mbox")
+        db.session.commit()
+    assert forged.action == recent.action == BounceAction.UNPROVEN
+    kept = BounceEvent(kind="hard", source="mbox", action=BounceAction.CLEANED,
+                       created_at=START - timedelta(days=100))
+    db.session.add(kept)
+    db.session.commit()
+    forged_id, recent_id, kept_id = forged.id, recent.id, kept.id
+
+    with time_machine.travel(START + timedelta(days=31), tick=False):
+        assert purge(Policy(30, 365), dry_run=True).unproven_reports == 1
+        db.session.rollback()
+        assert purge(Policy(30, 365)).unproven_reports == 1
+        db.session.commit()
+    remaining = set(db.session.scalars(select(BounceEvent.id)))
+    assert forged_id not in remaining and {recent_id, kept_id} <= remaining
+    ledger = set(db.session.scalars(select(InboundMessage.bounce_event_id)))
+    assert forged_id not in ledger and recent_id in ledger
+    assert db.session.get(Subscriber, reader.id).status == SubscriberStatus.CONFIRMED

@@ -10,9 +10,12 @@ from sqlalchemy import delete, func, insert, select, update
 
 from ..extensions import db
 from ..models import (
+    BounceAction,
+    BounceEvent,
     ConsentEvent,
     Delivery,
     DeliveryStatus,
+    InboundMessage,
     OutboxMessage,
     OutboxStatus,
     Send,
@@ -39,11 +42,13 @@ class Policy:
 
     pending_days: int
     delivery_days: int
+    unproven_days: int = 30
 
     @classmethod
     def from_config(cls, config) -> Policy:
-        """The policy set by PENDING_RETENTION_DAYS and DELIVERY_RETENTION_DAYS."""
-        return cls(int(config["PENDING_RETENTION_DAYS"]), int(config["DELIVERY_RETENTION_DAYS"]))
+        """The policy set by PENDING_, DELIVERY_ and UNPROVEN_REPORT_RETENTION_DAYS."""
+        return cls(int(config["PENDING_RETENTION_DAYS"]), int(config["DELIVERY_RETENTION_DAYS"]),
+                   int(config["UNPROVEN_REPORT_RETENTION_DAYS"]))
 
 
 @dataclass
@@ -55,6 +60,7 @@ class PurgeReport:
     sends_reduced: int = 0
     outbox_messages: int = 0
     erased_leftovers: int = 0
+    unproven_reports: int = 0
     dry_run: bool = False
     cutoffs: dict[str, str] = field(default_factory=dict)
 
@@ -68,14 +74,17 @@ def purge(policy: Policy, *, now: datetime | None = None, dry_run: bool = False)
     now = now or utcnow()
     pending_cutoff = now - timedelta(days=policy.pending_days)
     delivery_cutoff = now - timedelta(days=policy.delivery_days)
+    unproven_cutoff = now - timedelta(days=policy.unproven_days)
     report = PurgeReport(
         dry_run=dry_run,
-        cutoffs={"pending": pending_cutoff.isoformat(), "delivery": delivery_cutoff.isoformat()},
+        cutoffs={"pending": pending_cutoff.isoformat(), "delivery": delivery_cutoff.isoformat(),
+                 "unproven": unproven_cutoff.isoformat()},
     )
     report.pending_subscribers = purge_pending(pending_cutoff, now=now, dry_run=dry_run)
     report.sends_reduced, report.deliveries = reduce_deliveries(delivery_cutoff, dry_run=dry_run)
     report.outbox_messages = purge_outbox(delivery_cutoff, dry_run=dry_run)
     report.erased_leftovers = purge_erased_leftovers(dry_run=dry_run)
+    report.unproven_reports = purge_unproven_reports(unproven_cutoff, dry_run=dry_run)
     return report
 
 
@@ -183,3 +192,17 @@ def purge_erased_leftovers(*, dry_run: bool = False) -> int:
     if dry_run:
         return db.session.scalar(select(func.count(OutboxMessage.id)).where(*where)) or 0
     return db.session.execute(delete(OutboxMessage).where(*where)).rowcount or 0
+
+
+def purge_unproven_reports(cutoff: datetime, *, dry_run: bool = False) -> int:
+    """Reports that proved nothing (anyone can send them) go after the cutoff, ledger rows too.
+
+    They changed nobody and are kept only so admins can see forgery attempts; without a limit
+    a stranger could grow the table for ever.
+    """
+    old = select(BounceEvent.id).where(
+        BounceEvent.action == BounceAction.UNPROVEN, BounceEvent.created_at < cutoff)
+    if dry_run:
+        return db.session.scalar(select(func.count()).select_from(old.subquery())) or 0
+    db.session.execute(delete(InboundMessage).where(InboundMessage.bounce_event_id.in_(old)))
+    return db.session.execute(delete(BounceEvent).where(BounceEvent.id.in_(old))).rowcount or 0
