@@ -40,8 +40,9 @@ def open_session(editor: Editor) -> None:
     """Start a session for the editor; `editor.get_id()` then names it (the caller commits)."""
     _drop_expired(editor)
     key = secrets.token_urlsafe(32)
-    db.session.add(EditorSession(editor_id=editor.id, key_hash=_digest(key)))
-    editor.session_key = key
+    row = EditorSession(editor_id=editor.id, key_hash=_digest(key))
+    db.session.add(row)
+    editor.session_key, editor.session_row = key, row
 
 
 def load_editor(user_id: str) -> Editor | None:
@@ -59,14 +60,16 @@ def load_editor(user_id: str) -> Editor | None:
     editor = db.session.get(Editor, row.editor_id)
     if editor is None or not editor.is_active:
         return None
-    editor.session_key = key
+    editor.session_key, editor.session_row = key, row
     return editor
 
 
 def touch_session(editor: Editor) -> None:
-    """Record activity on the editor's current session (commits, at most once a minute)."""
+    """Record activity on the editor's current session (commits, at most once a minute).
+
+    Uses the row the user loader read for this request: no second query per page."""
     now = utcnow()
-    row = _current_row(editor)
+    row = editor.session_row
     if row is not None and now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
         db.session.commit()
@@ -78,21 +81,13 @@ def end_session(editor: Editor) -> None:
         db.session.execute(
             delete(EditorSession).where(EditorSession.key_hash == _digest(editor.session_key))
         )
-    editor.session_key = None
+    editor.session_key = editor.session_row = None
 
 
 def end_all_sessions(editor: Editor) -> None:
     """End every session of the editor, on every device (the caller commits)."""
     db.session.execute(delete(EditorSession).where(EditorSession.editor_id == editor.id))
-    editor.session_key = None
-
-
-def _current_row(editor: Editor) -> EditorSession | None:
-    if not editor.session_key:
-        return None
-    return db.session.scalar(
-        select(EditorSession).where(EditorSession.key_hash == _digest(editor.session_key))
-    )
+    editor.session_key = editor.session_row = None
 
 
 def _drop_expired(editor: Editor) -> None:

@@ -37,8 +37,9 @@ class Editor(UserMixin, db.Model):
     last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     #: The key of the session this request runs in (set by the user loader; not stored:
-    #: the editor_session table keeps only its hash).
+    #: the editor_session table keeps only its hash), and that session's row as it loaded.
     session_key = None
+    session_row = None
 
     @property
     def is_admin(self) -> bool:
