@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import Select, String, Text, case, delete, insert, literal, select
+from sqlalchemy import Select, case, delete, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import outbox
@@ -41,6 +41,10 @@ class Choices:
             sort_keys=True,
         )
 
+    def columns(self) -> dict[str, str | None]:
+        """The subscriber's columns these choices set (topics aside)."""
+        return {"region": self.region, "language": self.language, "name": self.name or None}
+
 
 def find_by_email(email: str) -> Subscriber | None:
     """The subscriber with this normalised address, if any."""
@@ -58,15 +62,18 @@ def record_event(subscriber: Subscriber, kind: str, *, source: str, ip: str | No
     event = ConsentEvent(
         subscriber_id=subscriber.id,
         subject_uid=subscriber.uid,
-        kind=kind,
-        wording_version=consent.VERSION if wording else None,
         language=subscriber.language,
-        source=source,
-        ip_hash=hash_ip(ip),
-        details=details,
+        **_event_fields(kind, source=source, ip=ip, details=details, wording=wording),
     )
     db.session.add(event)
     return event
+
+
+def _event_fields(kind: str, *, source: str, ip: str | None, details: str | None,
+                  wording: bool) -> dict[str, str | None]:
+    # What an event records besides whose it is: shared by record_event and _record_signup.
+    return {"kind": kind, "wording_version": consent.VERSION if wording else None,
+            "source": source, "ip_hash": hash_ip(ip), "details": details}
 
 
 def subscribe(email: str, choices: Choices, *, source: str, ip: str | None) -> None:
@@ -95,8 +102,8 @@ def subscribe(email: str, choices: Choices, *, source: str, ip: str | None) -> N
 def _upsert_pending(email: str, choices: Choices):
     # Insert the address as pending, or make its row pending with these choices unless it
     # is confirmed: one statement either way.
-    values = {"status": SubscriberStatus.PENDING.value, "language": choices.language,
-              "region": choices.region, "name": choices.name or None, "updated_at": utcnow()}
+    values = {"status": SubscriberStatus.PENDING.value, **choices.columns(),
+              "updated_at": utcnow()}
     dialect = db.session.get_bind().dialect.name
     upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Subscriber)
     return upsert.values(email=email, **values).on_conflict_do_update(
@@ -118,15 +125,14 @@ def _replace_topics(signing_up: Select, slugs: list[str]) -> None:
 def _record_signup(signing_up: Select, choices: Choices, *, source: str,
                    ip: str | None) -> None:
     # record_event's signup row, set-based: nothing happens when `signing_up` finds no row.
+    fields = _event_fields("signup", source=source, ip=ip, details=choices.as_json(),
+                           wording=True)
     columns = {
         "subscriber_id": Subscriber.id,
         "subject_uid": Subscriber.uid,
-        "kind": literal("signup", String),
-        "wording_version": literal(consent.VERSION, String),
         "language": Subscriber.language,
-        "source": literal(source, String),
-        "ip_hash": literal(hash_ip(ip), String),
-        "details": literal(choices.as_json(), Text),
+        **{name: literal(value, ConsentEvent.__table__.c[name].type)
+           for name, value in fields.items()},
         "created_at": literal(utcnow(), ConsentEvent.created_at.type),
     }
     db.session.execute(insert(ConsentEvent).from_select(
@@ -141,9 +147,8 @@ def apply_choices(subscriber: Subscriber, choices: Choices) -> None:
     """Set topics, region, language and name from a form."""
     topics = db.session.scalars(select(Topic).where(Topic.slug.in_(choices.topics))).all()
     subscriber.topics = list(topics)
-    subscriber.region = choices.region
-    subscriber.language = choices.language
-    subscriber.name = choices.name or None
+    for column, value in choices.columns().items():
+        setattr(subscriber, column, value)
 
 
 def confirm(subscriber: Subscriber, *, ip: str | None) -> bool:
