@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from flask import g, has_app_context, has_request_context
+from flask import has_app_context
 from flask_babel import force_locale, gettext
 
 
 def _(message: str, **values) -> str:
-    """gettext in a request (the page's language) or inside in_language(); English elsewhere."""
-    if has_request_context() or (has_app_context() and g.get("messages_language")):
+    """gettext in the app (a request's language, English in the CLI and the worker, or the
+    language of an in_language block); the English text with no app at all."""
+    if has_app_context():
         return gettext(message, **values)
     return message % values if values else message
 
 
-@contextmanager
-def in_language(lang: str) -> Iterator[None]:
-    """Messages in `lang` outside a request: the worker writes an import's row problems in
-    the language of the editor who uploaded the file."""
-    with force_locale(lang):
-        g.messages_language = lang
-        try:
-            yield
-        finally:
-            g.pop("messages_language", None)
+#: Messages in a language outside a request: the worker writes an import's row problems in
+#: the language of the editor who uploaded the file.
+in_language = force_locale
