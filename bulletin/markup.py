@@ -11,10 +11,10 @@ import hashlib
 import html
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 
 import nh3
+from cachetools import LRUCache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup
@@ -106,35 +106,34 @@ def html_nesting(text: str) -> int:
 
 class RenderCache:
     """A thread-safe LRU of rendered text keyed by a digest of the source, held to a total
-    size. Keyed by content, an edit can never be served stale: new text is a new key."""
+    size in characters. Keyed by content, an edit can never be served stale: new text is a
+    new key."""
 
     def __init__(self, max_chars: int = 8_000_000):
-        self.max_chars = max_chars
-        self.entries: OrderedDict[tuple, str] = OrderedDict()
-        self.size = 0
+        self.entries: LRUCache[tuple, str] = LRUCache(maxsize=max_chars, getsizeof=len)
         self.lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        """Characters held."""
+        return int(self.entries.currsize)
 
     def get(self, kind: tuple, text: str, render: Callable[[str], str]) -> str:
         """The cached rendering of `text`, rendering (outside the lock) on a miss."""
         key = (*kind, hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
         with self.lock:
-            found = self.entries.get(key)
-            if found is not None:
-                self.entries.move_to_end(key)
-                return found
+            found = self.entries.get(key)  # a hit becomes the most recently used
+        if found is not None:
+            return found
         result = render(text)
         with self.lock:
-            if key not in self.entries and len(result) <= self.max_chars:
+            if len(result) <= self.entries.maxsize:  # the least recently used go to make room
                 self.entries[key] = result
-                self.size += len(result)
-                while self.size > self.max_chars:
-                    self.size -= len(self.entries.popitem(last=False)[1])
         return result
 
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
-            self.size = 0
 
 
 #: One per process: the web app's public pages and the worker's emails share it.

@@ -15,11 +15,11 @@ import re
 import ssl
 import threading
 import urllib.request
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from cachetools import LRUCache
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -49,6 +49,7 @@ HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
 MAX_CERT_BYTES = 64 * 1024
 #: Signing certificates kept per app; SNS uses a handful, so more would only be an attacker's.
 CERT_CACHE_SIZE = 32
+_CACHE_LOCK = threading.Lock()
 
 
 class SnsError(Exception):
@@ -125,42 +126,16 @@ def verify_message(message: dict, app: Flask) -> None:
         raise SnsError("bad signature") from exc
 
 
-class CertificateCache:
-    """Certificates by URL, at most `size`, the least recently used dropped first."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._entries: OrderedDict[str, x509.Certificate] = OrderedDict()
-        self._lock = threading.Lock()  # web servers answer several webhooks at once
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, url: str) -> x509.Certificate | None:
-        """The cached certificate of url (now the most recently used), or None."""
-        with self._lock:
-            certificate = self._entries.get(url)
-            if certificate is not None:
-                self._entries.move_to_end(url)
-            return certificate
-
-    def put(self, url: str, certificate: x509.Certificate) -> None:
-        """Keep a certificate, dropping the least recently used beyond the size."""
-        with self._lock:
-            self._entries[url] = certificate
-            self._entries.move_to_end(url)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-
 def _certificate(url: str, app: Flask) -> x509.Certificate:
     cache = app.extensions.get("bulletin.sns_certs")
     if cache is None:
-        cache = app.extensions.setdefault("bulletin.sns_certs", CertificateCache(CERT_CACHE_SIZE))
-    certificate = cache.get(url)
+        cache = app.extensions.setdefault("bulletin.sns_certs", LRUCache(CERT_CACHE_SIZE))
+    with _CACHE_LOCK:  # web servers answer several webhooks at once
+        certificate = cache.get(url)  # a hit becomes the most recently used
     if certificate is None:
         certificate = _fetch_certificate(url, app)
-        cache.put(url, certificate)
+        with _CACHE_LOCK:
+            cache[url] = certificate  # the least recently used goes past CERT_CACHE_SIZE
     now = datetime.now(UTC)
     if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
         raise SnsError("the signing certificate is not valid now")
