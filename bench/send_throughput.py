@@ -84,7 +84,7 @@ def seed(n: int) -> float:
 
 
 def prepare(n: int) -> float:
-    from bulletin.defaults import ensure_defaults
+    from bulletin.core.defaults import ensure_defaults
 
     db.drop_all()
     db.create_all()
@@ -116,7 +116,7 @@ def worker_part() -> None:
     """In the subprocess: materialise and send through the worker code, report JSON."""
     from bulletin.delivery.pipeline import start_due_sends
     from bulletin.delivery.senders import SendEngine
-    from bulletin.delivery.settings import DeliverySettings
+    from bulletin.mail.settings import DeliverySettings
 
     app = create_app()
     with app.app_context():
@@ -169,7 +169,7 @@ def run_ours(database_url: str, smtp_url: str, connections: int, dkim_env: dict,
 
 def prerender(send_id: int, count: int) -> list[tuple[bytes, str, str]]:
     from bulletin.delivery.bulk import Personal
-    from bulletin.delivery.settings import DeliverySettings
+    from bulletin.mail.settings import DeliverySettings
     from bulletin.delivery.templates import build_template
     from bulletin.models import Send
 
@@ -247,7 +247,7 @@ def main() -> None:
 
 def materialise_only() -> None:
     from bulletin.delivery.pipeline import start_due_sends
-    from bulletin.delivery.settings import DeliverySettings
+    from bulletin.mail.settings import DeliverySettings
 
     new_send()
     started = time.perf_counter()

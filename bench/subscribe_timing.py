@@ -29,7 +29,7 @@ from sqlalchemy import event  # noqa: E402
 
 from bulletin import create_app  # noqa: E402
 from bulletin.config import TestConfig  # noqa: E402
-from bulletin.defaults import ensure_defaults  # noqa: E402
+from bulletin.core.defaults import ensure_defaults  # noqa: E402
 from bulletin.extensions import db  # noqa: E402
 from bulletin.models import Subscriber, SubscriberStatus, Topic  # noqa: E402
 

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
-from . import create_app
+from bulletin import create_app
 
 
 def _create_app(*_args, **_kwargs):
@@ -29,7 +29,7 @@ def prepare_database() -> None:
     """Create or upgrade the schema (Alembic), then insert the default rows."""
     from flask_migrate import upgrade
 
-    from .defaults import ensure_defaults
+    from bulletin.core.defaults import ensure_defaults
 
     upgrade()
     ensure_defaults()
@@ -55,7 +55,7 @@ def run_command(host: str, port: int, no_worker: bool) -> None:
 
 def serve(host: str, port: int, *, with_worker: bool) -> None:
     """Serve the current app with Werkzeug, the worker in background threads."""
-    from .delivery.scheduler import start_scheduler
+    from bulletin.delivery.scheduler import start_scheduler
 
     app = current_app._get_current_object()
     prepare_database()
@@ -82,8 +82,8 @@ def serve(host: str, port: int, *, with_worker: bool) -> None:
 @with_appcontext
 def worker_command(once: bool) -> None:
     """Run the clock and the senders until interrupted (any number, on any hosts)."""
-    from .delivery.scheduler import Worker, run_forever, run_once
-    from .delivery.settings import DeliverySettings
+    from bulletin.delivery.scheduler import Worker, run_forever, run_once
+    from bulletin.mail.settings import DeliverySettings
 
     app = current_app._get_current_object()
     _configure_logging()
@@ -111,7 +111,7 @@ def _register_commands() -> None:
 
 #: (module, attribute) of each click command.
 COMMANDS = [
-    ("bulletin.editorial.accounts", "create_editor_command"),
+    ("bulletin.core.editors", "create_editor_command"),
     ("bulletin.editorial.demo", "demo_command"),
     ("bulletin.bounces.commands", "classify_bounce"),
     ("bulletin.bounces.cli", "bounce_server_command"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .extensions import db
-from .models import Suppression
-from .pseudonyms import hash_address
+from bulletin.extensions import db
+from bulletin.models import Suppression
+from bulletin.core.pseudonyms import hash_address
 
 
 def is_suppressed(address: str) -> bool:

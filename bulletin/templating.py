@@ -7,10 +7,10 @@ from urllib.parse import urlencode
 from flask import Flask, request, url_for
 from flask_babel import format_datetime, get_locale
 
-from .issue_view import OPPORTUNITY_KINDS, access_features, partner_names
-from .markup import render_markdown, render_plain
-from .models import region_name
-from .tokens import make_unsubscribe_token
+from bulletin.mail.issue_view import OPPORTUNITY_KINDS, access_features, partner_names
+from bulletin.mail.markup import render_markdown, render_plain
+from bulletin.models import region_name
+from bulletin.mail.tokens import make_unsubscribe_token
 
 
 def current_lang() -> str:

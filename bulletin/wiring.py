@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import PUBLISHED_SECRETS
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from bulletin.config import PUBLISHED_SECRETS
+from bulletin.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 LANGUAGES = ("cy", "en")
 
@@ -77,11 +77,11 @@ def bind_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "editor.login"
-    from .editorial import access  # noqa: F401  (installs the user loader)
+    from bulletin.editorial import access  # noqa: F401  (installs the user loader)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/London")
-    from . import models  # noqa: F401  (register every table)
+    from bulletin import models  # noqa: F401  (register every table)
 
 
 def _migrations_dir():
@@ -105,30 +105,30 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 #: Modules exposing register(app): the editor door, the API, the archive, the webhooks.
 DOORS = (
-    "bulletin.editorial.views", "bulletin.editorial.sends", "bulletin.editorial.subscribers",
-    "bulletin.api.views", "bulletin.archive", "bulletin.bounces.webhooks", "bulletin.bounces.admin",
+    "bulletin.editorial.views", "bulletin.editorial.views_sends", "bulletin.editorial.views_subscribers",
+    "bulletin.api.views", "bulletin.subscriptions.archive", "bulletin.bounces.webhooks", "bulletin.editorial.views_bounces",
 )
 
 
 def register_blueprints(app: Flask) -> None:
     """Register the doors, error pages, template helpers and security headers."""
-    from .subscriptions.views import bp as subscriptions_bp
+    from bulletin.subscriptions.views import bp as subscriptions_bp
 
     app.register_blueprint(subscriptions_bp)
     for module in DOORS:
         importlib.import_module(module).register(app)
     _register_error_pages(app)
     app.after_request(_security_headers)
-    from .privacy.redaction import install_log_redaction
+    from bulletin.privacy.redaction import install_log_redaction
 
     install_log_redaction()
-    from .templating import register_template_helpers
+    from bulletin.templating import register_template_helpers
 
     register_template_helpers(app)
 
 
 def _register_error_pages(app: Flask) -> None:
-    from .api.views import http_error as api_error
+    from bulletin.api.views import http_error as api_error
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from bulletin import tokens
+from bulletin.mail import tokens
 from bulletin.extensions import db
 from bulletin.models import Delivery, Send, Subscriber, utcnow
 
-from .delivery_helpers import make_issue_row
+from tests.delivery_helpers import make_issue_row
 
 BOUNCE_DOMAIN = "bounces.example.org"
 

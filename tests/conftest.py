@@ -13,7 +13,7 @@ from bulletin.bounces.pool import close_classifier_pool
 from bulletin.config import TestConfig
 from bulletin.extensions import db
 
-from .smtp import SMTPServer
+from tests.smtp import SMTPServer
 
 pytest_plugins = ["tests.factories", "tests.browser.fixtures", "tests.api_fixtures"]
 
@@ -76,7 +76,7 @@ def make_app(database_url, tmp_path):
 
 @pytest.fixture
 def app(make_app):
-    from bulletin.defaults import ensure_defaults
+    from bulletin.core.defaults import ensure_defaults
 
     application = make_app()
     with application.app_context():

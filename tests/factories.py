@@ -40,7 +40,7 @@ _password_hashes: dict[str, str] = {}
 @pytest.fixture
 def make_editor(app):
     """make_editor(email=None, role="editor", password=EDITOR_PASSWORD) -> Editor."""
-    from bulletin.editorial.accounts import hash_password
+    from bulletin.core.editors import hash_password
     from bulletin.models import Editor
 
     def make(email: str | None = None, *, role: str = "editor",

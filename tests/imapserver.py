@@ -14,7 +14,7 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 
-from .smtp import free_port
+from tests.smtp import free_port
 
 
 @dataclass

@@ -10,8 +10,8 @@ from bulletin.cli import main
 from bulletin.extensions import db
 from bulletin.models import ApiToken, AuditLog
 
-from .conftest import csrf_token
-from .factories import sign_in
+from tests.conftest import csrf_token
+from tests.factories import sign_in
 
 TOKEN_RE = re.compile(r'<code id="new-token">(bltn_[A-Za-z0-9_-]+)</code>')
 

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from bulletin.bounces.ingest import ingest_raw
 from bulletin.extensions import db
 from bulletin.models import AuditLog, BounceEvent, Suppression
-from bulletin.pseudonyms import hash_address
+from bulletin.core.pseudonyms import hash_address
 from bulletin.suppressions import is_suppressed, suppress
 
-from .bouncemail import dsn, sent_verp
-from .conftest import csrf_token
-from .factories import sign_in
+from tests.bouncemail import dsn, sent_verp
+from tests.conftest import csrf_token
+from tests.factories import sign_in
 
 
 def token(client, path: str = "/editor/suppressions") -> str:

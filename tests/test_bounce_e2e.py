@@ -11,11 +11,11 @@ from bulletin.bounces.server import make_server
 from bulletin.delivery.pipeline import finish_sends, start_due_sends
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, Subscriber, Suppression
-from bulletin.pseudonyms import hash_address
+from bulletin.core.pseudonyms import hash_address
 
-from .bouncemail import BOUNCE_DOMAIN, arf, dsn
-from .delivery_helpers import configure, drain, make_send
-from .smtp import free_port
+from tests.bouncemail import BOUNCE_DOMAIN, arf, dsn
+from tests.delivery_helpers import configure, drain, make_send
+from tests.smtp import free_port
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from bulletin import tokens
+from bulletin.mail import tokens
 from bulletin.bounces import ingest as ingest_module
 from bulletin.bounces.cli import process_bounces_command
 from bulletin.bounces.mailboxes import (
@@ -24,10 +24,10 @@ from bulletin.bounces.mailboxes import (
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, ConsentEvent, InboundMessage
 
-from .bouncemail import BOUNCE_DOMAIN, dsn, plain_mail, sent_verp
-from .imapserver import ImapServer
-from .slow_classifier import install_slow_pool, slow_message
-from .tlscerts import TestCA
+from tests.bouncemail import BOUNCE_DOMAIN, dsn, plain_mail, sent_verp
+from tests.imapserver import ImapServer
+from tests.slow_classifier import install_slow_pool, slow_message
+from tests.tlscerts import TestCA
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bulletin.bounces.classify import KINDS, MAX_INPUT_BYTES, bounded_input, classify_message
-from bulletin.bounces.mime import MAX_CONTAINERS, html_to_text, parse
+from bulletin.bounces.classify.mime import MAX_CONTAINERS, html_to_text, parse
 
 LIMIT_SECONDS = 1.0
 SIZES = {"100k": 100 * 1024, "1m": 1024 * 1024}

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from bulletin import tokens
+from bulletin.mail import tokens
 from bulletin.bounces.classify import Classification
 from bulletin.bounces.ingest import apply_classification, ingest_raw
 from bulletin.extensions import db
@@ -24,10 +24,10 @@ from bulletin.models import (
     Suppression,
 )
 from bulletin.subscriptions.export import export_subscriber
-from bulletin.subscriptions.operations import erase
+from bulletin.core.subscribers import erase
 from bulletin.suppressions import is_suppressed
 
-from .bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail
+from tests.bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 

@@ -10,15 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from bulletin import tokens
+from bulletin.mail import tokens
 from bulletin.bounces import ingest as ingest_module
 from bulletin.bounces.server import make_server
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, InboundMessage
 
-from .bouncemail import BOUNCE_DOMAIN, dsn, plain_mail, sent_verp
-from .slow_classifier import install_slow_pool, slow_message
-from .smtp import free_port
+from tests.bouncemail import BOUNCE_DOMAIN, dsn, plain_mail, sent_verp
+from tests.slow_classifier import install_slow_pool, slow_message
+from tests.smtp import free_port
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bulletin.bounces import sns as sns_module
-from bulletin.bounces.sns import SnsError, check_sns_url, http_get
+from bulletin.bounces.providers import sns as sns_module
+from bulletin.bounces.providers.sns import SnsError, check_sns_url, http_get
 
-from . import test_bounce_webhooks
-from .test_bounce_webhooks import (
+from tests import test_bounce_webhooks
+from tests.test_bounce_webhooks import (
     CERT_URL,
     SUBSCRIBE_URL,
     TOPIC,
@@ -29,7 +29,7 @@ from .test_bounce_webhooks import (
     ses_bounce,
     signed,
 )
-from .tlscerts import TestCA
+from tests.tlscerts import TestCA
 
 sns = test_bounce_webhooks.sns  # the fixture: a fake fetcher that records what was fetched
 

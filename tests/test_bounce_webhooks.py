@@ -13,13 +13,13 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
 
-from bulletin import tokens
-from bulletin.bounces.sns import canonical_string
+from bulletin.mail import tokens
+from bulletin.bounces.providers.sns import canonical_string
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, ConsentEvent, InboundMessage, Suppression
 
-from .bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail, sent_delivery
-from .slow_classifier import install_slow_pool, slow_message
+from tests.bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail, sent_delivery
+from tests.slow_classifier import install_slow_pool, slow_message
 
 TOPIC = "arn:aws:sns:eu-west-2:123456789012:ses-bounces"
 CERT_URL = "https://sns.eu-west-2.amazonaws.com/SimpleNotificationService-abc.pem"

@@ -7,9 +7,9 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from .browser.fixtures import save_screenshots
-from .browser.mail import check_email, deliver
-from .mailtools import text_part
+from tests.browser.fixtures import save_screenshots
+from tests.browser.mail import check_email, deliver
+from tests.mailtools import text_part
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,7 @@ MAX_PAGES = 80
 
 def seed(app) -> dict:
     """An admin, a bilingual workshop, an English-only opportunity and a Welsh reader."""
-    from bulletin.editorial.accounts import hash_password
+    from bulletin.core.editors import hash_password
     from bulletin.extensions import db
     from bulletin.models import Editor, Opportunity, Subscriber, Workshop, utcnow
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from .browser.axe import violations
-from .browser.fixtures import save_screenshots
-from .browser.keyboard import choose, is_focused, press_button, tab_to, tick, type_into
-from .browser.mail import HTML_LANG, check_email, link_from, next_mail
+from tests.browser.axe import violations
+from tests.browser.fixtures import save_screenshots
+from tests.browser.keyboard import choose, is_focused, press_button, tab_to, tick, type_into
+from tests.browser.mail import HTML_LANG, check_email, link_from, next_mail
 
 pytestmark = pytest.mark.browser
 
@@ -189,7 +189,7 @@ def test_axe_finds_a_planted_violation(live, page):
 
 @pytest.mark.parametrize("lang", ["cy", "en"])
 def test_erase_and_used_link_pages(live, page, audit, lang):
-    from bulletin import tokens
+    from bulletin.mail import tokens
     from bulletin.extensions import db
     from bulletin.models import Subscriber, SubscriberStatus, utcnow
 

@@ -16,8 +16,8 @@ PASSWORD = "correct horse battery staple"
 def seed(app) -> int:
     """An admin, three readers and a running send to them; returns the send's id."""
     from bulletin.delivery.pipeline import start_due_sends
-    from bulletin.delivery.settings import DeliverySettings
-    from bulletin.editorial.accounts import hash_password
+    from bulletin.mail.settings import DeliverySettings
+    from bulletin.core.editors import hash_password
     from bulletin.models import Editor, Issue, Send, SendStatus, Subscriber, utcnow
 
     with app.app_context():

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bulletin.delivery.bulk import MessageTemplate, Personal, qp_url
-from bulletin.delivery.dkim import make_signer
-from bulletin.delivery.settings import DeliverySettings
+from bulletin.mail.dkim import make_signer
+from bulletin.mail.settings import DeliverySettings
 from bulletin.models import Subscriber, SubscriberStatus
-from bulletin.rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail
+from bulletin.mail.rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail
 
 WELSH = "Gweithdy ŵ ŷ â ô: cyfle i gymryd rhan mewn ymchwil iechyd a gofal cymdeithasol"
 TEXT = (f"{WELSH}\n\n" + "Llinell hir iawn " * 20 + "\n\n"
@@ -212,7 +212,7 @@ def test_sent_issue_carries_the_headers_and_a_verifying_signature(app, client, s
                                                                    make_subscriber, dkim_key):
     from bulletin.delivery.pipeline import start_due_sends
 
-    from .delivery_helpers import configure, drain, make_send
+    from tests.delivery_helpers import configure, drain, make_send
 
     path, dnsfunc = dkim_key
     settings = configure(app, smtp_server, DKIM_SELECTOR=SELECTOR, DKIM_DOMAIN=DOMAIN,
@@ -258,7 +258,7 @@ def test_short_welsh_subject_is_encoded(app, make_subscriber):
 def test_bulk_tokens_are_the_ones_the_site_reads(app):
     import uuid
 
-    from bulletin import tokens
+    from bulletin.mail import tokens
 
     for uid in [uuid.uuid4().hex for _ in range(200)]:
         assert tokens.plain_token_maker("unsubscribe")(uid) == tokens.make_unsubscribe_token(uid)

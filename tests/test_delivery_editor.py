@@ -11,8 +11,8 @@ from bulletin.delivery.pipeline import start_due_sends
 from bulletin.extensions import db
 from bulletin.models import Delivery, Send, SendStatus
 
-from .conftest import csrf_token
-from .delivery_helpers import configure, make_issue_row, make_send
+from tests.conftest import csrf_token
+from tests.delivery_helpers import configure, make_issue_row, make_send
 
 
 def _form(client, issue, **extra):

@@ -12,11 +12,11 @@ from bulletin.delivery.pipeline import finish_sends, materialise, start_due_send
 from bulletin.delivery.scheduler import Worker, run_once
 from bulletin.extensions import db
 from bulletin.models import Delivery, Issue, Send, SendStatus, Subscriber, SubscriberStatus, utcnow
-from bulletin.sends import audience_json, count_audience
-from bulletin.subscriptions import operations
+from bulletin.core.sends import audience_json, count_audience
+from bulletin.core import subscribers as operations
 from bulletin.suppressions import is_suppressed, suppress
 
-from .delivery_helpers import (
+from tests.delivery_helpers import (
     configure,
     drain,
     make_issue_row,

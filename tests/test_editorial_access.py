@@ -9,8 +9,8 @@ from bulletin.cli import main
 from bulletin.extensions import db
 from bulletin.models import AuditLog, Editor
 
-from .conftest import csrf_token
-from .factories import EDITOR_PASSWORD, sign_in
+from tests.conftest import csrf_token
+from tests.factories import EDITOR_PASSWORD, sign_in
 
 PLACEHOLDER_ARGS = {"int": 1, "default": "x", "string": "x", "path": "x"}
 

@@ -8,9 +8,9 @@ from bs4 import BeautifulSoup
 
 from bulletin.extensions import db
 from bulletin.models import AuditLog, Opportunity, Workshop
-from bulletin.rendering import render_issue
+from bulletin.mail.rendering import render_issue
 
-from .conftest import csrf_token
+from tests.conftest import csrf_token
 
 XSS = (
     '<script>alert(1)</script><img src=x onerror="alert(2)">'

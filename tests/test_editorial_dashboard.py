@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from bulletin.audit import record_audit
+from bulletin.core.audit import record_audit
 from bulletin.extensions import db
 
-from .factories import sign_in
+from tests.factories import sign_in
 
 ACTIONS = [  # (by whom, action)
     ("admin", "editor.create"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bulletin.cli import main
-from bulletin.editorial.accounts import check_new_password
+from bulletin.core.editors import check_new_password
 from bulletin.editorial.demo import DEMO_ADMIN
 from bulletin.extensions import db
 from bulletin.models import Editor, Issue, Opportunity, Workshop

@@ -9,13 +9,13 @@ from email.utils import parseaddr
 from bs4 import BeautifulSoup
 
 from bulletin.delivery.scheduler import Worker, run_once
-from bulletin.delivery.settings import DeliverySettings
+from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import Issue, IssueItem, OutboxMessage, utcnow
 
-from .conftest import csrf_token
-from .factories import sign_in
-from .mailtools import html_part, text_part
+from tests.conftest import csrf_token
+from tests.factories import sign_in
+from tests.mailtools import html_part, text_part
 
 
 def _token(client, url="/editor/issues/new") -> str:

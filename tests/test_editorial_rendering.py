@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from bs4 import BeautifulSoup
 
-from bulletin.rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, render_issue
+from bulletin.mail.rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, render_issue
 
 
 def _issue(make_workshop, make_opportunity, make_issue):

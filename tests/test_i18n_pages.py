@@ -9,11 +9,11 @@ from babel import Locale
 from bs4 import BeautifulSoup
 from flask_babel import force_locale, format_date, format_datetime
 
-from bulletin import tokens
+from bulletin.mail import tokens
 from bulletin.models import SubscriberStatus
-from bulletin.rendering import render_email
+from bulletin.mail.rendering import render_email
 
-from .conftest import csrf_token
+from tests.conftest import csrf_token
 
 HTML_LANG = {"cy": "cy", "en": "en-GB"}
 WELSH_MONTHS = ["Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin", "Gorffennaf",

@@ -23,7 +23,7 @@ from bulletin.models import (
 from bulletin.privacy.commands import import_command
 from bulletin.privacy.csvsource import MappingError
 from bulletin.privacy.importer import ImportOptions, import_csv
-from bulletin.subscriptions import operations
+from bulletin.core import subscribers as operations
 from bulletin.suppressions import suppress
 
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bulletin.delivery.scheduler import JOBS, Worker, run_job
-from bulletin.delivery.settings import DeliverySettings
+from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import AuditLog, ImportJob, Subscriber, utcnow
 from bulletin.privacy import imports
 from bulletin.privacy.importer import ImportOptions
 
-from .conftest import csrf_token
+from tests.conftest import csrf_token
 
 BODY = b"Email,Consent date\nann@example.org,01/04/2024\nbad,\nbob@example.org,\n"
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bulletin import markup
+from bulletin.mail import markup
 from bulletin.extensions import db
-from bulletin.markup import MAX_HTML_NESTING, MAX_MARKDOWN_LENGTH, html_nesting
+from bulletin.mail.markup import MAX_HTML_NESTING, MAX_MARKDOWN_LENGTH, html_nesting
 
-from .test_editorial_catalogue import _post_workshop
+from tests.test_editorial_catalogue import _post_workshop
 
 DEEP = "<ul><li>" * (MAX_HTML_NESTING // 2 + 1) + "x"
 

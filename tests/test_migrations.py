@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from bulletin import create_app
 from bulletin.extensions import db
 
-from .conftest import config_for
+from tests.conftest import config_for
 
 
 def _postgres_database():

@@ -10,12 +10,12 @@ import time_machine
 from sqlalchemy import select
 
 from bulletin.delivery.scheduler import Worker, run_once
-from bulletin.delivery.settings import DeliverySettings
+from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import OutboxMessage, OutboxStatus, Subscriber, SubscriberStatus, utcnow
 
-from .conftest import _empty_tables, csrf_token
-from .smtp import SMTPServer, free_port
+from tests.conftest import _empty_tables, csrf_token
+from tests.smtp import SMTPServer, free_port
 
 
 def deliver(app) -> None:
@@ -32,7 +32,7 @@ def sign_up(client, address="dead.smtp@example.org"):
 
 
 def test_dead_smtp_server_delays_mail_but_loses_nothing(make_app):
-    from bulletin.defaults import ensure_defaults
+    from bulletin.core.defaults import ensure_defaults
 
     port = free_port()
     app = make_app(SMTP_URL=f"smtp://127.0.0.1:{port}", SMTP_TIMEOUT=2)
@@ -73,7 +73,7 @@ def test_outbox_folder_backend_writes_parseable_eml_files(app, client, tmp_path)
 
 
 def test_permanent_rejection_fails_the_mail_without_retrying(make_app, smtp_server):
-    from bulletin.defaults import ensure_defaults
+    from bulletin.core.defaults import ensure_defaults
 
     app = make_app(SMTP_URL=smtp_server.url)
     smtp_server.handler.replies["gone@example.org"] = ["550 5.1.1 No such user"]
@@ -87,7 +87,7 @@ def test_permanent_rejection_fails_the_mail_without_retrying(make_app, smtp_serv
 
 
 def test_welcome_mail_is_not_sent_to_an_address_suppressed_before_delivery(app, make_subscriber):
-    from bulletin import outbox
+    from bulletin.mail import outbox
     from bulletin.suppressions import suppress
 
     subscriber = make_subscriber("suppressed@example.org")

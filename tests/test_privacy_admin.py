@@ -9,15 +9,15 @@ import json
 from sqlalchemy import select
 
 from bulletin.delivery.scheduler import Worker
-from bulletin.delivery.settings import DeliverySettings
+from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import AuditLog, Subscriber, SubscriberStatus
 from bulletin.privacy.exporter import ExportFilter, escape_cell, stream_subscribers_csv
 from bulletin.privacy.jobs import run_import_jobs
-from bulletin.subscriptions import operations
+from bulletin.core import subscribers as operations
 
-from .conftest import csrf_token
-from .factories import sign_in
+from tests.conftest import csrf_token
+from tests.factories import sign_in
 
 
 def audit_actions() -> list[str]:

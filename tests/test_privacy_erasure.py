@@ -6,9 +6,9 @@ from urllib.parse import quote
 
 from sqlalchemy import LargeBinary, String, Text, select
 
-from bulletin import tokens
+from bulletin.mail import tokens
 from bulletin.delivery.scheduler import Worker, run_once
-from bulletin.delivery.settings import DeliverySettings
+from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import (
     ConsentEvent,
@@ -19,9 +19,9 @@ from bulletin.models import (
     Subscriber,
     Suppression,
 )
-from bulletin.pseudonyms import hash_address
+from bulletin.core.pseudonyms import hash_address
 
-from .conftest import csrf_token
+from tests.conftest import csrf_token
 
 ADDRESS = "Erin.Erasure@Example.org"
 STORED = "Erin.Erasure@example.org"
@@ -52,7 +52,7 @@ def find_traces(needles: list[str]) -> list[str]:
 
 def test_erasure_leaves_only_the_hash_and_an_address_free_trail(make_app, smtp_server,
                                                                   make_issue):
-    from bulletin.defaults import ensure_defaults
+    from bulletin.core.defaults import ensure_defaults
     from tests.conftest import _empty_tables
 
     app = make_app(SMTP_URL=smtp_server.url)

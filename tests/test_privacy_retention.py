@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from sqlalchemy import func, select
 
-from bulletin import outbox
+from bulletin.mail import outbox
 from bulletin.delivery.scheduler import JOBS, Worker, run_job
-from bulletin.delivery.settings import DeliverySettings
+from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import (
     ConsentEvent,
@@ -24,9 +24,9 @@ from bulletin.models import (
 )
 from bulletin.privacy.commands import purge_command
 from bulletin.privacy.retention import Policy, purge
-from bulletin.subscriptions import operations
+from bulletin.core import subscribers as operations
 
-from .conftest import csrf_token
+from tests.conftest import csrf_token
 
 START = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
 
@@ -173,7 +173,7 @@ def test_reports_without_proof_go_after_their_retention_and_proven_ones_stay(app
     from bulletin.bounces.ingest import ingest_raw
     from bulletin.models import BounceAction, BounceEvent, InboundMessage
 
-    from .bouncemail import BOUNCE_DOMAIN, dsn
+    from tests.bouncemail import BOUNCE_DOMAIN, dsn
 
     reader = make_subscriber("victim@example.org")
     with time_machine.travel(START, tick=False):

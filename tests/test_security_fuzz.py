@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bulletin import tokens
+from bulletin.mail import tokens
 from bulletin.extensions import db
 from bulletin.models import (
     ConsentEvent,
@@ -22,7 +22,7 @@ from bulletin.models import (
     subscriber_topic,
 )
 
-from .conftest import csrf_token
+from tests.conftest import csrf_token
 
 EXAMPLES = 200
 READER = "fuzz-reader@example.org"

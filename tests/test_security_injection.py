@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from bulletin.delivery.bulk import MessageTemplate, Personal
-from bulletin.delivery.settings import DeliverySettings
+from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
-from bulletin.mime import build_message, safe_header
+from bulletin.mail.mime import build_message, safe_header
 from bulletin.models import Subscriber
 from bulletin.privacy.importer import ImportOptions, import_csv
-from bulletin.rendering import RenderedEmail
+from bulletin.mail.rendering import RenderedEmail
 
-from .conftest import csrf_token
-from .factories import EDITOR_PASSWORD
+from tests.conftest import csrf_token
+from tests.factories import EDITOR_PASSWORD
 
 INJECTIONS = ["Eve\r\nBcc: spy@evil.example", "Eve\nBcc: spy@evil.example",
               "Eve\rBcc: spy@evil.example", "Eve\r\n\r\n<html>body</html>"]

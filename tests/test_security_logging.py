@@ -13,17 +13,17 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from bulletin import tokens
+from bulletin.mail import tokens
 from bulletin.bounces.server import make_server as make_bounce_server
 from bulletin.delivery.scheduler import Worker, run_once
-from bulletin.delivery.settings import DeliverySettings
+from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import Subscriber
 from bulletin.privacy.redaction import RedactingFilter, redact
 
-from .bouncemail import BOUNCE_DOMAIN, dsn
-from .conftest import csrf_token
-from .smtp import free_port
+from tests.bouncemail import BOUNCE_DOMAIN, dsn
+from tests.conftest import csrf_token
+from tests.smtp import free_port
 
 ADDRESS = "logged.person@example.org"
 

@@ -8,12 +8,12 @@ import pytest
 import time_machine
 
 from bulletin.cli import main
-from bulletin.editorial import accounts
+from bulletin.core import editors as accounts
 from bulletin.extensions import db
 from bulletin.models import Editor
 
-from .conftest import csrf_token
-from .factories import EDITOR_PASSWORD, sign_in
+from tests.conftest import csrf_token
+from tests.factories import EDITOR_PASSWORD, sign_in
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WEAK = ["too short 1", "Password1234!", "passwordpassword", "1q2w3e4r5t6y", "aaaaaaaaaaaaaaaa",

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from bulletin.extensions import db, limiter
 from bulletin.models import ConsentEvent
-from bulletin.pseudonyms import hash_ip
+from bulletin.core.pseudonyms import hash_ip
 
-from .conftest import csrf_token
+from tests.conftest import csrf_token
 
 PROXY = "127.0.0.1"  # the TCP peer every request comes from: the proxy
 

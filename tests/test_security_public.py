@@ -11,10 +11,10 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from bulletin import tokens
+from bulletin.mail import tokens
 from bulletin.privacy.exporter import escape_cell
 
-from .conftest import csrf_token
+from tests.conftest import csrf_token
 
 # --- 1. The unsubscribe URL does nothing but unsubscribe --------------------------------------
 

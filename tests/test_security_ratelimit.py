@@ -15,12 +15,12 @@ import time_machine
 from sqlalchemy import func, select
 
 from bulletin.delivery.scheduler import Worker, run_once
-from bulletin.delivery.settings import DeliverySettings
+from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db, limiter
 from bulletin.models import OutboxMessage, utcnow
-from bulletin.pseudonyms import hash_address
+from bulletin.core.pseudonyms import hash_address
 
-from .conftest import config_for, csrf_token
+from tests.conftest import config_for, csrf_token
 
 REDIS = "redis://127.0.0.1:6379"
 VICTIM = "victim@example.org"
@@ -102,7 +102,7 @@ def test_api_is_rate_limited(make_app):
 
 
 def test_subscription_bombing_sends_at_most_three_mails_a_day(make_app, smtp_server):
-    from bulletin.defaults import ensure_defaults
+    from bulletin.core.defaults import ensure_defaults
     from tests.conftest import _empty_tables
 
     limiter._key_prefix = ""

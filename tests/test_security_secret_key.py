@@ -14,10 +14,10 @@ from flask import Flask
 
 from bulletin import config, create_app
 from bulletin.config import PUBLISHED_SECRETS, generated_secret
-from bulletin.pseudonyms import hash_address
+from bulletin.core.pseudonyms import hash_address
 
-from .conftest import config_for, csrf_token
-from .factories import EDITOR_PASSWORD
+from tests.conftest import config_for, csrf_token
+from tests.factories import EDITOR_PASSWORD
 
 
 def test_the_generated_key_is_private_reused_and_announced_once(make_app, tmp_path, caplog):

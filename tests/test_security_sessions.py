@@ -10,8 +10,8 @@ from flask_login.utils import encode_cookie
 from bulletin.extensions import db
 from bulletin.models import EditorSession
 
-from .conftest import csrf_token
-from .factories import EDITOR_PASSWORD
+from tests.conftest import csrf_token
+from tests.factories import EDITOR_PASSWORD
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -8,11 +8,11 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from bulletin import tokens
+from bulletin.mail import tokens
 from bulletin.extensions import db
 from bulletin.models import Subscriber, SubscriberStatus
 
-from .conftest import csrf_token
+from tests.conftest import csrf_token
 
 PURPOSES = tuple(p for p in tokens.SALTS
                  if hasattr(tokens, f"make_{p}_token") and hasattr(tokens, f"read_{p}_token"))

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from bulletin import tokens
+from bulletin.mail import tokens
 from bulletin.extensions import db
 from bulletin.models import (
     ConsentEvent,
@@ -20,7 +20,7 @@ from bulletin.models import (
     utcnow,
 )
 
-from .conftest import csrf_token
+from tests.conftest import csrf_token
 
 
 def counts() -> tuple[int, int, int]:
@@ -358,7 +358,7 @@ def test_manage_link_request_is_the_same_for_everyone(client, make_subscriber):
 def test_production_refuses_an_unsafe_configuration(overrides, message):
     from bulletin import create_app
 
-    from .conftest import config_for
+    from tests.conftest import config_for
 
     settings = config_for(
         ENV="production",
@@ -374,7 +374,7 @@ def test_production_refuses_an_unsafe_configuration(overrides, message):
 def test_production_starts_with_a_complete_configuration():
     from bulletin import create_app
 
-    from .conftest import config_for
+    from tests.conftest import config_for
 
     app = create_app(
         config_for(

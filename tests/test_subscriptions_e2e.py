@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bulletin.delivery.scheduler import Worker, run_once
-from bulletin.delivery.settings import DeliverySettings
+from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import ConsentEvent, Subscriber, SubscriberStatus, Suppression
 
-from .conftest import csrf_token
-from .mailtools import html_part, links, text_part
+from tests.conftest import csrf_token
+from tests.mailtools import html_part, links, text_part
 
 
 def deliver(app) -> None:
@@ -33,7 +33,7 @@ def sign_up(client, email="ffion@example.org", **fields):
 
 
 def test_sign_up_confirm_manage_unsubscribe_over_real_smtp(make_app, smtp_server):
-    from bulletin.defaults import ensure_defaults
+    from bulletin.core.defaults import ensure_defaults
     from tests.conftest import _empty_tables
 
     app = make_app(SMTP_URL=smtp_server.url)
@@ -86,7 +86,7 @@ def test_sign_up_confirm_manage_unsubscribe_over_real_smtp(make_app, smtp_server
         subscriber = db.session.scalar(db.select(Subscriber))
         assert [t.slug for t in subscriber.topics] == ["studies-surveys"]
         assert (subscriber.region, subscriber.language) == ("mid-wales", "en")
-        unsubscribe_token = __import__("bulletin.tokens", fromlist=["x"]).make_unsubscribe_token(
+        unsubscribe_token = __import__("bulletin.mail.tokens", fromlist=["x"]).make_unsubscribe_token(
             subscriber.uid
         )
 

@@ -16,8 +16,8 @@ from sqlalchemy import event, select
 from bulletin.extensions import db
 from bulletin.models import ConsentEvent, OutboxMessage, Subscriber, SubscriberStatus
 
-from .conftest import csrf_token
-from .test_subscriptions import form_data
+from tests.conftest import csrf_token
+from tests.test_subscriptions import form_data
 
 STATES = {
     "new": None,

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from bulletin import tokens
+from bulletin.mail import tokens
 
 
 def test_each_purpose_refuses_the_others_tokens(app):

@@ -13,9 +13,9 @@ from datetime import timedelta
 from flask import g, request
 from sqlalchemy import select
 
-from ..audit import record_audit
-from ..extensions import db
-from ..models import ApiToken, Editor, utcnow
+from bulletin.core.audit import record_audit
+from bulletin.extensions import db
+from bulletin.models import ApiToken, Editor, utcnow
 
 #: Marks a string as one of ours (and lets secret scanners spot a leaked one).
 TOKEN_PREFIX = "bltn_"

@@ -6,10 +6,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from ..editorial.accounts import find_editor
-from ..extensions import db
-from ..models import ApiToken
-from . import auth
+from bulletin.core.editors import find_editor
+from bulletin.extensions import db
+from bulletin.models import ApiToken
+from bulletin.api import auth
 
 
 @click.group("api-token")

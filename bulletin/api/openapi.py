@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .schemas import ID_MAX, SCHEMAS
+from bulletin.api.schemas import ID_MAX, SCHEMAS
 
 API_PREFIX = "/api/v1"
 ERROR_REF = {"$ref": "#/components/schemas/Error"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from wtforms import BooleanField, DateTimeLocalField, IntegerField, TextAreaField
 from wtforms.validators import Length, NumberRange
 
-from ..editorial.forms import (
+from bulletin.editorial.forms import (
     FillForm,
     IssueForm,
     NewsItemForm,
@@ -18,16 +18,16 @@ from ..editorial.forms import (
     WebLink,
     WorkshopForm,
 )
-from ..editorial.issue_operations import ISSUE_FIELDS, NEWS_FIELDS
-from ..editorial.operations import (
+from bulletin.core.issues import ISSUE_FIELDS, NEWS_FIELDS
+from bulletin.core.catalogue import (
     OPPORTUNITY_FIELDS,
     OPPORTUNITY_TIMES,
     WORKSHOP_FIELDS,
     WORKSHOP_TIMES,
 )
-from ..issue_view import OPPORTUNITY_KINDS
-from ..models import REGIONS, SendStatus
-from ..subscriptions.forms import CONTROL, NoControlCharacters
+from bulletin.mail.issue_view import OPPORTUNITY_KINDS
+from bulletin.models import REGIONS, SendStatus
+from bulletin.subscriptions.forms import CONTROL, NoControlCharacters
 
 #: Largest id a path or body may name (PostgreSQL's integer).
 ID_MAX = 2**31 - 1

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..editorial.issue_operations import ISSUE_FIELDS, NEWS_FIELDS
-from ..editorial.operations import (
+from bulletin.core.issues import ISSUE_FIELDS, NEWS_FIELDS
+from bulletin.core.catalogue import (
     OPPORTUNITY_FIELDS,
     OPPORTUNITY_TIMES,
     WORKSHOP_FIELDS,
     WORKSHOP_TIMES,
 )
-from ..models import Issue, IssueItem, Opportunity, Send, Workshop
-from ..sends import count_audience, send_progress
+from bulletin.models import Issue, IssueItem, Opportunity, Send, Workshop
+from bulletin.core.sends import count_audience, send_progress
 
 
 def timestamp(moment: datetime | None) -> str | None:

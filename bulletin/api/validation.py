@@ -14,8 +14,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
-from ..localtime import london_to_utc_safe
-from .schemas import SCHEMAS
+from bulletin.i18n import london_to_utc_safe
+from bulletin.api.schemas import SCHEMAS
 
 #: At most this many problems are listed in one 422 answer.
 MAX_ERRORS = 20

@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ..extensions import csrf, db, limiter
-from ..models import REGIONS, Subscriber, SubscriberStatus, Topic, subscriber_topic
-from ..sends import count_audience
-from . import auth
-from .openapi import OPERATIONS, Operation, build_document
-from .schemas import ID_MAX, LANGUAGES, REGION_CODES, TOPIC_SLUG
-from .validation import ApiError, read_body, read_query
+from bulletin.extensions import csrf, db, limiter
+from bulletin.models import REGIONS, Subscriber, SubscriberStatus, Topic, subscriber_topic
+from bulletin.core.sends import count_audience
+from bulletin.api import auth
+from bulletin.api.openapi import OPERATIONS, Operation, build_document
+from bulletin.api.schemas import ID_MAX, LANGUAGES, REGION_CODES, TOPIC_SLUG
+from bulletin.api.validation import ApiError, read_body, read_query
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bearer tokens, never cookies, authenticate the API: there is no session to forge a request in.
@@ -38,7 +38,8 @@ PAGING = (LIMIT, OFFSET, PAGE)
 
 def register(app: Flask) -> None:
     """Add the API, its admin token pages, and the token guard for every /api/ path."""
-    from . import admin, views_catalogue, views_issues, views_sends  # noqa: F401  (routes)
+    from bulletin.editorial import views_api_tokens as admin
+    from bulletin.api import views_catalogue, views_issues, views_sends  # noqa: F401  (routes)
 
     app.register_blueprint(bp)
     app.register_blueprint(admin.bp)

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from flask import url_for
 from sqlalchemy import func, select
 
-from ..audit import record_audit
-from ..editorial import operations as ops
-from ..editorial.forms import OpportunityForm, WorkshopForm
-from ..editorial.views_catalogue import OPPORTUNITIES, WORKSHOPS, Kind, catalogue_listing
-from ..extensions import db
-from ..models import IssueItem, Topic, Workshop
-from .serialize import opportunity_json, page_json, workshop_json
-from .validation import ApiError, check_form_rules, invalid, parse_timestamp
-from .views import PAGING, get_or_404, operation, paginate
+from bulletin.core.audit import record_audit
+from bulletin.core import catalogue as ops
+from bulletin.editorial.forms import OpportunityForm, WorkshopForm
+from bulletin.editorial.views_catalogue import OPPORTUNITIES, WORKSHOPS, Kind, catalogue_listing
+from bulletin.extensions import db
+from bulletin.models import IssueItem, Topic, Workshop
+from bulletin.api.serialize import opportunity_json, page_json, workshop_json
+from bulletin.api.validation import ApiError, check_form_rules, invalid, parse_timestamp
+from bulletin.api.views import PAGING, get_or_404, operation, paginate
 
 
 @dataclass(frozen=True)

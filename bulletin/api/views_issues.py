@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit import record_audit
-from ..editorial import issue_operations as ops
-from ..editorial.forms import IssueForm, NewsItemForm
-from ..extensions import db
-from ..models import Issue, IssueItem, Opportunity, Send, Workshop
-from .serialize import issue_json, page_json
-from .validation import ApiError, check_form_rules, invalid, parse_timestamp
-from .views import PAGING, get_or_404, operation, paginate
+from bulletin.core.audit import record_audit
+from bulletin.core import issues as ops
+from bulletin.editorial.forms import IssueForm, NewsItemForm
+from bulletin.extensions import db
+from bulletin.models import Issue, IssueItem, Opportunity, Send, Workshop
+from bulletin.api.serialize import issue_json, page_json
+from bulletin.api.validation import ApiError, check_form_rules, invalid, parse_timestamp
+from bulletin.api.views import PAGING, get_or_404, operation, paginate
 
 ONE = "/issues/<int:issue_id>"
 ITEM = ONE + "/items/<int:item_id>"

@@ -8,14 +8,14 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy import select
 
-from .. import sends as send_ops
-from ..audit import record_audit
-from ..extensions import db
-from ..models import Issue, Send, SendStatus, Topic, utcnow
-from .schemas import ID_MAX
-from .serialize import page_json, send_json
-from .validation import ApiError, invalid, parse_timestamp
-from .views import PAGING, get_or_404, operation, paginate
+from bulletin.core import sends as send_ops
+from bulletin.core.audit import record_audit
+from bulletin.extensions import db
+from bulletin.models import Issue, Send, SendStatus, Topic, utcnow
+from bulletin.api.schemas import ID_MAX
+from bulletin.api.serialize import page_json, send_json
+from bulletin.api.validation import ApiError, invalid, parse_timestamp
+from bulletin.api.views import PAGING, get_or_404, operation, paginate
 
 SEND_FILTERS = (
     {"name": "issue_id", "in": "query", "required": False,

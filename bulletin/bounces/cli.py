@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .mailboxes import process_path
+from bulletin.bounces.mailboxes import process_path
 
 
 @click.command("bounce-server")
@@ -19,8 +19,8 @@ from .mailboxes import process_path
 @with_appcontext
 def bounce_server_command(host: str, port: int, lmtp: bool) -> None:
     """Receive bounces, complaints and unsubscribe mail for BOUNCE_DOMAIN until interrupted."""
-    from .pool import close_classifier_pool
-    from .server import make_server
+    from bulletin.bounces.pool import close_classifier_pool
+    from bulletin.bounces.server import make_server
 
     app = current_app._get_current_object()
     if not app.config.get("BOUNCE_DOMAIN"):

@@ -19,8 +19,8 @@ from flask import current_app
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
-from ..models import (
+from bulletin.extensions import db
+from bulletin.models import (
     BounceAction,
     BounceEvent,
     Delivery,
@@ -30,13 +30,13 @@ from ..models import (
     SuppressionReason,
     utcnow,
 )
-from ..privacy.redaction import redact
-from ..pseudonyms import hash_address
-from ..subscriptions.operations import record_event, unsubscribe
-from ..suppressions import is_suppressed, suppress
-from .classify import Classification, classify_message
-from .envelope import TOKEN_RE, envelope_tokens
-from .targets import Target, find_target, from_unsubscribe_token
+from bulletin.privacy.redaction import redact
+from bulletin.core.pseudonyms import hash_address
+from bulletin.core.subscribers import record_event, unsubscribe
+from bulletin.suppressions import is_suppressed, suppress
+from bulletin.bounces.classify import Classification, classify_message
+from bulletin.bounces.classify.envelope import TOKEN_RE, envelope_tokens
+from bulletin.bounces.targets import Target, find_target, from_unsubscribe_token
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ..config import Config
-from ..extensions import db
-from .ingest import ingest_raw
-from .pool import classify_isolated
+from bulletin.config import Config
+from bulletin.extensions import db
+from bulletin.bounces.ingest import ingest_raw
+from bulletin.bounces.pool import classify_isolated
 
 log = logging.getLogger(__name__)
 

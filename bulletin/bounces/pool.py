@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection
 
 from flask import Flask, current_app
 
-from .classify import Classification, classify_message
+from bulletin.bounces.classify import Classification, classify_message
 
 log = logging.getLogger(__name__)
 

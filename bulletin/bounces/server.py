@@ -10,8 +10,8 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Flask
 
-from ..extensions import db
-from .pool import classify_isolated
+from bulletin.extensions import db
+from bulletin.bounces.pool import classify_isolated
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class BounceHandler:
 
     def record(self, raw: bytes, recipients: list[str]) -> None:
         """Process and commit one message inside an app context (runs in a worker thread)."""
-        from .ingest import ingest_raw
+        from bulletin.bounces.ingest import ingest_raw
 
         with self.app.app_context():
             try:

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import func, select
 
-from .. import tokens
-from ..delivery.settings import default_list_id
-from ..extensions import db
-from ..mime import domain_of
-from ..models import Delivery, OutboxMessage, Subscriber
-from ..subscriptions.operations import find_by_uid
-from .classify import Classification
+from bulletin.mail import tokens
+from bulletin.mail.settings import default_list_id
+from bulletin.extensions import db
+from bulletin.mail.mime import domain_of
+from bulletin.models import Delivery, OutboxMessage, Subscriber
+from bulletin.core.subscribers import find_by_uid
+from bulletin.bounces.classify import Classification
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,25 @@ from collections.abc import Callable
 
 from flask import Blueprint, Flask, current_app, request
 
-from ..extensions import csrf, db, limiter
-from .ingest import apply_classification, apply_mailto, claim_once, ingest_raw, mailto_token
-from .ingest import notification_key as ledger_key
-from .pool import ClassifierUnavailable, classify_isolated
-from .postmark import classify_postmark, inbound_raw, inbound_recipients, is_inbound, record_id
-from .ses_events import classify_ses, notification_type, received_mail
-from .sns import SnsError, confirm_subscription, verify_message
+from bulletin.extensions import csrf, db, limiter
+from bulletin.bounces.ingest import (
+    apply_classification,
+    apply_mailto,
+    claim_once,
+    ingest_raw,
+    mailto_token,
+)
+from bulletin.bounces.ingest import notification_key as ledger_key
+from bulletin.bounces.pool import ClassifierUnavailable, classify_isolated
+from bulletin.bounces.providers.postmark import (
+    classify_postmark,
+    inbound_raw,
+    inbound_recipients,
+    is_inbound,
+    record_id,
+)
+from bulletin.bounces.providers.ses_events import classify_ses, notification_type, received_mail
+from bulletin.bounces.providers.sns import SnsError, confirm_subscription, verify_message
 
 log = logging.getLogger(__name__)
 

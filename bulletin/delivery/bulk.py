@@ -19,11 +19,11 @@ from email import quoprimime
 from email.utils import format_datetime, formataddr
 from urllib.parse import urlsplit, urlunsplit
 
-from .. import tokens
-from ..links import external_url
-from ..mime import SMTP_POLICY, content_language, safe_header
-from ..rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail
-from .settings import DeliverySettings
+from bulletin.mail import tokens
+from bulletin.mail.links import external_url
+from bulletin.mail.mime import SMTP_POLICY, content_language, safe_header
+from bulletin.mail.rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail
+from bulletin.mail.settings import DeliverySettings
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"

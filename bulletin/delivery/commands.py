@@ -6,10 +6,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from ..extensions import db
-from ..localtime import LONDON
-from ..models import Send
-from ..sends import Progress, send_progress
+from bulletin.extensions import db
+from bulletin.i18n import LONDON
+from bulletin.models import Send
+from bulletin.core.sends import Progress, send_progress
 
 
 def _when(value) -> str:

@@ -6,11 +6,11 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from .pipeline import finish_sends, start_due_sends
-from .senders import SendEngine
+from bulletin.delivery.pipeline import finish_sends, start_due_sends
+from bulletin.delivery.senders import SendEngine
 
 if TYPE_CHECKING:
-    from .scheduler import Worker
+    from bulletin.delivery.scheduler import Worker
 
 log = logging.getLogger(__name__)
 

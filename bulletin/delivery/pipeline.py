@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, insert, literal, not_, or_, select, update
 
-from ..extensions import db
-from ..models import (
+from bulletin.extensions import db
+from bulletin.models import (
     Delivery,
     DeliveryStatus,
     Issue,
@@ -24,9 +24,9 @@ from ..models import (
     Suppression,
     utcnow,
 )
-from ..pseudonyms import address_hasher
-from ..sends import audience_select, delivery_counts, delivery_language
-from .settings import DeliverySettings
+from bulletin.core.pseudonyms import address_hasher
+from bulletin.core.sends import audience_select, delivery_counts, delivery_language
+from bulletin.mail.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ def _record_refusal(outcome: Outcome, attempts: int, settings: DeliverySettings,
 def _clean(email: str, reply: str) -> None:
     # 5.1.x: the mailbox does not exist. Other 5xx (policy, 5.7.x) are not the reader's
     # fault (BNC-05) and leave the subscriber alone.
-    from ..suppressions import suppress
+    from bulletin.suppressions import suppress
 
     suppress(email, "bounced", source="smtp", note=reply[:200])
     db.session.execute(update(Subscriber).where(

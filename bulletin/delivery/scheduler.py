@@ -12,18 +12,18 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from ..bounces.mailboxes import POLL_SECONDS, poll_bounce_mailbox
-from ..extensions import db
-from ..privacy.jobs import (
+from bulletin.bounces.mailboxes import POLL_SECONDS, poll_bounce_mailbox
+from bulletin.extensions import db
+from bulletin.privacy.jobs import (
     EXPIRE_IMPORTS_SECONDS,
     PURGE_INTERVAL_SECONDS,
     expire_imports,
     purge_expired,
     run_import_jobs,
 )
-from .backends import MailBackend, make_backend
-from .jobs import finish_done_sends, run_senders, start_sends
-from .settings import DeliverySettings
+from bulletin.delivery.backends import MailBackend, make_backend
+from bulletin.delivery.jobs import finish_done_sends, run_senders, start_sends
+from bulletin.mail.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Job:
 
 def deliver_transactional(worker: Worker) -> None:
     """Send due confirmations, welcomes and test sends."""
-    from .transactional import deliver_outbox
+    from bulletin.delivery.transactional import deliver_outbox
 
     sent = deliver_outbox(worker.settings, worker.backend())
     if sent:
@@ -116,7 +116,7 @@ def start_scheduler(app: Flask) -> tuple[BackgroundScheduler, Worker]:
 
 
 def _now():
-    from ..models import utcnow
+    from bulletin.models import utcnow
 
     return utcnow()
 

@@ -18,12 +18,19 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
-from ..extensions import db
-from .backends import MailBackend, make_backend
-from .bulk import Personal
-from .pipeline import Outcome, Recipient, claim_batch, record_results, release, sent_in_last_hour
-from .settings import DeliverySettings
-from .templates import TemplateCache
+from bulletin.extensions import db
+from bulletin.delivery.backends import MailBackend, make_backend
+from bulletin.delivery.bulk import Personal
+from bulletin.delivery.pipeline import (
+    Outcome,
+    Recipient,
+    claim_batch,
+    record_results,
+    release,
+    sent_in_last_hour,
+)
+from bulletin.mail.settings import DeliverySettings
+from bulletin.delivery.templates import TemplateCache
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 
-from ..extensions import db
-from ..links import external_url
-from ..models import Send
-from ..rendering import render_issue
-from .bulk import MessageTemplate
-from .dkim import make_signer
-from .settings import DeliverySettings
+from bulletin.extensions import db
+from bulletin.mail.links import external_url
+from bulletin.models import Send
+from bulletin.mail.rendering import render_issue
+from bulletin.delivery.bulk import MessageTemplate
+from bulletin.mail.dkim import make_signer
+from bulletin.mail.settings import DeliverySettings
 
 
 def build_template(send: Send, language: str, settings: DeliverySettings,

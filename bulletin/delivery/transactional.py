@@ -7,15 +7,15 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from .. import tokens
-from ..extensions import db
-from ..links import external_url
-from ..mime import build_message
-from ..models import OutboxMessage, OutboxStatus, utcnow
-from ..rendering import render_email
-from ..suppressions import is_suppressed
-from .backends import MailBackend, SendResult
-from .settings import DeliverySettings
+from bulletin.mail import tokens
+from bulletin.extensions import db
+from bulletin.mail.links import external_url
+from bulletin.mail.mime import build_message
+from bulletin.models import OutboxMessage, OutboxStatus, utcnow
+from bulletin.mail.rendering import render_email
+from bulletin.suppressions import is_suppressed
+from bulletin.delivery.backends import MailBackend, SendResult
+from bulletin.mail.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
 

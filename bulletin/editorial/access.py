@@ -7,9 +7,9 @@ from functools import wraps
 from flask import abort, request
 from flask_login import current_user
 
-from ..extensions import login_manager
-from ..models import Editor
-from . import sessions
+from bulletin.extensions import login_manager
+from bulletin.models import Editor
+from bulletin.editorial import sessions
 
 
 @login_manager.user_loader

@@ -9,9 +9,9 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import Editor, Issue, IssueItem, Opportunity, Topic, Workshop, utcnow
-from .accounts import create_editor
+from bulletin.extensions import db
+from bulletin.models import Editor, Issue, IssueItem, Opportunity, Topic, Workshop, utcnow
+from bulletin.core.editors import create_editor
 
 DEMO_ADMIN = "admin@example.org"
 
@@ -228,7 +228,7 @@ def seed_demo() -> str | None:
 @with_appcontext
 def demo_command(host: str, port: int, no_serve: bool) -> None:
     """Seed a bilingual demo (workshops, opportunities, a published issue) and serve it."""
-    from ..cli import prepare_database, serve
+    from bulletin.cli import prepare_database, serve
 
     prepare_database()
     password = seed_demo()

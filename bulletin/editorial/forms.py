@@ -25,12 +25,12 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..issue_view import ACCESS_FEATURES, OPPORTUNITY_KINDS
-from ..localtime import london_to_utc_safe
-from ..markup import MAX_HTML_NESTING, MAX_MARKDOWN_LENGTH, html_nesting
-from ..models import REGIONS, Topic
-from ..subscriptions.forms import MultiCheckboxField, NoControlCharacters, email_field
-from .accounts import AccountError, check_new_password
+from bulletin.mail.issue_view import ACCESS_FEATURES, OPPORTUNITY_KINDS
+from bulletin.i18n import london_to_utc_safe
+from bulletin.mail.markup import MAX_HTML_NESTING, MAX_MARKDOWN_LENGTH, html_nesting
+from bulletin.models import REGIONS, Topic
+from bulletin.subscriptions.forms import MultiCheckboxField, NoControlCharacters, email_field
+from bulletin.core.editors import AccountError, check_new_password
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 

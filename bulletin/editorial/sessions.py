@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, or_, select
 
-from ..extensions import db
-from ..models import Editor, EditorSession, utcnow
+from bulletin.extensions import db
+from bulletin.models import Editor, EditorSession, utcnow
 
 #: last_seen_at is written at most this often, so a busy editor does not write on every click.
 TOUCH_EVERY = timedelta(minutes=1)

@@ -8,9 +8,9 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
-from ..models import REGIONS, SubscriberStatus, Topic, region_name
-from ..privacy.csvsource import FIELDS
-from ..subscriptions.forms import EMAIL_MAX, NoControlCharacters, ValidEmail
+from bulletin.models import REGIONS, SubscriberStatus, Topic, region_name
+from bulletin.privacy.csvsource import FIELDS
+from bulletin.subscriptions.forms import EMAIL_MAX, NoControlCharacters, ValidEmail
 
 
 def _any() -> SelectChoice:

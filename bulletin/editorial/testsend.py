@@ -5,12 +5,17 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
-from ..audit import record_audit
-from ..links import external_url
-from ..mime import build_message
-from ..models import Issue
-from ..outbox import enqueue_raw
-from ..rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail, render_issue
+from bulletin.core.audit import record_audit
+from bulletin.mail.links import external_url
+from bulletin.mail.mime import build_message
+from bulletin.models import Issue
+from bulletin.mail.outbox import enqueue_raw
+from bulletin.mail.rendering import (
+    MANAGE_PLACEHOLDER,
+    UNSUBSCRIBE_PLACEHOLDER,
+    RenderedEmail,
+    render_issue,
+)
 
 MAX_TEST_ADDRESSES = 5
 

@@ -25,11 +25,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from ..audit import visible_to
-from ..extensions import db, limiter, login_manager
-from ..models import AuditLog, Issue, Opportunity, Workshop, utcnow
-from . import accounts, sessions
-from .forms import ButtonForm, LoginForm, PasswordChangeForm
+from bulletin.core.audit import visible_to
+from bulletin.extensions import db, limiter, login_manager
+from bulletin.models import AuditLog, Issue, Opportunity, Workshop, utcnow
+from bulletin.core import editors as accounts
+from bulletin.editorial import sessions
+from bulletin.editorial.forms import ButtonForm, LoginForm, PasswordChangeForm
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 OPEN_ENDPOINTS = {"editor.login"}
@@ -37,7 +38,7 @@ OPEN_ENDPOINTS = {"editor.login"}
 
 def register(app: Flask) -> None:
     """Add the editor pages, guarded as a whole: nothing under /editor without a sign-in."""
-    from . import views_admin, views_catalogue, views_issues  # noqa: F401  (add routes to bp)
+    from bulletin.editorial import views_admin, views_catalogue, views_issues  # noqa: F401  (add routes to bp)
 
     app.register_blueprint(bp)
     app.before_request(_require_editor)

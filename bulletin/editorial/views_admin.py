@@ -7,14 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import select
 
-from ..audit import record_audit
-from ..extensions import db
-from ..links import requested_page
-from ..models import AuditLog, Editor, Topic
-from . import accounts, operations, sessions
-from .access import admin_required
-from .forms import ButtonForm, EditorForm, TopicForm
-from .views import bp
+from bulletin.core.audit import record_audit
+from bulletin.extensions import db
+from bulletin.mail.links import requested_page
+from bulletin.models import AuditLog, Editor, Topic
+from bulletin.core import editors as accounts, catalogue as operations
+from bulletin.editorial import sessions
+from bulletin.editorial.access import admin_required
+from bulletin.editorial.forms import ButtonForm, EditorForm, TopicForm
+from bulletin.editorial.views import bp
 
 
 @bp.get("/admin")

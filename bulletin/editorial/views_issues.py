@@ -10,14 +10,21 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..extensions import db, limiter
-from ..localtime import london_to_utc_safe, utc_to_london
-from ..models import Issue, IssueItem, Opportunity, Workshop, utcnow
-from ..rendering import render_issue
-from . import issue_operations as ops
-from . import testsend
-from .forms import AddItemForm, ButtonForm, FillForm, IssueForm, NewsItemForm, TestSendForm
-from .views import bp
+from bulletin.extensions import db, limiter
+from bulletin.i18n import london_to_utc_safe, utc_to_london
+from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
+from bulletin.mail.rendering import render_issue
+from bulletin.core import issues as ops
+from bulletin.editorial import testsend
+from bulletin.editorial.forms import (
+    AddItemForm,
+    ButtonForm,
+    FillForm,
+    IssueForm,
+    NewsItemForm,
+    TestSendForm,
+)
+from bulletin.editorial.views import bp
 
 #: Preview documents hold the email's inline styles and nothing that runs.
 PREVIEW_CSP = (

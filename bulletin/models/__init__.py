@@ -1,13 +1,13 @@
 """All models, imported here so Alembic sees every table."""
 
-from .bounce import BounceAction, BounceEvent, InboundMessage
-from .catalogue import Bilingual, Opportunity, OpportunityKind, Workshop
-from .editor import ApiToken, AuditLog, Editor, EditorSession, Role
-from .importjob import ImportJob, ImportJobStatus
-from .issue import Issue, IssueItem, ItemKind
-from .mail import OutboxMessage, OutboxStatus, Suppression, SuppressionReason
-from .send import Delivery, DeliveryStatus, Send, SendStatus
-from .subscriber import (
+from bulletin.models.bounce import BounceAction, BounceEvent, InboundMessage
+from bulletin.models.catalogue import Bilingual, Opportunity, OpportunityKind, Workshop
+from bulletin.models.editor import ApiToken, AuditLog, Editor, EditorSession, Role
+from bulletin.models.importjob import ImportJob, ImportJobStatus
+from bulletin.models.issue import Issue, IssueItem, ItemKind
+from bulletin.models.mail import OutboxMessage, OutboxStatus, Suppression, SuppressionReason
+from bulletin.models.send import Delivery, DeliveryStatus, Send, SendStatus
+from bulletin.models.subscriber import (
     ConsentEvent,
     ConsentWording,
     Subscriber,
@@ -15,7 +15,7 @@ from .subscriber import (
     Topic,
     subscriber_topic,
 )
-from .types import REGIONS, Language, UTCDateTime, region_name, utcnow
+from bulletin.models.types import REGIONS, Language, UTCDateTime, region_name, utcnow
 
 __all__ = [
     "ApiToken",

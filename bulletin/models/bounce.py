@@ -8,8 +8,8 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .types import UTCDateTime, utcnow
+from bulletin.extensions import db
+from bulletin.models.types import UTCDateTime, utcnow
 
 
 class BounceAction(StrEnum):

@@ -8,9 +8,9 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .subscriber import Topic
-from .types import UTCDateTime, utcnow
+from bulletin.extensions import db
+from bulletin.models.subscriber import Topic
+from bulletin.models.types import UTCDateTime, utcnow
 
 workshop_topic = Table(
     "workshop_topic",

@@ -9,8 +9,8 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .types import UTCDateTime, utcnow
+from bulletin.extensions import db
+from bulletin.models.types import UTCDateTime, utcnow
 
 #: Per-account throttle: after `free` wrong passwords in a row, each further one pauses the
 #: account's password checks for `first` seconds, doubling per failure up to `cap` seconds.

@@ -8,9 +8,9 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .editor import Editor
-from .types import UTCDateTime, utcnow
+from bulletin.extensions import db
+from bulletin.models.editor import Editor
+from bulletin.models.types import UTCDateTime, utcnow
 
 
 class ImportJobStatus(StrEnum):

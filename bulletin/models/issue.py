@@ -8,9 +8,9 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .catalogue import Bilingual, Opportunity, Workshop
-from .types import UTCDateTime, utcnow
+from bulletin.extensions import db
+from bulletin.models.catalogue import Bilingual, Opportunity, Workshop
+from bulletin.models.types import UTCDateTime, utcnow
 
 
 class ItemKind(StrEnum):

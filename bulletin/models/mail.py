@@ -8,9 +8,9 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .subscriber import Subscriber
-from .types import UTCDateTime, utcnow
+from bulletin.extensions import db
+from bulletin.models.subscriber import Subscriber
+from bulletin.models.types import UTCDateTime, utcnow
 
 
 class OutboxStatus(StrEnum):

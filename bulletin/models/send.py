@@ -9,10 +9,10 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .editor import Editor
-from .issue import Issue
-from .types import UTCDateTime, utcnow
+from bulletin.extensions import db
+from bulletin.models.editor import Editor
+from bulletin.models.issue import Issue
+from bulletin.models.types import UTCDateTime, utcnow
 
 
 class SendStatus(StrEnum):

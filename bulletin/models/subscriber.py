@@ -9,8 +9,8 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .types import UTCDateTime, utcnow
+from bulletin.extensions import db
+from bulletin.models.types import UTCDateTime, utcnow
 
 
 class SubscriberStatus(StrEnum):

@@ -9,12 +9,12 @@ from flask import current_app
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
-from ..audit import record_audit
-from ..extensions import db
-from .csvsource import MappingError, parse_mapping
-from .exporter import ExportFilter, stream_subscribers_csv
-from .importer import ImportOptions, ImportReport, import_csv
-from .retention import Policy, purge
+from bulletin.core.audit import record_audit
+from bulletin.extensions import db
+from bulletin.privacy.csvsource import MappingError, parse_mapping
+from bulletin.privacy.exporter import ExportFilter, stream_subscribers_csv
+from bulletin.privacy.importer import ImportOptions, ImportReport, import_csv
+from bulletin.privacy.retention import Policy, purge
 
 
 @click.command("purge")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import BinaryIO
 
-from .messages import _
+from bulletin.privacy.messages import _
 
 #: No physical line may be longer: a file of one endless line must not fill memory.
 MAX_LINE_BYTES = 64 * 1024

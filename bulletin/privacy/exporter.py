@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import ConsentEvent, Subscriber, Topic, subscriber_topic
+from bulletin.extensions import db
+from bulletin.models import ConsentEvent, Subscriber, Topic, subscriber_topic
 
 PAGE = 1000
 #: Cells a spreadsheet could run as a formula (CSV injection, after OWASP's guidance): one that

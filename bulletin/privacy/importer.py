@@ -13,8 +13,8 @@ from typing import BinaryIO
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
-from ..models import (
+from bulletin.extensions import db
+from bulletin.models import (
     ConsentEvent,
     OutboxMessage,
     OutboxStatus,
@@ -24,10 +24,10 @@ from ..models import (
     subscriber_topic,
     utcnow,
 )
-from ..pseudonyms import address_hasher
-from .csvsource import map_columns, open_reader, read_lines
-from .messages import _
-from .rows import Candidate, Catalogue, RowError, parse_row
+from bulletin.core.pseudonyms import address_hasher
+from bulletin.privacy.csvsource import map_columns, open_reader, read_lines
+from bulletin.privacy.messages import _
+from bulletin.privacy.rows import Candidate, Catalogue, RowError, parse_row
 
 #: Problems listed in full; beyond this only counted (a broken file must not fill memory).
 MAX_PROBLEMS_LISTED = 1000

@@ -22,12 +22,12 @@ from typing import BinaryIO
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from ..audit import record_audit
-from ..extensions import db
-from ..models import Editor, ImportJob, ImportJobStatus, utcnow
-from .csvsource import MappingError, map_columns, open_reader, read_lines
-from .importer import ImportOptions, ImportReport, import_csv
-from .messages import _, in_language
+from bulletin.core.audit import record_audit
+from bulletin.extensions import db
+from bulletin.models import Editor, ImportJob, ImportJobStatus, utcnow
+from bulletin.privacy.csvsource import MappingError, map_columns, open_reader, read_lines
+from bulletin.privacy.importer import ImportOptions, ImportReport, import_csv
+from bulletin.privacy.messages import _, in_language
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from ..extensions import db
-from .retention import Policy, purge
+from bulletin.extensions import db
+from bulletin.privacy.retention import Policy, purge
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ EXPIRE_IMPORTS_SECONDS = 300
 
 def run_import_jobs(worker) -> None:
     """Run the queued CSV imports uploaded through the web, one claimed job at a time."""
-    from .imports import claim_import_job, run_import_job
+    from bulletin.privacy.imports import claim_import_job, run_import_job
 
     while (job_id := claim_import_job(worker.name)) is not None:
         job = run_import_job(job_id)
@@ -35,7 +35,7 @@ def run_import_jobs(worker) -> None:
 
 def expire_imports(worker) -> None:
     """Fail imports that will never finish; delete old jobs and stray uploads."""
-    from .imports import expire_import_jobs
+    from bulletin.privacy.imports import expire_import_jobs
 
     expired = expire_import_jobs(worker.app.config["IMPORT_RETENTION_HOURS"])
     if expired:

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 
-from ..extensions import db
-from ..models import (
+from bulletin.extensions import db
+from bulletin.models import (
     BounceAction,
     BounceEvent,
     ConsentEvent,
@@ -27,7 +27,7 @@ from ..models import (
     subscriber_topic,
     utcnow,
 )
-from ..sends import delivery_counts
+from bulletin.core.sends import delivery_counts
 
 BATCH = 500
 #: Outbox rows that will never be sent again.

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import REGIONS, Topic
-from ..subscriptions.forms import CONTROL, EMAIL_MAX, normalise_address
-from .messages import _
+from bulletin.extensions import db
+from bulletin.models import REGIONS, Topic
+from bulletin.subscriptions.forms import CONTROL, EMAIL_MAX, normalise_address
+from bulletin.privacy.messages import _
 
 LONDON = ZoneInfo("Europe/London")
 #: Longest value accepted per field (the forms' limits where a form has the field).

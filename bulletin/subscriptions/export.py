@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import OutboxMessage, Subscriber
-from ..privacy.exporter import consent_trail
+from bulletin.extensions import db
+from bulletin.models import OutboxMessage, Subscriber
+from bulletin.privacy.exporter import consent_trail
 
 
 def _iso(value) -> str | None:
@@ -52,7 +52,7 @@ def _extensions():
     """The other parts' records of a subscriber: fn(subscriber, data) -> None each.
 
     Imported here, not at module level: those modules import the models this one uses."""
-    from ..bounces.operations import export_bounces
-    from ..sends import export_deliveries
+    from bulletin.core.bounces import export_bounces
+    from bulletin.core.sends import export_deliveries
 
     return (export_deliveries, export_bounces)

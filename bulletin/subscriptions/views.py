@@ -16,13 +16,13 @@ from flask import (
 )
 from flask_babel import get_locale
 
-from .. import tokens
-from ..downloads import private_download
-from ..extensions import csrf, db, limiter
-from ..models import Subscriber, SubscriberStatus
-from . import consent, operations
-from .export import export_subscriber
-from .forms import ButtonForm, EmailOnlyForm, PreferencesForm, SubscribeForm
+from bulletin.mail import tokens
+from bulletin.downloads import private_download
+from bulletin.extensions import csrf, db, limiter
+from bulletin.models import Subscriber, SubscriberStatus
+from bulletin.core import consent, subscribers as operations
+from bulletin.subscriptions.export import export_subscriber
+from bulletin.subscriptions.forms import ButtonForm, EmailOnlyForm, PreferencesForm, SubscribeForm
 
 bp = Blueprint("public", __name__)
 

@@ -9,8 +9,8 @@ import pytest
 
 from tests.smtp import free_port
 
-from .axe import Audit
-from .live import LiveServer
+from tests.browser.axe import Audit
+from tests.browser.live import LiveServer
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
@@ -46,7 +46,7 @@ def chromium():
 @pytest.fixture
 def live(make_app, smtp_server):
     """The app on a free port, mailing a real aiosmtpd, links in mail pointing back at it."""
-    from bulletin.defaults import ensure_defaults
+    from bulletin.core.defaults import ensure_defaults
     from tests.conftest import _empty_tables
 
     port = free_port()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bulletin.delivery.scheduler import Worker, run_once
-from bulletin.delivery.settings import DeliverySettings
+from bulletin.mail.settings import DeliverySettings
 
-from ..mailtools import URL_RE, html_part, text_part
+from tests.mailtools import URL_RE, html_part, text_part
 
 HTML_LANG = {"cy": "cy", "en": "en-GB"}
 

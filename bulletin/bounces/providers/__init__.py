@@ -1,0 +1,1 @@
+"""Mailbox providers' feedback (Amazon SES through SNS, Postmark) as classifications."""

@@ -1,0 +1,160 @@
+"""Editorial verbs for the catalogue and topics. The caller commits."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from bulletin.core.audit import record_audit
+from bulletin.extensions import db
+from bulletin.i18n import london_to_utc
+from bulletin.models import Opportunity, Topic, Workshop
+
+#: Columns an editor may set on each kind of catalogue entry (times handled apart).
+WORKSHOP_FIELDS = (
+    "title_cy",
+    "title_en",
+    "summary_cy",
+    "summary_en",
+    "body_cy",
+    "body_en",
+    "is_online",
+    "venue_cy",
+    "venue_en",
+    "has_step_free_access",
+    "has_bsl",
+    "has_hearing_loop",
+    "has_captions",
+    "has_quiet_room",
+    "accessibility_cy",
+    "accessibility_en",
+    "partners",
+    "booking_url",
+    "region",
+)
+WORKSHOP_TIMES = ("starts_at", "ends_at", "booking_deadline_at")
+OPPORTUNITY_FIELDS = (
+    "title_cy",
+    "title_en",
+    "summary_cy",
+    "summary_en",
+    "body_cy",
+    "body_en",
+    "kind",
+    "payment_cy",
+    "payment_en",
+    "url",
+    "region",
+)
+OPPORTUNITY_TIMES = ("closes_at",)
+CatalogueEntry = Workshop | Opportunity
+
+
+def slugify(text: str, fallback: str = "item") -> str:
+    """Lower-case ASCII words joined by dashes: 'Gweithdy â Phartneriaid' to 'gweithdy-a-...'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
+    return slug or fallback
+
+
+def unique_slug(model, text: str, fallback: str = "item") -> str:
+    """A slug for `text` not yet used by any row of `model`."""
+    base = slugify(text, fallback)
+    slug = base
+    while db.session.scalar(select(func.count()).select_from(model).where(model.slug == slug)):
+        slug = f"{base}-{secrets.token_hex(2)}"
+    return slug
+
+
+def _fields_for(entry: CatalogueEntry) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if isinstance(entry, Workshop):
+        return WORKSHOP_FIELDS, WORKSHOP_TIMES
+    return OPPORTUNITY_FIELDS, OPPORTUNITY_TIMES
+
+
+def _clean(value):
+    if isinstance(value, str):
+        value = value.replace("\r\n", "\n").strip()
+        return value or None
+    return value
+
+
+def apply_entry(entry: CatalogueEntry, data: dict, topics: list[str]) -> None:
+    """Copy form data onto a workshop or opportunity (naive local times become UTC)."""
+    fields, times = _fields_for(entry)
+    for name in fields:
+        if name in data:
+            setattr(entry, name, _clean(data[name]))
+    for name in times:
+        local: datetime | None = data.get(name)
+        # Aware times (the API's, with an offset) are exact already: keep them.
+        exact = local if local is None or local.tzinfo else london_to_utc(local)
+        setattr(entry, name, exact)
+    entry.topics = list(db.session.scalars(select(Topic).where(Topic.slug.in_(topics or []))))
+
+
+def save_entry(entry: CatalogueEntry, data: dict, topics: list[str]) -> CatalogueEntry:
+    """Create (when new) or update a catalogue entry, with an audit row."""
+    is_new = entry.id is None
+    apply_entry(entry, data, topics)
+    if is_new:
+        fallback = "workshop" if isinstance(entry, Workshop) else "opportunity"
+        entry.slug = unique_slug(type(entry), entry.title_en or entry.title_cy or "", fallback)
+        db.session.add(entry)
+    db.session.flush()
+    kind = type(entry).__name__.lower()
+    record_audit(
+        f"{kind}.{'create' if is_new else 'update'}",
+        entry,
+        detail={"title": entry.title_en or entry.title_cy},
+    )
+    return entry
+
+
+def duplicate_entry(entry: CatalogueEntry) -> CatalogueEntry:
+    """A copy of a workshop or opportunity (new slug, not archived), for the editor to adjust."""
+    fields, times = _fields_for(entry)
+    copy = type(entry)()
+    for name in (*fields, *times):
+        setattr(copy, name, getattr(entry, name))
+    copy.topics = list(entry.topics)
+    copy.slug = unique_slug(type(entry), entry.title_en or entry.title_cy or "", "copy")
+    db.session.add(copy)
+    db.session.flush()
+    record_audit(f"{type(entry).__name__.lower()}.duplicate", copy, detail={"from": entry.id})
+    return copy
+
+
+def set_archived(entry: CatalogueEntry, archived: bool) -> None:
+    """Archive (hide from lists and fills) or restore an entry."""
+    entry.is_archived = archived
+    kind = type(entry).__name__.lower()
+    record_audit(f"{kind}.{'archive' if archived else 'restore'}", entry)
+
+
+def save_topic(topic: Topic | None, data: dict) -> Topic:
+    """Add a topic or rename/deactivate one (both languages)."""
+    if topic is None:
+        position = db.session.scalar(select(func.coalesce(func.max(Topic.position), 0))) + 1
+        topic = Topic(slug=unique_slug(Topic, data["name_en"], "topic"), position=position)
+        db.session.add(topic)
+    before = {"name_en": topic.name_en, "name_cy": topic.name_cy, "is_active": topic.is_active}
+    topic.name_en = data["name_en"].strip()
+    topic.name_cy = data["name_cy"].strip()
+    topic.is_active = bool(data.get("is_active"))
+    db.session.flush()
+    record_audit(
+        "topic.save",
+        topic,
+        detail={
+            "before": before,
+            "name_en": topic.name_en,
+            "name_cy": topic.name_cy,
+            "is_active": topic.is_active,
+        },
+    )
+    return topic

@@ -1,0 +1,50 @@
+"""The consent statement shown at sign-up, versioned: each consent event names its version."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from bulletin.extensions import db
+from bulletin.models import ConsentWording
+
+#: Bump the version whenever either text changes; old versions stay in the database.
+VERSION = "2026-11-v1"
+
+STATEMENT = {
+    "en": (
+        "{org} will email you a bulletin about workshops and opportunities to get involved "
+        "in health and social care research, on the topics you choose. We use your email "
+        "address, name, topics, region and language only to send you the bulletin, and we "
+        "keep a record of your consent. We never share them with anyone else. You can change "
+        "your choices, download your data, or unsubscribe at any time, using the link in "
+        "every email."
+    ),
+    "cy": (
+        "Bydd {org} yn anfon bwletin atoch drwy e-bost am weithdai a chyfleoedd i gymryd rhan "
+        "mewn ymchwil iechyd a gofal cymdeithasol, ar y pynciau a ddewiswch. Rydym yn "
+        "defnyddio eich cyfeiriad e-bost, eich enw, eich pynciau, eich rhanbarth a'ch iaith "
+        "dim ond i anfon y bwletin atoch, ac rydym yn cadw cofnod o'ch caniatâd. Nid ydym "
+        "byth yn eu rhannu ag unrhyw un arall. Gallwch newid eich dewisiadau, lawrlwytho eich "
+        "data, neu ddad-danysgrifio ar unrhyw adeg, drwy'r ddolen ym mhob e-bost."
+    ),
+}
+
+
+def statement(lang: str) -> str:
+    """The consent statement in a language, with the organisation's name."""
+    return STATEMENT["cy" if lang == "cy" else "en"].format(org=current_app.config["ORG_NAME"])
+
+
+def ensure_wording() -> None:
+    """Store the current version's texts, so every consent event's version resolves."""
+    for lang in STATEMENT:
+        key = (VERSION, lang)
+        if db.session.get(ConsentWording, key) is None:
+            db.session.add(ConsentWording(version=VERSION, language=lang, text=statement(lang)))
+    db.session.flush()
+
+
+def wording_exists() -> bool:
+    """Whether the current version is stored (checked before recording a sign-up)."""
+    return db.session.scalar(select(ConsentWording.version).filter_by(version=VERSION)) is not None

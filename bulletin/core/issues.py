@@ -1,0 +1,176 @@
+"""Editorial verbs for issues: text, items, filling from the catalogue. The caller commits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+from wtforms import SelectChoice
+
+from bulletin.core.audit import record_audit
+from bulletin.extensions import db
+from bulletin.mail.issue_view import SECTION_OF_KIND
+from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
+from bulletin.core.catalogue import unique_slug
+
+ISSUE_FIELDS = ("subject_cy", "subject_en", "preheader_cy", "preheader_en", "intro_cy", "intro_en")
+NEWS_FIELDS = ("title_cy", "title_en", "body_cy", "body_en")
+
+
+class StaleIssue(Exception):
+    """Someone else saved the issue since this editor opened it."""
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").replace("\r\n", "\n").strip()
+    return value or None
+
+
+def create_issue(data: dict) -> Issue:
+    """A new draft issue from the issue form's data."""
+    issue = Issue(slug="")
+    for name in ISSUE_FIELDS:
+        setattr(issue, name, _clean(data.get(name)))
+    stamp = utcnow().strftime("%Y-%m")
+    issue.slug = unique_slug(Issue, f"{stamp} {issue.subject_en or issue.subject_cy}", "issue")
+    db.session.add(issue)
+    db.session.flush()
+    record_audit("issue.create", issue, detail={"subject": issue.subject_en or issue.subject_cy})
+    return issue
+
+
+def update_issue(issue: Issue, data: dict, *, version: int) -> None:
+    """Save the issue's text; refuse when `version` is not the one in the database."""
+    if issue.version != version:
+        raise StaleIssue(issue.id)
+    changed = [n for n in ISSUE_FIELDS if getattr(issue, n) != _clean(data.get(n))]
+    for name in changed:
+        setattr(issue, name, _clean(data.get(name)))
+    db.session.flush()  # version_id_col: a concurrent save makes this raise StaleDataError
+    record_audit("issue.update", issue, detail={"fields": changed})
+
+
+def _next_position(issue: Issue) -> int:
+    return (max((i.position for i in issue.items), default=-1)) + 1
+
+
+def add_entry(issue: Issue, entry: Workshop | Opportunity, *, audit: bool = True) -> IssueItem:
+    """Put a workshop or opportunity at the end of its section."""
+    kind = "workshop" if isinstance(entry, Workshop) else "opportunity"
+    item = IssueItem(kind=kind, section=SECTION_OF_KIND[kind], position=_next_position(issue))
+    setattr(item, kind, entry)
+    issue.items.append(item)
+    db.session.flush()
+    if audit:
+        record_audit("issue.add_item", issue, detail={"kind": kind, "id": entry.id})
+    return item
+
+
+def save_news_item(issue: Issue, item: IssueItem | None, data: dict) -> IssueItem:
+    """Add a free-text news item, or change one."""
+    if item is None:
+        item = IssueItem(kind="news", section="news", position=_next_position(issue))
+        issue.items.append(item)
+    for name in NEWS_FIELDS:
+        setattr(item, name, _clean(data.get(name)))
+    db.session.flush()
+    record_audit("issue.save_news", issue, detail={"item": item.id})
+    return item
+
+
+def move_item(item: IssueItem, direction: str) -> bool:
+    """Swap an item with its neighbour in the same section; False at either end."""
+    siblings = sorted(
+        (i for i in item.issue.items if i.section == item.section), key=lambda i: (i.position, i.id)
+    )
+    index = siblings.index(item)
+    other = index - 1 if direction == "up" else index + 1
+    if other < 0 or other >= len(siblings):
+        return False
+    neighbour = siblings[other]
+    item.position, neighbour.position = neighbour.position, item.position
+    if item.position == neighbour.position:  # equal positions: make the order explicit
+        item.position += -1 if direction == "up" else 1
+    db.session.flush()
+    record_audit("issue.move_item", item.issue, detail={"item": item.id, "direction": direction})
+    return True
+
+
+def remove_item(item: IssueItem) -> None:
+    """Take an item out of its issue."""
+    issue = item.issue
+    issue.items.remove(item)
+    db.session.flush()
+    record_audit("issue.remove_item", issue, detail={"item": item.id, "kind": item.kind})
+
+
+def fill_issue(issue: Issue, *, weeks: int, send_at: datetime | None = None) -> int:
+    """Add every workshop starting within `weeks` of the send date and every open opportunity."""
+    start = send_at or utcnow()
+    have_w = {i.workshop_id for i in issue.items if i.workshop_id}
+    have_o = {i.opportunity_id for i in issue.items if i.opportunity_id}
+    workshops = db.session.scalars(
+        select(Workshop)
+        .where(
+            Workshop.is_archived.is_(False),
+            Workshop.starts_at >= start,
+            Workshop.starts_at < start + timedelta(weeks=weeks),
+        )
+        .order_by(Workshop.starts_at)
+    )
+    opportunities = db.session.scalars(
+        select(Opportunity)
+        .where(
+            Opportunity.is_archived.is_(False),
+            or_(Opportunity.closes_at.is_(None), Opportunity.closes_at > start),
+        )
+        .order_by(Opportunity.closes_at.is_(None), Opportunity.closes_at, Opportunity.id)
+    )
+    added = [add_entry(issue, w, audit=False) for w in workshops if w.id not in have_w]
+    added += [add_entry(issue, o, audit=False) for o in opportunities if o.id not in have_o]
+    record_audit("issue.fill", issue, detail={"weeks": weeks, "added": len(added)})
+    return len(added)
+
+
+def flag_items(issue: Issue, at: datetime) -> dict[int, str]:
+    """Items that will have passed or closed by `at` (the send date): item id -> reason."""
+    flags: dict[int, str] = {}
+    for item in issue.items:
+        if item.workshop is not None:
+            if item.workshop.starts_at <= at:
+                flags[item.id] = "passed"
+            elif item.workshop.booking_deadline_at and item.workshop.booking_deadline_at <= at:
+                flags[item.id] = "booking-closed"
+        elif item.opportunity is not None and item.opportunity.closes_at is not None:
+            if item.opportunity.closes_at <= at:
+                flags[item.id] = "closed"
+    return flags
+
+
+def missing_languages(issue: Issue) -> list[tuple[str, str]]:
+    """(what, language) pairs lacking text: the issue subject and each item's title."""
+    missing = [(_l("The issue's subject"), lang) for lang in ("cy", "en")
+               if not issue.has_language(lang)]
+    for item in sorted(issue.items, key=lambda i: i.position):
+        source = item.workshop or item.opportunity or item
+        label = source.title_en or source.title_cy or ""
+        missing += [(label, lang) for lang in ("cy", "en") if not source.has_language(lang)]
+    return missing
+
+
+def catalogue_choices(issue: Issue) -> list[SelectChoice]:
+    """Workshops and opportunities not yet in the issue, as select options."""
+    have = {(i.kind, i.workshop_id or i.opportunity_id) for i in issue.items}
+    choices = []
+    for model, kind, order in (
+        (Workshop, "workshop", Workshop.starts_at),
+        (Opportunity, "opportunity", Opportunity.closes_at),
+    ):
+        rows = db.session.scalars(select(model).where(model.is_archived.is_(False)).order_by(order))
+        choices += [
+            SelectChoice(f"{kind}:{row.id}", row.title_en or row.title_cy or "")
+            for row in rows
+            if (kind, row.id) not in have
+        ]
+    return choices

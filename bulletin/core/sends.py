@@ -1,0 +1,180 @@
+"""Sends, as both doors see them: the audience query, the editor's verbs, progress figures.
+
+The editor web schedules, pauses and cancels by writing rows; the worker (delivery/) does
+the sending. Both use audience_select, so the count shown before scheduling is the number
+the worker materialises (less anyone who leaves in between).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, case, exists, func, literal, select, update
+
+from bulletin.extensions import db
+from bulletin.models import (
+    Delivery,
+    DeliveryStatus,
+    Editor,
+    Issue,
+    Send,
+    SendStatus,
+    Subscriber,
+    SubscriberStatus,
+    Topic,
+    subscriber_topic,
+    utcnow,
+)
+
+
+class SendStateError(ValueError):
+    """The send is not in a state that allows this change."""
+
+
+def audience_json(topics: list[str], regions: list[str], languages: list[str]) -> str:
+    """The stored form of an audience (empty lists mean everyone)."""
+    return json.dumps({"topics": sorted(topics), "regions": sorted(regions),
+                       "languages": sorted(languages)})
+
+
+def delivery_language(issue: Issue):
+    """SQL expression for the language each subscriber gets: theirs, else the one there is."""
+    has_cy, has_en = issue.has_language("cy"), issue.has_language("en")
+    if has_cy and has_en:
+        return case((Subscriber.language == "cy", "cy"), else_="en")
+    return literal("cy" if has_cy else "en")
+
+
+def audience_select(audience: dict[str, list[str]], *columns) -> Select:
+    """Confirmed subscribers matching topics x regions x languages (an empty list: any)."""
+    query = select(*(columns or (Subscriber.id,))).where(
+        Subscriber.status == SubscriberStatus.CONFIRMED)
+    if audience.get("regions"):
+        query = query.where(Subscriber.region.in_(audience["regions"]))
+    if audience.get("languages"):
+        query = query.where(Subscriber.language.in_(audience["languages"]))
+    if audience.get("topics"):
+        chosen = exists().where(and_(
+            subscriber_topic.c.subscriber_id == Subscriber.id,
+            subscriber_topic.c.topic_id == Topic.id,
+            Topic.slug.in_(audience["topics"])))
+        query = query.where(chosen)
+    return query
+
+
+def count_audience(audience: dict[str, list[str]]) -> int:
+    """How many people the audience reaches right now."""
+    query = audience_select(audience).with_only_columns(func.count(Subscriber.id))
+    return db.session.scalar(query) or 0
+
+
+def schedule_send(issue: Issue, audience: str, when: datetime | None,
+                  editor: Editor | None) -> Send:
+    """Create a scheduled send; `when=None` means now (the next worker tick starts it)."""
+    if not (issue.has_language("cy") or issue.has_language("en")):
+        raise SendStateError("the issue has no subject in either language")
+    send = Send(issue=issue, audience=audience, scheduled_at=when or utcnow(),
+                status=SendStatus.SCHEDULED, created_by=editor)
+    db.session.add(send)
+    db.session.flush()
+    return send
+
+
+def _require(send: Send, *allowed: str) -> None:
+    if send.status not in allowed:
+        raise SendStateError(f"a {send.status} send cannot do that")
+
+
+def send_now(send: Send) -> None:
+    """Start a scheduled or missed send at the next tick."""
+    _require(send, SendStatus.SCHEDULED, SendStatus.MISSED)
+    send.status, send.scheduled_at = SendStatus.SCHEDULED, utcnow()
+
+
+def pause_send(send: Send) -> None:
+    """Stop claiming new deliveries (those already handed to a sender still go)."""
+    _require(send, SendStatus.SENDING)
+    send.status = SendStatus.PAUSED
+
+
+def resume_send(send: Send) -> None:
+    """Carry on a paused send."""
+    _require(send, SendStatus.PAUSED)
+    send.status = SendStatus.SENDING
+
+
+def cancel_send(send: Send) -> None:
+    """Cancel a scheduled, missed, paused or running send: its queued deliveries are skipped."""
+    _require(send, SendStatus.SCHEDULED, SendStatus.MISSED, SendStatus.SENDING,
+             SendStatus.PAUSED, SendStatus.DRAFT)
+    send.status, send.finished_at = SendStatus.CANCELLED, utcnow()
+    db.session.execute(update(Delivery).where(
+        Delivery.send_id == send.id, Delivery.status == DeliveryStatus.QUEUED)
+        .values(status=DeliveryStatus.SKIPPED, last_reply="send cancelled"))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A send's figures, as the page, the JSON endpoint and the CLI show them."""
+
+    status: str
+    total: int
+    queued: int
+    sending: int
+    sent: int
+    failed: int
+    skipped: int
+    rate_per_second: float
+    seconds_left: float | None
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.failed + self.skipped
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+    def as_dict(self) -> dict:
+        data = dict(self.__dict__)
+        data.update(done=self.done, percent=self.percent)
+        return data
+
+
+def delivery_counts(send_id: int) -> dict[str, int]:
+    """How many of a send's deliveries are in each status."""
+    return dict(db.session.execute(select(Delivery.status, func.count()).where(
+        Delivery.send_id == send_id).group_by(Delivery.status)).all())
+
+
+def send_progress(send: Send, window_seconds: int = 60) -> Progress:
+    """Counts by status, the rate over the last minute, and the time left at that rate."""
+    counts = delivery_counts(send.id)
+    since = utcnow().timestamp() - window_seconds
+    recent = db.session.scalar(select(func.count()).where(
+        Delivery.send_id == send.id, Delivery.status == DeliveryStatus.SENT,
+        Delivery.sent_at >= datetime.fromtimestamp(since, tz=utcnow().tzinfo))) or 0
+    started = send.started_at.timestamp() if send.started_at else since
+    rate = recent / max(1.0, min(window_seconds, utcnow().timestamp() - started))
+    left = counts.get(DeliveryStatus.QUEUED, 0) + counts.get(DeliveryStatus.SENDING, 0)
+    return Progress(
+        status=send.status, total=sum(counts.values()),
+        queued=counts.get(DeliveryStatus.QUEUED, 0), sending=counts.get(DeliveryStatus.SENDING, 0),
+        sent=counts.get(DeliveryStatus.SENT, 0), failed=counts.get(DeliveryStatus.FAILED, 0),
+        skipped=counts.get(DeliveryStatus.SKIPPED, 0), rate_per_second=round(rate, 1),
+        seconds_left=round(left / rate) if rate > 0 and left else (0 if not left else None))
+
+
+def export_deliveries(subscriber: Subscriber, data: dict) -> None:
+    """Subject access: every bulletin delivery to this subscriber (see subscriptions/export.py)."""
+    rows = db.session.execute(
+        select(Delivery, Send.issue_id, Issue.slug).join(Send, Send.id == Delivery.send_id)
+        .join(Issue, Issue.id == Send.issue_id)
+        .where(Delivery.subscriber_id == subscriber.id).order_by(Delivery.id)).all()
+    data["bulletin_deliveries"] = [
+        {"issue": slug, "send_id": d.send_id, "status": d.status, "language": d.language,
+         "attempts": d.attempts, "last_reply": d.last_reply,
+         "sent_at": d.sent_at.isoformat() if d.sent_at else None}
+        for d, _issue_id, slug in rows]

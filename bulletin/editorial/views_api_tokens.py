@@ -1,0 +1,81 @@
+"""Admin pages under /editor/api-tokens: issue a token (shown once), list tokens, revoke one."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from bulletin.editorial.access import admin_required
+from bulletin.editorial.forms import ButtonForm
+from bulletin.extensions import db
+from bulletin.models import ApiToken, Editor
+from bulletin.subscriptions.forms import NoControlCharacters
+from bulletin.api import auth
+
+bp = Blueprint("api_tokens", __name__, url_prefix="/editor/api-tokens")
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("What the token is for"),
+                       validators=[DataRequired(), Length(max=120), NoControlCharacters()])
+    editor = SelectField(_l("The editor it acts as (changes are logged in their name)"),
+                         coerce=int, validators=[InputRequired()])
+
+    def fill_choices(self) -> None:
+        """Active editors, by address."""
+        editors = db.session.scalars(select(Editor).where(Editor.is_active_account)
+                                     .order_by(Editor.email))
+        self.editor.choices = [SelectChoice(e.id, e.email) for e in editors]
+
+
+def _page(form: TokenForm, new_token: str | None = None, status: int = 200):
+    tokens = db.session.scalars(select(ApiToken).order_by(ApiToken.revoked_at.is_not(None),
+                                                          ApiToken.id.desc())).all()
+    response = make_response(render_template(
+        "editorial/api_tokens.html", form=form, tokens=tokens, new_token=new_token,
+        button=ButtonForm()), status)
+    response.headers["Cache-Control"] = "no-store"  # the new token must not sit in a cache
+    return response
+
+
+@bp.route("", methods=["GET", "POST"])
+@admin_required
+def index():
+    form = TokenForm()
+    form.fill_choices()
+    if not form.validate_on_submit():
+        return _page(form, status=400 if request.method == "POST" else 200)
+    editor = db.session.get(Editor, form.editor.data)
+    _row, token = auth.issue_token(editor, form.name.data, by=current_user)
+    db.session.commit()
+    # Shown in this answer only (never flashed: that would put it in the session cookie).
+    fresh = TokenForm(formdata=None)
+    fresh.fill_choices()
+    return _page(fresh, new_token=token)
+
+
+@bp.post("/<int:token_id>/revoke")
+@admin_required
+def revoke(token_id: int):
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    row = db.get_or_404(ApiToken, token_id)
+    if auth.revoke_token(row, by=current_user):
+        db.session.commit()
+        flash(_("The token “%(name)s” is revoked: it no longer works.", name=row.name), "success")
+    return redirect(url_for("api_tokens.index"), code=303)

@@ -1,0 +1,179 @@
+"""Editor pages for sends under /editor/sends: schedule, watch, pause, resume, cancel.
+
+The pages only write rows; the worker (`bulletin worker`) starts and sends.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateTimeLocalField, HiddenField, RadioField, SelectChoice, SelectField
+from wtforms.validators import InputRequired, Optional, ValidationError
+
+from bulletin.core import sends as ops
+from bulletin.core.audit import record_audit
+from bulletin.extensions import db
+from bulletin.i18n import london_to_utc, london_to_utc_safe
+from bulletin.models import REGIONS, Issue, Send, SendStatus, Topic, region_name, utcnow
+from bulletin.subscriptions.forms import MultiCheckboxField
+from bulletin.templating import current_lang
+from bulletin.editorial.access import editor_required
+from bulletin.editorial.forms import LOCAL_FORMAT, ExistsInLondon
+from bulletin.core.issues import missing_languages
+
+bp = Blueprint("sends", __name__, url_prefix="/editor/sends")
+
+
+def register(app: Flask) -> None:
+    """Add the send pages."""
+    app.register_blueprint(bp)
+
+
+class SendForm(FlaskForm):
+    issue = SelectField(_l("Issue"), coerce=int, validators=[InputRequired()])
+    topics = MultiCheckboxField(_l("Topics"), validators=[Optional()])
+    regions = MultiCheckboxField(_l("Regions"), validators=[Optional()])
+    languages = MultiCheckboxField(_l("Languages"), validators=[Optional()])
+    when = RadioField(_l("When"), choices=[SelectChoice("now", _l("Send now")), SelectChoice(
+                          "later", _l("Schedule for a date and time"))],
+                      default="now", validators=[InputRequired()])
+    at = DateTimeLocalField(_l("Date and time (UK time)"), format=LOCAL_FORMAT,
+                            validators=[Optional(), ExistsInLondon()])
+    #: The audience count the editor saw; scheduling needs it, so the count is always seen.
+    confirmed = HiddenField()
+
+    def fill_choices(self, lang: str) -> None:
+        issues = db.session.scalars(select(Issue).order_by(Issue.id.desc()).limit(50))
+        self.issue.choices = [SelectChoice(i.id, i.subject_en or i.subject_cy or i.slug)
+                              for i in issues]
+        topics = db.session.scalars(select(Topic).where(Topic.is_active).order_by(Topic.position))
+        self.topics.choices = [SelectChoice(t.slug, t.name(lang)) for t in topics]
+        self.regions.choices = [SelectChoice(code, region_name(code, lang)) for code in REGIONS]
+        self.languages.choices = [SelectChoice("cy", "Cymraeg"), SelectChoice("en", "English")]
+
+    def validate(self, extra_validators=None) -> bool:
+        """Optional() ends the date's own checks when it is empty; "later" still needs one."""
+        valid = super().validate(extra_validators)
+        if self.when.data == "later" and self.at.data is None and not self.at.errors:
+            self.at.errors = [_l("Enter the date and time to send")]
+            return False
+        return valid
+
+    def validate_at(self, field) -> None:
+        if self.when.data == "later" and field.data is not None:
+            moment = london_to_utc_safe(field.data)
+            if moment is not None and moment <= utcnow():
+                raise ValidationError(_l("The date and time must be in the future"))
+
+    def audience(self) -> dict[str, list[str]]:
+        return {"topics": self.topics.data or [], "regions": self.regions.data or [],
+                "languages": self.languages.data or []}
+
+
+class ButtonOnly(FlaskForm):
+    pass
+
+
+@bp.get("")
+@editor_required
+def index():
+    sends = db.session.scalars(select(Send).order_by(Send.id.desc()).limit(50)).all()
+    return render_template("editorial/sends/index.html", rows=[
+        (s, ops.send_progress(s)) for s in sends])
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@editor_required
+def new():
+    form = SendForm()
+    form.fill_choices(current_lang())
+    if not form.is_submitted():
+        return render_template("editorial/sends/new.html", form=form, reach=None)
+    if not form.validate():
+        return render_template("editorial/sends/new.html", form=form, reach=None), 400
+    reach = ops.count_audience(form.audience())
+    if form.confirmed.data != str(reach):
+        form.confirmed.data = str(reach)  # show the count; the next press schedules
+        issue = db.get_or_404(Issue, form.issue.data)
+        return render_template("editorial/sends/new.html", form=form, reach=reach,
+                               missing=missing_languages(issue))
+    return _schedule(form)
+
+
+def _schedule(form: SendForm):
+    issue = db.get_or_404(Issue, form.issue.data)
+    audience = form.audience()
+    when = london_to_utc(form.at.data) if form.when.data == "later" else None
+    try:
+        send = ops.schedule_send(issue, ops.audience_json(**audience), when, current_user)
+    except ops.SendStateError:
+        abort(409)
+    record_audit("send.schedule", send, detail={"audience": audience,
+                                                "scheduled_at": send.scheduled_at.isoformat()})
+    db.session.commit()
+    flash(_("The send is scheduled."))
+    return redirect(url_for("sends.show", send_id=send.id), code=303)
+
+
+@bp.get("/<int:send_id>")
+@editor_required
+def show(send_id: int):
+    send = db.get_or_404(Send, send_id)
+    return render_template("editorial/sends/show.html", send=send,
+                           progress=ops.send_progress(send), button=ButtonOnly())
+
+
+@bp.get("/<int:send_id>/progress.json")
+@editor_required
+def progress(send_id: int):
+    return jsonify(ops.send_progress(db.get_or_404(Send, send_id)).as_dict())
+
+
+ACTIONS = {"pause": ops.pause_send, "resume": ops.resume_send, "cancel": ops.cancel_send,
+           "send-now": ops.send_now}
+
+
+@bp.post("/<int:send_id>/<action>")
+@editor_required
+def act(send_id: int, action: str):
+    send = db.get_or_404(Send, send_id)
+    if action not in ACTIONS or not ButtonOnly().validate_on_submit():
+        abort(400)
+    try:
+        ACTIONS[action](send)
+    except ops.SendStateError:
+        flash(_("That cannot be done to a send in this state."), "error")
+        return redirect(url_for("sends.show", send_id=send.id), code=303)
+    record_audit(f"send.{action}", send, detail={"status": send.status})
+    db.session.commit()
+    return redirect(url_for("sends.show", send_id=send.id), code=303)
+
+
+def audience_summary(audience: dict[str, list[str]]) -> str:
+    """Human words for an audience (for the page)."""
+    parts = [", ".join(audience[key]) for key in ("topics", "regions", "languages")
+             if audience[key]]
+    return "; ".join(parts) if parts else _("Everyone confirmed")
+
+
+STATUS_LABELS = {SendStatus.DRAFT: _l("Draft"), SendStatus.SCHEDULED: _l("Scheduled"),
+                 SendStatus.SENDING: _l("Sending"), SendStatus.PAUSED: _l("Paused"),
+                 SendStatus.CANCELLED: _l("Cancelled"), SendStatus.DONE: _l("Done"),
+                 SendStatus.MISSED: _l("Missed: its time passed while no worker ran")}
+
+
+@bp.app_template_global("send_status_label")
+def send_status_label(status: str) -> str:
+    """The translated name of a send status."""
+    return str(STATUS_LABELS.get(status, status))
+
+
+@bp.app_template_global("send_audience")
+def send_audience(send: Send) -> str:
+    """The audience of a send, in words."""
+    return audience_summary(send.audience_filter)
+

@@ -1,0 +1,1 @@
+"""Building mail: tokens, links, Markdown, rendering, one message builder, DKIM, the outbox."""
