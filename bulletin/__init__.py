@@ -21,7 +21,7 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     """Build the app: load config, bind extensions, register blueprints and the CLI."""
     app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True)
     _load_config(app, config)
-    from bulletin.wiring import bind_extensions, register_blueprints, trust_proxies, validate_config
+    from bulletin.web import bind_extensions, register_blueprints, trust_proxies, validate_config
 
     validate_config(app)
     trust_proxies(app)

@@ -55,7 +55,7 @@ def run_command(host: str, port: int, no_worker: bool) -> None:
 
 def serve(host: str, port: int, *, with_worker: bool) -> None:
     """Serve the current app with Werkzeug, the worker in background threads."""
-    from bulletin.delivery.scheduler import start_scheduler
+    from bulletin.worker import start_scheduler
 
     app = current_app._get_current_object()
     prepare_database()
@@ -82,7 +82,7 @@ def serve(host: str, port: int, *, with_worker: bool) -> None:
 @with_appcontext
 def worker_command(once: bool) -> None:
     """Run the clock and the senders until interrupted (any number, on any hosts)."""
-    from bulletin.delivery.scheduler import Worker, run_forever, run_once
+    from bulletin.worker import Worker, run_forever, run_once
     from bulletin.mail.settings import DeliverySettings
 
     app = current_app._get_current_object()

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 
 from bulletin.delivery.pipeline import finish_sends, materialise, start_due_sends
-from bulletin.delivery.scheduler import Worker, run_once
+from bulletin.worker import Worker, run_once
 from bulletin.extensions import db
 from bulletin.models import Delivery, Issue, Send, SendStatus, Subscriber, SubscriberStatus, utcnow
 from bulletin.core.sends import audience_json, count_audience

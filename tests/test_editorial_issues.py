@@ -8,7 +8,7 @@ from email.utils import parseaddr
 
 from bs4 import BeautifulSoup
 
-from bulletin.delivery.scheduler import Worker, run_once
+from bulletin.worker import Worker, run_once
 from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import Issue, IssueItem, OutboxMessage, utcnow

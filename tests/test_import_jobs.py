@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bulletin.delivery.scheduler import JOBS, Worker, run_job
+from bulletin.worker import JOBS, Worker, run_job
 from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import AuditLog, ImportJob, Subscriber, utcnow

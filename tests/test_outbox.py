@@ -9,7 +9,7 @@ from email.parser import BytesParser
 import time_machine
 from sqlalchemy import select
 
-from bulletin.delivery.scheduler import Worker, run_once
+from bulletin.worker import Worker, run_once
 from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import OutboxMessage, OutboxStatus, Subscriber, SubscriberStatus, utcnow

@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import select
 
-from bulletin.delivery.scheduler import Worker
+from bulletin.worker import Worker
 from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import AuditLog, Subscriber, SubscriberStatus

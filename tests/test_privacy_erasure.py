@@ -7,7 +7,7 @@ from urllib.parse import quote
 from sqlalchemy import LargeBinary, String, Text, select
 
 from bulletin.mail import tokens
-from bulletin.delivery.scheduler import Worker, run_once
+from bulletin.worker import Worker, run_once
 from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import (

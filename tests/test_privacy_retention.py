@@ -8,7 +8,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from bulletin.mail import outbox
-from bulletin.delivery.scheduler import JOBS, Worker, run_job
+from bulletin.worker import JOBS, Worker, run_job
 from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import (

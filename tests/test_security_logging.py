@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 
 from bulletin.mail import tokens
 from bulletin.bounces.server import make_server as make_bounce_server
-from bulletin.delivery.scheduler import Worker, run_once
+from bulletin.worker import Worker, run_once
 from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import Subscriber

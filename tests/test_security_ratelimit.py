@@ -14,7 +14,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from bulletin.delivery.scheduler import Worker, run_once
+from bulletin.worker import Worker, run_once
 from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db, limiter
 from bulletin.models import OutboxMessage, utcnow

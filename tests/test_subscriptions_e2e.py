@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bulletin.delivery.scheduler import Worker, run_once
+from bulletin.worker import Worker, run_once
 from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import ConsentEvent, Subscriber, SubscriberStatus, Suppression

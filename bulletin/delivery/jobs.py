@@ -10,7 +10,7 @@ from bulletin.delivery.pipeline import finish_sends, start_due_sends
 from bulletin.delivery.senders import SendEngine
 
 if TYPE_CHECKING:
-    from bulletin.delivery.scheduler import Worker
+    from bulletin.worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bulletin.delivery.scheduler import Worker, run_once
+from bulletin.worker import Worker, run_once
 from bulletin.mail.settings import DeliverySettings
 
 from tests.mailtools import URL_RE, html_part, text_part
