@@ -112,7 +112,7 @@ def _register_commands() -> None:
 #: (module, attribute) of each click command.
 COMMANDS = [
     ("bulletin.core.editors", "create_editor_command"),
-    ("bulletin.editorial.demo", "demo_command"),
+    ("bulletin.demo", "demo_command"),
     ("bulletin.bounces.commands", "classify_bounce"),
     ("bulletin.bounces.cli", "bounce_server_command"),
     ("bulletin.bounces.cli", "process_bounces_command"),

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from bulletin.extensions import db
 from bulletin.models import Suppression
-from bulletin.core.pseudonyms import hash_address
+from bulletin.mail.pseudonyms import hash_address
 
 
 def is_suppressed(address: str) -> bool:

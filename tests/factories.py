@@ -58,7 +58,7 @@ def make_editor(app):
 
 def sign_in(client, editor) -> None:
     """Put an editor's login in a test client's session (what the login form does)."""
-    from bulletin.editorial.sessions import open_session
+    from bulletin.core.sessions import open_session
 
     open_session(editor)
     db.session.commit()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bulletin.bounces.ingest import ingest_raw
 from bulletin.extensions import db
 from bulletin.models import AuditLog, BounceEvent, Suppression
-from bulletin.core.pseudonyms import hash_address
+from bulletin.mail.pseudonyms import hash_address
 from bulletin.suppressions import is_suppressed, suppress
 
 from tests.bouncemail import dsn, sent_verp

@@ -11,7 +11,7 @@ from bulletin.bounces.server import make_server
 from bulletin.delivery.pipeline import finish_sends, start_due_sends
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, Subscriber, Suppression
-from bulletin.core.pseudonyms import hash_address
+from bulletin.mail.pseudonyms import hash_address
 
 from tests.bouncemail import BOUNCE_DOMAIN, arf, dsn
 from tests.delivery_helpers import configure, drain, make_send

@@ -6,7 +6,7 @@ import re
 
 from bulletin.cli import main
 from bulletin.core.editors import check_new_password
-from bulletin.editorial.demo import DEMO_ADMIN
+from bulletin.demo import DEMO_ADMIN
 from bulletin.extensions import db
 from bulletin.models import Editor, Issue, Opportunity, Workshop
 

@@ -19,7 +19,7 @@ from bulletin.models import (
     Subscriber,
     Suppression,
 )
-from bulletin.core.pseudonyms import hash_address
+from bulletin.mail.pseudonyms import hash_address
 
 from tests.conftest import csrf_token
 

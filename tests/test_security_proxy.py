@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bulletin.extensions import db, limiter
 from bulletin.models import ConsentEvent
-from bulletin.core.pseudonyms import hash_ip
+from bulletin.mail.pseudonyms import hash_ip
 
 from tests.conftest import csrf_token
 

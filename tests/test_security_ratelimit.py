@@ -18,7 +18,7 @@ from bulletin.worker import Worker, run_once
 from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db, limiter
 from bulletin.models import OutboxMessage, utcnow
-from bulletin.core.pseudonyms import hash_address
+from bulletin.mail.pseudonyms import hash_address
 
 from tests.conftest import config_for, csrf_token
 

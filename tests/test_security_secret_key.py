@@ -14,7 +14,7 @@ from flask import Flask
 
 from bulletin import config, create_app
 from bulletin.config import PUBLISHED_SECRETS, generated_secret
-from bulletin.core.pseudonyms import hash_address
+from bulletin.mail.pseudonyms import hash_address
 
 from tests.conftest import config_for, csrf_token
 from tests.factories import EDITOR_PASSWORD

@@ -31,7 +31,7 @@ from bulletin.models import (
     utcnow,
 )
 from bulletin.privacy.redaction import redact
-from bulletin.core.pseudonyms import hash_address
+from bulletin.mail.pseudonyms import hash_address
 from bulletin.core.subscribers import record_event, unsubscribe
 from bulletin.suppressions import is_suppressed, suppress
 from bulletin.bounces.classify import Classification, classify_message

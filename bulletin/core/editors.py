@@ -19,7 +19,7 @@ from sqlalchemy import case, func, select, update
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
 from bulletin.models import Editor, Role, utcnow
-from bulletin.editorial import sessions
+from bulletin.core import sessions
 
 #: OWASP (SEC-08) asks for at least m=19456 KiB, t=2, p=1; these are argon2-cffi's
 #: RFC 9106 "low memory" profile, comfortably above it.

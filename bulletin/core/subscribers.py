@@ -20,7 +20,7 @@ from bulletin.models import (
     subscriber_topic,
     utcnow,
 )
-from bulletin.core.pseudonyms import hash_ip
+from bulletin.mail.pseudonyms import hash_ip
 from bulletin.suppressions import lift, suppress
 from bulletin.core import consent
 

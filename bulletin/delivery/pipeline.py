@@ -24,7 +24,7 @@ from bulletin.models import (
     Suppression,
     utcnow,
 )
-from bulletin.core.pseudonyms import address_hasher
+from bulletin.mail.pseudonyms import address_hasher
 from bulletin.core.sends import audience_select, delivery_counts, delivery_language
 from bulletin.mail.settings import DeliverySettings
 

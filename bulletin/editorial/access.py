@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from bulletin.extensions import login_manager
 from bulletin.models import Editor
-from bulletin.editorial import sessions
+from bulletin.core import sessions
 
 
 @login_manager.user_loader

@@ -28,8 +28,7 @@ from sqlalchemy import select
 from bulletin.core.audit import visible_to
 from bulletin.extensions import db, limiter, login_manager
 from bulletin.models import AuditLog, Issue, Opportunity, Workshop, utcnow
-from bulletin.core import editors as accounts
-from bulletin.editorial import sessions
+from bulletin.core import editors as accounts, sessions
 from bulletin.editorial.forms import ButtonForm, LoginForm, PasswordChangeForm
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")

@@ -11,8 +11,7 @@ from bulletin.core.audit import record_audit
 from bulletin.extensions import db
 from bulletin.mail.links import requested_page
 from bulletin.models import AuditLog, Editor, Topic
-from bulletin.core import editors as accounts, catalogue as operations
-from bulletin.editorial import sessions
+from bulletin.core import editors as accounts, catalogue as operations, sessions
 from bulletin.editorial.access import admin_required
 from bulletin.editorial.forms import ButtonForm, EditorForm, TopicForm
 from bulletin.editorial.views import bp

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Integer, Select, String, func, insert, lit
 
 from bulletin.extensions import db
 from bulletin.models import OutboxMessage, OutboxStatus, Subscriber, utcnow
-from bulletin.core.pseudonyms import hash_address
+from bulletin.mail.pseudonyms import hash_address
 
 #: Mails sent to an address because someone typed it into a form: capped per address.
 TYPED_IN_KINDS = ("confirm", "already-subscribed", "manage-link")

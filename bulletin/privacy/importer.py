@@ -24,7 +24,7 @@ from bulletin.models import (
     subscriber_topic,
     utcnow,
 )
-from bulletin.core.pseudonyms import address_hasher
+from bulletin.mail.pseudonyms import address_hasher
 from bulletin.privacy.csvsource import map_columns, open_reader, read_lines
 from bulletin.privacy.messages import _
 from bulletin.privacy.rows import Candidate, Catalogue, RowError, parse_row
