@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask
+import os
+
+from flask import Flask, g, has_request_context, request, session
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bulletin import config as config_module
+from bulletin.config import PUBLISHED_SECRETS
+from bulletin.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+LANGUAGES = ("cy", "en")
 
 _HERE = Path(__file__).resolve().parent
 
@@ -18,15 +27,28 @@ def _template_folder() -> str:
 
 
 def create_app(config: type | Mapping | None = None) -> Flask:
-    """Build the app: load config, bind extensions, register blueprints and the CLI."""
+    """Build the app: load config, bind extensions, then add each door, named here."""
+    from bulletin import web
+    from bulletin.api import routes as api
+    from bulletin.bounces import routes as bounces
+    from bulletin.editorial import routes as editorial
+    from bulletin.privacy.redaction import install_log_redaction
+    from bulletin.subscriptions import routes as public
+    from bulletin.templating import register_template_helpers
+
     app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True)
     _load_config(app, config)
-    from bulletin.web import bind_extensions, register_blueprints, trust_proxies, validate_config
-
-    validate_config(app)
-    trust_proxies(app)
-    bind_extensions(app)
-    register_blueprints(app)
+    _validate_config(app)
+    _trust_proxies(app)
+    _bind_extensions(app)
+    public.register(app)
+    editorial.register(app)
+    api.register(app)
+    bounces.register(app)
+    web.register_error_pages(app, json_errors={"/api/": api.http_error})
+    app.after_request(web.security_headers)
+    install_log_redaction()
+    register_template_helpers(app)
     return app
 
 
@@ -70,3 +92,88 @@ def _sqlalchemy_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def _validate_config(app: Flask) -> None:
+    """Refuse production without SECRET_KEY or with a published one, no HASH_KEY, or half a
+    DKIM setup."""
+    if app.config["ENV"] != "production":
+        return
+    keys = app.config["SECRET_KEYS"]
+    if not keys or PUBLISHED_SECRETS.intersection(keys):
+        raise RuntimeError("SECRET_KEY must be set to a long random value in production")
+    if not app.config.get("HASH_KEY"):
+        # Without it the suppression-list hashes would change when SECRET_KEY rotates.
+        raise RuntimeError("HASH_KEY must be set in production (suppression-list hashes)")
+    dkim = [app.config.get(k) for k in ("DKIM_SELECTOR", "DKIM_DOMAIN", "DKIM_PRIVATE_KEY_PATH")]
+    if any(dkim) and not all(dkim):
+        raise RuntimeError("set all of DKIM_SELECTOR, DKIM_DOMAIN, DKIM_PRIVATE_KEY_PATH or none")
+    if all(dkim) and not os.access(dkim[2], os.R_OK):
+        raise RuntimeError(f"DKIM_PRIVATE_KEY_PATH is not readable: {dkim[2]}")
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client address and scheme from them.
+
+    Only X-Forwarded-For (request.remote_addr: rate limits, consent-trail IP hashes) and
+    X-Forwarded-Proto (request.is_secure: HSTS) are needed. X-Forwarded-Host, -Port and
+    -Prefix stay untrusted: links in mail come from BASE_URL, never from the request, so
+    trusting them would only let a header the proxy might pass through change request.host.
+    Each trusted hop consumes one entry from the right of X-Forwarded-For; whatever the
+    client wrote further left is ignored.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops < 0:
+        raise RuntimeError("TRUSTED_PROXIES must be 0 or a positive number of proxies")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0,
+                                x_prefix=0)
+
+
+def select_locale() -> str:
+    """?lang= (remembered in the session), then the subscriber's language, then the browser."""
+    if not has_request_context():  # the CLI and the worker: messages in English
+        return "en"
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        session["lang"] = asked
+        return asked
+    if g.get("subscriber_language") in LANGUAGES:
+        return g.subscriber_language
+    if session.get("lang") in LANGUAGES:
+        return session["lang"]
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def _bind_extensions(app: Flask) -> None:
+    """Bind every extension to this app."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "editor.login"
+    from bulletin.editorial import access  # noqa: F401  (installs the user loader)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/London")
+    from bulletin import models  # noqa: F401  (register every table)
+
+
+def _migrations_dir():
+    # bulletin/migrations links to the repository's migrations/ and is copied into the wheel.
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent / "migrations"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    # Foreign keys for ON DELETE CASCADE; WAL so the worker and the web app can share the file.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across process crashes
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()

@@ -9,7 +9,13 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
-from bulletin import create_app
+from bulletin import create_app, demo
+from bulletin.api import commands as api_commands
+from bulletin.bounces import cli as bounce_cli
+from bulletin.bounces import commands as bounce_commands
+from bulletin.core import editors
+from bulletin.delivery import commands as delivery_commands
+from bulletin.privacy import commands as privacy_commands
 
 
 def _create_app(*_args, **_kwargs):
@@ -101,27 +107,39 @@ def _configure_logging() -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _register_commands() -> None:
-    """Commands that live beside the code they drive."""
-    import importlib
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Only seed the database, then exit.")
+@with_appcontext
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Seed a bilingual demo (workshops, opportunities, a published issue) and serve it."""
+    prepare_database()
+    password = demo.seed_demo()
+    if password:
+        click.echo(f"Demo admin: {demo.DEMO_ADMIN}  password: {password}")
+        click.echo("The password is shown only this once.")
+    else:
+        click.echo(
+            f"The demo admin account {demo.DEMO_ADMIN} already exists; its password is "
+            "unchanged. Reset it with `bulletin create-editor` for another address."
+        )
+    click.echo(f"Sign in at http://{host}:{port}/editor/login ; the archive is at /issues")
+    if not no_serve:
+        serve(host, port, with_worker=True)
 
-    for module_name, attr in COMMANDS:
-        main.add_command(getattr(importlib.import_module(module_name), attr))
 
-
-#: (module, attribute) of each click command.
-COMMANDS = [
-    ("bulletin.core.editors", "create_editor_command"),
-    ("bulletin.demo", "demo_command"),
-    ("bulletin.bounces.commands", "classify_bounce"),
-    ("bulletin.bounces.cli", "bounce_server_command"),
-    ("bulletin.bounces.cli", "process_bounces_command"),
-    ("bulletin.delivery.commands", "sends_command"),
-    ("bulletin.delivery.commands", "send_status_command"),
-    ("bulletin.privacy.commands", "purge_command"),
-    ("bulletin.privacy.commands", "import_command"),
-    ("bulletin.privacy.commands", "export_command"),
-    ("bulletin.api.commands", "api_token_group"),
-]
-
-_register_commands()
+# Commands that live beside the code they drive, each named here.
+for _command in (
+    editors.create_editor_command,
+    bounce_commands.classify_bounce,
+    bounce_cli.bounce_server_command,
+    bounce_cli.process_bounces_command,
+    delivery_commands.sends_command,
+    delivery_commands.send_status_command,
+    privacy_commands.purge_command,
+    privacy_commands.import_command,
+    privacy_commands.export_command,
+    api_commands.api_token_group,
+):
+    main.add_command(_command)

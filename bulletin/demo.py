@@ -1,12 +1,10 @@
-"""`bulletin demo`: seed a small bilingual demo (idempotently), then serve like `bulletin run`."""
+"""The demo data of `bulletin demo`: a small bilingual catalogue, issue and admin, seeded once."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
 
-import click
-from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from bulletin.extensions import db
@@ -219,27 +217,3 @@ def seed_demo() -> str | None:
     seed_issue(*seed_catalogue())
     db.session.commit()
     return password
-
-
-@click.command("demo")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--no-serve", is_flag=True, help="Only seed the database, then exit.")
-@with_appcontext
-def demo_command(host: str, port: int, no_serve: bool) -> None:
-    """Seed a bilingual demo (workshops, opportunities, a published issue) and serve it."""
-    from bulletin.cli import prepare_database, serve
-
-    prepare_database()
-    password = seed_demo()
-    if password:
-        click.echo(f"Demo admin: {DEMO_ADMIN}  password: {password}")
-        click.echo("The password is shown only this once.")
-    else:
-        click.echo(
-            f"The demo admin account {DEMO_ADMIN} already exists; its password is "
-            "unchanged. Reset it with `bulletin create-editor` for another address."
-        )
-    click.echo(f"Sign in at http://{host}:{port}/editor/login ; the archive is at /issues")
-    if not no_serve:
-        serve(host, port, with_worker=True)

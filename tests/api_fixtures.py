@@ -33,7 +33,7 @@ class ApiClient:
 @pytest.fixture
 def make_api_token(app, make_editor):
     """make_api_token(role="editor", editor=None, name="test") -> (ApiToken row, token)."""
-    from bulletin.api.auth import issue_token
+    from bulletin.core.api_tokens import issue_token
 
     def make(role: str = "editor", *, editor=None, name: str = "test"):
         owner = editor or make_editor(role=role)

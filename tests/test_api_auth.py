@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bulletin.api.auth import hash_token
+from bulletin.core.api_tokens import hash_token
 from bulletin.extensions import db
 from bulletin.models import ApiToken, utcnow
 

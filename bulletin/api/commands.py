@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bulletin.core.editors import find_editor
 from bulletin.extensions import db
 from bulletin.models import ApiToken
-from bulletin.api import auth
+from bulletin.core import api_tokens as auth
 
 
 @click.group("api-token")

@@ -8,6 +8,7 @@ document describes what the code enforces.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bulletin.api.schemas import ID_MAX, SCHEMAS
@@ -63,10 +64,6 @@ class Operation:
         return sorted(codes)
 
 
-#: Every operation, in declaration order (filled as the view modules are imported).
-OPERATIONS: list[Operation] = []
-
-
 def _parameters(op: Operation) -> list[dict]:
     params = [{"name": name, "in": "path", "required": True,
                "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX}}
@@ -95,10 +92,10 @@ def _operation_object(op: Operation) -> dict:
     return item
 
 
-def build_document(title: str, version: str = "1.0.0") -> dict:
-    """The whole OpenAPI 3.1 document."""
+def build_document(title: str, operations: Iterable[Operation], version: str = "1.0.0") -> dict:
+    """The whole OpenAPI 3.1 document for these operations."""
     paths: dict[str, dict] = {}
-    for op in OPERATIONS:
+    for op in operations:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation_object(op)
     return {
         "openapi": "3.1.0",

@@ -1,14 +1,15 @@
 """The /api/v1 blueprint: how operations are declared, errors, paging, and the small resources.
 
-Resources live in views_catalogue, views_issues and views_sends; they declare their
-routes with `operation(...)`, which also feeds the OpenAPI document (openapi.py).
+Resources live in views_catalogue, views_issues and views_sends; each declares its views
+with `operation(...)` and lists them in OPERATIONS. routes.py adds every listed route and
+builds the OpenAPI document (openapi.py) from the same list.
 """
 
 from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, current_app
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -16,8 +17,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from bulletin.extensions import csrf, db, limiter
 from bulletin.models import REGIONS, Subscriber, SubscriberStatus, Topic, subscriber_topic
 from bulletin.core.sends import count_audience
-from bulletin.api import auth
-from bulletin.api.openapi import OPERATIONS, Operation, build_document
+from bulletin.api.openapi import Operation
 from bulletin.api.schemas import ID_MAX, LANGUAGES, REGION_CODES, TOPIC_SLUG
 from bulletin.api.validation import ApiError, read_body, read_query
 
@@ -36,22 +36,13 @@ PAGE = {"name": "page", "in": "query", "required": False,
 PAGING = (LIMIT, OFFSET, PAGE)
 
 
-def register(app: Flask) -> None:
-    """Add the API, its admin token pages, and the token guard for every /api/ path."""
-    from bulletin.editorial import views_api_tokens as admin
-    from bulletin.api import views_catalogue, views_issues, views_sends  # noqa: F401  (routes)
-
-    app.register_blueprint(bp)
-    app.register_blueprint(admin.bp)
-    app.before_request(auth.require_token)
-    app.teardown_request(auth.forget_token)
-
-
 def operation(rule: str, method: str, operation_id: str, summary: str, tag: str, **details):
-    """Declare a view as an API operation: route, validation, and OpenAPI entry in one."""
+    """Declare a view as an API operation: its route, validation and OpenAPI entry in one.
+
+    Nothing is registered here: routes.py lists every operation and adds their routes.
+    """
     op = Operation(rule=rule, method=method, operation_id=operation_id, summary=summary,
                    tag=tag, **details)
-    OPERATIONS.append(op)
 
     def wrap(view):
         @wraps(view)
@@ -64,7 +55,7 @@ def operation(rule: str, method: str, operation_id: str, summary: str, tag: str,
                 kwargs["body"] = read_body(op.body)
             return view(**kwargs)
 
-        bp.add_url_rule(rule, endpoint=operation_id, view_func=run, methods=[method])
+        run.operation = op
         return run
 
     return wrap
@@ -117,12 +108,6 @@ def paginate(statement, query: dict):
     return rows, total or 0, limit, offset
 
 
-@operation("/openapi.json", "GET", "getOpenApi", "This document (no token needed).", "meta",
-           returns="OpenApiDocument", public=True)
-def openapi_document():
-    return build_document(current_app.config["ORG_NAME"])
-
-
 @operation("/topics", "GET", "listTopics", "Topics readers can choose (slugs for audiences).",
            "subscribers", returns="TopicList")
 def list_topics():
@@ -164,3 +149,6 @@ def subscriber_counts(query: dict):
             "matching": count_audience(audience), "by_topic": by_topic, "by_region": by_region,
             "by_language": {lang: grouped["language"].get(lang, 0) for lang in LANGUAGES}}
 
+
+#: This module's operations, in the order of the OpenAPI document.
+OPERATIONS = (list_topics, subscriber_counts)

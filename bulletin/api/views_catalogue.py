@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bulletin.core.audit import record_audit
 from bulletin.core import catalogue as ops
 from bulletin.editorial.forms import OpportunityForm, WorkshopForm
-from bulletin.editorial.views_catalogue import OPPORTUNITIES, WORKSHOPS, Kind, catalogue_listing
+from bulletin.core.catalogue import OPPORTUNITIES, WORKSHOPS, Kind, catalogue_listing
 from bulletin.extensions import db
 from bulletin.models import IssueItem, Topic, Workshop
 from bulletin.api.serialize import opportunity_json, page_json, workshop_json
@@ -110,7 +110,7 @@ def _save(resource: Resource, entry, body: dict):
     return saved
 
 
-def add_routes(res: Resource) -> None:
+def operations_of(res: Resource) -> tuple:
     """The six operations of one catalogue kind."""
     plural, name, tag = res.kind.plural, res.kind.name, res.kind.plural
     one = f"/{plural}/<int:entry_id>"
@@ -161,6 +161,8 @@ def add_routes(res: Resource) -> None:
         db.session.commit()
         return res.dump(copy), 201, {"Location": url_for(f"api.get{res.title}", entry_id=copy.id)}
 
+    return (list_entries, create_entry, get_entry, update_entry, delete_entry, duplicate_entry)
 
-add_routes(WORKSHOP)
-add_routes(OPPORTUNITY)
+
+#: This module's operations, in the order of the OpenAPI document.
+OPERATIONS = (*operations_of(WORKSHOP), *operations_of(OPPORTUNITY))

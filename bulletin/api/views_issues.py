@@ -163,3 +163,8 @@ def fill_issue(issue_id: int, body: dict):
     added = ops.fill_issue(issue, weeks=body["weeks"], send_at=send_at)
     db.session.commit()
     return {"added": added, "issue": issue_json(issue)}
+
+
+#: This module's operations, in the order of the OpenAPI document.
+OPERATIONS = (list_issues, create_issue, get_issue, update_issue, delete_issue, add_item, update_news,
+              move_item, remove_item, fill_issue)

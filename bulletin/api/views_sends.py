@@ -93,3 +93,7 @@ def cancel_send(send_id: int):
     record_audit("send.cancel", send, detail={"status": send.status, "via": "api"})
     db.session.commit()
     return send_json(send)
+
+
+#: This module's operations, in the order of the OpenAPI document.
+OPERATIONS = (schedule_send, list_sends, get_send, cancel_send)

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, current_app, request
 
 from bulletin.extensions import csrf, db, limiter
 from bulletin.bounces.ingest import (
@@ -170,6 +170,3 @@ def _ingest_inbound(provider: str, key: str, raw: bytes, recipients: list[str], 
                                                    classification=result))
 
 
-def register(app: Flask) -> None:
-    """Mount /webhooks/."""
-    app.register_blueprint(bp)

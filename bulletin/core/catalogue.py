@@ -1,18 +1,54 @@
-"""Editorial verbs for the catalogue and topics. The caller commits."""
+"""The catalogue and topics: the listings every door shows, and the editorial verbs.
+
+The verbs flush; the caller commits."""
 
 from __future__ import annotations
 
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
 from bulletin.i18n import london_to_utc
-from bulletin.models import Opportunity, Topic, Workshop
+from bulletin.models import Opportunity, Topic, Workshop, utcnow
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of catalogue entry, as the editor pages and the API list it."""
+
+    name: str  #: "workshop" or "opportunity"
+    plural: str
+    model: type
+    filters: tuple[str, ...]  #: first is the default
+
+
+WORKSHOPS = Kind("workshop", "workshops", Workshop, ("upcoming", "past", "archived"))
+OPPORTUNITIES = Kind("opportunity", "opportunities", Opportunity, ("open", "closed", "archived"))
+
+
+def catalogue_listing(kind: Kind, show: str):
+    """The entries of one kind that a filter shows, in the order the pages list them."""
+    model, now = kind.model, utcnow()
+    query = select(model).where(model.is_archived.is_(show == "archived"))
+    if kind is WORKSHOPS:
+        if show == "upcoming":
+            return query.where(Workshop.ends_at >= now).order_by(Workshop.starts_at)
+        if show == "past":
+            return query.where(Workshop.ends_at < now).order_by(Workshop.starts_at.desc())
+        return query.order_by(Workshop.starts_at.desc())
+    if show == "open":
+        return query.where(
+            or_(Opportunity.closes_at.is_(None), Opportunity.closes_at >= now)
+        ).order_by(Opportunity.closes_at.is_(None), Opportunity.closes_at)
+    if show == "closed":
+        return query.where(Opportunity.closes_at < now).order_by(Opportunity.closes_at.desc())
+    return query.order_by(Opportunity.id.desc())
 
 #: Columns an editor may set on each kind of catalogue entry (times handled apart).
 WORKSHOP_FIELDS = (

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    Flask,
     current_app,
     flash,
     g,
@@ -35,25 +34,14 @@ bp = Blueprint("editor", __name__, url_prefix="/editor")
 OPEN_ENDPOINTS = {"editor.login"}
 
 
-def register(app: Flask) -> None:
-    """Add the editor pages, guarded as a whole: nothing under /editor without a sign-in."""
-    from bulletin.editorial import views_admin, views_catalogue, views_issues  # noqa: F401  (add routes to bp)
-
-    app.register_blueprint(bp)
-    app.before_request(_require_editor)
-    app.teardown_request(_forget_request_state)
-    login_manager.login_message = _l("Sign in to use the editor pages.")
-    login_manager.login_message_category = "info"
-
-
-def _forget_request_state(_exc=None) -> None:
+def forget_request_state(_exc=None) -> None:
     # The signed-in user, CSRF token and locale are cached on `g`; when an app context
     # outlives one request (scripts, tests), the next request must not inherit them.
     for key in ("_login_user", "csrf_token", "_flask_babel"):
         g.pop(key, None)
 
 
-def _require_editor():
+def require_editor():
     # App-wide (not blueprint) so unknown paths and wrong methods under /editor redirect too.
     path = request.path
     if not (path == "/editor" or path.startswith("/editor/")):

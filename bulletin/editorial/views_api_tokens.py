@@ -25,7 +25,7 @@ from bulletin.editorial.forms import ButtonForm
 from bulletin.extensions import db
 from bulletin.models import ApiToken, Editor
 from bulletin.subscriptions.forms import NoControlCharacters
-from bulletin.api import auth
+from bulletin.core import api_tokens as auth
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/editor/api-tokens")
 

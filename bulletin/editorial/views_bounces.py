@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    Flask,
     abort,
     flash,
     redirect,
@@ -15,7 +14,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from bulletin.core.audit import record_audit
-from bulletin.downloads import private_download
+from bulletin.web import private_download
 from bulletin.editorial.access import admin_required
 from bulletin.extensions import db
 from bulletin.models import Subscriber
@@ -30,10 +29,6 @@ from bulletin.editorial.bounce_forms import (
 
 bp = Blueprint("bounce_admin", __name__, url_prefix="/editor")
 
-
-def register(app: Flask) -> None:
-    """Add the suppression-list and bounce pages."""
-    app.register_blueprint(bp)
 
 
 def _index(status: int = 200, **forms):

@@ -2,53 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
 
 from bulletin.extensions import db
 from bulletin.mail.links import requested_page
 from bulletin.i18n import is_ambiguous, utc_to_london
-from bulletin.models import Opportunity, Workshop, utcnow
 from bulletin.templating import current_lang
 from bulletin.core import catalogue as operations
+from bulletin.core.catalogue import OPPORTUNITIES, WORKSHOPS, Kind, catalogue_listing
 from bulletin.editorial.forms import ButtonForm, OpportunityForm, WorkshopForm
 from bulletin.editorial.views import bp
 
 
-@dataclass(frozen=True)
-class Kind:
-    name: str  #: "workshop" or "opportunity"
-    plural: str
-    model: type
-    form: type
-    filters: tuple[str, ...]  #: first is the default
-
-
-WORKSHOPS = Kind("workshop", "workshops", Workshop, WorkshopForm, ("upcoming", "past", "archived"))
-OPPORTUNITIES = Kind(
-    "opportunity", "opportunities", Opportunity, OpportunityForm, ("open", "closed", "archived")
-)
-
-
-def catalogue_listing(kind: Kind, show: str):
-    model, now = kind.model, utcnow()
-    query = select(model).where(model.is_archived.is_(show == "archived"))
-    if kind is WORKSHOPS:
-        if show == "upcoming":
-            return query.where(Workshop.ends_at >= now).order_by(Workshop.starts_at)
-        if show == "past":
-            return query.where(Workshop.ends_at < now).order_by(Workshop.starts_at.desc())
-        return query.order_by(Workshop.starts_at.desc())
-    if show == "open":
-        return query.where(
-            or_(Opportunity.closes_at.is_(None), Opportunity.closes_at >= now)
-        ).order_by(Opportunity.closes_at.is_(None), Opportunity.closes_at)
-    if show == "closed":
-        return query.where(Opportunity.closes_at < now).order_by(Opportunity.closes_at.desc())
-    return query.order_by(Opportunity.id.desc())
+#: The editor's form for each kind of entry.
+FORMS = {WORKSHOPS: WorkshopForm, OPPORTUNITIES: OpportunityForm}
 
 
 def _list(kind: Kind):
@@ -90,7 +58,7 @@ def _ambiguous_hints(form) -> list[str]:
 
 
 def _edit(kind: Kind, entry=None):
-    form = kind.form()
+    form = FORMS[kind]()
     form.fill_choices(current_lang())
     if request.method == "GET" and entry is not None:
         _fill_form(form, entry)

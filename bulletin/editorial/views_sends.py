@@ -5,7 +5,7 @@ The pages only write rows; the worker (`bulletin worker`) starts and sends.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -27,10 +27,6 @@ from bulletin.core.issues import missing_languages
 
 bp = Blueprint("sends", __name__, url_prefix="/editor/sends")
 
-
-def register(app: Flask) -> None:
-    """Add the send pages."""
-    app.register_blueprint(bp)
 
 
 class SendForm(FlaskForm):

@@ -6,7 +6,6 @@ import json
 
 from flask import (
     Blueprint,
-    Flask,
     abort,
     jsonify,
     redirect,
@@ -21,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from bulletin.core.audit import record_audit
-from bulletin.downloads import private_download
+from bulletin.web import private_download
 from bulletin.extensions import db
 from bulletin.models import Delivery, ImportJob, ImportJobStatus, OutboxMessage, Send, Subscriber
 from bulletin.privacy import imports
@@ -45,10 +44,6 @@ from bulletin.editorial.subscriber_forms import ExportForm, ImportForm, SearchFo
 
 bp = Blueprint("editor_subscribers", __name__, url_prefix="/editor/subscribers")
 
-
-def register(app: Flask) -> None:
-    """Add the admin subscriber pages to the app."""
-    app.register_blueprint(bp)
 
 
 def _render(template: str, status: int = 200, **context):

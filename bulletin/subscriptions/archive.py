@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.utils import parseaddr
 
 from feedgen.feed import FeedGenerator
-from flask import Blueprint, Flask, Response, abort, current_app, render_template
+from flask import Blueprint, Response, abort, current_app, render_template
 from sqlalchemy import select
 
 from bulletin.mail.calendar import workshop_calendar
@@ -19,10 +19,6 @@ from bulletin.templating import current_lang
 bp = Blueprint("archive", __name__)
 PER_PAGE = 20
 
-
-def register(app: Flask) -> None:
-    """Add the archive pages to the app."""
-    app.register_blueprint(bp)
 
 
 def _published():

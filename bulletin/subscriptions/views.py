@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import get_locale
 
 from bulletin.mail import tokens
-from bulletin.downloads import private_download
+from bulletin.web import private_download
 from bulletin.extensions import csrf, db, limiter
 from bulletin.models import Subscriber, SubscriberStatus
 from bulletin.core import consent, subscribers as operations

@@ -1,0 +1,41 @@
+"""The API's route table: every operation, listed once, in the order of the OpenAPI document.
+
+The same list adds the routes and builds the document, so the document describes exactly
+the routes that exist, whatever was imported before.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from bulletin.api import auth, views, views_catalogue, views_issues, views_sends
+from bulletin.api.openapi import build_document
+from bulletin.api.views import bp, http_error, operation
+
+__all__ = ["OPERATIONS", "http_error", "register"]
+
+
+@operation("/openapi.json", "GET", "getOpenApi", "This document (no token needed).", "meta",
+           returns="OpenApiDocument", public=True)
+def openapi_document():
+    return build_document(current_app.config["ORG_NAME"], (view.operation for view in OPERATIONS))
+
+
+OPERATIONS = (
+    openapi_document,
+    *views.OPERATIONS,
+    *views_catalogue.OPERATIONS,
+    *views_issues.OPERATIONS,
+    *views_sends.OPERATIONS,
+)
+
+for _view in OPERATIONS:
+    bp.add_url_rule(_view.operation.rule, endpoint=_view.operation.operation_id, view_func=_view,
+                    methods=[_view.operation.method])
+
+
+def register(app: Flask) -> None:
+    """Add the API and the token guard for every /api/ path."""
+    app.register_blueprint(bp)
+    app.before_request(auth.require_token)
+    app.teardown_request(auth.forget_token)
