@@ -11,10 +11,9 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from bulletin import create_app, demo
 from bulletin.api import commands as api_commands
-from bulletin.bounces import cli as bounce_cli
 from bulletin.bounces import commands as bounce_commands
-from bulletin.core import editors
 from bulletin.delivery import commands as delivery_commands
+from bulletin.editorial import commands as editor_commands
 from bulletin.privacy import commands as privacy_commands
 
 
@@ -131,10 +130,10 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
 # Commands that live beside the code they drive, each named here.
 for _command in (
-    editors.create_editor_command,
+    editor_commands.create_editor_command,
     bounce_commands.classify_bounce,
-    bounce_cli.bounce_server_command,
-    bounce_cli.process_bounces_command,
+    bounce_commands.bounce_server_command,
+    bounce_commands.process_bounces_command,
     delivery_commands.sends_command,
     delivery_commands.send_status_command,
     privacy_commands.purge_command,

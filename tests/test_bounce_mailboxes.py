@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bulletin.mail import tokens
 from bulletin.bounces import ingest as ingest_module
-from bulletin.bounces.cli import process_bounces_command
+from bulletin.bounces.commands import process_bounces_command
 from bulletin.bounces.mailboxes import (
     PROCESSED_KEYWORD,
     parse_imap_url,

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from bulletin.bounces.cli import process_bounces_command
+from bulletin.bounces.commands import process_bounces_command
 from bulletin.bounces.mailboxes import poll_imap
 from bulletin.bounces.server import make_server
 from bulletin.delivery.pipeline import start_due_sends

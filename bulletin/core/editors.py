@@ -5,14 +5,11 @@ from __future__ import annotations
 import functools
 import gzip
 import string
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import click
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
@@ -184,28 +181,3 @@ def set_password(editor: Editor, password: str, *, by: Editor | None = None) -> 
     editor.password_hash = hash_password(password)
     sessions.end_all_sessions(editor)
     record_audit("editor.password", editor, editor=by)
-
-
-@click.command("create-editor")
-@click.argument("email")
-@click.option(
-    "--role",
-    type=click.Choice([Role.ADMIN.value, Role.EDITOR.value]),
-    default=Role.EDITOR.value,
-    show_default=True,
-)
-@click.option("--name", default=None, help="The editor's name, shown in the audit log.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@with_appcontext
-def create_editor_command(email: str, role: str, name: str | None, password_stdin: bool) -> None:
-    """Create an editor account; the password is asked for (or read from stdin)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        editor = create_editor(email, password, role=role, name=name)
-    except AccountError as exc:
-        raise click.ClickException(str(exc)) from exc
-    db.session.commit()
-    click.echo(f"Created {editor.role} {editor.email}")
