@@ -13,9 +13,9 @@ from bulletin.bounces.pool import close_classifier_pool
 from bulletin.config import TestConfig
 from bulletin.extensions import db
 
-from .smtp import SMTPServer
+from tests.support.smtp import SMTPServer
 
-pytest_plugins = ["tests.factories", "tests.browser.fixtures", "tests.api_fixtures"]
+pytest_plugins = ["tests.factories", "tests.browser.fixtures", "tests.support.api_fixtures"]
 
 
 def config_for(**overrides) -> dict:

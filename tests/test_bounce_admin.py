@@ -12,7 +12,7 @@ from bulletin.models import AuditLog, BounceEvent, Suppression
 from bulletin.pseudonyms import hash_address
 from bulletin.suppressions import is_suppressed, suppress
 
-from .bouncemail import dsn, sent_verp
+from tests.support.bouncemail import dsn, sent_verp
 from .conftest import csrf_token
 from .factories import sign_in
 

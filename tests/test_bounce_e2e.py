@@ -13,9 +13,9 @@ from bulletin.extensions import db
 from bulletin.models import BounceEvent, Subscriber, Suppression
 from bulletin.pseudonyms import hash_address
 
-from .bouncemail import BOUNCE_DOMAIN, arf, dsn
-from .delivery_helpers import configure, drain, make_send
-from .smtp import free_port
+from tests.support.bouncemail import BOUNCE_DOMAIN, arf, dsn
+from tests.support.delivery_helpers import configure, drain, make_send
+from tests.support.smtp import free_port
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from bulletin.subscriptions.export import export_subscriber
 from bulletin.subscriptions.operations import erase
 from bulletin.suppressions import is_suppressed
 
-from .bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail
+from tests.support.bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pytest
 
 from .browser.fixtures import save_screenshots
 from .browser.mail import check_email, deliver
-from .mailtools import text_part
+from tests.support.mailtools import text_part
 
 pytestmark = pytest.mark.browser
 

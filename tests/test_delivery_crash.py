@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bulletin.extensions import db
 from bulletin.models import Delivery, DeliveryStatus, Send, SendStatus
 
-from .delivery_helpers import make_send, seed_subscribers, status_counts
+from tests.support.delivery_helpers import make_send, seed_subscribers, status_counts
 
 BULLETIN = str(Path(sys.executable).with_name("bulletin"))
 

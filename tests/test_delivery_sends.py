@@ -16,7 +16,7 @@ from bulletin.sends import audience_json, count_audience
 from bulletin.subscriptions import operations
 from bulletin.suppressions import is_suppressed, suppress
 
-from .delivery_helpers import (
+from tests.support.delivery_helpers import (
     configure,
     drain,
     make_issue_row,

@@ -15,7 +15,7 @@ from bulletin.models import Issue, IssueItem, OutboxMessage, utcnow
 
 from .conftest import csrf_token
 from .factories import sign_in
-from .mailtools import html_part, text_part
+from tests.support.mailtools import html_part, text_part
 
 
 def _token(client, url="/editor/issues/new") -> str:

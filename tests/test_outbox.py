@@ -15,7 +15,7 @@ from bulletin.extensions import db
 from bulletin.models import OutboxMessage, OutboxStatus, Subscriber, SubscriberStatus, utcnow
 
 from .conftest import _empty_tables, csrf_token
-from .smtp import SMTPServer, free_port
+from tests.support.smtp import SMTPServer, free_port
 
 
 def deliver(app) -> None:

@@ -21,9 +21,9 @@ from bulletin.extensions import db
 from bulletin.models import Subscriber
 from bulletin.privacy.redaction import RedactingFilter, redact
 
-from .bouncemail import BOUNCE_DOMAIN, dsn
+from tests.support.bouncemail import BOUNCE_DOMAIN, dsn
 from .conftest import csrf_token
-from .smtp import free_port
+from tests.support.smtp import free_port
 
 ADDRESS = "logged.person@example.org"
 

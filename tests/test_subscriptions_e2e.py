@@ -8,7 +8,7 @@ from bulletin.extensions import db
 from bulletin.models import ConsentEvent, Subscriber, SubscriberStatus, Suppression
 
 from .conftest import csrf_token
-from .mailtools import html_part, links, text_part
+from tests.support.mailtools import html_part, links, text_part
 
 
 def deliver(app) -> None:

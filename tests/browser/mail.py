@@ -5,7 +5,7 @@ from __future__ import annotations
 from bulletin.delivery.scheduler import Worker, run_once
 from bulletin.delivery.settings import DeliverySettings
 
-from ..mailtools import URL_RE, html_part, text_part
+from tests.support.mailtools import URL_RE, html_part, text_part
 
 HTML_LANG = {"cy": "cy", "en": "en-GB"}
 

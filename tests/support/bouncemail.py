@@ -9,7 +9,7 @@ from bulletin import tokens
 from bulletin.extensions import db
 from bulletin.models import Delivery, Send, Subscriber, utcnow
 
-from .delivery_helpers import make_issue_row
+from tests.support.delivery_helpers import make_issue_row
 
 BOUNCE_DOMAIN = "bounces.example.org"
 
