@@ -14,6 +14,7 @@ from bulletin.config import TestConfig
 from bulletin.extensions import db
 
 from tests.support.smtp import SMTPServer
+from tests.support.worker import run_worker_once as _run_worker_once
 
 pytest_plugins = ["tests.factories", "tests.browser.fixtures", "tests.support.api_fixtures"]
 
@@ -95,6 +96,12 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def run_worker_once():
+    """run_worker_once(app, settings=None, *, times=1): every worker job, `times` passes, one worker."""
+    return _run_worker_once
 
 
 @pytest.fixture
