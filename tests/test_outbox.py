@@ -6,6 +6,7 @@ import email.policy
 from datetime import timedelta
 from email.parser import BytesParser
 
+import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ def sign_up(client, address="dead.smtp@example.org"):
         "region": "north-wales", "language": "en", "consent": "y"})
 
 
+@pytest.mark.slow
 def test_dead_smtp_server_delays_mail_but_loses_nothing(make_app, run_worker_once):
     from bulletin.defaults import ensure_defaults
 

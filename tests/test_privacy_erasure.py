@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
 from sqlalchemy import LargeBinary, String, Text, select
 
 from bulletin import tokens
@@ -42,6 +43,7 @@ def find_traces(needles: list[str]) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_erasure_leaves_only_the_hash_and_an_address_free_trail(make_app, smtp_server,
                                                                   make_issue, run_worker_once):
     from bulletin.defaults import ensure_defaults

@@ -99,6 +99,7 @@ def test_api_is_rate_limited(make_app):
     assert codes[-1] == 429 and 429 not in codes[:2]
 
 
+@pytest.mark.slow
 def test_subscription_bombing_sends_at_most_three_mails_a_day(make_app, smtp_server,
                                                               run_worker_once):
     from bulletin.defaults import ensure_defaults
