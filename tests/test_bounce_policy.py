@@ -23,7 +23,7 @@ from bulletin.models import (
     Subscriber,
     Suppression,
 )
-from bulletin.subscriptions.export import export_subscriber
+from bulletin.core.subject_access import export_subscriber
 from bulletin.subscriptions.operations import erase
 from bulletin.suppressions import is_suppressed
 

@@ -20,6 +20,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from bulletin.core.subject_access import export_subscriber
+
 from ..audit import record_audit
 from ..downloads import private_download
 from ..extensions import db
@@ -36,7 +38,6 @@ from ..privacy.exporter import (
     stream_subscribers_csv,
 )
 from ..privacy.importer import ImportOptions
-from ..subscriptions.export import export_subscriber
 from ..subscriptions.forms import ButtonForm
 from ..subscriptions.operations import find_by_email
 from ..suppressions import is_suppressed

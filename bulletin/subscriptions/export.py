@@ -1,58 +1,57 @@
-"""Subject access: everything held about one subscriber, as plain JSON-ready data."""
+"""Subject access, the subscriber's own records: profile, topics, consent trail, service mails.
+
+Each function is one part of the export; bulletin/core/subject_access.py lists them all.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import OutboxMessage, Subscriber
-from ..privacy.exporter import consent_trail
+from bulletin.extensions import db
+from bulletin.models import OutboxMessage, Subscriber
+from bulletin.privacy.exporter import consent_trail
 
 
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def export_subscriber(subscriber: Subscriber) -> dict:
-    """Profile, topics, consent trail and mails: the data a subject access request returns."""
-    events = consent_trail(subscriber.uid)
+def export_profile(subscriber: Subscriber) -> dict:
+    """The subscriber row: address, name, status, language, region and its dates."""
+    return {
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "status": subscriber.status,
+        "language": subscriber.language,
+        "region": subscriber.region,
+        "created_at": _iso(subscriber.created_at),
+        "confirmed_at": _iso(subscriber.confirmed_at),
+        "unsubscribed_at": _iso(subscriber.unsubscribed_at),
+    }
+
+
+def export_topics(subscriber: Subscriber) -> list[str]:
+    """The slugs of the topics the subscriber chose."""
+    return [t.slug for t in subscriber.topics]
+
+
+def export_consent_events(subscriber: Subscriber) -> list[dict]:
+    """The consent trail, oldest first."""
+    return [
+        {"kind": e.kind, "at": _iso(e.created_at), "source": e.source,
+         "wording_version": e.wording_version, "language": e.language,
+         "details": e.details}
+        for e in consent_trail(subscriber.uid)
+    ]
+
+
+def export_service_emails(subscriber: Subscriber) -> list[dict]:
+    """Confirmations, welcomes and other service mails, oldest first."""
     mails = db.session.scalars(
         select(OutboxMessage).filter_by(subscriber_id=subscriber.id).order_by(OutboxMessage.id)
     )
-    data = {
-        "profile": {
-            "email": subscriber.email,
-            "name": subscriber.name,
-            "status": subscriber.status,
-            "language": subscriber.language,
-            "region": subscriber.region,
-            "created_at": _iso(subscriber.created_at),
-            "confirmed_at": _iso(subscriber.confirmed_at),
-            "unsubscribed_at": _iso(subscriber.unsubscribed_at),
-        },
-        "topics": [t.slug for t in subscriber.topics],
-        "consent_events": [
-            {"kind": e.kind, "at": _iso(e.created_at), "source": e.source,
-             "wording_version": e.wording_version, "language": e.language,
-             "details": e.details}
-            for e in events
-        ],
-        "service_emails": [
-            {"kind": m.kind, "status": m.status, "created_at": _iso(m.created_at),
-             "sent_at": _iso(m.sent_at)}
-            for m in mails
-        ],
-    }
-    for extend in _extensions():
-        extend(subscriber, data)
-    return data
-
-
-def _extensions():
-    """The other parts' records of a subscriber: fn(subscriber, data) -> None each.
-
-    Imported here, not at module level: those modules import the models this one uses."""
-    from ..bounces.operations import export_bounces
-    from ..sends import export_deliveries
-
-    return (export_deliveries, export_bounces)
+    return [
+        {"kind": m.kind, "status": m.status, "created_at": _iso(m.created_at),
+         "sent_at": _iso(m.sent_at)}
+        for m in mails
+    ]

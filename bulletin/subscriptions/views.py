@@ -16,12 +16,13 @@ from flask import (
 )
 from flask_babel import get_locale
 
+from bulletin.core.subject_access import export_subscriber
+
 from .. import tokens
 from ..downloads import private_download
 from ..extensions import csrf, db, limiter
 from ..models import Subscriber, SubscriberStatus
 from . import consent, operations
-from .export import export_subscriber
 from .forms import ButtonForm, EmailOnlyForm, PreferencesForm, SubscribeForm
 
 bp = Blueprint("public", __name__)
