@@ -12,7 +12,6 @@ from bulletin import create_app
 from bulletin.bounces.pool import close_classifier_pool
 from bulletin.config import TestConfig
 from bulletin.extensions import db
-
 from tests.support.smtp import SMTPServer
 from tests.support.worker import run_worker_once as _run_worker_once
 
@@ -100,7 +99,7 @@ def runner(app):
 
 @pytest.fixture
 def run_worker_once():
-    """run_worker_once(app, settings=None, *, times=1): every worker job, `times` passes, one worker."""
+    """run_worker_once(app, settings=None, *, times=1): every job, `times` passes, one worker."""
     return _run_worker_once
 
 

@@ -8,7 +8,6 @@ from email.utils import make_msgid
 from bulletin import tokens
 from bulletin.extensions import db
 from bulletin.models import Delivery, Send, Subscriber, utcnow
-
 from tests.support.delivery_helpers import make_issue_row
 
 BOUNCE_DOMAIN = "bounces.example.org"

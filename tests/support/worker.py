@@ -8,7 +8,8 @@ from bulletin.delivery.scheduler import Worker, run_once
 from bulletin.delivery.settings import DeliverySettings
 
 
-def run_worker_once(app: Flask, settings: DeliverySettings | None = None, *, times: int = 1) -> None:
+def run_worker_once(app: Flask, settings: DeliverySettings | None = None, *,
+                    times: int = 1) -> None:
     """`times` passes of every worker job, in order, by one worker that is closed after.
 
     Each job runs in an app context of its own (run_job), so the caller needs none. Settings
