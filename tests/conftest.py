@@ -12,10 +12,10 @@ from bulletin import create_app
 from bulletin.bounces.pool import close_classifier_pool
 from bulletin.config import TestConfig
 from bulletin.extensions import db
+from tests.support.smtp import SMTPServer
+from tests.support.worker import run_worker_once as _run_worker_once
 
-from tests.smtp import SMTPServer
-
-pytest_plugins = ["tests.factories", "tests.browser.fixtures", "tests.api_fixtures"]
+pytest_plugins = ["tests.factories", "tests.browser.fixtures", "tests.support.api_fixtures"]
 
 
 def config_for(**overrides) -> dict:
@@ -95,6 +95,12 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def run_worker_once():
+    """run_worker_once(app, settings=None, *, times=1): every job, `times` passes, one worker."""
+    return _run_worker_once
 
 
 @pytest.fixture

@@ -212,7 +212,7 @@ def test_sent_issue_carries_the_headers_and_a_verifying_signature(app, client, s
                                                                    make_subscriber, dkim_key):
     from bulletin.delivery.pipeline import start_due_sends
 
-    from tests.delivery_helpers import configure, drain, make_send
+    from tests.support.delivery_helpers import configure, drain, make_send
 
     path, dnsfunc = dkim_key
     settings = configure(app, smtp_server, DKIM_SELECTOR=SELECTOR, DKIM_DOMAIN=DOMAIN,

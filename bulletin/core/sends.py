@@ -167,13 +167,13 @@ def send_progress(send: Send, window_seconds: int = 60) -> Progress:
         seconds_left=round(left / rate) if rate > 0 and left else (0 if not left else None))
 
 
-def export_deliveries(subscriber: Subscriber, data: dict) -> None:
-    """Subject access: every bulletin delivery to this subscriber (see subscriptions/export.py)."""
+def export_deliveries(subscriber: Subscriber) -> list[dict]:
+    """Subject access: every bulletin delivery to this subscriber (see core/subject_access.py)."""
     rows = db.session.execute(
         select(Delivery, Send.issue_id, Issue.slug).join(Send, Send.id == Delivery.send_id)
         .join(Issue, Issue.id == Send.issue_id)
         .where(Delivery.subscriber_id == subscriber.id).order_by(Delivery.id)).all()
-    data["bulletin_deliveries"] = [
+    return [
         {"issue": slug, "send_id": d.send_id, "status": d.status, "language": d.language,
          "attempts": d.attempts, "last_reply": d.last_reply,
          "sent_at": d.sent_at.isoformat() if d.sent_at else None}

@@ -19,6 +19,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from bulletin.core.subject_access import export_subscriber
+
 from bulletin.core.audit import record_audit
 from bulletin.web import private_download
 from bulletin.extensions import db
@@ -35,7 +37,6 @@ from bulletin.privacy.exporter import (
     stream_subscribers_csv,
 )
 from bulletin.privacy.importer import ImportOptions
-from bulletin.subscriptions.export import export_subscriber
 from bulletin.subscriptions.forms import ButtonForm
 from bulletin.core.subscribers import find_by_email
 from bulletin.suppressions import is_suppressed

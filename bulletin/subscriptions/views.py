@@ -16,12 +16,13 @@ from flask import (
 )
 from flask_babel import get_locale
 
+from bulletin.core.subject_access import export_subscriber
+
 from bulletin.mail import tokens
 from bulletin.web import private_download
 from bulletin.extensions import csrf, db, limiter
 from bulletin.models import Subscriber, SubscriberStatus
 from bulletin.core import consent, subscribers as operations
-from bulletin.subscriptions.export import export_subscriber
 from bulletin.subscriptions.forms import ButtonForm, EmailOnlyForm, PreferencesForm, SubscribeForm
 
 bp = Blueprint("public", __name__)
