@@ -1,0 +1,1 @@
+"""The core: verbs by noun that every door calls. Imports models and mail, never a door."""

@@ -6,7 +6,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from bulletin.extensions import db
-from bulletin.models import ConsentWording
+from bulletin.models import ConsentEvent, ConsentWording
 
 #: Bump the version whenever either text changes; old versions stay in the database.
 VERSION = "2026-11-v1"
@@ -48,3 +48,9 @@ def ensure_wording() -> None:
 def wording_exists() -> bool:
     """Whether the current version is stored (checked before recording a sign-up)."""
     return db.session.scalar(select(ConsentWording.version).filter_by(version=VERSION)) is not None
+
+
+def consent_trail(uid: str) -> list[ConsentEvent]:
+    """A subject's consent events, oldest first (they outlive the subscriber row)."""
+    query = select(ConsentEvent).filter_by(subject_uid=uid).order_by(ConsentEvent.id)
+    return list(db.session.scalars(query))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bulletin.extensions import db
 from bulletin.models import OutboxMessage, Subscriber
-from bulletin.privacy.exporter import consent_trail
+from bulletin.core.consent import consent_trail
 
 
 def _iso(value) -> str | None:

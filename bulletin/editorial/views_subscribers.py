@@ -25,6 +25,7 @@ from bulletin.core.audit import record_audit
 from bulletin.web import private_download
 from bulletin.extensions import db
 from bulletin.models import Delivery, ImportJob, ImportJobStatus, OutboxMessage, Send, Subscriber
+from bulletin.core.consent import consent_trail
 from bulletin.privacy import imports
 from bulletin.privacy.csvsource import FIELDS, MappingError
 from bulletin.privacy.exporter import (
@@ -32,7 +33,6 @@ from bulletin.privacy.exporter import (
     ExportFilter,
     consent_json,
     consent_rows,
-    consent_trail,
     csv_lines,
     stream_subscribers_csv,
 )
