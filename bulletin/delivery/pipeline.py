@@ -24,7 +24,8 @@ from ..models import (
     Suppression,
     utcnow,
 )
-from ..pseudonyms import address_hasher
+from ..core.addresses import address_key
+from ..pseudonyms import key_hasher
 from ..sends import audience_select, delivery_counts, delivery_language
 from .settings import DeliverySettings
 
@@ -117,7 +118,7 @@ def claim_batch(worker: str, settings: DeliverySettings, limit: int) -> list[Rec
 
 def _load(ids: list[int]) -> list[tuple]:
     query = (select(Delivery.id, Delivery.send_id, Delivery.language, Subscriber.uid,
-                    Subscriber.email, Subscriber.name, Subscriber.status)
+                    Subscriber.email, Subscriber.name, Subscriber.status, Subscriber.email_key)
              .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
              .where(Delivery.id.in_(ids)).order_by(Delivery.id))
     return db.session.execute(query).all()
@@ -128,8 +129,8 @@ def _mailable(ids: list[int], rows: list[tuple]) -> list[Recipient]:
     # started; the hashed suppression list catches entries made by other paths (complaints,
     # bounces recorded by hash, erasure of a duplicate, an admin's manual entry). A claimed
     # id with no row lost its subscriber to an erasure as the send started (no FK).
-    hash_of = address_hasher()
-    hashes = {row.id: hash_of(row.email) for row in rows}
+    hash_of = key_hasher()
+    hashes = {row.id: hash_of(row.email_key) for row in rows}
     suppressed = set(db.session.scalars(select(Suppression.address_hash).where(
         Suppression.address_hash.in_(set(hashes.values())))))
     keep, skip = [], []
@@ -250,6 +251,6 @@ def _clean(email: str, reply: str) -> None:
 
     suppress(email, "bounced", source="smtp", note=reply[:200])
     db.session.execute(update(Subscriber).where(
-        Subscriber.email == email, Subscriber.status == SubscriberStatus.CONFIRMED)
+        Subscriber.email_key == address_key(email), Subscriber.status == SubscriberStatus.CONFIRMED)
         .values(status=SubscriberStatus.CLEANED, updated_at=utcnow())
         .execution_options(synchronize_session=False))
