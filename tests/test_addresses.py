@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bulletin.bounces.classify import Classification
 from bulletin.bounces.ingest import apply_classification
-from bulletin.core.addresses import InvalidAddress, address_key, parse, same_mailbox
+from bulletin.core.addresses import InvalidAddress, address_key, parse
 from bulletin.editorial.testsend import parse_addresses
 from bulletin.extensions import db
 from bulletin.models import OutboxMessage, Subscriber, SubscriberStatus
@@ -39,8 +39,7 @@ def mail_kinds() -> list[str]:
 ])
 def test_spellings_of_one_mailbox_share_one_key(spelling):
     assert address_key(spelling) == address_key(TYPED) == "rhys.evans@example.org"
-    assert same_mailbox(spelling, TYPED)
-    assert not same_mailbox("rhys.evans@example.org", "rhys.evans@example.com")
+    assert address_key("rhys.evans@example.org") != address_key("rhys.evans@example.com")
 
 
 def test_typed_form_keeps_the_local_part_and_the_key_is_stable():

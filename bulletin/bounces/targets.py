@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from bulletin.subscriptions.operations import find_by_email, find_by_uid
+
 from .. import tokens
 from ..delivery.settings import default_list_id
 from ..extensions import db
 from ..mime import domain_of
 from ..models import Delivery, OutboxMessage, Subscriber
-from ..subscriptions.operations import find_by_email, find_by_uid
 from .classify import Classification
 
 

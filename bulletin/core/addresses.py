@@ -61,11 +61,6 @@ def address_key(text: str) -> str:
         return text.strip().lower()
 
 
-def same_mailbox(first: str, second: str) -> bool:
-    """Whether two spellings name one mailbox."""
-    return address_key(first) == address_key(second)
-
-
 @lru_cache(maxsize=4096)
 def _ascii_domain(domain: str) -> str:
     result = validate_email(f"a@{domain}", check_deliverability=False)

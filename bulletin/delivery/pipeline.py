@@ -12,6 +12,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, insert, literal, not_, or_, select, update
 
+from bulletin.core.addresses import address_key
+from bulletin.pseudonyms import key_hasher
+
 from ..extensions import db
 from ..models import (
     Delivery,
@@ -24,8 +27,6 @@ from ..models import (
     Suppression,
     utcnow,
 )
-from ..core.addresses import address_key
-from ..pseudonyms import key_hasher
 from ..sends import audience_select, delivery_counts, delivery_language
 from .settings import DeliverySettings
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import current_app
 
+from bulletin.core.addresses import InvalidAddress, parse
+
 from ..audit import record_audit
-from ..core.addresses import InvalidAddress, parse
 from ..links import external_url
 from ..mime import build_message
 from ..models import Issue

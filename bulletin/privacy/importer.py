@@ -13,6 +13,8 @@ from typing import BinaryIO
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from bulletin.pseudonyms import key_hasher
+
 from ..extensions import db
 from ..models import (
     ConsentEvent,
@@ -24,7 +26,6 @@ from ..models import (
     subscriber_topic,
     utcnow,
 )
-from ..pseudonyms import key_hasher
 from .csvsource import map_columns, open_reader, read_lines
 from .messages import _
 from .rows import Candidate, Catalogue, RowError, parse_row

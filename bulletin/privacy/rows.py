@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ..core.addresses import Address, AddressTooLong, InvalidAddress, parse
+from bulletin.core.addresses import Address, AddressTooLong, InvalidAddress, parse
+
 from ..extensions import db
 from ..models import REGIONS, Topic
 from ..subscriptions.forms import CONTROL, EMAIL_MAX

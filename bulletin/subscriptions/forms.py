@@ -10,7 +10,8 @@ from wtforms import BooleanField, RadioField, SelectChoice, SelectMultipleField,
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..core.addresses import InvalidAddress, parse
+from bulletin.core.addresses import InvalidAddress, parse
+
 from ..models import REGIONS, Topic, region_name
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")

@@ -9,8 +9,9 @@ from flask import current_app
 from sqlalchemy import Select, case, delete, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bulletin.core.addresses import address_key
+
 from .. import outbox
-from ..core.addresses import address_key
 from ..extensions import db
 from ..models import (
     ConsentEvent,
