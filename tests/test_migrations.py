@@ -114,6 +114,10 @@ def _seed_case_duplicates(conn, hash_address) -> dict[str, int]:
         "INSERT INTO outbox_message (kind, subscriber_id, recipient_hash, language, status,"
         " attempts, next_attempt_at, created_at) VALUES ('welcome', :sub, 'x', 'en', 'sent', 1,"
         " '2026-01-01', '2026-01-01')"), {"sub": ids["rhys_old"]})
+    conn.execute(text(
+        "INSERT INTO outbox_message (kind, subscriber_id, recipient_hash, language, status,"
+        " attempts, next_attempt_at, created_at) VALUES ('welcome', :sub, 'y', 'en', 'pending', 0,"
+        " '2026-01-01', '2026-01-01')"), {"sub": ids["una_on"]})
     # Una unsubscribed with one spelling; Eve complained about a message to either.
     for address, reason in (("una@example.org", "unsubscribed"), ("EVE@example.org", "complaint")):
         conn.execute(text(
@@ -158,9 +162,13 @@ def test_email_key_migration_merges_case_duplicates_without_losing_a_stop(empty_
         assert merged.subscriber_id == rhys.id
         assert find_by_uid("uid-rhys_old").id == rhys.id  # old links reach the kept row
         with db.engine.connect() as conn:
-            moved = conn.execute(text("SELECT subscriber_id FROM outbox_message UNION ALL "
+            moved = conn.execute(text("SELECT subscriber_id FROM outbox_message WHERE kind ="
+                                      " 'welcome' AND recipient_hash = 'x' UNION ALL "
                                       "SELECT subscriber_id FROM bounce_event")).scalars().all()
             assert moved == [rhys.id, rhys.id]
+            queued = conn.execute(text("SELECT subscriber_id, status FROM outbox_message WHERE "
+                                       "recipient_hash = 'y'")).one()
+            assert tuple(queued) == (ids["una_off"], "skipped")  # no welcome after unsubscribing
             assert conn.execute(text("SELECT delivery_id FROM bounce_event")).scalar() is None
         assert find_by_email("solo@example.org").email == "Solo@Example.org"
         with pytest.raises(IntegrityError), db.engine.begin() as conn:

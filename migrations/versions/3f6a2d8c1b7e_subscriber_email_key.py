@@ -4,8 +4,9 @@ Adds the address key (bulletin.core.addresses: the typed address with the local 
 lower-cased too), fills it, merges the rows whose keys collide, then makes it unique.
 
 Merging keeps the row with the latest consent (its spelling, name, language and region),
-gives it every copy's topics and moves every child row to it: consent events, outbox mail,
-bounce events, deliveries (one per send: the one that got furthest), audit entries. Each
+gives it every copy's topics and moves every child row to it: consent events, outbox mail
+(what was still queued for a dropped copy is skipped), bounce events, deliveries (one per
+send: the one that got furthest), audit entries. Each
 dropped copy leaves a "merged" consent event under its own uid, pointing at the kept row,
 so the links in mail sent to that copy (unsubscribe, manage) still reach the reader.
 
@@ -60,7 +61,8 @@ delivery = sa.table(
     sa.column("subscriber_id", sa.Integer), sa.column("status", sa.String))
 bounce_event = sa.table(
     "bounce_event", sa.column("subscriber_id", sa.Integer), sa.column("delivery_id", sa.Integer))
-outbox_message = sa.table("outbox_message", sa.column("subscriber_id", sa.Integer))
+outbox_message = sa.table("outbox_message", sa.column("subscriber_id", sa.Integer),
+                          sa.column("status", sa.String), sa.column("last_error", sa.Text))
 audit_log = sa.table(
     "audit_log", sa.column("target_type", sa.String), sa.column("target_id", sa.Integer))
 suppression = sa.table(
@@ -188,6 +190,10 @@ def _move_children(bind, row, kept, status: str) -> None:
     if extra:
         bind.execute(subscriber_topic.insert(),
                      [{"subscriber_id": kept.id, "topic_id": t} for t in sorted(extra)])
+    # Mail still queued for a dropped copy (a confirmation, a welcome) was for the old state.
+    bind.execute(outbox_message.update().where(outbox_message.c.subscriber_id == row.id,
+                                               outbox_message.c.status == "pending")
+                 .values(status="skipped", last_error="merged into another spelling"))
     for table in (outbox_message, bounce_event):
         bind.execute(table.update().where(table.c.subscriber_id == row.id)
                      .values(subscriber_id=kept.id))
