@@ -23,7 +23,7 @@ from bulletin.models import (
     Subscriber,
     Suppression,
 )
-from bulletin.subscriptions.export import export_subscriber
+from bulletin.core.subscriber_data import export_subscriber
 from bulletin.core.subscribers import erase
 from bulletin.suppressions import is_suppressed
 

@@ -36,7 +36,7 @@ from bulletin.privacy.exporter import (
     stream_subscribers_csv,
 )
 from bulletin.privacy.importer import ImportOptions
-from bulletin.subscriptions.export import export_subscriber
+from bulletin.core.subscriber_data import export_subscriber
 from bulletin.subscriptions.forms import ButtonForm
 from bulletin.core.subscribers import find_by_email
 from bulletin.suppressions import is_suppressed

@@ -21,7 +21,7 @@ from bulletin.downloads import private_download
 from bulletin.extensions import csrf, db, limiter
 from bulletin.models import Subscriber, SubscriberStatus
 from bulletin.core import consent, subscribers as operations
-from bulletin.subscriptions.export import export_subscriber
+from bulletin.core.subscriber_data import export_subscriber
 from bulletin.subscriptions.forms import ButtonForm, EmailOnlyForm, PreferencesForm, SubscribeForm
 
 bp = Blueprint("public", __name__)
