@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+
+from bulletin.core.addresses import InvalidAddress, parse
 
 from bulletin.core.audit import record_audit
 from bulletin.mail.links import external_url
@@ -29,14 +30,14 @@ def parse_addresses(text: str, default: str) -> list[str]:
     raw = [a.strip() for a in text.replace(",", "\n").splitlines() if a.strip()] or [default]
     if len(raw) > MAX_TEST_ADDRESSES:
         raise BadAddresses("too-many")
-    addresses = []
+    addresses: dict[str, str] = {}  # by key: two spellings of one mailbox get one mail
     for address in raw:
         try:
-            result = validate_email(address, check_deliverability=False)
-        except EmailNotValidError as exc:
+            parsed = parse(address)
+        except InvalidAddress as exc:
             raise BadAddresses(address) from exc
-        addresses.append(result.normalized)
-    return list(dict.fromkeys(addresses))
+        addresses.setdefault(parsed.key, parsed.typed)
+    return list(addresses.values())
 
 
 def build_test_message(rendered: RenderedEmail, to: str) -> bytes:

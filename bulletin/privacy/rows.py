@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
+
+from bulletin.core.addresses import Address, AddressTooLong, InvalidAddress, parse
 
 from bulletin.extensions import db
 from bulletin.models import REGIONS, Topic
-from bulletin.subscriptions.forms import CONTROL, EMAIL_MAX, normalise_address
+from bulletin.subscriptions.forms import CONTROL, EMAIL_MAX
 from bulletin.privacy.messages import _
 
 LONDON = ZoneInfo("Europe/London")
@@ -50,7 +50,8 @@ class Candidate:
     """A valid row, ready to insert."""
 
     line: int
-    email: str
+    email: str  #: as typed (domain normalised): where mail goes
+    key: str  #: the mailbox's identity (core.addresses): what duplicates are found by
     name: str | None
     topic_ids: tuple[int, ...]
     region: str | None
@@ -84,28 +85,15 @@ class Catalogue:
         return cls(topics, tuple(t.id for t in active), regions)
 
 
-def check_address(value: str) -> str:
-    """The normalised address, as the sign-up form stores it (syntax only, no DNS)."""
-    local, at, domain = value.rpartition("@")
-    if not at:
-        local, domain = value, ""
+def check_address(value: str) -> Address:
+    """The address in both forms, as the sign-up form takes it (syntax only, no DNS)."""
     try:
-        ascii_domain = _check_domain(domain)
-        # The domain is checked once per import (lists repeat a few domains many times); the
-        # local part against a short stand-in domain, which costs almost nothing to check.
-        local_part = validate_email(f"{local}@a.co", check_deliverability=False).local_part
-    except EmailNotValidError as exc:
-        raise RowError(_("The email address is not valid: %(reason)s", reason=str(exc))) from None
-    address = f"{local_part}@{ascii_domain}"
-    if len(address) > EMAIL_MAX:
+        return parse(value)
+    except AddressTooLong:
         raise RowError(_("The email address is longer than %(limit)s characters.",
-                         limit=EMAIL_MAX))
-    return address
-
-
-@lru_cache(maxsize=4096)
-def _check_domain(domain: str) -> str:
-    return normalise_address(validate_email(f"a@{domain}", check_deliverability=False))[2:]
+                         limit=EMAIL_MAX)) from None
+    except InvalidAddress as exc:
+        raise RowError(_("The email address is not valid: %(reason)s", reason=str(exc))) from None
 
 
 def _topics(value: str, catalogue: Catalogue) -> tuple[int, ...]:
@@ -185,9 +173,11 @@ def parse_row(
         raise RowError(
             _("Unknown language: %(language)s (write cy or en).", language=values["language"])
         )
+    address = check_address(values["email"])
     return Candidate(
         line=line,
-        email=check_address(values["email"]),
+        email=address.typed,
+        key=address.key,
         name=values.get("name") or None,
         topic_ids=_topics(values.get("topics", ""), catalogue),
         region=catalogue.regions.get(region),

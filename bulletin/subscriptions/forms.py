@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from bulletin.core.addresses import InvalidAddress, parse
 
 from bulletin.models import REGIONS, Topic, region_name
 
@@ -31,18 +32,12 @@ class ValidEmail:
 
     def __call__(self, form, field) -> None:
         try:
-            result = validate_email(field.data or "", check_deliverability=False)
-        except EmailNotValidError as exc:
+            address = parse(field.data or "")
+        except InvalidAddress as exc:
             raise ValidationError(
                 _l("Enter an email address in the correct format, like name@example.com")
             ) from exc
-        field.data = normalise_address(result)
-
-
-def normalise_address(result) -> str:
-    """local@domain with the domain in lower-case ASCII (IDNA), as stored and compared."""
-    domain = result.ascii_domain or result.domain
-    return f"{result.local_part}@{domain.lower()}"
+        field.data = address.typed
 
 
 class MultiCheckboxField(SelectMultipleField):
