@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import func, select
 
+from bulletin.mail.messages import default_list_id
+
 from .. import tokens
-from ..delivery.settings import default_list_id
 from ..extensions import db
 from ..mime import domain_of
 from ..models import Delivery, OutboxMessage, Subscriber

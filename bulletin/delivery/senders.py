@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
+from bulletin.mail.messages import Personal
+
 from ..extensions import db
 from .backends import MailBackend, make_backend
-from .bulk import Personal
 from .pipeline import Outcome, Recipient, claim_batch, record_results, release, sent_in_last_hour
 from .settings import DeliverySettings
 from .templates import TemplateCache

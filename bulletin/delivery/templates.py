@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 
+from bulletin.mail.dkim import make_signer
+from bulletin.mail.messages import MessageTemplate
+
 from ..extensions import db
 from ..links import external_url
 from ..models import Send
 from ..rendering import render_issue
-from .bulk import MessageTemplate
-from .dkim import make_signer
 from .settings import DeliverySettings
 
 
