@@ -24,7 +24,7 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 def pytest_addoption(parser):
     parser.addoption("--snapshot-update", action="store_true",
-                     help="rewrite tests/snapshots/ from what the code makes now (then review the diff)")
+                     help="rewrite tests/snapshots/ from what the code makes now (review the diff)")
 
 
 def config_for(**overrides) -> dict:
@@ -127,7 +127,8 @@ def csrf_token(html: str) -> str:
 def snapshot(request):
     """snapshot(name, text): fails with a diff when text differs from tests/snapshots/<name>;
     `pytest --snapshot-update` (or UPDATE_SNAPSHOTS=1) writes it instead."""
-    update = request.config.getoption("--snapshot-update") or os.environ.get("UPDATE_SNAPSHOTS") == "1"
+    update = (request.config.getoption("--snapshot-update")
+              or os.environ.get("UPDATE_SNAPSHOTS") == "1")
 
     def check(name: str, actual: str) -> None:
         path = SNAPSHOTS / name

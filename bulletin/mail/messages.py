@@ -171,7 +171,8 @@ class MessageTemplate:
     def _fixed_headers(self, rendered: RenderedEmail, archive_url: str | None,
                        subject_prefix: str) -> bytes:
         s = self.settings
-        lines = [_header("From", s.mail_from), _header("Subject", subject_prefix + rendered.subject)]
+        lines = [_header("From", s.mail_from),
+                 _header("Subject", subject_prefix + rendered.subject)]
         if s.reply_to:
             lines.append(_header("Reply-To", s.reply_to))
         if self.is_list:
