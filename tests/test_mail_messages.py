@@ -10,12 +10,19 @@ import pytest
 from sqlalchemy import func, select
 
 from bulletin import outbox, tokens
+from bulletin.bounces.ingest import apply_mailto
 from bulletin.delivery.pipeline import start_due_sends
 from bulletin.delivery.scheduler import Worker, run_once
 from bulletin.delivery.settings import DeliverySettings
 from bulletin.editorial.testsend import BadAddresses, parse_addresses, queue_test_send
 from bulletin.extensions import db
-from bulletin.models import ConsentEvent, Subscriber, SubscriberStatus, Suppression
+from bulletin.models import (
+    BounceAction,
+    ConsentEvent,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+)
 
 from .delivery_helpers import configure, drain, make_send
 from .mailtools import links
@@ -110,6 +117,8 @@ def test_a_test_send_is_the_readers_message_for_a_test_token(
         assert response.status_code == 200
         assert "This link was in a test email" in response.text
         assert "Nothing has been changed" in response.text
+    mailto = re.search(r"<mailto:unsubscribe\+([^@]+)@", message["List-Unsubscribe"]).group(1)
+    assert apply_mailto(mailto, source="test").action == BounceAction.UNMATCHED
     assert _state() == before
     assert [s for _, s in before[0]] == [SubscriberStatus.CONFIRMED] * len(readers)
 

@@ -215,7 +215,7 @@ class MessageTemplate:
             if s.bounce_domain:
                 mailto = self.tokens["mailto"](who.uid)
                 unsubscribe += f",\r\n <mailto:unsubscribe+{mailto}@{s.bounce_domain}>"
-            head += f"List-Unsubscribe: {unsubscribe}\r\n"
+            head = f"{head}List-Unsubscribe: {unsubscribe}\r\n"
             encoded = _encoded_links(links)
         out = [self.fixed_headers, head.encode("ascii"), CRLF]
         for part, index in ((self.text, 0), (self.html, 1)):
