@@ -145,3 +145,17 @@ def test_test_addresses_that_need_smtputf8_are_refused():
     # The builder does not use SMTPUTF8: refuse the address with a message, not a 500.
     with pytest.raises(BadAddresses):
         parse_addresses("rené@example.org", "editor@example.org")
+
+
+def test_the_signer_is_loaded_once_per_key_file_and_again_when_it_changes(app, dkim_key):  # noqa: F811
+    import os
+
+    from bulletin.mail.dkim import make_signer
+
+    path, _ = dkim_key
+    app.config.update(DKIM_SELECTOR=SELECTOR, DKIM_DOMAIN=DOMAIN, DKIM_PRIVATE_KEY_PATH=str(path))
+    first = make_signer(DeliverySettings.from_app(app))
+    assert make_signer(DeliverySettings.from_app(app)) is first
+    stat = os.stat(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert make_signer(DeliverySettings.from_app(app)) is not first

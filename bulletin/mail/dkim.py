@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import time
 from collections.abc import Callable
@@ -116,13 +117,15 @@ class Signer:
 
 def make_signer(settings: DkimSettings) -> Callable[[bytes], bytes] | None:
     """The one signer of every message we send (issues, test sends, transactional mail), or
-    None when DKIM is not configured. One per key: the key file is read once."""
-    if not (settings.dkim_selector and settings.dkim_domain and settings.dkim_private_key_path):
+    None when DKIM is not configured. Cached per key file, which is read again when it changes
+    (so the outbox picks up a key replaced in place)."""
+    path = settings.dkim_private_key_path
+    if not (settings.dkim_selector and settings.dkim_domain and path):
         return None
-    return _signer(settings.dkim_private_key_path, settings.dkim_selector, settings.dkim_domain)
+    return _signer(path, settings.dkim_selector, settings.dkim_domain, os.stat(path).st_mtime_ns)
 
 
 @lru_cache(maxsize=4)
-def _signer(path: str, selector: str, domain: str) -> Signer:
+def _signer(path: str, selector: str, domain: str, _mtime_ns: int) -> Signer:
     with open(path, "rb") as handle:
         return Signer(handle.read(), selector, domain)
