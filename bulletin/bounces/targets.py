@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import func, select
 
+from bulletin.mail.messages import default_list_id
+
 from bulletin.mail import tokens
-from bulletin.mail.settings import default_list_id
 from bulletin.extensions import db
 from bulletin.mail.mime import domain_of
 from bulletin.models import Delivery, OutboxMessage, Subscriber

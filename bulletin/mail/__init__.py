@@ -1,1 +1,0 @@
-"""Building mail: tokens, links, Markdown, rendering, one message builder, DKIM, the outbox."""
