@@ -14,9 +14,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bulletin.delivery.bulk import MessageTemplate, Personal, qp_url
-from bulletin.mail.dkim import make_signer
 from bulletin.mail.settings import DeliverySettings
+from bulletin.mail.dkim import make_signer
+from bulletin.mail.messages import MessageTemplate, Personal, qp_url
 from bulletin.models import Subscriber, SubscriberStatus
 from bulletin.mail.rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail
 

@@ -14,8 +14,9 @@ from flask import current_app
 
 from bulletin.core.subscribers import find_by_email, find_by_uid
 
+from bulletin.mail.messages import default_list_id
+
 from bulletin.mail import tokens
-from bulletin.mail.settings import default_list_id
 from bulletin.extensions import db
 from bulletin.mail.mime import domain_of
 from bulletin.models import Delivery, OutboxMessage, Subscriber

@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -76,6 +77,8 @@ def _subscriber_from(token: str, reader) -> Subscriber:
     except tokens.BadToken as exc:
         g.token_problem = exc.reason
         abort(410 if exc.reason == "expired" else 400)
+    if uid == tokens.TEST_UID:  # a link in an editor's test send: it acts on nobody
+        abort(make_response(render_template("subscriptions/test_link.html")))
     subscriber = operations.find_by_uid(uid)
     if subscriber is None:
         g.token_problem = "gone"
