@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from bulletin.mail import outbox, tokens
 from bulletin.bounces.ingest import apply_mailto
 from bulletin.delivery.pipeline import start_due_sends
-from bulletin.worker import Worker, run_once
 from bulletin.mail.settings import DeliverySettings
 from bulletin.editorial.testsend import BadAddresses, parse_addresses, queue_test_send
 from bulletin.extensions import db
@@ -24,17 +23,12 @@ from bulletin.models import (
     Suppression,
 )
 
+from tests.support.worker import run_worker_once
 from tests.support.delivery_helpers import configure, drain, make_send
 from tests.support.mailtools import links
 from tests.test_delivery_bulk import DOMAIN, SELECTOR, dkim_key  # noqa: F401 (a fixture)
 
 BOUNCES = "bounces.example.org"
-
-
-def deliver_outbox(app) -> None:
-    worker = Worker(app=app, settings=DeliverySettings.from_app(app))
-    run_once(worker)
-    worker.close()
 
 
 def as_sent(received) -> bytes:
@@ -60,7 +54,7 @@ def test_every_kind_of_mail_is_signed_and_verifies_after_a_real_smtp_server(
     issue = make_fixed_issue()
     queue_test_send(issue, ["editor@example.org"], ["cy"])
     db.session.commit()
-    deliver_outbox(app)
+    run_worker_once(app)
     make_send(issue)
     start_due_sends(settings)
     drain(app, settings)
@@ -86,7 +80,7 @@ def test_a_test_send_is_the_readers_message_for_a_test_token(
     issue = make_fixed_issue()
     queue_test_send(issue, ["editor@example.org"], ["en"])
     db.session.commit()
-    deliver_outbox(app)
+    run_worker_once(app)
     [test] = smtp_server.wait_for(1)
     make_send(issue)
     start_due_sends(settings)

@@ -9,12 +9,12 @@ import pytest
 
 from bulletin.mail import outbox
 from bulletin.delivery.pipeline import start_due_sends
-from bulletin.worker import Worker, run_once
 from bulletin.mail.settings import DeliverySettings
 from bulletin.editorial.testsend import queue_test_send
 from bulletin.extensions import db
 from bulletin.models import SubscriberStatus
 
+from tests.support.worker import run_worker_once
 from tests.support.delivery_helpers import configure, drain, make_send
 from tests.support.mailtools import html_part, text_part
 
@@ -49,12 +49,6 @@ def check(snapshot, name: str, received) -> None:
     snapshot(f"email/{name}.html", normalise(html_part(message).replace("\r\n", "\n")))
 
 
-def deliver_outbox(app) -> None:
-    worker = Worker(app=app, settings=DeliverySettings.from_app(app))
-    run_once(worker)
-    worker.close()
-
-
 @pytest.fixture
 def mail_app(app, smtp_server):
     configure(app, smtp_server, BOUNCE_DOMAIN="bounces.example.org")
@@ -69,7 +63,7 @@ def test_transactional_mail_matches_its_snapshot(mail_app, smtp_server, make_sub
     reader = make_subscriber("reader@example.com", status=status, language=lang)
     outbox.enqueue(reader, kind)
     db.session.commit()
-    deliver_outbox(mail_app)
+    run_worker_once(mail_app)
     [received] = smtp_server.wait_for(1)
     check(snapshot, f"{kind}.{lang}", received)
 
@@ -79,7 +73,7 @@ def test_test_send_matches_its_snapshot(mail_app, smtp_server, make_fixed_issue,
                                         lang):
     queue_test_send(make_fixed_issue(), ["editor@example.org"], [lang])
     db.session.commit()
-    deliver_outbox(mail_app)
+    run_worker_once(mail_app)
     [received] = smtp_server.wait_for(1)
     check(snapshot, f"test-send.{lang}", received)
 
