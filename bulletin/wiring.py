@@ -5,17 +5,17 @@ from __future__ import annotations
 import importlib
 import os
 
-from flask import Flask, g, has_request_context, render_template, request, session
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bulletin.i18n import LONDON, select_locale
+
 from .config import PUBLISHED_SECRETS
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
-
-LANGUAGES = ("cy", "en")
 
 
 def validate_config(app: Flask) -> None:
@@ -54,21 +54,6 @@ def trust_proxies(app: Flask) -> None:
                                 x_prefix=0)
 
 
-def select_locale() -> str:
-    """?lang= (remembered in the session), then the subscriber's language, then the browser."""
-    if not has_request_context():  # the CLI and the worker: messages in English
-        return "en"
-    asked = request.args.get("lang")
-    if asked in LANGUAGES:
-        session["lang"] = asked
-        return asked
-    if g.get("subscriber_language") in LANGUAGES:
-        return g.subscriber_language
-    if session.get("lang") in LANGUAGES:
-        return session["lang"]
-    return request.accept_languages.best_match(LANGUAGES) or "en"
-
-
 def bind_extensions(app: Flask) -> None:
     """Bind every extension to this app."""
     db.init_app(app)
@@ -80,7 +65,7 @@ def bind_extensions(app: Flask) -> None:
     from .editorial import access  # noqa: F401  (installs the user loader)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/London")
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: LONDON.key)
     from . import models  # noqa: F401  (register every table)
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..editorial.issue_operations import ISSUE_FIELDS, NEWS_FIELDS
-from ..editorial.operations import (
+from bulletin.core.fields import (
+    ISSUE_FIELDS,
+    NEWS_FIELDS,
     OPPORTUNITY_FIELDS,
     OPPORTUNITY_TIMES,
     WORKSHOP_FIELDS,
     WORKSHOP_TIMES,
 )
+
 from ..models import Issue, IssueItem, Opportunity, Send, Workshop
 from ..sends import count_audience, send_progress
 

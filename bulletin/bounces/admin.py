@@ -14,12 +14,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from bulletin.web import ButtonForm
+
 from ..audit import record_audit
 from ..downloads import private_download
 from ..editorial.access import admin_required
 from ..extensions import db
 from ..models import Subscriber
-from ..subscriptions.forms import ButtonForm
 from . import operations
 from .forms import LiftForm, SuppressionAddForm, SuppressionRemoveForm, SuppressionSearchForm
 

@@ -6,8 +6,9 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from bulletin.i18n import LONDON
+
 from ..extensions import db
-from ..localtime import LONDON
 from ..models import Send
 from ..sends import Progress, send_progress
 

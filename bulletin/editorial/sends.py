@@ -14,13 +14,13 @@ from sqlalchemy import select
 from wtforms import DateTimeLocalField, HiddenField, RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
+from bulletin.i18n import current_lang, london_to_utc, london_to_utc_safe
+from bulletin.web import MultiCheckboxField, language_choices
+
 from .. import sends as ops
 from ..audit import record_audit
 from ..extensions import db
-from ..localtime import london_to_utc, london_to_utc_safe
 from ..models import REGIONS, Issue, Send, SendStatus, Topic, region_name, utcnow
-from ..subscriptions.forms import MultiCheckboxField
-from ..templating import current_lang
 from .access import editor_required
 from .forms import LOCAL_FORMAT, ExistsInLondon
 from .issue_operations import missing_languages
@@ -53,7 +53,7 @@ class SendForm(FlaskForm):
         topics = db.session.scalars(select(Topic).where(Topic.is_active).order_by(Topic.position))
         self.topics.choices = [SelectChoice(t.slug, t.name(lang)) for t in topics]
         self.regions.choices = [SelectChoice(code, region_name(code, lang)) for code in REGIONS]
-        self.languages.choices = [SelectChoice("cy", "Cymraeg"), SelectChoice("en", "English")]
+        self.languages.choices = language_choices()
 
     def validate(self, extra_validators=None) -> bool:
         """Optional() ends the date's own checks when it is empty; "later" still needs one."""

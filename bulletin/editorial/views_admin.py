@@ -7,13 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import select
 
+from bulletin.web import ButtonForm
+
 from ..audit import record_audit
 from ..extensions import db
 from ..links import requested_page
 from ..models import AuditLog, Editor, Topic
 from . import accounts, operations, sessions
 from .access import admin_required
-from .forms import ButtonForm, EditorForm, TopicForm
+from .forms import EditorForm, TopicForm
 from .views import bp
 
 

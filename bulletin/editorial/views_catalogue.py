@@ -8,13 +8,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from bulletin.i18n import current_lang, is_ambiguous, utc_to_london
+from bulletin.web import ButtonForm
+
 from ..extensions import db
 from ..links import requested_page
-from ..localtime import is_ambiguous, utc_to_london
 from ..models import Opportunity, Workshop, utcnow
-from ..templating import current_lang
 from . import operations
-from .forms import ButtonForm, OpportunityForm, WorkshopForm
+from .forms import OpportunityForm, WorkshopForm
 from .views import bp
 
 
