@@ -74,10 +74,13 @@ class ShallowHtml:
 def rules(field: Field, *, required=None, length_message=None) -> list:
     """The WTForms validators of a text field of the table (required-ness, length, characters).
 
-    `required` (a validator) replaces the plain DataRequired/Optional the table implies. A
+    `required` (a validator) replaces the plain DataRequired/Optional the table implies;
+    False leaves presence to the form (a checkbox list says "select at least one" itself). A
     choice field is held to its choices by WTForms (validate_choice), not by a length.
     """
-    checks = [required or (DataRequired() if field.required else Optional())]
+    if required is None:
+        required = DataRequired() if field.required else Optional()
+    checks = [required] if required is not False else []
     if field.max_length is not None and field.kind not in (Kind.CHOICE, Kind.CHOICES):
         checks.append(Length(max=field.max_length, message=length_message))
     checks.append(NoControlCharacters() if field.is_single_line else NoNul())

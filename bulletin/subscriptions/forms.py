@@ -31,7 +31,7 @@ class PreferencesForm(FlaskForm):
         render_kw={"autocomplete": "name"},
     )
     topics = MultiCheckboxField(
-        _l("Topics"), validators=rules(SUBSCRIBER["topics"], required=Optional()), coerce=str,
+        _l("Topics"), validators=rules(SUBSCRIBER["topics"], required=False), coerce=str,
         validate_choice=True,
     )
     region = RadioField(
