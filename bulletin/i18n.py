@@ -68,7 +68,7 @@ def other_language(lang: str | None) -> Language:
 def select_locale() -> str:
     """?lang= (remembered in the session), then the subscriber's language, then the browser."""
     if not has_request_context():  # the CLI and the worker: messages in English
-        return DEFAULT
+        return DEFAULT.value
     asked = request.args.get("lang")
     if asked in CODES:
         session["lang"] = asked
@@ -77,7 +77,7 @@ def select_locale() -> str:
         return g.subscriber_language
     if session.get("lang") in CODES:
         return session["lang"]
-    return request.accept_languages.best_match(CODES) or DEFAULT
+    return request.accept_languages.best_match(CODES) or DEFAULT.value
 
 
 def current_lang() -> Language:

@@ -39,7 +39,7 @@ from bulletin.web import (
 )
 
 from ..issue_view import ACCESS_FEATURES, OPPORTUNITY_KINDS
-from .accounts import AccountError, check_new_password
+from .accounts import MAX_PASSWORD_LENGTH, AccountError, check_new_password
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -95,7 +95,7 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"),
-        validators=[InputRequired(), Length(max=1000)],
+        validators=[InputRequired(), Length(max=MAX_PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -108,7 +108,7 @@ class PasswordChangeForm(FlaskForm):
     )
     new_password = PasswordField(
         _l("New password (at least 12 characters)"),
-        validators=[InputRequired(), Length(max=1000), NewPassword()],
+        validators=[InputRequired(), Length(max=MAX_PASSWORD_LENGTH), NewPassword()],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -122,7 +122,7 @@ class EditorForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password (at least 12 characters)"),
-        validators=[Optional(), Length(max=1000), NewPassword()],
+        validators=[Optional(), Length(max=MAX_PASSWORD_LENGTH), NewPassword()],
         render_kw={"autocomplete": "new-password"},
     )
     is_active = BooleanField(_l("Account active"), default=True)

@@ -15,12 +15,12 @@ from wtforms import DateTimeLocalField, HiddenField, RadioField, SelectChoice, S
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from bulletin.i18n import current_lang, london_to_utc, london_to_utc_safe
-from bulletin.web import MultiCheckboxField, language_choices
+from bulletin.web import MultiCheckboxField, language_choices, region_choices, topic_choices
 
 from .. import sends as ops
 from ..audit import record_audit
 from ..extensions import db
-from ..models import REGIONS, Issue, Send, SendStatus, Topic, region_name, utcnow
+from ..models import Issue, Send, SendStatus, utcnow
 from .access import editor_required
 from .forms import LOCAL_FORMAT, ExistsInLondon
 from .issue_operations import missing_languages
@@ -50,9 +50,8 @@ class SendForm(FlaskForm):
         issues = db.session.scalars(select(Issue).order_by(Issue.id.desc()).limit(50))
         self.issue.choices = [SelectChoice(i.id, i.subject_en or i.subject_cy or i.slug)
                               for i in issues]
-        topics = db.session.scalars(select(Topic).where(Topic.is_active).order_by(Topic.position))
-        self.topics.choices = [SelectChoice(t.slug, t.name(lang)) for t in topics]
-        self.regions.choices = [SelectChoice(code, region_name(code, lang)) for code in REGIONS]
+        self.topics.choices = topic_choices(lang, active_only=True)
+        self.regions.choices = region_choices(lang)
         self.languages.choices = language_choices()
 
     def validate(self, extra_validators=None) -> bool:
