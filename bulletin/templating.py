@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import format_datetime
 
-from bulletin.i18n import current_lang, html_lang, language_of, switch_language_url
+from bulletin.i18n import LANGUAGES, current_lang, html_lang, language_of, switch_language_url
 
 from .issue_view import OPPORTUNITY_KINDS, access_features, partner_names
 from .markup import render_markdown, render_plain
@@ -19,6 +19,7 @@ def register_template_helpers(app: Flask) -> None:
         current_lang=current_lang,
         html_lang=html_lang,
         language_of=language_of,
+        languages=LANGUAGES,
         switch_language_url=switch_language_url,
         region_name=region_name,
         format_datetime=format_datetime,

@@ -198,3 +198,21 @@ def test_the_api_schema_says_what_the_table_says():
         if field.max_length is not None and field.kind not in ("choice", "choices"):
             assert props[name]["maxLength"] == field.max_length, name
     assert props["region"]["enum"][:-1] == list(WORKSHOP["region"].choices)
+
+
+def test_no_limit_of_the_table_is_longer_than_its_column():
+    from bulletin.core import fields
+    from bulletin.models import ApiToken, Editor, Issue, IssueItem, Opportunity, Topic
+
+    tables = [(fields.SUBSCRIBER, Subscriber), (fields.WORKSHOP, Workshop),
+              (fields.OPPORTUNITY, Opportunity), (fields.ISSUE, Issue), (fields.NEWS, IssueItem),
+              (fields.TOPIC, Topic), (fields.EDITOR, Editor), (fields.API_TOKEN, ApiToken)]
+    checked = 0
+    for table, model in tables:
+        for name, field in table.items():
+            column = model.__table__.columns.get(name)
+            length = getattr(getattr(column, "type", None), "length", None)
+            if field.max_length is not None and length is not None:
+                assert field.max_length <= length, f"{model.__name__}.{name}"
+                checked += 1
+    assert checked >= 20
