@@ -28,7 +28,7 @@ from ..models import SendStatus
 
 #: Largest id a path or body may name (PostgreSQL's integer).
 ID_MAX = 2**31 - 1
-#: The web's NoControlCharacters rule, as a pattern: no CR, LF or other control characters.
+#: The field table's single-line rule (fields.CONTROL) as a pattern: no CR, LF or other controls.
 SINGLE_LINE = "^[^" + CONTROL.pattern[1:-1] + "]*$"
 #: Multi-line text (Markdown): anything but NUL, which no database column can hold.
 MULTI_LINE = "^[^\\x00]*$"

@@ -176,7 +176,6 @@ def _bilingual(name: str, kind: Kind, max_length: int | None, *,
 
 REGION_CODES: tuple[str, ...] = tuple(REGIONS)
 OPPORTUNITY_KINDS: tuple[str, ...] = tuple(OpportunityKind)
-TOPIC_SLUGS = Field("topics", Kind.CHOICES, TOPIC_SLUG_MAX)
 
 #: A subscriber, as the sign-up and manage forms, the editor search and the CSV import see one.
 SUBSCRIBER = _table(
