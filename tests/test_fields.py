@@ -37,6 +37,7 @@ NAMES = [
 ADDRESSES = [
     "rhys@example.org",
     "Rhys@Example.ORG",
+    " rhys@example.org ",  # a browser trims type=email; a client that does not gets the same
     "gwen@Enghraifft-ŵ.cymru",
     "a@b",
     "two@@example.org",

@@ -142,11 +142,12 @@ def normalise_address(result: ValidatedEmail) -> str:
 
 
 def normalise_email(text: str) -> str:
-    """The address as stored: syntax checked (no DNS), domain normalised.
+    """The address as stored: surrounding spaces trimmed, syntax checked (no DNS), domain
+    normalised. Every door trims: a browser does it for type=email, a CSV cell is stripped.
 
     Raises email_validator.EmailNotValidError for anything that is not one valid address.
     """
-    return normalise_address(validate_email(text, check_deliverability=False))
+    return normalise_address(validate_email(text.strip(" "), check_deliverability=False))
 
 
 _HOSTNAME = HostnameValidation(require_tld=False)
