@@ -1,11 +1,11 @@
-"""Helpers every template can use: language, links to the other language, names."""
+"""Helpers every template can use: names, links, text (the language helpers live in i18n.py)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from flask import Flask
+from flask_babel import format_datetime
 
-from flask import Flask, request, url_for
-from flask_babel import format_datetime, get_locale
+from bulletin.i18n import LANGUAGES, current_lang, html_lang, language_of, switch_language_url
 
 from bulletin.mail.issue_view import OPPORTUNITY_KINDS, access_features, partner_names
 from bulletin.mail.markup import render_markdown, render_plain
@@ -13,33 +13,13 @@ from bulletin.models import region_name
 from bulletin.mail.tokens import make_unsubscribe_token
 
 
-def current_lang() -> str:
-    """'cy' or 'en': the language of this page."""
-    return "cy" if str(get_locale()) == "cy" else "en"
-
-
-def html_lang(lang: str | None = None) -> str:
-    """BCP 47 tag for the html lang attribute (WLS-09): cy or en-GB."""
-    return "cy" if (lang or current_lang()) == "cy" else "en-GB"
-
-
-def switch_language_url(lang: str) -> str:
-    """This page in another language: the same path and query, with lang= replaced."""
-    if not (request.endpoint and request.method == "GET"):
-        return url_for("public.subscribe", lang=lang)
-    # Only the route's own arguments go to url_for. The query is copied as text: handed to
-    # url_for, ?_external=1 or ?_scheme= would build a link from the Host header, and
-    # ?endpoint= or ?_method= would raise a 500.
-    path = url_for(request.endpoint, **(request.view_args or {}))
-    query = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
-    return f"{path}?{urlencode([*query, ('lang', lang)])}"
-
-
 def register_template_helpers(app: Flask) -> None:
     """Expose the helpers to Jinja."""
     app.jinja_env.globals.update(
         current_lang=current_lang,
         html_lang=html_lang,
+        language_of=language_of,
+        languages=LANGUAGES,
         switch_language_url=switch_language_url,
         region_name=region_name,
         format_datetime=format_datetime,

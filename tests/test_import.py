@@ -243,7 +243,7 @@ def test_import_checks_addresses_exactly_as_the_sign_up_form(app, address):
     from email_validator import EmailNotValidError, validate_email
 
     from bulletin.privacy.rows import RowError, check_address
-    from bulletin.subscriptions.forms import normalise_address
+    from bulletin.core.fields import normalise_address
 
     try:
         expected = normalise_address(validate_email(address, check_deliverability=False))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from flask import current_app
+
+from bulletin.core.fields import MAX_TEST_ADDRESSES, normalise_email
 
 from bulletin.core.audit import record_audit
 from bulletin.mail.links import external_url
@@ -17,25 +19,26 @@ from bulletin.mail.rendering import (
     render_issue,
 )
 
-MAX_TEST_ADDRESSES = 5
-
 
 class BadAddresses(ValueError):
     """The list of test addresses is empty, too long or holds an invalid address."""
 
 
 def parse_addresses(text: str, default: str) -> list[str]:
-    """Up to five valid addresses, one per line or comma-separated; the default when empty."""
+    """Up to five valid addresses, one per line or comma-separated; the default when empty.
+
+    Each is checked and normalised as the sign-up form does it (core/fields.py), so an
+    international domain is sent to in its ASCII (IDNA) form.
+    """
     raw = [a.strip() for a in text.replace(",", "\n").splitlines() if a.strip()] or [default]
     if len(raw) > MAX_TEST_ADDRESSES:
         raise BadAddresses("too-many")
     addresses = []
     for address in raw:
         try:
-            result = validate_email(address, check_deliverability=False)
+            addresses.append(normalise_email(address))
         except EmailNotValidError as exc:
             raise BadAddresses(address) from exc
-        addresses.append(result.normalized)
     return list(dict.fromkeys(addresses))
 
 

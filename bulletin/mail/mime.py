@@ -7,15 +7,12 @@ import email.policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
+from bulletin.i18n import language_tag
+
 from bulletin.models import utcnow
 from bulletin.mail.rendering import RenderedEmail
 
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=78)
-
-
-def content_language(lang: str) -> str:
-    """BCP 47 tag for Content-Language (WLS-09)."""
-    return "cy" if lang == "cy" else "en-GB"
 
 
 def safe_header(value: str) -> str:
@@ -45,9 +42,9 @@ def build_message(rendered: RenderedEmail, to: str, *, mail_from: str,
         msg["Reply-To"] = safe_header(reply_to)
     if auto_submitted:
         msg["Auto-Submitted"] = "auto-generated"
-    msg["Content-Language"] = content_language(rendered.language)
+    msg["Content-Language"] = language_tag(rendered.language)
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
     for part in msg.iter_parts():
-        part["Content-Language"] = content_language(rendered.language)
+        part["Content-Language"] = language_tag(rendered.language)
     return msg.as_bytes(policy=SMTP_POLICY)

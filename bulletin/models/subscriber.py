@@ -9,6 +9,8 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bulletin.i18n import Language
+
 from bulletin.extensions import db
 from bulletin.models.types import UTCDateTime, utcnow
 
@@ -40,7 +42,7 @@ class Topic(db.Model):
 
     def name(self, lang: str) -> str:
         """The topic's name in a language."""
-        return self.name_cy if lang == "cy" else self.name_en
+        return self.name_cy if lang == Language.CY else self.name_en
 
 
 class Subscriber(db.Model):
@@ -51,7 +53,7 @@ class Subscriber(db.Model):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=SubscriberStatus.PENDING)
-    language: Mapped[str] = mapped_column(String(2), default="en")
+    language: Mapped[str] = mapped_column(String(2), default=Language.EN)
     region: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

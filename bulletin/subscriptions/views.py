@@ -14,7 +14,8 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+
+from bulletin.i18n import current_lang
 
 from bulletin.mail import tokens
 from bulletin.downloads import private_download
@@ -28,7 +29,7 @@ bp = Blueprint("public", __name__)
 
 
 def _lang() -> str:
-    return str(get_locale() or "en")
+    return current_lang()
 
 
 def _subscribe_limit() -> str:
