@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from bulletin.core.addresses import InvalidAddress, parse
+from bulletin.core.fields import MAX_TEST_ADDRESSES
 from bulletin.mail.messages import MailSettings, build_test
 
 from bulletin.core.audit import record_audit
@@ -14,15 +15,17 @@ from bulletin.models import Issue
 from bulletin.mail.outbox import enqueue_raw
 from bulletin.mail.rendering import render_issue
 
-MAX_TEST_ADDRESSES = 5
-
 
 class BadAddresses(ValueError):
     """The list of test addresses is empty, too long or holds an invalid address."""
 
 
 def parse_addresses(text: str, default: str) -> list[str]:
-    """Up to five valid addresses, one per line or comma-separated; the default when empty."""
+    """Up to five valid addresses, one per line or comma-separated; the default when empty.
+
+    Each is checked and normalised as the sign-up form does it (core/fields.py), so an
+    international domain is sent to in its ASCII (IDNA) form.
+    """
     raw = [a.strip() for a in text.replace(",", "\n").splitlines() if a.strip()] or [default]
     if len(raw) > MAX_TEST_ADDRESSES:
         raise BadAddresses("too-many")

@@ -24,9 +24,11 @@ from email import quoprimime
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from urllib.parse import urlsplit, urlunsplit
 
+from bulletin.i18n import language_tag
+
 from bulletin.mail import tokens
 from bulletin.mail.links import external_url
-from bulletin.mail.mime import SMTP_POLICY, content_language, domain_of, safe_header
+from bulletin.mail.mime import SMTP_POLICY, domain_of, safe_header
 from bulletin.mail.rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail
 
 CRLF = b"\r\n"
@@ -185,13 +187,13 @@ class MessageTemplate:
         else:
             lines.append(b"Auto-Submitted: auto-generated\r\n")
         lines.append(b"MIME-Version: 1.0\r\n")
-        lines.append(_header("Content-Language", content_language(rendered.language)))
+        lines.append(_header("Content-Language", language_tag(rendered.language)))
         return b"".join(lines)
 
     def _part(self, subtype: str, body: str) -> list[bytes | str]:
         head = (f"Content-Type: text/{subtype}; charset=\"utf-8\"\r\n"
                 "Content-Transfer-Encoding: quoted-printable\r\n"
-                f"Content-Language: {content_language(self.language)}\r\n\r\n")
+                f"Content-Language: {language_tag(self.language)}\r\n\r\n")
         return [head.encode("ascii"), *_qp_segments(body)]
 
     def _now(self) -> str:

@@ -8,11 +8,6 @@ from email.utils import parseaddr
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=78)
 
 
-def content_language(lang: str) -> str:
-    """BCP 47 tag for Content-Language (WLS-09)."""
-    return "cy" if lang == "cy" else "en-GB"
-
-
 def safe_header(value: str) -> str:
     """Refuse CR/LF in a header value (MSG-09): never let user text start a new header."""
     if "\r" in value or "\n" in value:

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from bulletin.core.addresses import address_key
 
+from bulletin.i18n import Language
+
 from bulletin.extensions import db
 from bulletin.models.types import UTCDateTime, utcnow
 
@@ -42,7 +44,7 @@ class Topic(db.Model):
 
     def name(self, lang: str) -> str:
         """The topic's name in a language."""
-        return self.name_cy if lang == "cy" else self.name_en
+        return self.name_cy if lang == Language.CY else self.name_en
 
 
 def _key_of_inserted(context) -> str:
@@ -61,7 +63,7 @@ class Subscriber(db.Model):
     email_key: Mapped[str] = mapped_column(String(320), default=_key_of_inserted)
     name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=SubscriberStatus.PENDING)
-    language: Mapped[str] = mapped_column(String(2), default="en")
+    language: Mapped[str] = mapped_column(String(2), default=Language.EN)
     region: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

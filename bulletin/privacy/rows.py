@@ -4,38 +4,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bulletin.core.addresses import Address, AddressTooLong, InvalidAddress, parse
+from bulletin.core.fields import CONTROL, EMAIL_MAX, SUBSCRIBER
+from bulletin.i18n import DEFAULT, LONDON, Language
 
 from bulletin.extensions import db
 from bulletin.models import REGIONS, Topic
-from bulletin.subscriptions.forms import CONTROL, EMAIL_MAX
 from bulletin.privacy.messages import _
 
-LONDON = ZoneInfo("Europe/London")
-#: Longest value accepted per field (the forms' limits where a form has the field).
+#: Longest value accepted per field: the field table's limits where a form has the field;
+#: the other columns hold spellings (Cymraeg, "South East Wales") or lists of topics.
 LIMITS = {
-    "email": EMAIL_MAX,
-    "name": 100,
+    "email": SUBSCRIBER["email"].max_length,
+    "name": SUBSCRIBER["name"].max_length,
     "topics": 1000,
     "region": 60,
     "language": 20,
     "consent_date": 40,
     "consent_source": 100,
 }
+#: Spellings of each language a file may use (compared lower-case).
 LANGUAGES = {
-    "cy": "cy",
-    "cym": "cy",
-    "welsh": "cy",
-    "cymraeg": "cy",
-    "en": "en",
-    "eng": "en",
-    "en-gb": "en",
-    "english": "en",
-    "saesneg": "en",
+    "cy": Language.CY,
+    "cym": Language.CY,
+    "welsh": Language.CY,
+    "cymraeg": Language.CY,
+    "en": Language.EN,
+    "eng": Language.EN,
+    "en-gb": Language.EN,
+    "english": Language.EN,
+    "saesneg": Language.EN,
 }
 DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
 TOPIC_SEPARATORS = (";", "|", ",")
@@ -181,7 +182,7 @@ def parse_row(
         name=values.get("name") or None,
         topic_ids=_topics(values.get("topics", ""), catalogue),
         region=catalogue.regions.get(region),
-        language=LANGUAGES.get(language, "en"),
+        language=LANGUAGES.get(language, DEFAULT),
         consent_at=parse_consent_date(values.get("consent_date", ""), now),
         consent_source=values.get("consent_source") or None,
     )

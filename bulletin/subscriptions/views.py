@@ -15,7 +15,8 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+
+from bulletin.i18n import current_lang
 
 from bulletin.core.subject_access import export_subscriber
 
@@ -30,7 +31,7 @@ bp = Blueprint("public", __name__)
 
 
 def _lang() -> str:
-    return str(get_locale() or "en")
+    return current_lang()
 
 
 def _subscribe_limit() -> str:
