@@ -36,7 +36,8 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     from bulletin.subscriptions import routes as public
     from bulletin.templating import register_template_helpers
 
-    app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True)
+    app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True,
+                instance_path=config_module.instance_path())
     _load_config(app, config)
     _validate_config(app)
     _trust_proxies(app)
