@@ -220,8 +220,16 @@ def _smtp_login(conn: smtplib.SMTP, parts) -> Iterable[Check]:
         yield fail("smtp.auth", "SMTP_URL has credentials but the server offers no AUTH here"
                    + ("" if parts.scheme != "smtp" else " (many only offer it after STARTTLS)"))
         return
+    # One mechanism, not smtplib's login() that retries each in turn after a refusal.
+    offered = (conn.esmtp_features.get("auth") or "").upper().split()
+    mechanism = next((m for m in ("PLAIN", "LOGIN", "CRAM-MD5") if m in offered), None)
+    if mechanism is None:
+        yield fail("smtp.auth", f"the server offers AUTH {' '.join(offered)}, none of "
+                   "PLAIN, LOGIN or CRAM-MD5")
+        return
+    conn.user, conn.password = unquote(parts.username), unquote(parts.password or "")
     try:
-        conn.login(unquote(parts.username), unquote(parts.password or ""))
+        conn.auth(mechanism, getattr(conn, "auth_" + mechanism.lower().replace("-", "_")))
     except smtplib.SMTPAuthenticationError as exc:
         yield fail("smtp.auth", f"the server refused the login: {_reason(exc)}: "
                    "check the user and password in SMTP_URL")
@@ -229,7 +237,7 @@ def _smtp_login(conn: smtplib.SMTP, parts) -> Iterable[Check]:
     except (OSError, smtplib.SMTPException) as exc:
         yield fail("smtp.auth", _reason(exc))
         return
-    yield ok("smtp.auth", f"logged in as {unquote(parts.username)}")
+    yield ok("smtp.auth", f"logged in as {conn.user} ({mechanism})")
 
 
 def _reason(exc: BaseException) -> str:
