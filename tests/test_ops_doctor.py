@@ -20,7 +20,6 @@ from bulletin.cli import main
 from bulletin.extensions import db
 from bulletin.ops import dnscheck, doctor
 from bulletin.ops.doctor import Status
-
 from tests.conftest import config_for
 from tests.smtp import Handler, free_port
 from tests.tlscerts import TestCA
@@ -47,11 +46,16 @@ class StubResolver:
 def dkim_key(tmp_path_factory):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = tmp_path_factory.mktemp("dkim") / "dkim.pem"
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    public = key.public_key().public_bytes(serialization.Encoding.DER,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return str(path), base64.b64encode(public).decode()
 
 
@@ -59,7 +63,10 @@ def dkim_key(tmp_path_factory):
 def good_dns(dkim_key):
     """A domain set up right: SPF through an include, the DKIM key, DMARC reject, bounce MX."""
     return {
-        ("example.org", "TXT"): ["google-site-verification=x", "v=spf1 include:_spf.relay.test -all"],
+        ("example.org", "TXT"): [
+            "google-site-verification=x",
+            "v=spf1 include:_spf.relay.test -all",
+        ],
         ("_spf.relay.test", "TXT"): [f"v=spf1 ip4:{RELAY_IP[:-3]}.0/24 ~all"],
         ("relay.test", "A"): [RELAY_IP],
         ("mail._domainkey.example.org", "TXT"): [f"v=DKIM1; k=rsa; p={dkim_key[1]}"],
@@ -70,11 +77,18 @@ def good_dns(dkim_key):
 
 @pytest.fixture
 def dns_app(tmp_path, dkim_key):
-    return create_app(config_for(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'doctor.sqlite3'}", MAIL_FROM="B <news@example.org>",
-        SMTP_URL="smtp+starttls://relay.test:587", DKIM_SELECTOR="mail",
-        DKIM_DOMAIN="example.org", DKIM_PRIVATE_KEY_PATH=dkim_key[0],
-        BOUNCE_DOMAIN="bounces.example.org", BOUNCE_MX_HOST="bounce.example.org"))
+    return create_app(
+        config_for(
+            DATABASE_URL=f"sqlite:///{tmp_path / 'doctor.sqlite3'}",
+            MAIL_FROM="B <news@example.org>",
+            SMTP_URL="smtp+starttls://relay.test:587",
+            DKIM_SELECTOR="mail",
+            DKIM_DOMAIN="example.org",
+            DKIM_PRIVATE_KEY_PATH=dkim_key[0],
+            BOUNCE_DOMAIN="bounces.example.org",
+            BOUNCE_MX_HOST="bounce.example.org",
+        )
+    )
 
 
 def dns_findings(app, records) -> dict[str, doctor.Check]:
@@ -88,25 +102,43 @@ def test_a_well_set_up_domain_passes_every_dns_check(dns_app, good_dns):
     assert "p=reject" in found["dns.dmarc"].message
 
 
-@pytest.mark.parametrize("change, name, says", [
-    ({("example.org", "TXT"): []}, "dns.spf", "no SPF record"),
-    ({("example.org", "TXT"): ["v=spf1 -all", "v=spf1 mx -all"]}, "dns.spf", "merge them"),
-    ({("example.org", "TXT"): ["v=spf1 +all"]}, "dns.spf", "+all"),
-    ({("_spf.relay.test", "TXT"): ["v=spf1 ip4:93.184.217.0/24 -all"]}, "dns.spf",
-     "does not let the relay relay.test"),
-    ({("example.org", "TXT"): [f"v=spf1 -ip4:{RELAY_IP} a:relay.test -all"]}, "dns.spf",
-     "does not let"),
-    ({("mail._domainkey.example.org", "TXT"): []}, "dns.dkim", "publish TXT \"v=DKIM1"),
-    ({("mail._domainkey.example.org", "TXT"): ["v=DKIM1; p="]}, "dns.dkim", "revoked"),
-    ({("mail._domainkey.example.org", "TXT"): ["v=DKIM1; k=rsa; p=MIIBIjAN"]}, "dns.dkim",
-     "not the public half"),
-    ({("_dmarc.example.org", "TXT"): []}, "dns.dmarc", "no DMARC record"),
-    ({("_dmarc.example.org", "TXT"): ["v=DMARC1; rua=mailto:x@example.org"]}, "dns.dmarc",
-     "no valid policy"),
-    ({("bounces.example.org", "MX"): []}, "dns.bounce_mx", "no MX for bounces.example.org"),
-    ({("bounces.example.org", "MX"): ["10 mx.elsewhere.test."]}, "dns.bounce_mx",
-     "not bounce.example.org"),
-])
+@pytest.mark.parametrize(
+    "change, name, says",
+    [
+        ({("example.org", "TXT"): []}, "dns.spf", "no SPF record"),
+        ({("example.org", "TXT"): ["v=spf1 -all", "v=spf1 mx -all"]}, "dns.spf", "merge them"),
+        ({("example.org", "TXT"): ["v=spf1 +all"]}, "dns.spf", "+all"),
+        (
+            {("_spf.relay.test", "TXT"): ["v=spf1 ip4:93.184.217.0/24 -all"]},
+            "dns.spf",
+            "does not let the relay relay.test",
+        ),
+        (
+            {("example.org", "TXT"): [f"v=spf1 -ip4:{RELAY_IP} a:relay.test -all"]},
+            "dns.spf",
+            "does not let",
+        ),
+        ({("mail._domainkey.example.org", "TXT"): []}, "dns.dkim", 'publish TXT "v=DKIM1'),
+        ({("mail._domainkey.example.org", "TXT"): ["v=DKIM1; p="]}, "dns.dkim", "revoked"),
+        (
+            {("mail._domainkey.example.org", "TXT"): ["v=DKIM1; k=rsa; p=MIIBIjAN"]},
+            "dns.dkim",
+            "not the public half",
+        ),
+        ({("_dmarc.example.org", "TXT"): []}, "dns.dmarc", "no DMARC record"),
+        (
+            {("_dmarc.example.org", "TXT"): ["v=DMARC1; rua=mailto:x@example.org"]},
+            "dns.dmarc",
+            "no valid policy",
+        ),
+        ({("bounces.example.org", "MX"): []}, "dns.bounce_mx", "no MX for bounces.example.org"),
+        (
+            {("bounces.example.org", "MX"): ["10 mx.elsewhere.test."]},
+            "dns.bounce_mx",
+            "not bounce.example.org",
+        ),
+    ],
+)
 def test_each_dns_failure_says_what_to_fix(dns_app, good_dns, change, name, says):
     found = dns_findings(dns_app, good_dns | change)
     assert found[name].status is Status.FAIL and says in found[name].message
@@ -115,17 +147,21 @@ def test_each_dns_failure_says_what_to_fix(dns_app, good_dns, change, name, says
 
 
 def test_spf_follows_a_mechanism_and_redirect(dns_app, good_dns):
-    records = good_dns | {("example.org", "TXT"): ["v=spf1 redirect=_spf.example.org"],
-                          ("_spf.example.org", "TXT"): ["v=spf1 mx a:relay.test -all"],
-                          ("_spf.example.org", "MX"): ["10 mx.example.org."]}
+    records = good_dns | {
+        ("example.org", "TXT"): ["v=spf1 redirect=_spf.example.org"],
+        ("_spf.example.org", "TXT"): ["v=spf1 mx a:relay.test -all"],
+        ("_spf.example.org", "MX"): ["10 mx.example.org."],
+    }
     assert dns_findings(dns_app, records)["dns.spf"].status is Status.OK
 
 
 def test_dmarc_none_warns_and_a_parent_domain_record_counts(dns_app, good_dns):
     app = dns_app
     app.config["MAIL_FROM"] = "news@news.example.org"
-    records = good_dns | {("news.example.org", "TXT"): good_dns[("example.org", "TXT")],
-                          ("_dmarc.example.org", "TXT"): ["v=DMARC1; p=none"]}
+    records = good_dns | {
+        ("news.example.org", "TXT"): good_dns[("example.org", "TXT")],
+        ("_dmarc.example.org", "TXT"): ["v=DMARC1; p=none"],
+    }
     found = dns_findings(app, records)
     assert found["dns.dmarc"].status is Status.WARN
     assert "_dmarc.example.org" in found["dns.dmarc"].message
@@ -153,8 +189,10 @@ class Passwords:
     """An aiosmtpd authenticator that knows one login."""
 
     def __call__(self, server, session, envelope, mechanism, auth_data):
-        good = isinstance(auth_data, LoginPassword) and (
-            auth_data.login, auth_data.password) == (b"sender", b"right")
+        good = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            b"sender",
+            b"right",
+        )
         return AuthResult(success=good, handled=False)  # handled=False: aiosmtpd replies 535
 
 
@@ -165,10 +203,15 @@ def relay(tmp_path):
 
     def start(*, tls=None, starttls=None, auth=False, auth_require_tls=True):
         port = free_port()
-        controller = Controller(Handler(), hostname="127.0.0.1", port=port, ssl_context=tls,
-                                tls_context=starttls,
-                                authenticator=Passwords() if auth else None,
-                                auth_require_tls=auth_require_tls)
+        controller = Controller(
+            Handler(),
+            hostname="127.0.0.1",
+            port=port,
+            ssl_context=tls,
+            tls_context=starttls,
+            authenticator=Passwords() if auth else None,
+            auth_require_tls=auth_require_tls,
+        )
         controller.start()
         started.append(controller)
         return port
@@ -192,13 +235,18 @@ def test_plain_smtp_without_credentials_connects_and_greets(relay):
     port = relay()
     found = smtp_findings(f"smtp://127.0.0.1:{port}")
     assert {n: c.status for n, c in found.items()} == {
-        "smtp.connect": Status.OK, "smtp.ehlo": Status.OK, "smtp.auth": Status.OK}
+        "smtp.connect": Status.OK,
+        "smtp.ehlo": Status.OK,
+        "smtp.auth": Status.OK,
+    }
 
 
 def test_starttls_with_a_good_login_passes(relay, ca):
     port = relay(starttls=ca.server_context(), auth=True)
-    found = smtp_findings(f"smtp+starttls://sender:right@127.0.0.1:{port}",
-                          ssl.create_default_context(cafile=ca.ca_file))
+    found = smtp_findings(
+        f"smtp+starttls://sender:right@127.0.0.1:{port}",
+        ssl.create_default_context(cafile=ca.ca_file),
+    )
     assert all(c.status is Status.OK for c in found.values()), found
     assert "TLS" in found["smtp.starttls"].message
     assert found["smtp.auth"].message.startswith("logged in as sender")
@@ -206,8 +254,10 @@ def test_starttls_with_a_good_login_passes(relay, ca):
 
 def test_a_wrong_password_fails_the_login(relay, ca):
     port = relay(starttls=ca.server_context(), auth=True)
-    found = smtp_findings(f"smtp+starttls://sender:wrong@127.0.0.1:{port}",
-                          ssl.create_default_context(cafile=ca.ca_file))
+    found = smtp_findings(
+        f"smtp+starttls://sender:wrong@127.0.0.1:{port}",
+        ssl.create_default_context(cafile=ca.ca_file),
+    )
     assert found["smtp.auth"].status is Status.FAIL and "535" in found["smtp.auth"].message
 
 
@@ -231,7 +281,9 @@ def test_plain_smtp_to_a_server_offering_starttls_warns(relay, ca):
     found = smtp_findings(f"smtp://sender:right@127.0.0.1:{port}")
     assert found["smtp.starttls"].status is Status.WARN
     # aiosmtpd offers AUTH only after STARTTLS: the credentials cannot be used
-    assert found["smtp.auth"].status is Status.FAIL and "after STARTTLS" in found["smtp.auth"].message
+    assert (
+        found["smtp.auth"].status is Status.FAIL and "after STARTTLS" in found["smtp.auth"].message
+    )
 
 
 def test_plain_auth_where_the_server_allows_it_passes(relay):
@@ -241,7 +293,9 @@ def test_plain_auth_where_the_server_allows_it_passes(relay):
 
 def test_smtps_verifies_the_certificate(relay, ca):
     port = relay(tls=ca.server_context())
-    found = smtp_findings(f"smtps://127.0.0.1:{port}", ssl.create_default_context(cafile=ca.ca_file))
+    found = smtp_findings(
+        f"smtps://127.0.0.1:{port}", ssl.create_default_context(cafile=ca.ca_file)
+    )
     assert found["smtp.tls"].status is Status.OK
     unverified = smtp_findings(f"smtps://127.0.0.1:{port}")
     assert unverified["smtp.connect"].status is Status.FAIL
@@ -249,32 +303,45 @@ def test_smtps_verifies_the_certificate(relay, ca):
 
 def test_nothing_listening_fails_the_connection():
     found = smtp_findings(f"smtp://127.0.0.1:{free_port()}")
-    assert found["smtp.connect"].status is Status.FAIL and "cannot connect" in found[
-        "smtp.connect"].message
+    assert (
+        found["smtp.connect"].status is Status.FAIL
+        and "cannot connect" in found["smtp.connect"].message
+    )
 
 
 def production(tmp_path, **overrides) -> dict:
-    return config_for(ENV="production", SECRET_KEYS=["k" * 48], HASH_KEY="h" * 48,
-                      BASE_URL="https://bulletin.example.org",
-                      DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}", **overrides)
+    return config_for(
+        ENV="production",
+        SECRET_KEYS=["k" * 48],
+        HASH_KEY="h" * 48,
+        BASE_URL="https://bulletin.example.org",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        **overrides,
+    )
 
 
-def test_a_good_deployment_passes_and_exits_zero(tmp_path, relay, ca, dns_app, good_dns,
-                                                  dkim_key):
+def test_a_good_deployment_passes_and_exits_zero(tmp_path, relay, ca, dns_app, good_dns, dkim_key):
     port = relay(starttls=ca.server_context(), auth=True)
-    app = create_app(production(
-        tmp_path, SMTP_URL=f"smtp+starttls://sender:right@127.0.0.1:{port}",
-        MAIL_FROM="B <news@example.org>", DKIM_SELECTOR="mail", DKIM_DOMAIN="example.org",
-        DKIM_PRIVATE_KEY_PATH=dkim_key[0], BOUNCE_DOMAIN="bounces.example.org",
-        BOUNCE_MX_HOST="bounce.example.org"))
+    app = create_app(
+        production(
+            tmp_path,
+            SMTP_URL=f"smtp+starttls://sender:right@127.0.0.1:{port}",
+            MAIL_FROM="B <news@example.org>",
+            DKIM_SELECTOR="mail",
+            DKIM_DOMAIN="example.org",
+            DKIM_PRIVATE_KEY_PATH=dkim_key[0],
+            BOUNCE_DOMAIN="bounces.example.org",
+            BOUNCE_MX_HOST="bounce.example.org",
+        )
+    )
     with app.app_context():
         upgrade()
-    # The relay is on 127.0.0.1; DNS says what the world sees, so SPF looks at a public name.
-    records = good_dns | {("example.org", "TXT"): [f"v=spf1 ip4:127.0.0.1 ip4:{RELAY_IP} -all"]}
-    checks = doctor.run_checks(app, context=ssl.create_default_context(cafile=ca.ca_file),
-                               resolver=StubResolver(records))
-    not_ok = [c for c in checks if c.status is not Status.OK and c.name != "dns.spf"]
-    assert not_ok == []
+    checks = doctor.run_checks(
+        app, context=ssl.create_default_context(cafile=ca.ca_file), resolver=StubResolver(good_dns)
+    )
+    not_ok = [c for c in checks if c.status is not Status.OK]
+    # The only WARN: this relay is on 127.0.0.1, so SPF cannot be checked against its address.
+    assert [(c.name, c.status) for c in not_ok] == [("dns.spf", Status.WARN)]
     assert {c.name.split(".")[0] for c in checks} == {"config", "database", "smtp", "dns"}
     runner = app.test_cli_runner()
     result = runner.invoke(main, args=["doctor", "--json", "--skip", "dns", "--skip", "smtp"])
@@ -283,12 +350,15 @@ def test_a_good_deployment_passes_and_exits_zero(tmp_path, relay, ca, dns_app, g
     assert report["ok"] is True and all(c["status"] == "OK" for c in report["checks"])
 
 
-@pytest.mark.parametrize("overrides, name, says", [
-    ({"BASE_URL": "http://bulletin.example.org"}, "config.base_url", "not https"),
-    ({"SMTP_URL": None}, "config.smtp_url", "never sent"),
-    ({"SECRET_KEYS": ["short-but-new"]}, "config.secret_key", "use 32 or more"),
-    ({"DKIM_SELECTOR": "s", "DKIM_DOMAIN": "example.org"}, "config.dkim", "cannot read"),
-])
+@pytest.mark.parametrize(
+    "overrides, name, says",
+    [
+        ({"BASE_URL": "http://bulletin.example.org"}, "config.base_url", "not https"),
+        ({"SMTP_URL": None}, "config.smtp_url", "never sent"),
+        ({"SECRET_KEYS": ["short-but-new"]}, "config.secret_key", "use 32 or more"),
+        ({"DKIM_SELECTOR": "s", "DKIM_DOMAIN": "example.org"}, "config.dkim", "cannot read"),
+    ],
+)
 def test_each_production_setting_problem_fails_with_a_fix(tmp_path, overrides, name, says):
     if "DKIM_SELECTOR" in overrides:
         key = tmp_path / "not-a-key.pem"
@@ -306,6 +376,7 @@ def test_a_setting_the_app_refuses_is_reported_not_a_traceback(tmp_path):
         raise RuntimeError("HASH_KEY must be set in production (suppression-list hashes)")
 
     from flask.cli import ScriptInfo
+
     result = app.test_cli_runner().invoke(main, args=["doctor"], obj=ScriptInfo(create_app=refuse))
     assert result.exit_code == 1
     assert result.output.startswith("FAIL config.startup: the app refuses to start: HASH_KEY")

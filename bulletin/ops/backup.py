@@ -55,10 +55,14 @@ def create_backup(app: Flask, target: Path) -> dict:
             head, counts = _dump_sqlite(dump)
         else:
             head, counts = _dump_postgresql(dump)
-        manifest = {"format": FORMAT, "bulletin_version": bulletin_version(),
-                    "migration_head": head, "database_kind": kind,
-                    "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "row_counts": counts}
+        manifest = {
+            "format": FORMAT,
+            "bulletin_version": bulletin_version(),
+            "migration_head": head,
+            "database_kind": kind,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "row_counts": counts,
+        }
         (Path(tmp) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         partial = Path(tmp) / "archive.tar.gz"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -66,8 +70,9 @@ def create_backup(app: Flask, target: Path) -> dict:
             archive.add(Path(tmp) / MANIFEST, MANIFEST)
             archive.add(dump, dump.name)
             for path in _instance_files(app, skip={target, Path(tmp)}):
-                archive.add(path, "instance/" + str(path.relative_to(app.instance_path)),
-                            recursive=False)
+                archive.add(
+                    path, "instance/" + str(path.relative_to(app.instance_path)), recursive=False
+                )
         os.replace(partial, target)
     return manifest
 
@@ -105,8 +110,15 @@ def _dump_postgresql(dump: Path) -> tuple[str | None, dict[str, int]]:
         conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
         snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
         head, counts = schema.database_revision(conn), schema.row_counts(conn)
-        _run([tool, "--format=custom", f"--snapshot={snapshot}", f"--file={dump}",
-              f"--dbname={_libpq_url()}"])
+        _run(
+            [
+                tool,
+                "--format=custom",
+                f"--snapshot={snapshot}",
+                f"--file={dump}",
+                f"--dbname={_libpq_url()}",
+            ]
+        )
         conn.rollback()
     return head, counts
 
@@ -147,18 +159,24 @@ def restore_backup(app: Flask, source: Path, *, force: bool = False) -> dict:
     manifest = read_manifest(source)
     kind, head = _kind(), manifest["migration_head"]
     if manifest["database_kind"] != kind:
-        raise BackupError(f"the backup is of a {manifest['database_kind']} database and "
-                          f"DATABASE_URL is {kind}: restore into the same kind")
+        raise BackupError(
+            f"the backup is of a {manifest['database_kind']} database and "
+            f"DATABASE_URL is {kind}: restore into the same kind"
+        )
     if head is not None and not schema.is_known(head):
-        raise BackupError(f"the backup's schema ({head}) is newer than this code knows "
-                          f"(head {schema.code_head()}): install bulletin "
-                          f"{manifest['bulletin_version']} or later, then restore")
+        raise BackupError(
+            f"the backup's schema ({head}) is newer than this code knows "
+            f"(head {schema.code_head()}): install bulletin "
+            f"{manifest['bulletin_version']} or later, then restore"
+        )
     with db.engine.connect() as conn:
         has_tables = bool(inspect(conn).get_table_names())
         rows = {t: n for t, n in schema.row_counts(conn).items() if n}
     if rows and not force:
-        raise BackupError(f"the database already holds {sum(rows.values())} rows in "
-                          f"{len(rows)} tables; restoring replaces them all: pass --force")
+        raise BackupError(
+            f"the database already holds {sum(rows.values())} rows in "
+            f"{len(rows)} tables; restoring replaces them all: pass --force"
+        )
     with tempfile.TemporaryDirectory(prefix=".bulletin-restore-") as tmp:
         _extract(source, Path(tmp))
         db.session.remove()
@@ -171,8 +189,11 @@ def restore_backup(app: Flask, source: Path, *, force: bool = False) -> dict:
     upgrade()
     db.engine.dispose()
     with db.engine.connect() as conn:
-        return {"manifest": manifest, "row_counts": schema.row_counts(conn),
-                "migration_head": schema.database_revision(conn)}
+        return {
+            "manifest": manifest,
+            "row_counts": schema.row_counts(conn),
+            "migration_head": schema.database_revision(conn),
+        }
 
 
 def _extract(source: Path, into: Path) -> None:
@@ -195,8 +216,14 @@ def _load_sqlite(dump: Path) -> None:
 
 
 def _load_postgresql(dump: Path, *, clean: bool) -> None:
-    command = [pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-               "--single-transaction", f"--dbname={_libpq_url()}"]
+    command = [
+        pg_tool("pg_restore"),
+        "--no-owner",
+        "--no-privileges",
+        "--exit-on-error",
+        "--single-transaction",
+        f"--dbname={_libpq_url()}",
+    ]
     if clean:
         command[1:1] = ["--clean", "--if-exists"]
     _run(command + [str(dump)])
@@ -241,5 +268,7 @@ def pg_tool(name: str) -> str:
         found = re.search(r"(\d+)(?:\.\d+)?", version)
         if found and int(found.group(1)) >= server:
             return tool
-    raise BackupError(f"no {name} for PostgreSQL {server} or newer: install the "
-                      f"postgresql-client-{server} package (or newer)")
+    raise BackupError(
+        f"no {name} for PostgreSQL {server} or newer: install the "
+        f"postgresql-client-{server} package (or newer)"
+    )

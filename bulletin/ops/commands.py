@@ -14,8 +14,12 @@ from bulletin.ops import backup, doctor
 
 @click.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object.")
-@click.option("--skip", multiple=True, type=click.Choice(doctor.GROUPS),
-              help="Leave out a group of checks (repeatable).")
+@click.option(
+    "--skip",
+    multiple=True,
+    type=click.Choice(doctor.GROUPS),
+    help="Leave out a group of checks (repeatable).",
+)
 @click.pass_context
 def doctor_command(ctx: click.Context, as_json: bool, skip: tuple[str, ...]) -> None:
     """Check the configuration, database, SMTP relay and DNS; say what to fix (exit 1 on FAIL)."""
@@ -27,14 +31,22 @@ def doctor_command(ctx: click.Context, as_json: bool, skip: tuple[str, ...]) -> 
         checks = doctor.run_checks(app, skip=skip)
     failed = any(check.status is doctor.Status.FAIL for check in checks)
     if as_json:
-        click.echo(json.dumps({"ok": not failed, "checks": [c.as_dict() for c in checks]},
-                              indent=2))
+        click.echo(
+            json.dumps({"ok": not failed, "checks": [c.as_dict() for c in checks]}, indent=2)
+        )
     else:
         for check in checks:
             click.echo(check.line())
-        click.echo("FAILED: fix the lines marked FAIL" if failed else "All checks passed"
-                   + (" (see the WARN lines)" if any(c.status is doctor.Status.WARN
-                                                      for c in checks) else ""))
+        click.echo(
+            "FAILED: fix the lines marked FAIL"
+            if failed
+            else "All checks passed"
+            + (
+                " (see the WARN lines)"
+                if any(c.status is doctor.Status.WARN for c in checks)
+                else ""
+            )
+        )
     ctx.exit(1 if failed else 0)
 
 
@@ -50,15 +62,18 @@ def backup_command(file: Path) -> None:
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     rows = sum(manifest["row_counts"].values())
-    click.echo(f"Backed up {manifest['database_kind']} at {manifest['migration_head']} "
-               f"({rows} rows in {len(manifest['row_counts'])} tables) and "
-               f"{current_app.instance_path} to {file}")
+    click.echo(
+        f"Backed up {manifest['database_kind']} at {manifest['migration_head']} "
+        f"({rows} rows in {len(manifest['row_counts'])} tables) and "
+        f"{current_app.instance_path} to {file}"
+    )
 
 
 @click.command("restore")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True,
-              help="Replace a database that already holds rows (they are lost).")
+@click.option(
+    "--force", is_flag=True, help="Replace a database that already holds rows (they are lost)."
+)
 @with_appcontext
 def restore_command(file: Path, force: bool) -> None:
     """Restore FILE (from `bulletin backup`) into an empty database, then migrate to head."""
@@ -67,7 +82,9 @@ def restore_command(file: Path, force: bool) -> None:
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     manifest = done["manifest"]
-    click.echo(f"Restored the backup of {manifest['created_at']} (bulletin "
-               f"{manifest['bulletin_version']}, schema {manifest['migration_head']}); "
-               f"the database is now at {done['migration_head']} with "
-               f"{sum(done['row_counts'].values())} rows. Restart the web app and workers.")
+    click.echo(
+        f"Restored the backup of {manifest['created_at']} (bulletin "
+        f"{manifest['bulletin_version']}, schema {manifest['migration_head']}); "
+        f"the database is now at {done['migration_head']} with "
+        f"{sum(done['row_counts'].values())} rows. Restart the web app and workers."
+    )

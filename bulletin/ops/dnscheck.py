@@ -60,8 +60,12 @@ def mail_domain(app: Flask) -> str:
 def check_dns(app: Flask, resolver) -> list[Check]:
     """SPF, DKIM, DMARC and the bounce MX, each turning a failed lookup into a WARN."""
     found: list[Check] = []
-    for name, check in (("dns.spf", check_spf), ("dns.dkim", check_dkim),
-                        ("dns.dmarc", check_dmarc), ("dns.bounce_mx", check_bounce_mx)):
+    for name, check in (
+        ("dns.spf", check_spf),
+        ("dns.dkim", check_dkim),
+        ("dns.dmarc", check_dmarc),
+        ("dns.bounce_mx", check_bounce_mx),
+    ):
         try:
             found += check(app, resolver)
         except LookupFailed as exc:
@@ -78,34 +82,49 @@ def check_spf(app: Flask, resolver) -> Iterable[Check]:
     domain = mail_domain(app)
     records = _records(resolver, domain, "v=spf1")
     if not records:
-        yield fail("dns.spf", f"no SPF record at {domain}: publish TXT \"v=spf1 "
-                   "include:<your relay's SPF domain> -all\" (or ip4:<your server>)")
+        yield fail(
+            "dns.spf",
+            f'no SPF record at {domain}: publish TXT "v=spf1 '
+            "include:<your relay's SPF domain> -all\" (or ip4:<your server>)",
+        )
         return
     if len(records) > 1:
-        yield fail("dns.spf", f"{len(records)} SPF records at {domain}: receivers ignore "
-                   "them all; merge them into one")
+        yield fail(
+            "dns.spf",
+            f"{len(records)} SPF records at {domain}: receivers ignore "
+            "them all; merge them into one",
+        )
         return
     if any(term in ("all", "+all") for term in records[0].split()[1:]):
         yield fail("dns.spf", f"{domain} SPF ends in +all: anyone may send as you; use -all")
         return
     relay = urlsplit(app.config.get("SMTP_URL") or "").hostname
     if not relay:
-        yield warn("dns.spf", f"{domain}: {records[0]}; SMTP_URL is unset, so the sending "
-                   "host is unknown: check that the record names it")
+        yield warn(
+            "dns.spf",
+            f"{domain}: {records[0]}; SMTP_URL is unset, so the sending "
+            "host is unknown: check that the record names it",
+        )
         return
     addresses = _addresses(resolver, relay)
     public = [a for a in addresses if ipaddress.ip_address(a).is_global]
     if not public:
-        yield warn("dns.spf", f"{domain}: {records[0]}; the relay {relay} has no public "
-                   "address, so mail leaves from elsewhere: check the record names that host")
+        yield warn(
+            "dns.spf",
+            f"{domain}: {records[0]}; the relay {relay} has no public "
+            "address, so mail leaves from elsewhere: check the record names that host",
+        )
         return
     lookups = [0]
     allowed = [a for a in public if spf_allows(resolver, domain, a, lookups) is True]
     if allowed:
         yield ok("dns.spf", f"{domain} lets the relay {relay} ({allowed[0]}) send")
     else:
-        yield fail("dns.spf", f"{domain} SPF ({records[0]}) does not let the relay {relay} "
-                   f"({', '.join(public)}) send: add it (include: or ip4:/ip6:)")
+        yield fail(
+            "dns.spf",
+            f"{domain} SPF ({records[0]}) does not let the relay {relay} "
+            f"({', '.join(public)}) send: add it (include: or ip4:/ip6:)",
+        )
 
 
 def _addresses(resolver, host: str) -> list[str]:
@@ -184,8 +203,11 @@ def check_dkim(app: Flask, resolver) -> Iterable[Check]:
     selector, domain = config.get("DKIM_SELECTOR"), config.get("DKIM_DOMAIN")
     path = config.get("DKIM_PRIVATE_KEY_PATH")
     if not (selector and domain and path):
-        yield warn("dns.dkim", "DKIM is off (DKIM_SELECTOR, DKIM_DOMAIN, DKIM_PRIVATE_KEY_PATH "
-                   "unset): nothing to look up")
+        yield warn(
+            "dns.dkim",
+            "DKIM is off (DKIM_SELECTOR, DKIM_DOMAIN, DKIM_PRIVATE_KEY_PATH "
+            "unset): nothing to look up",
+        )
         return
     try:
         ours = dkim_public_key(path)
@@ -196,14 +218,17 @@ def check_dkim(app: Flask, resolver) -> Iterable[Check]:
     wanted = f"v=DKIM1; k=rsa; p={base64.b64encode(ours).decode()}"
     records = [r for r in resolver.resolve(name, "TXT") if "p=" in r]
     if not records:
-        yield fail("dns.dkim", f"no DKIM record at {name}: publish TXT \"{wanted}\"")
+        yield fail("dns.dkim", f'no DKIM record at {name}: publish TXT "{wanted}"')
         return
     published = _tags(records[0]).get("p", "")
     if not published:
-        yield fail("dns.dkim", f"the key at {name} is revoked (empty p=): publish \"{wanted}\"")
+        yield fail("dns.dkim", f'the key at {name} is revoked (empty p=): publish "{wanted}"')
     elif published != base64.b64encode(ours).decode():
-        yield fail("dns.dkim", f"the key at {name} is not the public half of {path}: "
-                   f"publish TXT \"{wanted}\" (or point DKIM_PRIVATE_KEY_PATH at its key)")
+        yield fail(
+            "dns.dkim",
+            f"the key at {name} is not the public half of {path}: "
+            f'publish TXT "{wanted}" (or point DKIM_PRIVATE_KEY_PATH at its key)',
+        )
     else:
         yield ok("dns.dkim", f"{name} holds the public half of {path}")
 
@@ -217,42 +242,64 @@ def check_dmarc(app: Flask, resolver) -> Iterable[Check]:
         if records:
             break
     else:
-        yield fail("dns.dmarc", f"no DMARC record at _dmarc.{domain}: publish TXT "
-                   f"\"v=DMARC1; p=none; rua=mailto:dmarc@{domain}\", then tighten to "
-                   "quarantine or reject once reports show your mail passes")
+        yield fail(
+            "dns.dmarc",
+            f"no DMARC record at _dmarc.{domain}: publish TXT "
+            f'"v=DMARC1; p=none; rua=mailto:dmarc@{domain}", then tighten to '
+            "quarantine or reject once reports show your mail passes",
+        )
         return
     policy = _tags(records[0]).get("p", "").lower()
     where = f"_dmarc.{candidate}"
     if policy in ("quarantine", "reject"):
         yield ok("dns.dmarc", f"{where}: p={policy}")
     elif policy == "none":
-        yield warn("dns.dmarc", f"{where}: p=none only monitors: move to p=quarantine or "
-                   "p=reject once reports show your mail passes SPF or DKIM")
+        yield warn(
+            "dns.dmarc",
+            f"{where}: p=none only monitors: move to p=quarantine or "
+            "p=reject once reports show your mail passes SPF or DKIM",
+        )
     else:
-        yield fail("dns.dmarc", f"{where} has no valid policy (p={policy or 'missing'}): "
-                   "set p=none, quarantine or reject")
+        yield fail(
+            "dns.dmarc",
+            f"{where} has no valid policy (p={policy or 'missing'}): "
+            "set p=none, quarantine or reject",
+        )
 
 
 def check_bounce_mx(app: Flask, resolver) -> Iterable[Check]:
     """BOUNCE_DOMAIN has an MX; when BOUNCE_MX_HOST is set, one of them is that host."""
     domain = app.config.get("BOUNCE_DOMAIN")
     if not domain:
-        yield warn("dns.bounce_mx", "BOUNCE_DOMAIN is unset: bounces go wherever MAIL_FROM's "
-                   "domain takes mail, and bulletin does not see them")
+        yield warn(
+            "dns.bounce_mx",
+            "BOUNCE_DOMAIN is unset: bounces go wherever MAIL_FROM's "
+            "domain takes mail, and bulletin does not see them",
+        )
         return
-    hosts = sorted((int(p), h.rstrip(".").lower()) for p, h in
-                   (r.split() for r in resolver.resolve(domain, "MX")))
+    hosts = sorted(
+        (int(p), h.rstrip(".").lower())
+        for p, h in (r.split() for r in resolver.resolve(domain, "MX"))
+    )
     if not hosts:
-        yield fail("dns.bounce_mx", f"no MX for {domain}: publish MX 10 <the host running "
-                   "`bulletin bounce-server`>")
+        yield fail(
+            "dns.bounce_mx",
+            f"no MX for {domain}: publish MX 10 <the host running `bulletin bounce-server`>",
+        )
         return
     names = [h for _, h in hosts]
     expected = (app.config.get("BOUNCE_MX_HOST") or "").rstrip(".").lower()
     if not expected:
-        yield ok("dns.bounce_mx", f"{domain} MX: {', '.join(names)} (set BOUNCE_MX_HOST to "
-                 "check it names the host running the bounce server)")
+        yield ok(
+            "dns.bounce_mx",
+            f"{domain} MX: {', '.join(names)} (set BOUNCE_MX_HOST to "
+            "check it names the host running the bounce server)",
+        )
     elif expected in names:
         yield ok("dns.bounce_mx", f"{domain} MX includes {expected}")
     else:
-        yield fail("dns.bounce_mx", f"{domain} MX is {', '.join(names)}, not {expected} (where "
-                   f"the bounce server runs): publish MX 10 {expected}")
+        yield fail(
+            "dns.bounce_mx",
+            f"{domain} MX is {', '.join(names)}, not {expected} (where "
+            f"the bounce server runs): publish MX 10 {expected}",
+        )

@@ -62,53 +62,71 @@ def check_config(app: Flask) -> Iterable[Check]:
     config = app.config
     production = config["ENV"] == "production"
     yield (ok if production else warn)(
-        "config.env", f"BULLETIN_ENV={config['ENV']}"
-        + ("" if production else ": set BULLETIN_ENV=production on a live installation"))
+        "config.env",
+        f"BULLETIN_ENV={config['ENV']}"
+        + ("" if production else ": set BULLETIN_ENV=production on a live installation"),
+    )
     yield _check_secret(config, production)
     if config.get("HASH_KEY"):
         yield ok("config.hash_key", "HASH_KEY is set")
     else:
         yield (fail if production else warn)(
-            "config.hash_key", "HASH_KEY is unset: set a long random value, kept for good "
-            "(suppression-list hashes depend on it)")
+            "config.hash_key",
+            "HASH_KEY is unset: set a long random value, kept for good "
+            "(suppression-list hashes depend on it)",
+        )
     base_url = config["BASE_URL"]
     if base_url.startswith("https://"):
         yield ok("config.base_url", f"BASE_URL={base_url}")
     else:
         yield (fail if production else warn)(
-            "config.base_url", f"BASE_URL={base_url} is not https: links in mail and the "
-            "session cookie need https; set BASE_URL=https://your-host")
+            "config.base_url",
+            f"BASE_URL={base_url} is not https: links in mail and the "
+            "session cookie need https; set BASE_URL=https://your-host",
+        )
     if config.get("SMTP_URL"):
         yield ok("config.smtp_url", "SMTP_URL is set")
     else:
         yield (fail if production else warn)(
-            "config.smtp_url", f"SMTP_URL is unset: mail is written to {config['OUTBOX_DIR']} "
-            "and never sent; set SMTP_URL=smtp+starttls://user:pass@relay:587")
+            "config.smtp_url",
+            f"SMTP_URL is unset: mail is written to {config['OUTBOX_DIR']} "
+            "and never sent; set SMTP_URL=smtp+starttls://user:pass@relay:587",
+        )
     yield _check_dkim_key(config)
 
 
 def _check_secret(config, production: bool) -> Check:
     keys = config["SECRET_KEYS"]
     if not keys or PUBLISHED_SECRETS.intersection(keys):
-        return fail("config.secret_key", "SECRET_KEY is unset or a published value: set it to a "
-                    "long random value (python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        return fail(
+            "config.secret_key",
+            "SECRET_KEY is unset or a published value: set it to "
+            "a long random value (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')",
+        )
     if len(keys[0]) < 32:
         return (fail if production else warn)(
-            "config.secret_key", f"SECRET_KEY is {len(keys[0])} characters: use 32 or more")
+            "config.secret_key", f"SECRET_KEY is {len(keys[0])} characters: use 32 or more"
+        )
     return ok("config.secret_key", f"{len(keys)} key(s), the first {len(keys[0])} characters")
 
 
 def _check_dkim_key(config) -> Check:
     path = config.get("DKIM_PRIVATE_KEY_PATH")
     if not (config.get("DKIM_SELECTOR") and config.get("DKIM_DOMAIN") and path):
-        return warn("config.dkim", "DKIM is off: set DKIM_SELECTOR, DKIM_DOMAIN and "
-                    "DKIM_PRIVATE_KEY_PATH so receivers can trust your mail")
+        return warn(
+            "config.dkim",
+            "DKIM is off: set DKIM_SELECTOR, DKIM_DOMAIN and "
+            "DKIM_PRIVATE_KEY_PATH so receivers can trust your mail",
+        )
     try:
         dkim_public_key(path)
     except (OSError, ValueError) as exc:
         return fail("config.dkim", f"cannot read the RSA key at {path}: {exc}")
-    return ok("config.dkim", f"signing as {config['DKIM_SELECTOR']}._domainkey."
-              f"{config['DKIM_DOMAIN']} with {path}")
+    return ok(
+        "config.dkim",
+        f"signing as {config['DKIM_SELECTOR']}._domainkey.{config['DKIM_DOMAIN']} with {path}",
+    )
 
 
 def dkim_public_key(path: str) -> bytes:
@@ -119,8 +137,9 @@ def dkim_public_key(path: str) -> bytes:
     key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("not an RSA key")
-    return key.public_key().public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def check_database(app: Flask) -> Iterable[Check]:
@@ -140,11 +159,17 @@ def check_database(app: Flask) -> Iterable[Check]:
     elif current is None:
         yield fail("database.migrations", "no schema yet: run `bulletin init`")
     elif not schema.is_known(current):
-        yield fail("database.migrations", f"the database is at {current}, a migration this "
-                   "code does not know: install the bulletin version that wrote it")
+        yield fail(
+            "database.migrations",
+            f"the database is at {current}, a migration this "
+            "code does not know: install the bulletin version that wrote it",
+        )
     else:
-        yield fail("database.migrations", f"at {current}, head is {head}: run `bulletin init` "
-                   "(or `flask db upgrade`), then restart the workers")
+        yield fail(
+            "database.migrations",
+            f"at {current}, head is {head}: run `bulletin init` "
+            "(or `flask db upgrade`), then restart the workers",
+        )
 
 
 def check_smtp(app: Flask, context: ssl.SSLContext | None = None) -> Iterable[Check]:
@@ -180,8 +205,9 @@ def check_smtp(app: Flask, context: ssl.SSLContext | None = None) -> Iterable[Ch
             conn.close()
 
 
-def _smtp_session(conn: smtplib.SMTP, parts, context: ssl.SSLContext,
-                  local: bool) -> Iterable[Check]:
+def _smtp_session(
+    conn: smtplib.SMTP, parts, context: ssl.SSLContext, local: bool
+) -> Iterable[Check]:
     try:
         code, reply = conn.ehlo()
     except (OSError, smtplib.SMTPException) as exc:
@@ -194,8 +220,11 @@ def _smtp_session(conn: smtplib.SMTP, parts, context: ssl.SSLContext,
     offered = conn.has_extn("starttls")
     if parts.scheme == "smtp+starttls":
         if not offered:
-            yield fail("smtp.starttls", "the server does not offer STARTTLS, and bulletin "
-                       "never falls back to plain text: fix the relay or the scheme")
+            yield fail(
+                "smtp.starttls",
+                "the server does not offer STARTTLS, and bulletin "
+                "never falls back to plain text: fix the relay or the scheme",
+            )
             return
         try:
             conn.starttls(context=context)
@@ -207,8 +236,11 @@ def _smtp_session(conn: smtplib.SMTP, parts, context: ssl.SSLContext,
     elif parts.scheme == "smtps":
         yield ok("smtp.tls", f"{conn.sock.version()}, certificate verified")
     elif offered or not local:
-        yield warn("smtp.starttls", "mail goes to the relay in plain text: use "
-                   "smtp+starttls://" + ("" if offered else " (the relay does not offer it yet)"))
+        yield warn(
+            "smtp.starttls",
+            "mail goes to the relay in plain text: use "
+            "smtp+starttls://" + ("" if offered else " (the relay does not offer it yet)"),
+        )
     yield from _smtp_login(conn, parts)
 
 
@@ -217,22 +249,30 @@ def _smtp_login(conn: smtplib.SMTP, parts) -> Iterable[Check]:
         yield ok("smtp.auth", "no credentials in SMTP_URL: none tried")
         return
     if not conn.has_extn("auth"):
-        yield fail("smtp.auth", "SMTP_URL has credentials but the server offers no AUTH here"
-                   + ("" if parts.scheme != "smtp" else " (many only offer it after STARTTLS)"))
+        yield fail(
+            "smtp.auth",
+            "SMTP_URL has credentials but the server offers no AUTH here"
+            + ("" if parts.scheme != "smtp" else " (many only offer it after STARTTLS)"),
+        )
         return
     # One mechanism, not smtplib's login() that retries each in turn after a refusal.
     offered = (conn.esmtp_features.get("auth") or "").upper().split()
     mechanism = next((m for m in ("PLAIN", "LOGIN", "CRAM-MD5") if m in offered), None)
     if mechanism is None:
-        yield fail("smtp.auth", f"the server offers AUTH {' '.join(offered)}, none of "
-                   "PLAIN, LOGIN or CRAM-MD5")
+        yield fail(
+            "smtp.auth",
+            f"the server offers AUTH {' '.join(offered)}, none of PLAIN, LOGIN or CRAM-MD5",
+        )
         return
     conn.user, conn.password = unquote(parts.username), unquote(parts.password or "")
     try:
         conn.auth(mechanism, getattr(conn, "auth_" + mechanism.lower().replace("-", "_")))
     except smtplib.SMTPAuthenticationError as exc:
-        yield fail("smtp.auth", f"the server refused the login: {_reason(exc)}: "
-                   "check the user and password in SMTP_URL")
+        yield fail(
+            "smtp.auth",
+            f"the server refused the login: {_reason(exc)}: "
+            "check the user and password in SMTP_URL",
+        )
         return
     except (OSError, smtplib.SMTPException) as exc:
         yield fail("smtp.auth", _reason(exc))
@@ -242,8 +282,11 @@ def _smtp_login(conn: smtplib.SMTP, parts) -> Iterable[Check]:
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
-        message = exc.smtp_error.decode(errors="replace") if isinstance(
-            exc.smtp_error, bytes) else str(exc.smtp_error)
+        message = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
         return f"{exc.smtp_code} {message}"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
@@ -260,8 +303,9 @@ Group = Callable[..., Iterable[Check]]
 GROUPS = ("config", "database", "smtp", "dns")
 
 
-def run_checks(app: Flask, *, skip: Iterable[str] = (), context: ssl.SSLContext | None = None,
-               resolver=None) -> list[Check]:
+def run_checks(
+    app: Flask, *, skip: Iterable[str] = (), context: ssl.SSLContext | None = None, resolver=None
+) -> list[Check]:
     """Every check not skipped, in order, as a list."""
     from bulletin.ops import dnscheck
 

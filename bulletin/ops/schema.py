@@ -42,5 +42,6 @@ def row_counts(conn: Connection) -> dict[str, int]:
     present = set(inspect(conn).get_table_names())
     return {
         table.name: conn.execute(text(f'SELECT COUNT(*) FROM "{table.name}"')).scalar_one()
-        for table in db.metadata.sorted_tables if table.name in present
+        for table in db.metadata.sorted_tables
+        if table.name in present
     }
