@@ -68,6 +68,7 @@ def good_dns(dkim_key):
             "v=spf1 include:_spf.relay.test -all",
         ],
         ("_spf.relay.test", "TXT"): [f"v=spf1 ip4:{RELAY_IP[:-3]}.0/24 ~all"],
+        ("bounces.example.org", "TXT"): [f"v=spf1 ip4:{RELAY_IP} -all"],
         ("relay.test", "A"): [RELAY_IP],
         ("mail._domainkey.example.org", "TXT"): [f"v=DKIM1; k=rsa; p={dkim_key[1]}"],
         ("_dmarc.example.org", "TXT"): ["v=DMARC1; p=reject; rua=mailto:d@example.org"],
@@ -97,7 +98,7 @@ def dns_findings(app, records) -> dict[str, doctor.Check]:
 
 def test_a_well_set_up_domain_passes_every_dns_check(dns_app, good_dns):
     found = dns_findings(dns_app, good_dns)
-    assert [c.status for c in found.values()] == [Status.OK] * 4, found
+    assert [c.status for c in found.values()] == [Status.OK] * 5, found
     assert RELAY_IP in found["dns.spf"].message
     assert "p=reject" in found["dns.dmarc"].message
 
@@ -106,6 +107,11 @@ def test_a_well_set_up_domain_passes_every_dns_check(dns_app, good_dns):
     "change, name, says",
     [
         ({("example.org", "TXT"): []}, "dns.spf", "no SPF record"),
+        (
+            {("bounces.example.org", "TXT"): ["v=spf1 mx -all"]},
+            "dns.spf_bounce_domain",
+            "does not let the relay",
+        ),
         ({("example.org", "TXT"): ["v=spf1 -all", "v=spf1 mx -all"]}, "dns.spf", "merge them"),
         ({("example.org", "TXT"): ["v=spf1 +all"]}, "dns.spf", "+all"),
         (
@@ -341,7 +347,10 @@ def test_a_good_deployment_passes_and_exits_zero(tmp_path, relay, ca, dns_app, g
     )
     not_ok = [c for c in checks if c.status is not Status.OK]
     # The only WARN: this relay is on 127.0.0.1, so SPF cannot be checked against its address.
-    assert [(c.name, c.status) for c in not_ok] == [("dns.spf", Status.WARN)]
+    assert [(c.name, c.status) for c in not_ok] == [
+        ("dns.spf", Status.WARN),
+        ("dns.spf_bounce_domain", Status.WARN),
+    ]
     assert {c.name.split(".")[0] for c in checks} == {"config", "database", "smtp", "dns"}
     runner = app.test_cli_runner()
     result = runner.invoke(main, args=["doctor", "--json", "--skip", "dns", "--skip", "smtp"])

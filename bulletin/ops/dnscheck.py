@@ -78,30 +78,38 @@ def _records(resolver, name: str, prefix: str) -> list[str]:
 
 
 def check_spf(app: Flask, resolver) -> Iterable[Check]:
-    """An SPF record for the MAIL_FROM domain that lets the relay in SMTP_URL send."""
+    """SPF for the MAIL_FROM domain, and for BOUNCE_DOMAIN (the envelope sender's domain, which
+    receivers check) when it differs: each must let the relay in SMTP_URL send."""
     domain = mail_domain(app)
+    yield from _check_spf_domain(app, resolver, "dns.spf", domain)
+    bounce = (app.config.get("BOUNCE_DOMAIN") or "").lower()
+    if bounce and bounce != domain:
+        yield from _check_spf_domain(app, resolver, "dns.spf_bounce_domain", bounce)
+
+
+def _check_spf_domain(app: Flask, resolver, name: str, domain: str) -> Iterable[Check]:
     records = _records(resolver, domain, "v=spf1")
     if not records:
         yield fail(
-            "dns.spf",
+            name,
             f'no SPF record at {domain}: publish TXT "v=spf1 '
             "include:<your relay's SPF domain> -all\" (or ip4:<your server>)",
         )
         return
     if len(records) > 1:
         yield fail(
-            "dns.spf",
+            name,
             f"{len(records)} SPF records at {domain}: receivers ignore "
             "them all; merge them into one",
         )
         return
     if any(term in ("all", "+all") for term in records[0].split()[1:]):
-        yield fail("dns.spf", f"{domain} SPF ends in +all: anyone may send as you; use -all")
+        yield fail(name, f"{domain} SPF ends in +all: anyone may send as you; use -all")
         return
     relay = urlsplit(app.config.get("SMTP_URL") or "").hostname
     if not relay:
         yield warn(
-            "dns.spf",
+            name,
             f"{domain}: {records[0]}; SMTP_URL is unset, so the sending "
             "host is unknown: check that the record names it",
         )
@@ -110,7 +118,7 @@ def check_spf(app: Flask, resolver) -> Iterable[Check]:
     public = [a for a in addresses if ipaddress.ip_address(a).is_global]
     if not public:
         yield warn(
-            "dns.spf",
+            name,
             f"{domain}: {records[0]}; the relay {relay} has no public "
             "address, so mail leaves from elsewhere: check the record names that host",
         )
@@ -118,10 +126,10 @@ def check_spf(app: Flask, resolver) -> Iterable[Check]:
     lookups = [0]
     allowed = [a for a in public if spf_allows(resolver, domain, a, lookups) is True]
     if allowed:
-        yield ok("dns.spf", f"{domain} lets the relay {relay} ({allowed[0]}) send")
+        yield ok(name, f"{domain} lets the relay {relay} ({allowed[0]}) send")
     else:
         yield fail(
-            "dns.spf",
+            name,
             f"{domain} SPF ({records[0]}) does not let the relay {relay} "
             f"({', '.join(public)}) send: add it (include: or ip4:/ip6:)",
         )
