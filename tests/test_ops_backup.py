@@ -73,6 +73,7 @@ def make_drill_app(database: Database, revision: str = "head"):
     app = create_app(config_for(DATABASE_URL=database.url))
     with app.app_context():
         upgrade(revision=revision)
+        db.engine.dispose()
     return app
 
 
@@ -109,9 +110,14 @@ def snapshot() -> dict[str, list[tuple]]:
 
 
 def run(app, *args):
-    return app.test_cli_runner().invoke(
+    """Invoke `bulletin ARGS` on this app; then close its connections (a wipe may follow)."""
+    result = app.test_cli_runner().invoke(
         main, args=list(args), obj=ScriptInfo(create_app=lambda: app)
     )
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    return result
 
 
 def test_the_restore_drill_gives_back_every_row_and_the_instance_folder(database, tmp_path):
@@ -122,7 +128,9 @@ def test_the_restore_drill_gives_back_every_row_and_the_instance_folder(database
     (instance / "media" / "logo.png").write_bytes(b"\x89PNG not really")
     with app.app_context():
         populate()
-        before, counts = snapshot(), schema.row_counts(db.engine.connect())
+        with db.engine.connect() as conn:
+            counts = schema.row_counts(conn)
+        before = snapshot()
         db.engine.dispose()
     archive = tmp_path / "bulletin.tar"
     result = run(app, "backup", str(archive))
@@ -146,7 +154,8 @@ def test_the_restore_drill_gives_back_every_row_and_the_instance_folder(database
     assert result.exit_code == 0, result.output
     assert f"now at {HEAD}" in result.output
     with app.app_context():
-        assert schema.row_counts(db.engine.connect()) == counts
+        with db.engine.connect() as conn:
+            assert schema.row_counts(conn) == counts
         assert snapshot() == before
         db.engine.dispose()
     assert (instance / "secret_key").read_text() == "kept-secret\n"

@@ -66,7 +66,10 @@ def create_backup(app: Flask, target: Path) -> dict:
         (Path(tmp) / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         partial = Path(tmp) / "archive.tar.gz"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
+        with (
+            os.fdopen(fd, "wb") as raw,
+            tarfile.open(fileobj=raw, mode="w:gz", dereference=True) as archive,
+        ):
             archive.add(Path(tmp) / MANIFEST, MANIFEST)
             archive.add(dump, dump.name)
             for path in _instance_files(app, skip={target, Path(tmp)}):
