@@ -160,7 +160,30 @@ def restore_backup(app: Flask, source: Path, *, force: bool = False) -> dict:
     `force`) a database that already holds rows. Returns the manifest and the counts now.
     """
     manifest = read_manifest(source)
-    kind, head = _kind(), manifest["migration_head"]
+    kind = _kind()
+    has_tables = _check_restorable(manifest, kind, force=force)
+    with tempfile.TemporaryDirectory(prefix=".bulletin-restore-") as tmp:
+        _extract(source, Path(tmp))
+        db.session.remove()
+        db.engine.dispose()
+        if kind == "sqlite":
+            _load_sqlite(Path(tmp) / DUMPS[kind])
+        else:
+            _load_postgresql(Path(tmp) / DUMPS[kind], clean=has_tables)
+        _copy_instance(Path(tmp) / "instance", Path(app.instance_path))
+    upgrade()
+    db.engine.dispose()
+    with db.engine.connect() as conn:
+        return {
+            "manifest": manifest,
+            "row_counts": schema.row_counts(conn),
+            "migration_head": schema.database_revision(conn),
+        }
+
+
+def _check_restorable(manifest: dict, kind: str, *, force: bool) -> bool:
+    """Raise BackupError when the restore must not go ahead; whether the database has tables."""
+    head = manifest["migration_head"]
     if manifest["database_kind"] != kind:
         raise BackupError(
             f"the backup is of a {manifest['database_kind']} database and "
@@ -180,23 +203,7 @@ def restore_backup(app: Flask, source: Path, *, force: bool = False) -> dict:
             f"the database already holds {sum(rows.values())} rows in "
             f"{len(rows)} tables; restoring replaces them all: pass --force"
         )
-    with tempfile.TemporaryDirectory(prefix=".bulletin-restore-") as tmp:
-        _extract(source, Path(tmp))
-        db.session.remove()
-        db.engine.dispose()
-        if kind == "sqlite":
-            _load_sqlite(Path(tmp) / DUMPS[kind])
-        else:
-            _load_postgresql(Path(tmp) / DUMPS[kind], clean=has_tables)
-        _copy_instance(Path(tmp) / "instance", Path(app.instance_path))
-    upgrade()
-    db.engine.dispose()
-    with db.engine.connect() as conn:
-        return {
-            "manifest": manifest,
-            "row_counts": schema.row_counts(conn),
-            "migration_head": schema.database_revision(conn),
-        }
+    return has_tables
 
 
 def _extract(source: Path, into: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -298,8 +298,7 @@ def _is_local(host: str) -> bool:
         return False
 
 
-#: The checks by group, in the order they run; DNS comes from bulletin.ops.dnscheck.
-Group = Callable[..., Iterable[Check]]
+#: The groups of checks, in the order they run; DNS comes from bulletin.ops.dnscheck.
 GROUPS = ("config", "database", "smtp", "dns")
 
 
