@@ -32,5 +32,5 @@ access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss "%(a)s"'
 # Each worker opens its own database connections after the fork.
 preload_app = False
 proc_name = "bulletin-web"
-# gunicorn 24+ opens a control socket in $HOME; systemd's reload/stop are enough here.
+# Recent gunicorn opens a control socket in $HOME by default; systemd reloads and stops it.
 control_socket_disable = True
