@@ -21,8 +21,8 @@ from bulletin.extensions import db
 from bulletin.ops import dnscheck, doctor
 from bulletin.ops.doctor import Status
 from tests.conftest import config_for
-from tests.smtp import Handler, free_port
-from tests.tlscerts import TestCA
+from tests.support.smtp import Handler, free_port
+from tests.support.tlscerts import TestCA
 
 RELAY_IP = "93.184.216.34"  # any public address: documentation ranges are not global
 
