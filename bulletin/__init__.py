@@ -33,7 +33,8 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     from bulletin.privacy.redaction import install_log_redaction
     from bulletin.subscriptions import routes as public
 
-    app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True)
+    app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True,
+                instance_path=config_module.instance_path())
     _load_config(app, config)
     _validate_config(app)
     _trust_proxies(app)
