@@ -88,6 +88,14 @@ def bounce_event(kind: str, report: Report, action: str) -> BounceEvent:
     return event
 
 
+def is_hard_bounce(code: int | None, enhanced_status: str | None) -> bool:
+    """Whether an SMTP refusal says the mailbox does not exist (5xx with 5.1.x).
+
+    Other 5xx (policy, 5.7.x) are not the reader's fault (BNC-05) and leave them alone."""
+    return (code is not None and code >= 500
+            and (enhanced_status or "").startswith("5.1."))
+
+
 def hard_bounce(report: Report, event: BounceEvent | None = None) -> BounceEvent:
     """The hard-bounce policy: clean a pending or confirmed reader, suppress the address.
 

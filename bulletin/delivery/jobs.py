@@ -7,7 +7,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from .pipeline import finish_sends, start_due_sends
-from .senders import SendEngine
+from bulletin.delivery.engine import SendEngine
 
 if TYPE_CHECKING:
     from .scheduler import Worker
