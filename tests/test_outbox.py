@@ -12,7 +12,14 @@ from sqlalchemy import select
 from bulletin.delivery.scheduler import Worker, run_once
 from bulletin.delivery.settings import DeliverySettings
 from bulletin.extensions import db
-from bulletin.models import BounceEvent, OutboxMessage, OutboxStatus, Subscriber, SubscriberStatus, utcnow
+from bulletin.models import (
+    BounceEvent,
+    OutboxMessage,
+    OutboxStatus,
+    Subscriber,
+    SubscriberStatus,
+    utcnow,
+)
 
 from .conftest import _empty_tables, csrf_token
 from .smtp import SMTPServer, free_port

@@ -6,8 +6,9 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from .pipeline import finish_sends, start_due_sends
 from bulletin.delivery.engine import SendEngine
+
+from .pipeline import finish_sends, start_due_sends
 
 if TYPE_CHECKING:
     from .scheduler import Worker
