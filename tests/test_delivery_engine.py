@@ -17,7 +17,14 @@ from sqlalchemy.exc import OperationalError
 
 from bulletin.bounces.ingest import ingest_raw
 from bulletin.delivery.engine import SendEngine, dispatcher, recorder
-from bulletin.delivery.pipeline import Lease, claim_batch, record_results, release, start_due_sends
+from bulletin.delivery.pipeline import (
+    Lease,
+    Outcome,
+    claim_batch,
+    record_results,
+    release,
+    start_due_sends,
+)
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, Delivery, Subscriber, SubscriberStatus, Suppression, utcnow
 from bulletin.pseudonyms import hash_address
@@ -200,9 +207,9 @@ def test_a_hand_back_or_result_after_the_lease_passed_on_changes_nothing(app, ma
     [second] = claim_batch("worker-b", settings, 10)
     assert first.delivery_id == second.delivery_id
     assert release([first.delivery_id], Lease("worker-a", first.claimed_until)) == 0
-    stale = record_results([recorder.Outcome(first.delivery_id, reader.email, ok=False, code=550,
-                                             reply="5.1.1 No such user", enhanced_status="5.1.1",
-                                             claimed_until=first.claimed_until)],
+    stale = record_results([Outcome(first.delivery_id, reader.email, ok=False, code=550,
+                                    reply="5.1.1 No such user", enhanced_status="5.1.1",
+                                    claimed_until=first.claimed_until)],
                            settings, "worker-a")
     assert stale == 0
     db.session.expire_all()

@@ -250,10 +250,12 @@ def record_results(outcomes: list[Outcome], settings: DeliverySettings, worker: 
     """Record a batch for the claims `worker` still holds: one UPDATE per lease for the sent
     ones, retries and failures row by row. Returns how many were recorded."""
     now = utcnow()
-    recorded = 0
+    recorded, short = 0, []
     for until, ids in _by_lease(o for o in outcomes if o.ok).items():
-        recorded += _finish(ids, Lease(worker, until), DeliveryStatus.SENT, None, sent_at=now,
-                            bump=True)
+        done = _finish(ids, Lease(worker, until), DeliveryStatus.SENT, None, sent_at=now,
+                       bump=True)
+        recorded += done
+        short += ids if done < len(ids) else []
     others = [o for o in outcomes if not o.ok]
     if others:
         rows = {row.id: row for row in db.session.execute(
@@ -261,13 +263,13 @@ def record_results(outcomes: list[Outcome], settings: DeliverySettings, worker: 
                 Delivery.id.in_([o.delivery_id for o in others]))).all()}
         for outcome in others:
             row = rows.get(outcome.delivery_id)
-            if row is not None:
-                recorded += _record_refusal(outcome, row, Lease(worker, outcome.claimed_until),
-                                            settings, now)
+            done = row is not None and _record_refusal(
+                outcome, row, Lease(worker, outcome.claimed_until), settings, now)
+            recorded += done
+            short += [] if done else [outcome.delivery_id]
     if recorded < len(outcomes):
-        log.warning("%d result(s) not recorded: their lease passed to another worker "
-                    "(delivery ids %s)", len(outcomes) - recorded,
-                    _ids_not_recorded(outcomes, worker))
+        log.warning("%d result(s) not recorded: their lease passed to another worker or the "
+                    "row is gone (among delivery ids %s)", len(outcomes) - recorded, short[:50])
     if commit:
         db.session.commit()
     return recorded
@@ -278,13 +280,6 @@ def _by_lease(outcomes) -> dict[datetime, list[int]]:
     for outcome in outcomes:
         groups.setdefault(outcome.claimed_until, []).append(outcome.delivery_id)
     return groups
-
-
-def _ids_not_recorded(outcomes: list[Outcome], worker: str) -> list[int]:
-    ids = [o.delivery_id for o in outcomes]
-    held = set(db.session.scalars(select(Delivery.id).where(
-        Delivery.id.in_(ids), Delivery.claimed_by == worker)))
-    return sorted(set(ids) - held)[:50]
 
 
 def _record_refusal(outcome: Outcome, row, lease: Lease, settings: DeliverySettings,

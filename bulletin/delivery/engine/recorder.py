@@ -216,6 +216,12 @@ class Recorder:
             self._stop.wait(delay)
 
     def _log_unrecorded(self, waiting: Waiting) -> None:
+        while True:  # everything the senders left, not only the batch in hand
+            try:
+                entry = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            (waiting.outcomes if isinstance(entry, Outcome) else waiting.handed_back).append(entry)
         # Ids only: no address goes into the log.
         sent = [o.delivery_id for o in waiting.outcomes if o.ok]
         refused = [o.delivery_id for o in waiting.outcomes if not o.ok]
