@@ -196,5 +196,6 @@ class SenderPool:
         log.warning("SMTP server unreachable (%s): pausing %.1f s", reply, pause)
 
     def _server_up(self) -> None:
-        with self._lock:
-            self._down_failures = 0
+        if self._down_failures:  # a read needs no lock; the write takes it
+            with self._lock:
+                self._down_failures = 0
