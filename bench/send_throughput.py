@@ -115,7 +115,7 @@ def new_send() -> int:
 def worker_part() -> None:
     """In the subprocess: materialise and send through the worker code, report JSON."""
     from bulletin.delivery.pipeline import start_due_sends
-    from bulletin.delivery.senders import SendEngine
+    from bulletin.delivery.engine import SendEngine
     from bulletin.mail.settings import DeliverySettings
 
     app = create_app()

@@ -30,7 +30,7 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     from bulletin.api import routes as api
     from bulletin.bounces import routes as bounces
     from bulletin.editorial import routes as editorial
-    from bulletin.privacy.redaction import install_log_redaction
+    from bulletin.core.redaction import install_log_redaction
     from bulletin.subscriptions import routes as public
 
     app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True,

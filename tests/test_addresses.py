@@ -17,7 +17,7 @@ from bulletin.models import OutboxMessage, Subscriber, SubscriberStatus
 from bulletin.privacy.importer import ImportOptions, import_csv
 from bulletin.mail.pseudonyms import hash_address
 from bulletin.core import subscribers as operations
-from bulletin.suppressions import is_suppressed, suppress
+from bulletin.core.suppressions import is_suppressed, suppress
 
 from tests.conftest import csrf_token
 from tests.test_subscriptions import form_data
@@ -128,14 +128,16 @@ def test_a_provider_report_in_another_spelling_cleans_the_reader(app, make_subsc
     assert is_suppressed("rhys.evans@example.org")
 
 
-def test_a_5_1_1_reply_cleans_the_reader_whatever_the_spelling(app, make_subscriber):
-    from bulletin.delivery.pipeline import _clean
+def test_a_5_1_1_reply_suppresses_every_spelling(app, make_subscriber):
+    from bulletin.core.suppressions import Report, hard_bounce
 
     reader = make_subscriber(TYPED)
-    _clean("rhys.evans@EXAMPLE.org", "550 5.1.1 no such user")
+    hard_bounce(Report(subscriber=reader, address="rhys.evans@EXAMPLE.org",
+                       source="smtp-reply", status="5.1.1"))
     db.session.commit()
     [reader] = subscribers()
     assert reader.status == SubscriberStatus.CLEANED
+    assert is_suppressed(TYPED) and is_suppressed(OTHER)
 
 
 def test_erasure_in_one_spelling_stops_every_spelling(app, make_subscriber, editor_client):

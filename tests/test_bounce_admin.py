@@ -10,7 +10,7 @@ from bulletin.bounces.ingest import ingest_raw
 from bulletin.extensions import db
 from bulletin.models import AuditLog, BounceEvent, Suppression
 from bulletin.mail.pseudonyms import hash_address
-from bulletin.suppressions import is_suppressed, suppress
+from bulletin.core.suppressions import is_suppressed, suppress
 
 from tests.support.bouncemail import dsn, sent_verp
 from tests.conftest import csrf_token

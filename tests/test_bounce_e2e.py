@@ -78,8 +78,9 @@ def test_bounces_and_complaints_clean_the_list_for_the_next_send(
                        hash_address("later@example.com"): "bounced",
                        hash_address("complains@example.com"): "complaint"}
     events = {(e.kind, e.action, e.source) for e in db.session.scalars(select(BounceEvent))}
+    # The relay's own 5.1.1 refusal leaves its record too (source smtp-reply).
     assert events == {("hard", "cleaned", "smtp"), ("complaint", "unsubscribed", "smtp"),
-                      ("soft", "alert", "smtp")}
+                      ("soft", "alert", "smtp"), ("hard", "cleaned", "smtp-reply")}
 
     smtp_server.handler.received.clear()
     make_send()

@@ -25,7 +25,7 @@ from bulletin.models import (
 )
 from bulletin.core.subject_access import export_subscriber
 from bulletin.core.subscribers import erase
-from bulletin.suppressions import is_suppressed
+from bulletin.core.suppressions import is_suppressed
 
 from tests.support.bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail
 

@@ -13,7 +13,7 @@ from bulletin.extensions import db
 from bulletin.models import Delivery, Issue, Send, SendStatus, Subscriber, SubscriberStatus, utcnow
 from bulletin.core.sends import audience_json, count_audience
 from bulletin.core import subscribers as operations
-from bulletin.suppressions import is_suppressed, suppress
+from bulletin.core.suppressions import is_suppressed, suppress
 
 from tests.support.delivery_helpers import (
     configure,
@@ -155,22 +155,22 @@ def test_smtp_down_mid_send_pauses_and_resumes(app, smtp_server):
         restarted.set()
 
     engine_seen = threading.Event()
-    from bulletin.delivery import senders
+    from bulletin.delivery.engine.pool import SenderPool
 
-    original = senders.SendEngine._server_down
+    original = SenderPool.server_down
 
     def noting(self, reply):
         original(self, reply)
         engine_seen.set()
 
-    senders.SendEngine._server_down = noting
+    SenderPool.server_down = noting
     try:
         thread = threading.Thread(target=outage)
         thread.start()
         drain(app, settings)
         thread.join(30)
     finally:
-        senders.SendEngine._server_down = original
+        SenderPool.server_down = original
     assert restarted.is_set()
     assert status_counts(send.id) == {"sent": 300}
     got = Counter(r for m in smtp_server.received for r in m.rcpt_tos)

@@ -24,7 +24,7 @@ from bulletin.privacy.commands import import_command
 from bulletin.privacy.csvsource import MappingError
 from bulletin.privacy.importer import ImportOptions, import_csv
 from bulletin.core import subscribers as operations
-from bulletin.suppressions import suppress
+from bulletin.core.suppressions import suppress
 
 
 def run_import(text: str | bytes, **options):

@@ -11,7 +11,14 @@ import time_machine
 from sqlalchemy import select
 
 from bulletin.extensions import db
-from bulletin.models import OutboxMessage, OutboxStatus, Subscriber, SubscriberStatus, utcnow
+from bulletin.models import (
+    BounceEvent,
+    OutboxMessage,
+    OutboxStatus,
+    Subscriber,
+    SubscriberStatus,
+    utcnow,
+)
 
 from tests.conftest import _empty_tables, csrf_token
 from tests.support.smtp import SMTPServer, free_port
@@ -78,12 +85,18 @@ def test_permanent_rejection_fails_the_mail_without_retrying(make_app, smtp_serv
         run_worker_once(app)
         row = db.session.scalar(select(OutboxMessage))
         assert row.status == OutboxStatus.FAILED and "5.1.1" in row.last_error
+        # The one hard-bounce policy: the pending reader is cleaned, with a record of why.
+        db.session.expire_all()
+        assert db.session.scalar(select(Subscriber.status)) == SubscriberStatus.CLEANED
+        event = db.session.scalar(select(BounceEvent))
+        assert (event.kind, event.action, event.status, event.source) == (
+            "hard", "cleaned", "5.1.1", "smtp-reply")
 
 
 def test_welcome_mail_is_not_sent_to_an_address_suppressed_before_delivery(app, make_subscriber,
                                                                             run_worker_once):
     from bulletin.mail import outbox
-    from bulletin.suppressions import suppress
+    from bulletin.core.suppressions import suppress
 
     subscriber = make_subscriber("suppressed@example.org")
     outbox.enqueue(subscriber, "welcome")

@@ -17,7 +17,7 @@ from bulletin.mail import tokens
 from bulletin.bounces.server import make_server as make_bounce_server
 from bulletin.extensions import db
 from bulletin.models import Subscriber
-from bulletin.privacy.redaction import RedactingFilter, redact
+from bulletin.core.redaction import RedactingFilter, redact
 
 from tests.support.bouncemail import BOUNCE_DOMAIN, dsn
 from tests.conftest import csrf_token
@@ -109,7 +109,7 @@ def test_a_bounce_server_session_logs_no_token_or_address(app, make_subscriber, 
 
 def test_gunicorn_access_lines_are_redacted(caplog):
     caplog.set_level(logging.INFO)
-    from bulletin.privacy.redaction import install_log_redaction
+    from bulletin.core.redaction import install_log_redaction
 
     install_log_redaction()
     token = "ImFiYzEyMyI.Zx9yQ1.signature-part"

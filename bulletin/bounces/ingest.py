@@ -7,7 +7,6 @@ commits, so the ledger row, the event and the subscriber change land together or
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from flask import current_app
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.exc import IntegrityError
 
+from bulletin.core.suppressions import Report, bounce_event, complaint, hard_bounce
+
 from bulletin.extensions import db
 from bulletin.models import (
     BounceAction,
@@ -26,14 +27,9 @@ from bulletin.models import (
     Delivery,
     DeliveryStatus,
     InboundMessage,
-    SubscriberStatus,
-    SuppressionReason,
     utcnow,
 )
-from bulletin.privacy.redaction import redact
-from bulletin.mail.pseudonyms import hash_address
-from bulletin.core.subscribers import record_event, unsubscribe
-from bulletin.suppressions import is_suppressed, suppress
+from bulletin.core.subscribers import unsubscribe
 from bulletin.bounces.classify import Classification, classify_message
 from bulletin.bounces.classify.envelope import TOKEN_RE, envelope_tokens
 from bulletin.bounces.targets import Target, find_target, from_unsubscribe_token
@@ -149,12 +145,11 @@ def apply_classification(result: Classification, *, source: str, policy: Policy 
     if target.email is None and _would_act(result):
         return _unmatched(result, target, source)
     if result.kind == "hard":
-        return _clean(_event("hard", target, source, BounceAction.CLEANED, result), target,
-                      source)
+        return hard_bounce(_report(target, source, result))
     if result.kind == "soft":
         return _soft(result, target, source, policy)
     if result.kind == "complaint" and result.feedback_type not in NOT_A_COMPLAINT:
-        return _complaint(result, target, source)
+        return complaint(_report(target, source, result))
     action = BounceAction.RESET if result.kind == "delivered" else BounceAction.NONE
     return _event(result.kind, target, source, action, result)
 
@@ -183,26 +178,12 @@ def _alert(result: Classification, target: Target, source: str) -> BounceEvent:
     return event
 
 
-def _clean(event: BounceEvent, target: Target, source: str) -> BounceEvent:
-    subscriber, address = target.subscriber, target.email
-    if subscriber is not None and subscriber.status in (SubscriberStatus.CONFIRMED,
-                                                        SubscriberStatus.PENDING):
-        subscriber.status = SubscriberStatus.CLEANED
-        event.action = BounceAction.CLEANED
-    else:  # already unsubscribed or cleaned, or an address with no subscriber row
-        event.action = BounceAction.SUPPRESSED
-    if not is_suppressed(address):
-        suppress(address, SuppressionReason.BOUNCED, source=source, note=event.status)
-    db.session.flush()
-    return event
-
-
 def _soft(result: Classification, target: Target, source: str, policy: Policy) -> BounceEvent:
     event = _event("soft", target, source, BounceAction.COUNTED, result)
     if target.subscriber is None:
         return event
     if soft_count(target.subscriber.id, target.delivery_id, policy) >= policy.soft_limit:
-        _clean(event, target, source)
+        hard_bounce(_report(target, source, result), event)
     return event
 
 
@@ -231,34 +212,18 @@ def last_success(subscriber_id: int, current_delivery: int | None) -> datetime |
     return max((t for t in (delivered, sent) if t is not None), default=None)
 
 
-def _complaint(result: Classification, target: Target, source: str) -> BounceEvent:
-    event = _event("complaint", target, source, BounceAction.UNSUBSCRIBED, result)
-    subscriber = target.subscriber
-    if subscriber is not None:
-        unsubscribe(subscriber, source=f"complaint:{source}")
-        details = json.dumps({"feedback_type": result.feedback_type, "via": source})
-        record_event(subscriber, "complaint", source=source, details=details)
-    else:
-        event.action = BounceAction.SUPPRESSED
-    suppress(target.email, SuppressionReason.COMPLAINT, source=source,
-             note=result.feedback_type)
-    db.session.flush()
-    return event
+def _report(target: Target, source: str, result: Classification | None = None) -> Report:
+    """The policy's view of a report: whom it is about (by proof) and what it said."""
+    address = target.email or (result.recipient if result else None)
+    return Report(subscriber=target.subscriber, address=address, source=source,
+                  delivery_id=target.delivery_id, status=result.status if result else None,
+                  diagnostic=result.diagnostic if result else None,
+                  feedback_type=result.feedback_type if result else None)
 
 
 def _event(kind: str, target: Target, source: str, action: str,
            result: Classification | None = None) -> BounceEvent:
-    address = target.email or (result.recipient if result else None)
-    event = BounceEvent(
-        subscriber_id=target.subscriber.id if target.subscriber is not None else None,
-        delivery_id=target.delivery_id, kind=kind, source=source, action=action,
-        status=(result.status if result else None),
-        diagnostic=redact(result.diagnostic)[:1000] if result and result.diagnostic else None,
-        feedback_type=result.feedback_type if result else None,
-        recipient_hash=hash_address(address) if address else None)
-    db.session.add(event)
-    db.session.flush()
-    return event
+    return bounce_event(kind, _report(target, source, result), action)
 
 
 def _at(address: str, domain: str) -> bool:

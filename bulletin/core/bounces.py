@@ -12,7 +12,7 @@ from bulletin.core.audit import record_audit
 from bulletin.extensions import db
 from bulletin.models import BounceAction, BounceEvent, Subscriber, SubscriberStatus, Suppression
 from bulletin.mail.pseudonyms import hash_address
-from bulletin.suppressions import lift, suppress
+from bulletin.core.suppressions import lift, suppress
 
 CSV_COLUMNS = ["address_hash", "reason", "source", "created_at"]
 

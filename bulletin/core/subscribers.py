@@ -23,7 +23,7 @@ from bulletin.models import (
     utcnow,
 )
 from bulletin.mail.pseudonyms import hash_ip
-from bulletin.suppressions import lift, suppress
+from bulletin.core.suppressions import lift, suppress
 from bulletin.core import consent
 
 

@@ -6,8 +6,9 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
+from bulletin.delivery.engine import SendEngine
+
 from bulletin.delivery.pipeline import finish_sends, start_due_sends
-from bulletin.delivery.senders import SendEngine
 
 if TYPE_CHECKING:
     from bulletin.worker import Worker

@@ -2,6 +2,11 @@
 
 Every function works on the session of the calling thread and commits its own short
 transaction, because several sender threads and workers share the tables.
+
+A claim is fenced: every later write to a claimed delivery (its result, its hand-back)
+says which worker claimed it and which lease it got (`claimed_until`, unique per claim,
+so it doubles as the claim's token). A worker that stalled past its lease and answers
+late finds no row to change once another worker has claimed it again.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, insert, literal, not_, or_, select, update
 
-from bulletin.core.addresses import address_key
 from bulletin.mail.pseudonyms import key_hasher
+from bulletin.core.suppressions import Report, hard_bounce, is_hard_bounce
 
 from bulletin.extensions import db
 from bulletin.models import (
@@ -31,6 +36,8 @@ from bulletin.core.sends import audience_select, delivery_counts, delivery_langu
 from bulletin.mail.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
+#: BounceEvent.source of a refusal our own SMTP relay gave while sending.
+SMTP_REPLY = "smtp-reply"
 
 
 def start_due_sends(settings: DeliverySettings, now: datetime | None = None) -> list[int]:
@@ -96,25 +103,26 @@ class Recipient:
     uid: str
     email: str
     name: str | None
+    claimed_until: datetime  #: the lease this claim got: the token its writes are fenced on
 
 
 def claim_batch(worker: str, settings: DeliverySettings, limit: int) -> list[Recipient]:
     """Lease up to `limit` due deliveries of running sends; skip those no longer mailable."""
     now = utcnow()
+    until = now + timedelta(seconds=settings.lease_seconds)
     due = (select(Delivery.id).join(Send, Send.id == Delivery.send_id)
            .where(Send.status == SendStatus.SENDING, or_(
                and_(Delivery.status == DeliveryStatus.QUEUED, Delivery.next_attempt_at <= now),
                and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_until < now)))
            .order_by(Delivery.id).limit(limit).with_for_update(of=Delivery, skip_locked=True))
     claim = (update(Delivery).where(Delivery.id.in_(due.scalar_subquery()))
-             .values(status=DeliveryStatus.SENDING, claimed_by=worker,
-                     claimed_until=now + timedelta(seconds=settings.lease_seconds))
+             .values(status=DeliveryStatus.SENDING, claimed_by=worker, claimed_until=until)
              .returning(Delivery.id).execution_options(synchronize_session=False))
     ids = list(db.session.scalars(claim))
     db.session.commit()
     if not ids:
         return []
-    return _mailable(ids, _load(ids))
+    return _mailable(ids, _load(ids), Lease(worker, until))
 
 
 def _load(ids: list[int]) -> list[tuple]:
@@ -125,7 +133,21 @@ def _load(ids: list[int]) -> list[tuple]:
     return db.session.execute(query).all()
 
 
-def _mailable(ids: list[int], rows: list[tuple]) -> list[Recipient]:
+@dataclass(frozen=True)
+class Lease:
+    """Who holds a claim and until when: what every write to a claimed row is fenced on."""
+
+    worker: str
+    until: datetime
+
+    def fence(self, statement):
+        """The UPDATE limited to rows this claim still holds."""
+        return statement.where(Delivery.status == DeliveryStatus.SENDING,
+                               Delivery.claimed_by == self.worker,
+                               Delivery.claimed_until == self.until)
+
+
+def _mailable(ids: list[int], rows: list[tuple], lease: Lease) -> list[Recipient]:
     # Send-time check (MBX-05): the status catches unsubscribes and cleaning since the send
     # started; the hashed suppression list catches entries made by other paths (complaints,
     # bounces recorded by hash, erasure of a duplicate, an admin's manual entry). A claimed
@@ -140,36 +162,44 @@ def _mailable(ids: list[int], rows: list[tuple]) -> list[Recipient]:
             skip.append(row.id)
         else:
             keep.append(Recipient(row.id, row.send_id, row.language, row.uid, row.email,
-                                  row.name))
+                                  row.name, lease.until))
     gone = set(ids).difference(row.id for row in rows)
     if gone:
-        _finish(sorted(gone), DeliveryStatus.SKIPPED, "subscriber erased before sending")
+        _finish(sorted(gone), lease, DeliveryStatus.SKIPPED, "subscriber erased before sending")
     if skip:
-        _finish(skip, DeliveryStatus.SKIPPED, "unsubscribed or suppressed before sending")
+        _finish(skip, lease, DeliveryStatus.SKIPPED, "unsubscribed or suppressed before sending")
     if gone or skip:
         db.session.commit()
     return keep
 
 
-def _finish(ids: list[int], status: str, reply: str | None, sent_at: datetime | None = None,
-            bump: bool = False) -> None:
+def _finish(ids: list[int], lease: Lease, status: str, reply: str | None,
+            sent_at: datetime | None = None, bump: bool = False) -> int:
     values = dict(status=status, last_reply=reply, claimed_by=None, claimed_until=None)
     if sent_at is not None:
         values["sent_at"] = sent_at
     if bump:
         values["attempts"] = Delivery.attempts + 1
-    db.session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(**values)
-                       .execution_options(synchronize_session=False))
+    return db.session.execute(lease.fence(update(Delivery).where(Delivery.id.in_(ids)))
+                              .values(**values).execution_options(synchronize_session=False)
+                              ).rowcount
 
 
-def release(ids: list[int]) -> None:
-    """Hand claimed deliveries back to the queue unsent (the server is down, or we stop)."""
+def release(ids: list[int], lease: Lease, *, commit: bool = True) -> int:
+    """Hand claimed deliveries back to the queue unsent (the server is down, or we stop);
+    only those the lease still holds. Returns how many went back."""
+    released = 0
     if ids:
-        db.session.execute(update(Delivery).where(
-            Delivery.id.in_(ids), Delivery.status == DeliveryStatus.SENDING)
-            .values(status=DeliveryStatus.QUEUED, claimed_by=None, claimed_until=None)
-            .execution_options(synchronize_session=False))
-    db.session.commit()
+        released = db.session.execute(lease.fence(update(Delivery).where(Delivery.id.in_(ids)))
+                                      .values(status=DeliveryStatus.QUEUED, claimed_by=None,
+                                              claimed_until=None)
+                                      .execution_options(synchronize_session=False)).rowcount
+    if released < len(ids):
+        log.warning("%d hand-back(s) by %s not written: the lease passed to another worker",
+                    len(ids) - released, lease.worker)
+    if commit:
+        db.session.commit()
+    return released
 
 
 def finish_sends() -> list[int]:
@@ -212,25 +242,49 @@ class Outcome:
     code: int | None = None
     reply: str = ""
     enhanced_status: str | None = None
+    claimed_until: datetime | None = None  #: the lease of the claim it was sent under
 
 
-def record_results(outcomes: list[Outcome], settings: DeliverySettings) -> None:
-    """Record a batch: one UPDATE for the sent ones, retries and failures row by row."""
+def record_results(outcomes: list[Outcome], settings: DeliverySettings, worker: str, *,
+                   commit: bool = True) -> int:
+    """Record a batch for the claims `worker` still holds: one UPDATE per lease for the sent
+    ones, retries and failures row by row. Returns how many were recorded."""
     now = utcnow()
-    sent = [o.delivery_id for o in outcomes if o.ok]
-    if sent:
-        _finish(sent, DeliveryStatus.SENT, None, sent_at=now, bump=True)
+    recorded, short = 0, []
+    for until, ids in _by_lease(o for o in outcomes if o.ok).items():
+        done = _finish(ids, Lease(worker, until), DeliveryStatus.SENT, None, sent_at=now,
+                       bump=True)
+        recorded += done
+        short += ids if done < len(ids) else []
     others = [o for o in outcomes if not o.ok]
     if others:
-        attempts = dict(db.session.execute(select(Delivery.id, Delivery.attempts).where(
-            Delivery.id.in_([o.delivery_id for o in others]))).all())
+        rows = {row.id: row for row in db.session.execute(
+            select(Delivery.id, Delivery.attempts, Delivery.subscriber_id).where(
+                Delivery.id.in_([o.delivery_id for o in others]))).all()}
         for outcome in others:
-            _record_refusal(outcome, attempts.get(outcome.delivery_id, 0) + 1, settings, now)
-    db.session.commit()
+            row = rows.get(outcome.delivery_id)
+            done = row is not None and _record_refusal(
+                outcome, row, Lease(worker, outcome.claimed_until), settings, now)
+            recorded += done
+            short += [] if done else [outcome.delivery_id]
+    if recorded < len(outcomes):
+        log.warning("%d result(s) not recorded: their lease passed to another worker or the "
+                    "row is gone (among delivery ids %s)", len(outcomes) - recorded, short[:50])
+    if commit:
+        db.session.commit()
+    return recorded
 
 
-def _record_refusal(outcome: Outcome, attempts: int, settings: DeliverySettings,
-                    now: datetime) -> None:
+def _by_lease(outcomes) -> dict[datetime, list[int]]:
+    groups: dict[datetime, list[int]] = {}
+    for outcome in outcomes:
+        groups.setdefault(outcome.claimed_until, []).append(outcome.delivery_id)
+    return groups
+
+
+def _record_refusal(outcome: Outcome, row, lease: Lease, settings: DeliverySettings,
+                    now: datetime) -> int:
+    attempts = row.attempts + 1
     reply = f"{outcome.code or ''} {outcome.reply}".strip()[:500]
     permanent = outcome.code is not None and outcome.code >= 500
     if not permanent and attempts < settings.max_attempts:
@@ -238,20 +292,14 @@ def _record_refusal(outcome: Outcome, attempts: int, settings: DeliverySettings,
         values = dict(status=DeliveryStatus.QUEUED, next_attempt_at=now + timedelta(seconds=delay))
     else:
         values = dict(status=DeliveryStatus.FAILED)
-    db.session.execute(update(Delivery).where(Delivery.id == outcome.delivery_id).values(
+    changed = db.session.execute(lease.fence(update(Delivery).where(
+        Delivery.id == outcome.delivery_id)).values(
         attempts=attempts, last_reply=reply, claimed_by=None, claimed_until=None, **values)
-        .execution_options(synchronize_session=False))
-    if permanent and (outcome.enhanced_status or "").startswith("5.1."):
-        _clean(outcome.email, reply)
-
-
-def _clean(email: str, reply: str) -> None:
-    # 5.1.x: the mailbox does not exist. Other 5xx (policy, 5.7.x) are not the reader's
-    # fault (BNC-05) and leave the subscriber alone.
-    from bulletin.suppressions import suppress
-
-    suppress(email, "bounced", source="smtp", note=reply[:200])
-    db.session.execute(update(Subscriber).where(
-        Subscriber.email_key == address_key(email), Subscriber.status == SubscriberStatus.CONFIRMED)
-        .values(status=SubscriberStatus.CLEANED, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)).rowcount
+    if changed and is_hard_bounce(outcome.code, outcome.enhanced_status):
+        # The one hard-bounce policy (core.suppressions), as for an ingested DSN.
+        hard_bounce(Report(subscriber=db.session.get(Subscriber, row.subscriber_id),
+                           address=outcome.email, source=SMTP_REPLY,
+                           delivery_id=outcome.delivery_id, status=outcome.enhanced_status,
+                           diagnostic=reply))
+    return changed

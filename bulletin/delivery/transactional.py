@@ -9,14 +9,16 @@ from sqlalchemy import select, update
 
 from bulletin.mail.dkim import make_signer
 from bulletin.mail.messages import build_transactional, envelope_sender
+from bulletin.core.suppressions import Report, hard_bounce, is_hard_bounce
 
 from bulletin.mail import tokens
 from bulletin.extensions import db
 from bulletin.mail.links import external_url
 from bulletin.models import OutboxMessage, OutboxStatus, utcnow
 from bulletin.mail.rendering import render_email
-from bulletin.suppressions import is_suppressed
+from bulletin.core.suppressions import is_suppressed
 from bulletin.delivery.backends import MailBackend, SendResult
+from bulletin.delivery.pipeline import SMTP_REPLY
 from bulletin.mail.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -129,9 +131,20 @@ def record_outbox_result(row: OutboxMessage, result: SendResult,
     too_old = now - row.created_at > timedelta(hours=settings.outbox_max_age_hours)
     if result.is_permanent or too_old:
         row.status = OutboxStatus.FAILED
+        if is_hard_bounce(result.code, result.enhanced_status):
+            _hard_bounce(row, result)
         return
     row.next_attempt_at = now + timedelta(seconds=min(30 * 2 ** (row.attempts - 1), 3600))
     log.info("outbox message %s deferred: %s", row.id, row.last_error)
+
+
+def _hard_bounce(row: OutboxMessage, result: SendResult) -> None:
+    # The one hard-bounce policy (core.suppressions), as for a bulk send or an ingested DSN:
+    # a confirmation refused with 5.1.1 cleans the pending reader.
+    subscriber = row.subscriber
+    address = row.to_address or (subscriber.email if subscriber is not None else None)
+    hard_bounce(Report(subscriber=subscriber, address=address, source=SMTP_REPLY,
+                       status=result.enhanced_status, diagnostic=row.last_error))
 
 
 def _release(ids: list[int]) -> None:

@@ -39,7 +39,7 @@ from bulletin.privacy.exporter import (
 )
 from bulletin.privacy.importer import ImportOptions
 from bulletin.core.subscribers import find_by_email
-from bulletin.suppressions import is_suppressed
+from bulletin.core.suppressions import is_suppressed
 from bulletin.editorial.access import admin_required
 from bulletin.editorial.subscriber_forms import ExportForm, ImportForm, SearchForm
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
-from bulletin.delivery.senders import SendEngine
+from bulletin.delivery.engine import SendEngine
 from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import Delivery, Issue, Send, SendStatus, Subscriber, SubscriberStatus, utcnow
