@@ -32,6 +32,7 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     from bulletin.api import routes as api
     from bulletin.bounces import routes as bounces
     from bulletin.editorial import routes as editorial
+    from bulletin.ops import routes as ops
     from bulletin.privacy.redaction import install_log_redaction
     from bulletin.subscriptions import routes as public
     from bulletin.templating import register_template_helpers
@@ -45,6 +46,7 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     editorial.register(app)
     api.register(app)
     bounces.register(app)
+    ops.register(app)
     web.register_error_pages(app, json_errors={"/api/": api.http_error})
     app.after_request(web.security_headers)
     install_log_redaction()

@@ -1,0 +1,1 @@
+"""Operating bulletin: health and readiness, metrics, and the operator's commands."""
