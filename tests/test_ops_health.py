@@ -11,10 +11,9 @@ from sqlalchemy import select, text
 
 from bulletin.core import heartbeats
 from bulletin.extensions import db
+from bulletin.mail.settings import DeliverySettings
 from bulletin.models import OutboxMessage, WorkerHeartbeat, utcnow
 from bulletin.worker import HEARTBEAT, Job, Worker, heartbeat, run_job, start_scheduler
-from bulletin.mail.settings import DeliverySettings
-
 from tests.conftest import config_for
 
 HEAD = "9d3f6a1c2e87"

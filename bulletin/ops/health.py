@@ -7,8 +7,8 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
 from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
