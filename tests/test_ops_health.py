@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -57,8 +58,14 @@ def test_healthz_answers_without_the_database(make_app):
 def test_ready_with_database_schema_worker_and_a_moving_outbox(client, migrated, make_subscriber):
     reader = make_subscriber("private.person@example.org")
     _beat(seconds_ago=5)
-    db.session.add(OutboxMessage(kind="confirm", subscriber_id=reader.id, recipient_hash="h" * 64,
-                                 created_at=utcnow() - timedelta(minutes=2)))
+    db.session.add(
+        OutboxMessage(
+            kind="confirm",
+            subscriber_id=reader.id,
+            recipient_hash="h" * 64,
+            created_at=utcnow() - timedelta(minutes=2),
+        )
+    )
     db.session.commit()
     status, body = _ready(client)
     assert status == 200, body
@@ -71,8 +78,11 @@ def test_ready_with_database_schema_worker_and_a_moving_outbox(client, migrated,
     assert "private.person" not in raw and "example.org" not in raw
 
 
-@pytest.mark.parametrize(("seconds_ago", "stopped"), [(None, False), (61, False), (5, True)],
-                         ids=["no-heartbeat", "stale-heartbeat", "stopped-worker"])
+@pytest.mark.parametrize(
+    ("seconds_ago", "stopped"),
+    [(None, False), (61, False), (5, True)],
+    ids=["no-heartbeat", "stale-heartbeat", "stopped-worker"],
+)
 def test_not_ready_without_a_live_worker(client, migrated, seconds_ago, stopped):
     if seconds_ago is not None:
         _beat(seconds_ago, stopped=stopped)
@@ -83,11 +93,18 @@ def test_not_ready_without_a_live_worker(client, migrated, seconds_ago, stopped)
 
 
 def test_not_ready_when_the_oldest_transactional_mail_waits_over_ten_minutes(
-        client, migrated, make_subscriber):
+    client, migrated, make_subscriber
+):
     _beat()
     reader = make_subscriber()
-    db.session.add(OutboxMessage(kind="confirm", subscriber_id=reader.id, recipient_hash="h" * 64,
-                                 created_at=utcnow() - timedelta(minutes=11)))
+    db.session.add(
+        OutboxMessage(
+            kind="confirm",
+            subscriber_id=reader.id,
+            recipient_hash="h" * 64,
+            created_at=utcnow() - timedelta(minutes=11),
+        )
+    )
     db.session.add(OutboxMessage(kind="confirm", subscriber_id=reader.id, recipient_hash="h" * 64))
     db.session.commit()
     status, body = _ready(client)
@@ -98,8 +115,15 @@ def test_not_ready_when_the_oldest_transactional_mail_waits_over_ten_minutes(
 def test_sent_mail_does_not_count_as_stuck(client, migrated, make_subscriber):
     _beat()
     reader = make_subscriber()
-    db.session.add(OutboxMessage(kind="confirm", subscriber_id=reader.id, recipient_hash="h" * 64,
-                                 status="sent", created_at=utcnow() - timedelta(hours=3)))
+    db.session.add(
+        OutboxMessage(
+            kind="confirm",
+            subscriber_id=reader.id,
+            recipient_hash="h" * 64,
+            status="sent",
+            created_at=utcnow() - timedelta(hours=3),
+        )
+    )
     db.session.commit()
     assert _ready(client)[0] == 200
 
@@ -110,8 +134,11 @@ def test_not_ready_when_migrations_are_behind(app, client, migrated):
     db.session.commit()
     status, body = _ready(client)
     assert status == 503 and body["failed"] == ["migrations"]
-    assert body["checks"]["migrations"] == {"ok": False, "database": ["5b1e7c2a9d40"],
-                                            "code": [HEAD]}
+    assert body["checks"]["migrations"] == {
+        "ok": False,
+        "database": ["5b1e7c2a9d40"],
+        "code": [HEAD],
+    }
 
 
 def test_not_ready_when_never_migrated(client):
@@ -205,3 +232,29 @@ def test_heartbeat_config_isolated_from_other_apps():
     # config_for gives TestConfig: no METRICS_TOKEN, text logs.
     values = config_for()
     assert values["METRICS_TOKEN"] is None and values["LOG_FORMAT"] == "text"
+
+
+def test_bulletin_worker_beats_while_it_runs_and_is_marked_stopped_when_told_to_stop(
+    app, client, migrated
+):
+    from bulletin.worker import run_forever
+
+    stop_event = threading.Event()
+    thread = threading.Thread(target=run_forever, args=(app, stop_event))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while _ready(client)[0] != 200:  # the first beat comes before the clock starts
+            assert time.monotonic() < deadline, "the worker never beat"
+            db.session.commit()
+            stop_event.wait(0.05)
+        [row] = db.session.scalars(select(WorkerHeartbeat)).all()
+        assert row.mode == "worker" and row.version
+    finally:
+        stop_event.set()
+        thread.join(60)
+    assert not thread.is_alive()
+    db.session.expire_all()
+    [row] = db.session.scalars(select(WorkerHeartbeat)).all()
+    assert row.stopped_at is not None and row.current_job is None
+    assert _ready(client)[1]["failed"] == ["workers"]

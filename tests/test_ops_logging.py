@@ -73,9 +73,17 @@ def app(make_app):
 def test_json_lines_carry_the_request_id_and_no_token_or_address(app, live_server, json_lines):
     browser = Browser(live_server)
     page = browser.get("/subscribe")
-    browser.post("/subscribe", {"csrf_token": csrf_token(page), "email": ADDRESS,
-                                "topics": ["news"], "region": "mid-wales", "language": "en",
-                                "consent": "y"})
+    browser.post(
+        "/subscribe",
+        {
+            "csrf_token": csrf_token(page),
+            "email": ADDRESS,
+            "topics": ["news"],
+            "region": "mid-wales",
+            "language": "en",
+            "consent": "y",
+        },
+    )
     uid = db.session.scalar(select(Subscriber.uid).filter_by(email=ADDRESS))
     worker = Worker(app=app, settings=DeliverySettings.from_app(app))
     run_once(worker)
@@ -104,14 +112,17 @@ def test_json_lines_carry_the_request_id_and_no_token_or_address(app, live_serve
         assert secret not in text
 
 
-@pytest.mark.parametrize(("sent", "kept"), [
-    ("abc-123.DEF_4:5", True),
-    ("x" * 64, True),
-    ("x" * 65, False),
-    ("has space", False),
-    ("<script>", False),
-    ("line\\nbreak", False),
-])
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("abc-123.DEF_4:5", True),
+        ("x" * 64, True),
+        ("x" * 65, False),
+        ("has space", False),
+        ("<script>", False),
+        ("line\\nbreak", False),
+    ],
+)
 def test_an_incoming_request_id_is_kept_only_if_short_and_safe(client, sent, kept):
     answered = client.get("/healthz", headers={"X-Request-ID": sent}).headers["X-Request-ID"]
     if kept:
@@ -131,8 +142,10 @@ def test_gunicorn_handlers_write_redacted_json(make_app):
         make_app(LOG_FORMAT="json")  # gunicorn set its handlers up before loading the app
         assert isinstance(handler.formatter, JsonFormatter)
         token = "ImFiYzEyMyI.Zx9yQ1.signature-part"
-        access.info('%(h)s "%(r)s" %(s)s',
-                    {"h": "203.0.113.9", "r": f"GET /unsubscribe/{token} HTTP/1.1", "s": "200"})
+        access.info(
+            '%(h)s "%(r)s" %(s)s',
+            {"h": "203.0.113.9", "r": f"GET /unsubscribe/{token} HTTP/1.1", "s": "200"},
+        )
     finally:
         access.removeHandler(handler)
         access.setLevel(logging.NOTSET)
@@ -145,7 +158,8 @@ def test_tracebacks_are_redacted_too():
     try:
         raise ValueError(f"cannot mail {ADDRESS}")
     except ValueError:
-        record = logging.getLogger("x").makeRecord("x", logging.ERROR, __file__, 1, "failed",
-                                                   (), sys.exc_info())
+        record = logging.getLogger("x").makeRecord(
+            "x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
+        )
     entry = json.loads(JsonFormatter().format(record))
     assert "[address]" in entry["exception"] and ADDRESS not in entry["exception"]

@@ -35,9 +35,11 @@ def scrape(client) -> dict[tuple[str, frozenset], float]:
     response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200, response.text
     assert response.mimetype == "text/plain"
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(response.text)
-            for sample in family.samples}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
 
 
 def value(samples, name: str, **labels) -> float:
@@ -50,8 +52,7 @@ def metrics_client(app):
     return app.test_client()
 
 
-@pytest.mark.parametrize("header", [None, f"Bearer {TOKEN}x", "Bearer ", f"Basic {TOKEN}",
-                                    TOKEN])
+@pytest.mark.parametrize("header", [None, f"Bearer {TOKEN}x", "Bearer ", f"Basic {TOKEN}", TOKEN])
 def test_metrics_refuse_a_missing_or_wrong_token(metrics_client, header):
     headers = {"Authorization": header} if header is not None else {}
     response = metrics_client.get("/metrics", headers=headers)
@@ -66,17 +67,27 @@ def test_metrics_are_not_found_while_no_token_is_set(client):
 
 
 def _issue() -> Issue:
-    issue = Issue(slug="metrics-issue", subject_en="Research bulletin", subject_cy="Bwletin",
-                  intro_en="Hello.", intro_cy="Helo.")
+    issue = Issue(
+        slug="metrics-issue",
+        subject_en="Research bulletin",
+        subject_cy="Bwletin",
+        intro_en="Hello.",
+        intro_cy="Helo.",
+    )
     db.session.add(issue)
     db.session.commit()
     return issue
 
 
-def test_metrics_after_a_real_send_through_the_worker(app, metrics_client, smtp_server,
-                                                      make_subscriber):
-    app.config.update(SMTP_URL=smtp_server.url, SEND_RETRY_SECONDS=0.0, WORKER_TICK_SECONDS=0.1,
-                      SMTP_CONNECTIONS=1)
+def test_metrics_after_a_real_send_through_the_worker(
+    app, metrics_client, smtp_server, make_subscriber
+):
+    app.config.update(
+        SMTP_URL=smtp_server.url,
+        SEND_RETRY_SECONDS=0.0,
+        WORKER_TICK_SECONDS=0.1,
+        SMTP_CONNECTIONS=1,
+    )
     readers = [make_subscriber(f"reader.{i}@example.org") for i in range(3)]
     outbox.enqueue(readers[0], "welcome")
     issue = _issue()
@@ -104,12 +115,18 @@ def test_metrics_after_a_real_send_through_the_worker(app, metrics_client, smtp_
     assert value(after, "bulletin_deliveries_queued") == 0
     assert value(after, "bulletin_delivery_leases_expired") == 0
     assert value(after, "bulletin_workers_live") == 0
-    healthz = ("bulletin_http_requests_total", dict(endpoint="ops.healthz", method="GET",
-                                                     status="200"))
-    assert value(after, healthz[0], **healthz[1]) - before.get(
-        (healthz[0], frozenset(healthz[1].items())), 0) == 2
-    assert value(after, "bulletin_http_request_duration_seconds_count",
-                 endpoint="ops.prometheus") >= 1
+    healthz = (
+        "bulletin_http_requests_total",
+        dict(endpoint="ops.healthz", method="GET", status="200"),
+    )
+    assert (
+        value(after, healthz[0], **healthz[1])
+        - before.get((healthz[0], frozenset(healthz[1].items())), 0)
+        == 2
+    )
+    assert (
+        value(after, "bulletin_http_request_duration_seconds_count", endpoint="ops.prometheus") >= 1
+    )
 
 
 def test_metrics_of_a_running_send_leases_deferrals_and_bounces(app, metrics_client):
@@ -118,19 +135,42 @@ def test_metrics_of_a_running_send_leases_deferrals_and_bounces(app, metrics_cli
     db.session.add(send)
     db.session.commit()
     now = utcnow()
-    db.session.add_all([
-        Delivery(send_id=send.id, subscriber_id=1, language="en", status=DeliveryStatus.SENT,
-                 sent_at=now - timedelta(seconds=5)),
-        Delivery(send_id=send.id, subscriber_id=2, language="cy", status=DeliveryStatus.SENT,
-                 sent_at=now - timedelta(minutes=5)),
-        Delivery(send_id=send.id, subscriber_id=3, language="en", status=DeliveryStatus.QUEUED,
-                 attempts=1),
-        Delivery(send_id=send.id, subscriber_id=4, language="en", status=DeliveryStatus.SENDING,
-                 claimed_by="gone:1", claimed_until=now - timedelta(minutes=1)),
-        BounceEvent(kind="hard", source="smtp", action="cleaned"),
-        BounceEvent(kind="hard", source="smtp", action="cleaned"),
-        BounceEvent(kind="complaint", source="ses", action="unsubscribed"),
-    ])
+    db.session.add_all(
+        [
+            Delivery(
+                send_id=send.id,
+                subscriber_id=1,
+                language="en",
+                status=DeliveryStatus.SENT,
+                sent_at=now - timedelta(seconds=5),
+            ),
+            Delivery(
+                send_id=send.id,
+                subscriber_id=2,
+                language="cy",
+                status=DeliveryStatus.SENT,
+                sent_at=now - timedelta(minutes=5),
+            ),
+            Delivery(
+                send_id=send.id,
+                subscriber_id=3,
+                language="en",
+                status=DeliveryStatus.QUEUED,
+                attempts=1,
+            ),
+            Delivery(
+                send_id=send.id,
+                subscriber_id=4,
+                language="en",
+                status=DeliveryStatus.SENDING,
+                claimed_by="gone:1",
+                claimed_until=now - timedelta(minutes=1),
+            ),
+            BounceEvent(kind="hard", source="smtp", action="cleaned"),
+            BounceEvent(kind="hard", source="smtp", action="cleaned"),
+            BounceEvent(kind="complaint", source="ses", action="unsubscribed"),
+        ]
+    )
     db.session.commit()
     samples = scrape(metrics_client)
     label = {"send_id": str(send.id)}
@@ -174,17 +214,25 @@ def test_several_processes_add_up_in_multiprocess_mode(tmp_path):
     url = f"sqlite:///{tmp_path / 'multi.sqlite3'}"
 
     def run(mode: str) -> str:
-        done = subprocess.run([sys.executable, "-c", SERVE, url, str(folder), mode], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", SERVE, url, str(folder), mode],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
     run("hit")
     run("hit")  # another process, like a second gunicorn worker
     text = run("scrape")
-    samples = {(s.name, json.dumps(s.labels, sort_keys=True)): s.value
-               for f in text_string_to_metric_families(text) for s in f.samples}
-    key = json.dumps({"endpoint": "ops.healthz", "method": "GET", "status": "200"},
-                     sort_keys=True)
+    samples = {
+        (s.name, json.dumps(s.labels, sort_keys=True)): s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+    }
+    key = json.dumps({"endpoint": "ops.healthz", "method": "GET", "status": "200"}, sort_keys=True)
     assert samples[("bulletin_http_requests_total", key)] == 6
     assert ("bulletin_outbox_pending", "{}") in samples  # the database's gauges come too

@@ -50,28 +50,41 @@ def beat(identity: Identity, current_job: str | None = None) -> None:
     now = utcnow()
     job = (current_job or "")[:200] or None
     changed = db.session.execute(
-        update(WorkerHeartbeat).where(WorkerHeartbeat.name == identity.name)
-        .values(last_beat_at=now, current_job=job, stopped_at=None)).rowcount
+        update(WorkerHeartbeat)
+        .where(WorkerHeartbeat.name == identity.name)
+        .values(last_beat_at=now, current_job=job, stopped_at=None)
+    ).rowcount
     if not changed:
-        db.session.add(WorkerHeartbeat(
-            name=identity.name, host=identity.host, pid=identity.pid,
-            version=bulletin_version()[:40], mode=identity.mode, started_at=now,
-            last_beat_at=now, current_job=job))
+        db.session.add(
+            WorkerHeartbeat(
+                name=identity.name,
+                host=identity.host,
+                pid=identity.pid,
+                version=bulletin_version()[:40],
+                mode=identity.mode,
+                started_at=now,
+                last_beat_at=now,
+                current_job=job,
+            )
+        )
         db.session.flush()
 
 
 def stop(identity: Identity) -> None:
     """Mark this worker stopped (a clean shutdown). The caller commits."""
     db.session.execute(
-        update(WorkerHeartbeat).where(WorkerHeartbeat.name == identity.name)
-        .values(stopped_at=utcnow(), current_job=None))
+        update(WorkerHeartbeat)
+        .where(WorkerHeartbeat.name == identity.name)
+        .values(stopped_at=utcnow(), current_job=None)
+    )
 
 
 def prune(now: datetime | None = None) -> int:
     """Delete the rows of workers not seen for KEEP_DAYS. The caller commits."""
     cutoff = (now or utcnow()) - timedelta(days=KEEP_DAYS)
     return db.session.execute(
-        delete(WorkerHeartbeat).where(WorkerHeartbeat.last_beat_at < cutoff)).rowcount
+        delete(WorkerHeartbeat).where(WorkerHeartbeat.last_beat_at < cutoff)
+    ).rowcount
 
 
 def _live_since(now: datetime | None = None) -> datetime:
@@ -80,9 +93,17 @@ def _live_since(now: datetime | None = None) -> datetime:
 
 def live_worker_count(now: datetime | None = None) -> int:
     """Workers that beat in the last LIVE_SECONDS and did not stop."""
-    return db.session.scalar(select(func.count()).select_from(WorkerHeartbeat).where(
-        WorkerHeartbeat.last_beat_at >= _live_since(now),
-        WorkerHeartbeat.stopped_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(WorkerHeartbeat)
+            .where(
+                WorkerHeartbeat.last_beat_at >= _live_since(now),
+                WorkerHeartbeat.stopped_at.is_(None),
+            )
+        )
+        or 0
+    )
 
 
 @dataclass(frozen=True)
@@ -96,8 +117,11 @@ class WorkerRow:
 def workers(now: datetime | None = None) -> list[WorkerRow]:
     """Every worker known, most recently seen first, with its state."""
     since = _live_since(now)
-    rows = db.session.scalars(select(WorkerHeartbeat).order_by(
-        WorkerHeartbeat.last_beat_at.desc(), WorkerHeartbeat.id.desc())).all()
+    rows = db.session.scalars(
+        select(WorkerHeartbeat).order_by(
+            WorkerHeartbeat.last_beat_at.desc(), WorkerHeartbeat.id.desc()
+        )
+    ).all()
 
     def state(row: WorkerHeartbeat) -> str:
         if row.stopped_at is not None:
@@ -107,5 +131,14 @@ def workers(now: datetime | None = None) -> list[WorkerRow]:
     return [WorkerRow(row, state(row)) for row in rows]
 
 
-__all__ = ["BEAT_SECONDS", "Identity", "LIVE_SECONDS", "beat", "bulletin_version",
-           "live_worker_count", "prune", "stop", "workers"]
+__all__ = [
+    "BEAT_SECONDS",
+    "Identity",
+    "LIVE_SECONDS",
+    "beat",
+    "bulletin_version",
+    "live_worker_count",
+    "prune",
+    "stop",
+    "workers",
+]

@@ -40,8 +40,9 @@ def code_heads(migrations_dir: str) -> frozenset[str]:
 def database_revisions() -> frozenset[str]:
     """The revisions the database is stamped with (empty when never migrated)."""
     try:
-        return frozenset(db.session.execute(text("SELECT version_num FROM alembic_version"))
-                         .scalars())
+        return frozenset(
+            db.session.execute(text("SELECT version_num FROM alembic_version")).scalars()
+        )
     except SQLAlchemyError:  # no alembic_version table: never migrated
         db.session.rollback()
         return frozenset()
@@ -58,23 +59,25 @@ def check_database() -> Check:
 
 def check_migrations(migrations_dir: str) -> Check:
     code, stamped = code_heads(migrations_dir), database_revisions()
-    return Check("migrations", stamped == code,
-                 {"database": sorted(stamped), "code": sorted(code)})
+    return Check("migrations", stamped == code, {"database": sorted(stamped), "code": sorted(code)})
 
 
 def check_workers() -> Check:
     live = heartbeats.live_worker_count()
-    return Check("workers", live > 0,
-                 {"live": live, "within_seconds": heartbeats.LIVE_SECONDS})
+    return Check("workers", live > 0, {"live": live, "within_seconds": heartbeats.LIVE_SECONDS})
 
 
 def check_outbox() -> Check:
-    oldest = db.session.scalar(select(func.min(OutboxMessage.created_at)).where(
-        OutboxMessage.status == OutboxStatus.PENDING))
+    oldest = db.session.scalar(
+        select(func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == OutboxStatus.PENDING
+        )
+    )
     age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
     limit = OUTBOX_STUCK_AFTER.total_seconds()
-    return Check("outbox", age < limit,
-                 {"oldest_pending_seconds": round(age), "limit_seconds": round(limit)})
+    return Check(
+        "outbox", age < limit, {"oldest_pending_seconds": round(age), "limit_seconds": round(limit)}
+    )
 
 
 def readiness(migrations_dir: str | Path) -> list[Check]:
@@ -82,10 +85,14 @@ def readiness(migrations_dir: str | Path) -> list[Check]:
     database = check_database()
     if not database.ok:
         skipped = {"skipped": "database unreachable"}
-        return [database] + [Check(name, False, dict(skipped))
-                             for name in ("migrations", "workers", "outbox")]
-    runs = {"migrations": lambda: check_migrations(str(migrations_dir)),
-            "workers": check_workers, "outbox": check_outbox}
+        return [database] + [
+            Check(name, False, dict(skipped)) for name in ("migrations", "workers", "outbox")
+        ]
+    runs = {
+        "migrations": lambda: check_migrations(str(migrations_dir)),
+        "workers": check_workers,
+        "outbox": check_outbox,
+    }
     checks = [database]
     for name, run in runs.items():
         try:

@@ -24,8 +24,11 @@ def readyz() -> tuple[Response, int]:
     """Ready to serve: database, schema, a live worker, the outbox moving. 503 says which not."""
     checks = health.readiness(current_app.extensions["migrate"].directory)
     failed = [c.name for c in checks if not c.ok]
-    body = {"status": "not ready" if failed else "ready", "failed": failed,
-            "checks": {c.name: {"ok": c.ok, **c.detail} for c in checks}}
+    body = {
+        "status": "not ready" if failed else "ready",
+        "failed": failed,
+        "checks": {c.name: {"ok": c.ok, **c.detail} for c in checks},
+    }
     return _no_store(jsonify(body)), 503 if failed else 200
 
 
@@ -37,7 +40,8 @@ def prometheus() -> Response:
         abort(404)
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.strip().encode(), expected.encode()):
+        given.strip().encode(), expected.encode()
+    ):
         response = Response("A valid metrics token is needed.\n", 401, mimetype="text/plain")
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
@@ -57,8 +61,9 @@ def _start_timer() -> None:
 def _count_request(response: Response) -> Response:
     started = g.pop("ops_started", None)
     if started is not None:
-        metrics.observe(request.endpoint, request.method, response.status_code,
-                        time.perf_counter() - started)
+        metrics.observe(
+            request.endpoint, request.method, response.status_code, time.perf_counter() - started
+        )
     return response
 
 
