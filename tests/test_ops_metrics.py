@@ -115,6 +115,7 @@ def test_metrics_after_a_real_send_through_the_worker(
     assert value(after, "bulletin_deliveries_queued") == 0
     assert value(after, "bulletin_delivery_leases_expired") == 0
     assert value(after, "bulletin_workers_live") == 0
+    assert value(after, "bulletin_database_up") == 1
     healthz = (
         "bulletin_http_requests_total",
         dict(endpoint="ops.healthz", method="GET", status="200"),
@@ -236,3 +237,13 @@ def test_several_processes_add_up_in_multiprocess_mode(tmp_path):
     key = json.dumps({"endpoint": "ops.healthz", "method": "GET", "status": "200"}, sort_keys=True)
     assert samples[("bulletin_http_requests_total", key)] == 6
     assert ("bulletin_outbox_pending", "{}") in samples  # the database's gauges come too
+
+
+def test_metrics_still_answer_with_the_database_down(make_app):
+    app = make_app(DATABASE_URL="postgresql://postgres@127.0.0.1:1/nowhere", METRICS_TOKEN=TOKEN)
+    client = app.test_client()
+    client.get("/healthz")
+    samples = scrape(client)
+    assert value(samples, "bulletin_database_up") == 0
+    assert not any(name == "bulletin_outbox_pending" for name, _ in samples)
+    assert any(name == "bulletin_http_requests_total" for name, _ in samples)

@@ -8,6 +8,7 @@ across every worker process on every machine, whichever web process is scraped.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import and_, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from bulletin.core import heartbeats
 from bulletin.extensions import db
@@ -36,6 +38,8 @@ from bulletin.models import (
 )
 
 disable_created_metrics()  # no *_created series: they double the output for nothing
+
+log = logging.getLogger(__name__)
 
 #: The web metrics live here, not in prometheus_client's global registry.
 WEB_REGISTRY = CollectorRegistry(auto_describe=True)
@@ -71,10 +75,19 @@ class DatabaseCollector:
     """Gauges read from the database when scraped (needs an app context)."""
 
     def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "bulletin_database_up", "1 when the database answered this scrape's queries, else 0 "
+            "(the database's figures are then missing).")
         try:
-            yield from self._collect()
+            figures = list(self._collect())
+        except SQLAlchemyError:
+            log.warning("metrics: the database did not answer", exc_info=True)
+            figures = []
         finally:
             db.session.rollback()  # read only: end the transaction
+        up.add_metric([], 1 if figures else 0)
+        yield up
+        yield from figures
 
     def _collect(self) -> Iterator[Metric]:
         now = utcnow()
