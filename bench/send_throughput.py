@@ -168,9 +168,9 @@ def run_ours(database_url: str, smtp_url: str, connections: int, dkim_env: dict,
 
 
 def prerender(send_id: int, count: int) -> list[tuple[bytes, str, str]]:
-    from bulletin.delivery.bulk import Personal
     from bulletin.mail.settings import DeliverySettings
     from bulletin.delivery.templates import build_template
+    from bulletin.mail.messages import Personal
     from bulletin.models import Send
 
     settings = DeliverySettings.from_app(current_app)

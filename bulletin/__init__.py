@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import os
-
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -15,8 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from bulletin import config as config_module
 from bulletin.config import PUBLISHED_SECRETS
 from bulletin.extensions import babel, csrf, db, limiter, login_manager, migrate
-
-LANGUAGES = ("cy", "en")
+from bulletin.i18n import LONDON, select_locale
 
 _HERE = Path(__file__).resolve().parent
 
@@ -35,9 +33,9 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     from bulletin.ops import routes as ops
     from bulletin.privacy.redaction import install_log_redaction
     from bulletin.subscriptions import routes as public
-    from bulletin.templating import register_template_helpers
 
-    app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True)
+    app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True,
+                instance_path=config_module.instance_path())
     _load_config(app, config)
     _validate_config(app)
     _trust_proxies(app)
@@ -50,7 +48,7 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     web.register_error_pages(app, json_errors={"/api/": api.http_error})
     app.after_request(web.security_headers)
     install_log_redaction()
-    register_template_helpers(app)
+    web.register_template_helpers(app)
     return app
 
 
@@ -132,21 +130,6 @@ def _trust_proxies(app: Flask) -> None:
                                 x_prefix=0)
 
 
-def select_locale() -> str:
-    """?lang= (remembered in the session), then the subscriber's language, then the browser."""
-    if not has_request_context():  # the CLI and the worker: messages in English
-        return "en"
-    asked = request.args.get("lang")
-    if asked in LANGUAGES:
-        session["lang"] = asked
-        return asked
-    if g.get("subscriber_language") in LANGUAGES:
-        return g.subscriber_language
-    if session.get("lang") in LANGUAGES:
-        return session["lang"]
-    return request.accept_languages.best_match(LANGUAGES) or "en"
-
-
 def _bind_extensions(app: Flask) -> None:
     """Bind every extension to this app."""
     db.init_app(app)
@@ -158,7 +141,7 @@ def _bind_extensions(app: Flask) -> None:
     from bulletin.editorial import access  # noqa: F401  (installs the user loader)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/London")
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: LONDON.key)
     from bulletin import models  # noqa: F401  (register every table)
 
 

@@ -14,6 +14,7 @@ from bulletin.api import commands as api_commands
 from bulletin.bounces import commands as bounce_commands
 from bulletin.delivery import commands as delivery_commands
 from bulletin.editorial import commands as editor_commands
+from bulletin.ops import commands as ops_commands
 from bulletin.privacy import commands as privacy_commands
 
 
@@ -141,5 +142,8 @@ for _command in (
     privacy_commands.import_command,
     privacy_commands.export_command,
     api_commands.api_token_group,
+    ops_commands.doctor_command,
+    ops_commands.backup_command,
+    ops_commands.restore_command,
 ):
     main.add_command(_command)

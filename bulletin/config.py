@@ -20,6 +20,12 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def instance_path() -> str | None:
+    """BULLETIN_INSTANCE_PATH, absolute; None for Flask's default (instance/ beside the code)."""
+    value = _env("BULLETIN_INSTANCE_PATH")
+    return str(Path(value).resolve()) if value else None
+
+
 def _int(name: str, default: int) -> int:
     return int(_env(name, str(default)))
 
@@ -47,6 +53,9 @@ class Config:
     ORG_POSTAL_ADDRESS = _env("ORG_POSTAL_ADDRESS", "1 Example Street, Cardiff, CF10 1AA")
     LIST_ID = _env("LIST_ID")  # default: bulletin.<domain of MAIL_FROM>
     BOUNCE_DOMAIN = _env("BOUNCE_DOMAIN")
+    #: The host BOUNCE_DOMAIN's MX should name (where the bounce server runs): `bulletin doctor`
+    #: checks it; unset, the doctor only checks that an MX exists.
+    BOUNCE_MX_HOST = _env("BOUNCE_MX_HOST")
     #: imaps://user:pass@host/INBOX: a mailbox of bounces the worker polls (unset: no polling).
     BOUNCE_IMAP_URL = _env("BOUNCE_IMAP_URL")
     #: PEM file of the CAs that imaps:// trusts instead of the system's (a private mail server).

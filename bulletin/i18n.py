@@ -1,11 +1,108 @@
-"""Wall-clock time in Europe/London, where editors enter and read dates (stored in UTC)."""
+"""Languages and local time: the Language enum, BCP 47 tags, the London zone, locale selection.
+
+The database stores a language as its two-letter code ('cy', 'en'): Language is a StrEnum,
+so its members compare equal to those strings and can be written to the columns directly.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from flask import g, has_request_context, request, session, url_for
+from flask_babel import get_locale
+
+#: Where editors enter and read dates (stored in UTC), and where consent dates are read.
 LONDON = ZoneInfo("Europe/London")
+
+
+class Language(StrEnum):
+    """A language the bulletin is written in; the value is the code stored in the database."""
+
+    CY = "cy"
+    EN = "en"
+
+    @property
+    def tag(self) -> str:
+        """BCP 47 tag for lang= attributes and Content-Language (WLS-09): cy or en-GB."""
+        return "cy" if self is Language.CY else "en-GB"
+
+    @property
+    def native_name(self) -> str:
+        """The language's name in itself (Cymraeg, English): never translated."""
+        return "Cymraeg" if self is Language.CY else "English"
+
+    @property
+    def other(self) -> Language:
+        """Welsh for English and the other way round."""
+        return Language.EN if self is Language.CY else Language.CY
+
+
+#: Every language, Welsh first (the order of choices on forms and pages).
+LANGUAGES: tuple[Language, ...] = (Language.CY, Language.EN)
+DEFAULT = Language.EN
+#: The codes as plain strings (for JSON Schema enums, click choices, Accept-Language matching).
+CODES: tuple[str, ...] = tuple(str(lang) for lang in LANGUAGES)
+
+
+def language_of(value: str | None) -> Language:
+    """Welsh for 'cy', English for anything else (None, '', 'en', an unknown code)."""
+    return Language.CY if value == Language.CY else Language.EN
+
+
+def language_tag(lang: str | None) -> str:
+    """The BCP 47 tag of a stored language code: cy or en-GB."""
+    return language_of(lang).tag
+
+
+def other_language(lang: str | None) -> Language:
+    """'cy' for 'en' and the other way round."""
+    return language_of(lang).other
+
+
+# ----- locale selection (Flask-Babel) and the Jinja helpers -----
+
+
+def select_locale() -> str:
+    """?lang= (remembered in the session), then the subscriber's language, then the browser."""
+    if not has_request_context():  # the CLI and the worker: messages in English
+        return DEFAULT.value
+    asked = request.args.get("lang")
+    if asked in CODES:
+        session["lang"] = asked
+        return asked
+    if g.get("subscriber_language") in CODES:
+        return g.subscriber_language
+    if session.get("lang") in CODES:
+        return session["lang"]
+    return request.accept_languages.best_match(CODES) or DEFAULT.value
+
+
+def current_lang() -> Language:
+    """The language of this page (English outside a request)."""
+    return language_of(str(get_locale()))
+
+
+def html_lang(lang: str | None = None) -> str:
+    """BCP 47 tag for the html lang attribute (WLS-09): cy or en-GB."""
+    return language_tag(lang or current_lang())
+
+
+def switch_language_url(lang: str) -> str:
+    """This page in another language: the same path and query, with lang= replaced."""
+    if not (request.endpoint and request.method == "GET"):
+        return url_for("public.subscribe", lang=lang)
+    # Only the route's own arguments go to url_for. The query is copied as text: handed to
+    # url_for, ?_external=1 or ?_scheme= would build a link from the Host header, and
+    # ?endpoint= or ?_method= would raise a 500.
+    path = url_for(request.endpoint, **(request.view_args or {}))
+    query = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return f"{path}?{urlencode([*query, ('lang', lang)])}"
+
+
+# ----- wall-clock time in Europe/London -----
 
 
 class NonexistentTime(ValueError):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -12,10 +14,17 @@ from bulletin import create_app
 from bulletin.bounces.pool import close_classifier_pool
 from bulletin.config import TestConfig
 from bulletin.extensions import db
+from tests.support.smtp import SMTPServer
+from tests.support.worker import run_worker_once as _run_worker_once
 
-from tests.smtp import SMTPServer
+pytest_plugins = ["tests.factories", "tests.browser.fixtures", "tests.support.api_fixtures"]
 
-pytest_plugins = ["tests.factories", "tests.browser.fixtures", "tests.api_fixtures"]
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--snapshot-update", action="store_true",
+                     help="rewrite tests/snapshots/ from what the code makes now (review the diff)")
 
 
 def config_for(**overrides) -> dict:
@@ -98,6 +107,12 @@ def runner(app):
 
 
 @pytest.fixture
+def run_worker_once():
+    """run_worker_once(app, settings=None, *, times=1): every job, `times` passes, one worker."""
+    return _run_worker_once
+
+
+@pytest.fixture
 def smtp_server():
     server = SMTPServer().start()
     yield server
@@ -112,3 +127,28 @@ def csrf_token(html: str) -> str:
     match = CSRF_RE.search(html) or re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+@pytest.fixture
+def snapshot(request):
+    """snapshot(name, text): fails with a diff when text differs from tests/snapshots/<name>;
+    `pytest --snapshot-update` (or UPDATE_SNAPSHOTS=1) writes it instead."""
+    update = (request.config.getoption("--snapshot-update")
+              or os.environ.get("UPDATE_SNAPSHOTS") == "1")
+
+    def check(name: str, actual: str) -> None:
+        path = SNAPSHOTS / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(actual, encoding="utf-8")
+            return
+        if not path.exists():
+            pytest.fail(f"no snapshot {path}: run pytest --snapshot-update, review and commit it")
+        expected = path.read_text(encoding="utf-8")
+        if actual != expected:
+            diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
+                                                f"snapshots/{name}", "now"))
+            pytest.fail(f"{name} changed. If that is intended, run pytest --snapshot-update and "
+                        f"commit the new snapshot.\n{diff}", pytrace=False)
+
+    return check

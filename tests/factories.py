@@ -153,3 +153,34 @@ def make_issue(app):
         return issue
 
     return make
+
+
+@pytest.fixture
+def make_fixed_issue(make_workshop, make_opportunity, make_issue):
+    """make_fixed_issue() -> Issue: the same catalogue and issue every time (fixed slugs, dates,
+    Welsh and English text), for snapshots of the mail."""
+    from datetime import UTC, datetime
+
+    def make():
+        workshop = make_workshop(
+            "Involving the public in research", title_cy="Cynnwys y cyhoedd mewn ymchwil",
+            slug="snapshot-workshop", starts_at=datetime(2031, 5, 14, 9, 30, tzinfo=UTC),
+            hours=3, summary_en="A morning on working with public contributors.",
+            summary_cy="Bore ar weithio gyda chyfranwyr cyhoeddus.", venue_en="Cardiff",
+            venue_cy="Caerdydd", has_step_free_access=True, has_bsl=True)
+        opportunity = make_opportunity(
+            "Join our public panel", title_cy="Ymunwch â'n panel cyhoeddus",
+            slug="snapshot-opportunity", closes_at=datetime(2031, 6, 30, 17, 0, tzinfo=UTC),
+            summary_en="Help shape studies on social care.",
+            summary_cy="Helpwch i lunio astudiaethau ar ofal cymdeithasol.",
+            url="https://example.org/panel")
+        return make_issue(
+            "Research bulletin: May", subject_cy="Bwletin ymchwil: Mai", slug="snapshot-issue",
+            intro_en="Welcome to **May's** bulletin.", intro_cy="Croeso i fwletin **Mai**.",
+            published_at=datetime(2031, 5, 1, 8, 0, tzinfo=UTC),
+            items=[workshop, opportunity,
+                   {"title_en": "New guidance", "title_cy": "Canllawiau newydd",
+                    "body_en": "Read the [new guidance](https://example.org/guidance).",
+                    "body_cy": "Darllenwch y [canllawiau newydd](https://example.org/canllawiau)."}])
+
+    return make

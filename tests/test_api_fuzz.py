@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
@@ -101,6 +102,7 @@ def _documented_example(operation, document: dict, pinned: dict, headers, tally:
     tally.add("example", operation.label, response.status_code)
 
 
+@pytest.mark.slow
 def test_fuzz_every_operation(app, api, make_workshop, make_opportunity, make_issue, capsys):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     document = api.client.get("/api/v1/openapi.json").get_json()

@@ -12,7 +12,7 @@ from bulletin.models import AuditLog, BounceEvent, Suppression
 from bulletin.mail.pseudonyms import hash_address
 from bulletin.suppressions import is_suppressed, suppress
 
-from tests.bouncemail import dsn, sent_verp
+from tests.support.bouncemail import dsn, sent_verp
 from tests.conftest import csrf_token
 from tests.factories import sign_in
 

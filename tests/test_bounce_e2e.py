@@ -13,9 +13,9 @@ from bulletin.extensions import db
 from bulletin.models import BounceEvent, Subscriber, Suppression
 from bulletin.mail.pseudonyms import hash_address
 
-from tests.bouncemail import BOUNCE_DOMAIN, arf, dsn
-from tests.delivery_helpers import configure, drain, make_send
-from tests.smtp import free_port
+from tests.support.bouncemail import BOUNCE_DOMAIN, arf, dsn
+from tests.support.delivery_helpers import configure, drain, make_send
+from tests.support.smtp import free_port
 
 
 @pytest.fixture

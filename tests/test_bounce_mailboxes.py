@@ -24,10 +24,10 @@ from bulletin.bounces.mailboxes import (
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, ConsentEvent, InboundMessage
 
-from tests.bouncemail import BOUNCE_DOMAIN, dsn, plain_mail, sent_verp
-from tests.imapserver import ImapServer
-from tests.slow_classifier import install_slow_pool, slow_message
-from tests.tlscerts import TestCA
+from tests.support.bouncemail import BOUNCE_DOMAIN, dsn, plain_mail, sent_verp
+from tests.support.imapserver import ImapServer
+from tests.support.slow_classifier import install_slow_pool, slow_message
+from tests.support.tlscerts import TestCA
 
 
 @pytest.fixture

@@ -23,11 +23,11 @@ from bulletin.models import (
     Subscriber,
     Suppression,
 )
-from bulletin.subscriptions.export import export_subscriber
+from bulletin.core.subject_access import export_subscriber
 from bulletin.core.subscribers import erase
 from bulletin.suppressions import is_suppressed
 
-from tests.bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail
+from tests.support.bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail
 
 START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 

@@ -22,10 +22,10 @@ from bulletin.delivery.pipeline import start_due_sends
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, Delivery, Send, Subscriber, Suppression
 
-from tests.bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail
-from tests.delivery_helpers import configure, drain, make_send
-from tests.imapserver import ImapServer
-from tests.smtp import Received, free_port
+from tests.support.bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail
+from tests.support.delivery_helpers import configure, drain, make_send
+from tests.support.imapserver import ImapServer
+from tests.support.smtp import Received, free_port
 
 READERS = ("victim", "attacker", "bounced", "complains")
 

@@ -16,9 +16,9 @@ from bulletin.bounces.server import make_server
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, InboundMessage
 
-from tests.bouncemail import BOUNCE_DOMAIN, dsn, plain_mail, sent_verp
-from tests.slow_classifier import install_slow_pool, slow_message
-from tests.smtp import free_port
+from tests.support.bouncemail import BOUNCE_DOMAIN, dsn, plain_mail, sent_verp
+from tests.support.slow_classifier import install_slow_pool, slow_message
+from tests.support.smtp import free_port
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from tests.test_bounce_webhooks import (
     ses_bounce,
     signed,
 )
-from tests.tlscerts import TestCA
+from tests.support.tlscerts import TestCA
 
 sns = test_bounce_webhooks.sns  # the fixture: a fake fetcher that records what was fetched
 

@@ -18,8 +18,8 @@ from bulletin.bounces.providers.sns import canonical_string
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, ConsentEvent, InboundMessage, Suppression
 
-from tests.bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail, sent_delivery
-from tests.slow_classifier import install_slow_pool, slow_message
+from tests.support.bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail, sent_delivery
+from tests.support.slow_classifier import install_slow_pool, slow_message
 
 TOPIC = "arn:aws:sns:eu-west-2:123456789012:ses-bounces"
 CERT_URL = "https://sns.eu-west-2.amazonaws.com/SimpleNotificationService-abc.pem"

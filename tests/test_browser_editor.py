@@ -8,8 +8,9 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from tests.browser.fixtures import save_screenshots
-from tests.browser.mail import check_email, deliver
-from tests.mailtools import text_part
+from tests.browser.mail import check_email
+from tests.support.mailtools import text_part
+from tests.support.worker import run_worker_once
 
 pytestmark = pytest.mark.browser
 
@@ -105,7 +106,7 @@ def send_now_and_receive(page, live, smtp_server):
     with page.expect_navigation():
         page.click("main form button:has-text('Anfon nawr')")
     for _ in range(5):  # start the send, then the senders: a few worker passes at most
-        deliver(live.app)
+        run_worker_once(live.app)
         if smtp_server.to("darllenydd@example.org"):
             break
     [received] = smtp_server.to("darllenydd@example.org")

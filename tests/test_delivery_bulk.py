@@ -14,9 +14,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bulletin.delivery.bulk import MessageTemplate, Personal, qp_url
-from bulletin.mail.dkim import make_signer
 from bulletin.mail.settings import DeliverySettings
+from bulletin.mail.dkim import make_signer
+from bulletin.mail.messages import MessageTemplate, Personal, qp_url
 from bulletin.models import Subscriber, SubscriberStatus
 from bulletin.mail.rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail
 
@@ -212,7 +212,7 @@ def test_sent_issue_carries_the_headers_and_a_verifying_signature(app, client, s
                                                                    make_subscriber, dkim_key):
     from bulletin.delivery.pipeline import start_due_sends
 
-    from tests.delivery_helpers import configure, drain, make_send
+    from tests.support.delivery_helpers import configure, drain, make_send
 
     path, dnsfunc = dkim_key
     settings = configure(app, smtp_server, DKIM_SELECTOR=SELECTOR, DKIM_DOMAIN=DOMAIN,

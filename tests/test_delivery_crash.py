@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bulletin.extensions import db
 from bulletin.models import Delivery, DeliveryStatus, Send, SendStatus
 
-from tests.delivery_helpers import make_send, seed_subscribers, status_counts
+from tests.support.delivery_helpers import make_send, seed_subscribers, status_counts
 
 BULLETIN = str(Path(sys.executable).with_name("bulletin"))
 
@@ -55,6 +55,7 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(60)
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_send_loses_nothing(app, database_url, smtp_server, tmp_path):
     seed_subscribers(2000)
     send = make_send()
@@ -86,6 +87,7 @@ def test_worker_killed_mid_send_loses_nothing(app, database_url, smtp_server, tm
     assert twice <= in_flight
 
 
+@pytest.mark.slow
 def test_two_workers_never_send_one_recipient_twice(app, database_url, smtp_server, tmp_path):
     if not database_url.startswith("postgres"):
         pytest.skip("needs PostgreSQL (FOR UPDATE SKIP LOCKED); SQLite runs one worker")

@@ -12,7 +12,7 @@ from bulletin.extensions import db
 from bulletin.models import Delivery, Send, SendStatus
 
 from tests.conftest import csrf_token
-from tests.delivery_helpers import configure, make_issue_row, make_send
+from tests.support.delivery_helpers import configure, make_issue_row, make_send
 
 
 def _form(client, issue, **extra):

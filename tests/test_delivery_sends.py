@@ -9,14 +9,13 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 
 from bulletin.delivery.pipeline import finish_sends, materialise, start_due_sends
-from bulletin.worker import Worker, run_once
 from bulletin.extensions import db
 from bulletin.models import Delivery, Issue, Send, SendStatus, Subscriber, SubscriberStatus, utcnow
 from bulletin.core.sends import audience_json, count_audience
 from bulletin.core import subscribers as operations
 from bulletin.suppressions import is_suppressed, suppress
 
-from tests.delivery_helpers import (
+from tests.support.delivery_helpers import (
     configure,
     drain,
     make_issue_row,
@@ -178,14 +177,12 @@ def test_smtp_down_mid_send_pauses_and_resumes(app, smtp_server):
     assert len(got) == 300 and set(got.values()) == {1}
 
 
-def test_send_scheduled_while_no_worker_ran_goes_once_at_start(app, smtp_server):
+def test_send_scheduled_while_no_worker_ran_goes_once_at_start(app, smtp_server, run_worker_once):
     configure(app, smtp_server, SEND_GRACE_HOURS=12)
     seed_subscribers(40)
     send = make_send(minutes_ago=90)  # its time came while no worker was running
-    worker = Worker(app=app, settings=configure(app, smtp_server))
-    run_once(worker)  # start-sends, run-senders (drains in the main thread), finish-sends
-    run_once(worker)
-    worker.close()
+    # Two passes: start-sends, run-senders (drains in the main thread), finish-sends.
+    run_worker_once(app, configure(app, smtp_server), times=2)
     db.session.expire_all()
     assert db.session.get(Send, send.id).status == SendStatus.DONE
     got = Counter(r for m in smtp_server.received for r in m.rcpt_tos)

@@ -8,14 +8,12 @@ from email.utils import parseaddr
 
 from bs4 import BeautifulSoup
 
-from bulletin.worker import Worker, run_once
-from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import Issue, IssueItem, OutboxMessage, utcnow
 
 from tests.conftest import csrf_token
 from tests.factories import sign_in
-from tests.mailtools import html_part, text_part
+from tests.support.mailtools import html_part, text_part
 
 
 def _token(client, url="/editor/issues/new") -> str:
@@ -181,7 +179,7 @@ def test_second_save_with_a_stale_version_is_refused_and_keeps_the_text(
 
 
 def test_test_send_goes_through_the_outbox_to_a_real_smtp_server(
-    make_app, smtp_server, make_editor, make_workshop, make_issue
+    make_app, smtp_server, make_editor, make_workshop, make_issue, run_worker_once
 ):
     app = make_app(SMTP_URL=smtp_server.url)
     client = app.test_client()
@@ -201,9 +199,7 @@ def test_test_send_goes_through_the_outbox_to_a_real_smtp_server(
     assert response.status_code == 303
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(OutboxMessage.id))) == 4
-        worker = Worker(app=app, settings=DeliverySettings.from_app(app))
-        run_once(worker)
-        worker.close()
+        run_worker_once(app)
     received = smtp_server.wait_for(4)
     assert sorted(r.rcpt_tos[0] for r in received) == ["a@example.org"] * 2 + ["b@example.org"] * 2
     welsh = next(r.message for r in received if "Rhifyn prawf" in r.message["Subject"])

@@ -20,11 +20,10 @@ from werkzeug.serving import make_server
 
 from bulletin.extensions import db
 from bulletin.mail import tokens
-from bulletin.mail.settings import DeliverySettings
 from bulletin.models import Subscriber
 from bulletin.ops.logs import JsonFormatter
-from bulletin.worker import Worker, run_once
 from tests.conftest import _empty_tables, csrf_token
+from tests.support.worker import run_worker_once
 from tests.test_security_logging import Browser
 
 ADDRESS = "json.logged@example.org"
@@ -85,9 +84,7 @@ def test_json_lines_carry_the_request_id_and_no_token_or_address(app, live_serve
         },
     )
     uid = db.session.scalar(select(Subscriber.uid).filter_by(email=ADDRESS))
-    worker = Worker(app=app, settings=DeliverySettings.from_app(app))
-    run_once(worker)
-    worker.close()
+    run_worker_once(app)
     confirm, manage = tokens.make_confirm_token(uid), tokens.make_manage_token(uid)
     page = browser.get(f"/confirm/{confirm}")
     browser.post(f"/confirm/{confirm}", {"csrf_token": csrf_token(page)})

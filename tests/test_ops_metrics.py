@@ -14,7 +14,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bulletin.extensions import db
 from bulletin.mail import outbox
-from bulletin.mail.settings import DeliverySettings
 from bulletin.models import (
     BounceEvent,
     Delivery,
@@ -24,7 +23,7 @@ from bulletin.models import (
     SendStatus,
     utcnow,
 )
-from bulletin.worker import Worker, run_once
+from tests.support.worker import run_worker_once
 
 TOKEN = "metrics-token-for-tests"
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,10 +97,7 @@ def test_metrics_after_a_real_send_through_the_worker(
     assert value(before, "bulletin_messages", channel="bulk", outcome="sent") == 0
     assert value(before, "bulletin_messages", channel="transactional", outcome="sent") == 0
 
-    worker = Worker(app=app, settings=DeliverySettings.from_app(app))
-    run_once(worker)  # the welcome; start-sends, run-senders (drains), finish-sends
-    run_once(worker)
-    worker.close()
+    run_worker_once(app, times=2)  # the welcome; start-sends, run-senders (drains), finish-sends
     assert len(smtp_server.received) == 4
 
     for _ in range(2):

@@ -6,22 +6,15 @@ import email.policy
 from datetime import timedelta
 from email.parser import BytesParser
 
+import pytest
 import time_machine
 from sqlalchemy import select
 
-from bulletin.worker import Worker, run_once
-from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import OutboxMessage, OutboxStatus, Subscriber, SubscriberStatus, utcnow
 
 from tests.conftest import _empty_tables, csrf_token
-from tests.smtp import SMTPServer, free_port
-
-
-def deliver(app) -> None:
-    worker = Worker(app=app, settings=DeliverySettings.from_app(app))
-    run_once(worker)
-    worker.close()
+from tests.support.smtp import SMTPServer, free_port
 
 
 def sign_up(client, address="dead.smtp@example.org"):
@@ -31,7 +24,8 @@ def sign_up(client, address="dead.smtp@example.org"):
         "region": "north-wales", "language": "en", "consent": "y"})
 
 
-def test_dead_smtp_server_delays_mail_but_loses_nothing(make_app):
+@pytest.mark.slow
+def test_dead_smtp_server_delays_mail_but_loses_nothing(make_app, run_worker_once):
     from bulletin.core.defaults import ensure_defaults
 
     port = free_port()
@@ -41,16 +35,16 @@ def test_dead_smtp_server_delays_mail_but_loses_nothing(make_app):
         ensure_defaults()
         client = app.test_client()
         assert sign_up(client).status_code == 303  # the web request never waits on SMTP
-        deliver(app)
+        run_worker_once(app)
         row = db.session.scalar(select(OutboxMessage))
         assert row.status == OutboxStatus.PENDING and row.attempts == 1 and row.last_error
         assert db.session.scalar(select(Subscriber.status)) == SubscriberStatus.PENDING
         server = SMTPServer(port).start()
         try:
-            deliver(app)  # backoff not yet over: nothing is retried early
+            run_worker_once(app)  # backoff not yet over: nothing is retried early
             assert server.received == []
             with time_machine.travel(utcnow() + timedelta(minutes=5)):
-                deliver(app)
+                run_worker_once(app)
             [received] = server.wait_for(1)
         finally:
             server.stop()
@@ -59,9 +53,9 @@ def test_dead_smtp_server_delays_mail_but_loses_nothing(make_app):
         assert db.session.scalar(select(OutboxMessage.status)) == OutboxStatus.SENT
 
 
-def test_outbox_folder_backend_writes_parseable_eml_files(app, client, tmp_path):
+def test_outbox_folder_backend_writes_parseable_eml_files(app, client, tmp_path, run_worker_once):
     sign_up(client, "folder@example.org")
-    deliver(app)
+    run_worker_once(app)
     files = list((tmp_path / "outbox").glob("*.eml"))
     assert len(files) == 1
     message = BytesParser(policy=email.policy.default).parsebytes(files[0].read_bytes())
@@ -72,7 +66,7 @@ def test_outbox_folder_backend_writes_parseable_eml_files(app, client, tmp_path)
     assert max(len(line) for line in raw.split(b"\r\n")) <= 78
 
 
-def test_permanent_rejection_fails_the_mail_without_retrying(make_app, smtp_server):
+def test_permanent_rejection_fails_the_mail_without_retrying(make_app, smtp_server, run_worker_once):
     from bulletin.core.defaults import ensure_defaults
 
     app = make_app(SMTP_URL=smtp_server.url)
@@ -81,12 +75,13 @@ def test_permanent_rejection_fails_the_mail_without_retrying(make_app, smtp_serv
         _empty_tables()
         ensure_defaults()
         sign_up(app.test_client(), "gone@example.org")
-        deliver(app)
+        run_worker_once(app)
         row = db.session.scalar(select(OutboxMessage))
         assert row.status == OutboxStatus.FAILED and "5.1.1" in row.last_error
 
 
-def test_welcome_mail_is_not_sent_to_an_address_suppressed_before_delivery(app, make_subscriber):
+def test_welcome_mail_is_not_sent_to_an_address_suppressed_before_delivery(app, make_subscriber,
+                                                                            run_worker_once):
     from bulletin.mail import outbox
     from bulletin.suppressions import suppress
 
@@ -94,5 +89,5 @@ def test_welcome_mail_is_not_sent_to_an_address_suppressed_before_delivery(app, 
     outbox.enqueue(subscriber, "welcome")
     suppress(subscriber.email, "complaint", source="test")
     db.session.commit()
-    deliver(app)
+    run_worker_once(app)
     assert db.session.scalar(select(OutboxMessage.status)) == OutboxStatus.SKIPPED

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
 from sqlalchemy import LargeBinary, String, Text, select
 
 from bulletin.mail import tokens
-from bulletin.worker import Worker, run_once
-from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import (
     ConsentEvent,
@@ -28,12 +27,6 @@ STORED = "Erin.Erasure@example.org"
 NAME = "Erin Unforgettable-Name"
 
 
-def deliver(app) -> None:
-    worker = Worker(app=app, settings=DeliverySettings.from_app(app))
-    run_once(worker)
-    worker.close()
-
-
 def find_traces(needles: list[str]) -> list[str]:
     """Every (table.column) holding one of the needles, in any text or binary column."""
     found = []
@@ -50,8 +43,9 @@ def find_traces(needles: list[str]) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_erasure_leaves_only_the_hash_and_an_address_free_trail(make_app, smtp_server,
-                                                                  make_issue):
+                                                                  make_issue, run_worker_once):
     from bulletin.core.defaults import ensure_defaults
     from tests.conftest import _empty_tables
 
@@ -68,7 +62,7 @@ def test_erasure_leaves_only_the_hash_and_an_address_free_trail(make_app, smtp_s
     with app.app_context():
         subscriber = db.session.scalar(select(Subscriber))
         uid, subscriber_id = subscriber.uid, subscriber.id
-        deliver(app)
+        run_worker_once(app)
     confirm_path = f"/confirm/{tokens_for(app, 'confirm', uid)}"
     page = client.get(confirm_path)
     assert client.post(confirm_path, data={"csrf_token": csrf_token(page.text)}).status_code == 200
@@ -78,7 +72,7 @@ def test_erasure_leaves_only_the_hash_and_an_address_free_trail(make_app, smtp_s
         "csrf_token": csrf_token(page.text), "name": NAME, "topics": ["workshops"],
         "region": "mid-wales", "language": "cy"}).status_code == 200
     with app.app_context():
-        deliver(app)
+        run_worker_once(app)
         send = Send(issue=make_issue(), status=SendStatus.DONE)
         db.session.add(send)
         db.session.flush()

@@ -173,7 +173,7 @@ def test_reports_without_proof_go_after_their_retention_and_proven_ones_stay(app
     from bulletin.bounces.ingest import ingest_raw
     from bulletin.models import BounceAction, BounceEvent, InboundMessage
 
-    from tests.bouncemail import BOUNCE_DOMAIN, dsn
+    from tests.support.bouncemail import BOUNCE_DOMAIN, dsn
 
     reader = make_subscriber("victim@example.org")
     with time_machine.travel(START, tick=False):

@@ -15,15 +15,13 @@ from werkzeug.serving import make_server
 
 from bulletin.mail import tokens
 from bulletin.bounces.server import make_server as make_bounce_server
-from bulletin.worker import Worker, run_once
-from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import Subscriber
 from bulletin.privacy.redaction import RedactingFilter, redact
 
-from tests.bouncemail import BOUNCE_DOMAIN, dsn
+from tests.support.bouncemail import BOUNCE_DOMAIN, dsn
 from tests.conftest import csrf_token
-from tests.smtp import free_port
+from tests.support.smtp import free_port
 
 ADDRESS = "logged.person@example.org"
 
@@ -56,7 +54,8 @@ class Browser:
             return response.status
 
 
-def test_sign_up_confirm_and_unsubscribe_log_no_token_or_address(app, live_server, caplog):
+def test_sign_up_confirm_and_unsubscribe_log_no_token_or_address(app, live_server, caplog,
+                                                                  run_worker_once):
     caplog.set_level(logging.DEBUG)
     browser = Browser(live_server)
     page = browser.get("/subscribe")
@@ -64,9 +63,7 @@ def test_sign_up_confirm_and_unsubscribe_log_no_token_or_address(app, live_serve
                                 "topics": ["news"], "region": "mid-wales", "language": "en",
                                 "consent": "y"})
     uid = db.session.scalar(select(Subscriber.uid).filter_by(email=ADDRESS))
-    worker = Worker(app=app, settings=DeliverySettings.from_app(app))
-    run_once(worker)
-    worker.close()
+    run_worker_once(app)
     confirm, manage = tokens.make_confirm_token(uid), tokens.make_manage_token(uid)
     unsubscribe = tokens.make_unsubscribe_token(uid)
     page = browser.get(f"/confirm/{confirm}")

@@ -6,8 +6,8 @@ import pytest
 
 from bulletin.delivery.backends import SMTPBackend
 
-from tests.smtp import SMTPServer, free_port
-from tests.tlscerts import TestCA
+from tests.support.smtp import SMTPServer, free_port
+from tests.support.tlscerts import TestCA
 
 MESSAGE = (
     b"From: a@example.org\r\nTo: b@example.org\r\nSubject: dots\r\n\r\n"

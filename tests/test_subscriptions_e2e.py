@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from bulletin.worker import Worker, run_once
-from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
 from bulletin.models import ConsentEvent, Subscriber, SubscriberStatus, Suppression
 
 from tests.conftest import csrf_token
-from tests.mailtools import html_part, links, text_part
-
-
-def deliver(app) -> None:
-    worker = Worker(app=app, settings=DeliverySettings.from_app(app))
-    run_once(worker)
-    worker.close()
+from tests.support.mailtools import html_part, links, text_part
 
 
 def sign_up(client, email="ffion@example.org", **fields):
@@ -32,7 +24,7 @@ def sign_up(client, email="ffion@example.org", **fields):
     return client.post("/subscribe", data=data)
 
 
-def test_sign_up_confirm_manage_unsubscribe_over_real_smtp(make_app, smtp_server):
+def test_sign_up_confirm_manage_unsubscribe_over_real_smtp(make_app, smtp_server, run_worker_once):
     from bulletin.core.defaults import ensure_defaults
     from tests.conftest import _empty_tables
 
@@ -45,7 +37,7 @@ def test_sign_up_confirm_manage_unsubscribe_over_real_smtp(make_app, smtp_server
     response = sign_up(client)
     assert response.status_code == 303
     with app.app_context():
-        deliver(app)
+        run_worker_once(app)
     [confirmation] = smtp_server.wait_for(1)
     assert confirmation.rcpt_tos == ["ffion@example.org"]
     message = confirmation.message
@@ -65,7 +57,7 @@ def test_sign_up_confirm_manage_unsubscribe_over_real_smtp(make_app, smtp_server
     with app.app_context():
         subscriber = db.session.scalar(db.select(Subscriber))
         assert subscriber.status == SubscriberStatus.CONFIRMED
-        deliver(app)
+        run_worker_once(app)
     welcome = smtp_server.wait_for(2)[1].message
     [manage_path] = links(welcome, "/manage/")
 

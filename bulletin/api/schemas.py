@@ -1,37 +1,34 @@
 """Every request and response schema of the API, written once (JSON Schema 2020-12).
 
 The views validate request bodies against these dicts and openapi.py publishes them, so
-the document is what is enforced. Field limits and choices are read from the editor web's
-forms (their Length, NumberRange and control-character validators), so the two doors agree.
+the document is what is enforced. Field limits and choices are read from the one field
+table (core/fields.py), which the editor web's forms are built from too: the doors agree.
 """
 
 from __future__ import annotations
 
-from wtforms import BooleanField, DateTimeLocalField, IntegerField, TextAreaField
-from wtforms.validators import Length, NumberRange
+from bulletin.core import fields
+from bulletin.core.fields import (
+    CONTROL,
+    ISSUE,
+    ISSUE_FIELDS,
+    NEWS,
+    NEWS_FIELDS,
+    OPPORTUNITY,
+    OPPORTUNITY_KINDS,
+    REGION_CODES,
+    TOPIC_SLUG_MAX,
+    WORKSHOP,
+    Field,
+    Kind,
+)
+from bulletin.i18n import CODES as LANGUAGE_CODES
 
-from bulletin.editorial.forms import (
-    FillForm,
-    IssueForm,
-    NewsItemForm,
-    OpportunityForm,
-    WebLink,
-    WorkshopForm,
-)
-from bulletin.core.issues import ISSUE_FIELDS, NEWS_FIELDS
-from bulletin.core.catalogue import (
-    OPPORTUNITY_FIELDS,
-    OPPORTUNITY_TIMES,
-    WORKSHOP_FIELDS,
-    WORKSHOP_TIMES,
-)
-from bulletin.mail.issue_view import OPPORTUNITY_KINDS
-from bulletin.models import REGIONS, SendStatus
-from bulletin.subscriptions.forms import CONTROL, NoControlCharacters
+from bulletin.models import SendStatus
 
 #: Largest id a path or body may name (PostgreSQL's integer).
 ID_MAX = 2**31 - 1
-#: The web's NoControlCharacters rule, as a pattern: no CR, LF or other control characters.
+#: The field table's single-line rule (fields.CONTROL) as a pattern: no CR, LF or other controls.
 SINGLE_LINE = "^[^" + CONTROL.pattern[1:-1] + "]*$"
 #: Multi-line text (Markdown): anything but NUL, which no database column can hold.
 MULTI_LINE = "^[^\\x00]*$"
@@ -49,9 +46,8 @@ TIMESTAMP = {
     "description": "ISO 8601 (years 1970 to 2999), e.g. 2025-03-01T10:00:00+00:00; without an "
     "offset it is UK time (Europe/London), and a time the spring clock change skips is refused.",
 }
-REGION_CODES = list(REGIONS)
-LANGUAGES = ["cy", "en"]
-TOPIC_SLUG = {"type": "string", "minLength": 1, "maxLength": 60, "pattern": SINGLE_LINE}
+LANGUAGES = list(LANGUAGE_CODES)
+TOPIC_SLUG = {"type": "string", "minLength": 1, "maxLength": TOPIC_SLUG_MAX, "pattern": SINGLE_LINE}
 ID = {"type": "integer", "minimum": 1, "maximum": ID_MAX}
 
 
@@ -60,41 +56,33 @@ def _nullable(schema: dict) -> dict:
     return {**schema, "type": [kind, "null"] if isinstance(kind, str) else [*kind, "null"]}
 
 
-def form_property(form: type, name: str) -> dict:
-    """The schema of one web form field: its type, length or range, and line rules."""
-    unbound = getattr(form, name)
-    validators = unbound.kwargs.get("validators", [])
-    if unbound.field_class is BooleanField:
+def field_schema(field: Field) -> dict:
+    """The schema of one field of the table: its type, length or range, choices, line rules."""
+    if field.kind is Kind.FLAG:
         return {"type": "boolean"}
-    if unbound.field_class is DateTimeLocalField:
+    if field.kind is Kind.WHEN:
         return dict(TIMESTAMP)
-    if unbound.field_class is IntegerField:
-        schema = {"type": "integer"}
-        for check in validators:
-            if isinstance(check, NumberRange):
-                schema.update(minimum=check.min, maximum=check.max)
-        return schema
-    schema = {"type": "string", "pattern": MULTI_LINE}
-    for check in validators:
-        if isinstance(check, Length) and check.max >= 0:
-            schema["maxLength"] = check.max
-        if isinstance(check, NoControlCharacters) and unbound.field_class is not TextAreaField:
-            schema["pattern"] = SINGLE_LINE
-        if isinstance(check, WebLink):
-            schema["pattern"] = WEB_LINK
+    if field.kind is Kind.NUMBER:
+        return {"type": "integer", "minimum": field.minimum, "maximum": field.maximum}
+    if field.kind is Kind.CHOICE:
+        if "" in field.choices:  # an empty choice means "none": null says the same
+            return {"type": ["string", "null"], "enum": [*field.choices, None]}
+        return {"type": "string", "enum": list(field.choices)}
+    schema = {"type": "string", "pattern": SINGLE_LINE if field.is_single_line else MULTI_LINE}
+    if field.max_length is not None:
+        schema["maxLength"] = field.max_length
+    if field.kind is Kind.LINK:
+        schema["pattern"] = WEB_LINK
     return schema
 
 
-def _form_properties(form: type, names, *, nullable: bool = True) -> dict:
+def _properties(table: dict[str, Field], names) -> dict:
+    """Request properties: every one but a flag or a choice may be null (meaning "clear it")."""
     props = {}
     for name in names:
-        if name == "region":
-            props[name] = {"type": ["string", "null"], "enum": ["", *REGION_CODES, None]}
-        elif name == "kind":
-            props[name] = {"type": "string", "enum": list(OPPORTUNITY_KINDS)}
-        else:
-            schema = form_property(form, name)
-            props[name] = _nullable(schema) if nullable and schema["type"] != "boolean" else schema
+        schema = field_schema(table[name])
+        plain = schema["type"] == "boolean" or table[name].kind is Kind.CHOICE
+        props[name] = schema if plain else _nullable(schema)
     return props
 
 
@@ -104,13 +92,13 @@ def _object(properties: dict, required=(), **extra) -> dict:
 
 
 TOPICS = {"type": "array", "items": TOPIC_SLUG, "maxItems": 50, "uniqueItems": True}
-_WORKSHOP = {**_form_properties(WorkshopForm, (*WORKSHOP_FIELDS, *WORKSHOP_TIMES)),
+_WORKSHOP = {**_properties(WORKSHOP, WORKSHOP),
              "starts_at": TIMESTAMP, "ends_at": TIMESTAMP, "topics": TOPICS}
-_OPPORTUNITY = {**_form_properties(OpportunityForm, (*OPPORTUNITY_FIELDS, *OPPORTUNITY_TIMES)),
+_OPPORTUNITY = {**_properties(OPPORTUNITY, OPPORTUNITY),
                 "topics": TOPICS}
 _ARCHIVED = {"is_archived": {"type": "boolean", "description": "Archive (hide) or restore."}}
-_ISSUE = _form_properties(IssueForm, ISSUE_FIELDS)
-_NEWS = _form_properties(NewsItemForm, NEWS_FIELDS)
+_ISSUE = _properties(ISSUE, ISSUE_FIELDS)
+_NEWS = _properties(NEWS, NEWS_FIELDS)
 VERSION = {"type": "integer", "minimum": 0, "maximum": ID_MAX,
            "description": "The version you last read; a newer one in the database gets 409."}
 
@@ -129,7 +117,7 @@ REQUESTS: dict[str, dict] = {
     "NewsUpdate": _object(_NEWS, minProperties=1),
     "ItemMove": _object({"direction": {"type": "string", "enum": ["up", "down"]}},
                         ("direction",)),
-    "IssueFill": _object({"weeks": form_property(FillForm, "weeks"),
+    "IssueFill": _object({"weeks": field_schema(fields.FILL_WEEKS),
                           "send_at": _nullable(TIMESTAMP)}, ("weeks",)),
     "SendCreate": _object({
         "audience": {"$ref": "#/components/schemas/Audience"},
@@ -162,7 +150,7 @@ EXAMPLES: dict[str, dict] = {
     "ItemMove": {"direction": "down"},
     "IssueFill": {"weeks": 6},
     "SendCreate": {"audience": {"topics": ["workshops"], "regions": [],
-                                "languages": ["cy", "en"]},
+                                "languages": LANGUAGES},
                    "scheduled_at": "2030-03-01T09:00"},
 }
 for _name, _example in EXAMPLES.items():

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bulletin.core.issues import ISSUE_FIELDS, NEWS_FIELDS
-from bulletin.core.catalogue import (
+from bulletin.core.fields import (
+    ISSUE_FIELDS,
+    NEWS_FIELDS,
     OPPORTUNITY_FIELDS,
     OPPORTUNITY_TIMES,
     WORKSHOP_FIELDS,
     WORKSHOP_TIMES,
 )
+
 from bulletin.models import Issue, IssueItem, Opportunity, Send, Workshop
 from bulletin.core.sends import count_audience, send_progress
 

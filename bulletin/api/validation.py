@@ -6,15 +6,14 @@ import json
 import re
 from datetime import UTC, datetime
 from functools import cache
-from types import SimpleNamespace
 
 from flask import current_app, request
 from jsonschema import Draft202012Validator
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms import StringField
-from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
+from bulletin.core.fields import Field, problem_with
 from bulletin.i18n import london_to_utc_safe
+
 from bulletin.api.schemas import SCHEMAS
 
 #: At most this many problems are listed in one 422 answer.
@@ -182,23 +181,15 @@ def parse_timestamp(field: str, raw: str) -> datetime:
         raise invalid(field, "Enter a real date and time in ISO 8601.") from None
 
 
-def check_form_rules(form: type, body: dict) -> None:
-    """Run the web form's own validators (URL, control characters...) on the text given."""
+def check_rules(table: dict[str, Field], body: dict) -> None:
+    """The field table's rules a schema cannot say (a link's host, Markdown's HTML depth)."""
     problems = []
     for name, value in body.items():
-        unbound = getattr(form, name, None)
-        if not isinstance(value, str) or not value or unbound is None:
-            continue
-        if not issubclass(unbound.field_class, StringField):
-            continue  # times, choices and flags are checked by the schema and the view
-        field = SimpleNamespace(data=value, gettext=lambda s: s, ngettext=lambda s, p, n: p)
-        for check in unbound.kwargs.get("validators", []):
-            if isinstance(check, (Optional, DataRequired, InputRequired)):
-                continue
-            try:
-                check(None, field)
-            except ValidationError as exc:
-                problems.append({"field": name, "message": str(exc)})
-                break
+        field = table.get(name)
+        if field is None or not isinstance(value, str) or not value:
+            continue  # times, flags and topics are checked by the schema and the view
+        problem = problem_with(field, value)
+        if problem is not None:
+            problems.append({"field": name, "message": field.describe(problem)})
     if problems:
         raise ApiError(422, "The request has invalid values.", problems)

@@ -11,21 +11,23 @@ from dataclasses import dataclass
 from flask import url_for
 from sqlalchemy import func, select
 
+from bulletin.core import fields
+from bulletin.i18n import LANGUAGES
+
 from bulletin.core.audit import record_audit
 from bulletin.core import catalogue as ops
-from bulletin.editorial.forms import OpportunityForm, WorkshopForm
 from bulletin.core.catalogue import OPPORTUNITIES, WORKSHOPS, Kind, catalogue_listing
 from bulletin.extensions import db
 from bulletin.models import IssueItem, Topic, Workshop
 from bulletin.api.serialize import opportunity_json, page_json, workshop_json
-from bulletin.api.validation import ApiError, check_form_rules, invalid, parse_timestamp
+from bulletin.api.validation import ApiError, check_rules, invalid, parse_timestamp
 from bulletin.api.views import PAGING, get_or_404, operation, paginate
 
 
 @dataclass(frozen=True)
 class Resource:
     kind: Kind  #: the web's listing filters for this kind
-    form: type  #: the web form whose rules the API applies
+    table: dict  #: its fields' rules (core/fields.py), which the web form applies too
     dump: object
     title: str  #: "Workshop" / "Opportunity"
 
@@ -41,8 +43,8 @@ class Resource:
                 "schema": {"type": "string", "enum": filters, "default": filters[0]}}
 
 
-WORKSHOP = Resource(WORKSHOPS, WorkshopForm, workshop_json, "Workshop")
-OPPORTUNITY = Resource(OPPORTUNITIES, OpportunityForm, opportunity_json, "Opportunity")
+WORKSHOP = Resource(WORKSHOPS, fields.WORKSHOP, workshop_json, "Workshop")
+OPPORTUNITY = Resource(OPPORTUNITIES, fields.OPPORTUNITY, opportunity_json, "Opportunity")
 
 
 def _current(entry, body: dict, name: str):
@@ -50,7 +52,7 @@ def _current(entry, body: dict, name: str):
 
 
 def _check_title(entry, body: dict) -> None:
-    if not any((_current(entry, body, f"title_{lang}") or "").strip() for lang in ("cy", "en")):
+    if not any((_current(entry, body, f"title_{lang}") or "").strip() for lang in LANGUAGES):
         raise invalid("title_en", "Enter a title in Welsh or English (or both).")
 
 
@@ -78,12 +80,12 @@ def _topics(entry, body: dict) -> list[str]:
 
 def entry_data(resource: Resource, entry, body: dict) -> tuple[dict, list[str]]:
     """Form-style data for save_entry: the body over the entry's current values, checked."""
-    check_form_rules(resource.form, body)
+    check_rules(resource.table, body)
     _check_title(entry, body)
     is_workshop = isinstance(entry, Workshop)
-    fields = ops.WORKSHOP_FIELDS if is_workshop else ops.OPPORTUNITY_FIELDS
-    time_names = ops.WORKSHOP_TIMES if is_workshop else ops.OPPORTUNITY_TIMES
-    data = {name: body[name] for name in fields if name in body}
+    names = fields.WORKSHOP_FIELDS if is_workshop else fields.OPPORTUNITY_FIELDS
+    time_names = fields.WORKSHOP_TIMES if is_workshop else fields.OPPORTUNITY_TIMES
+    data = {name: body[name] for name in names if name in body}
     data.update(_times(entry, body, time_names))
     if is_workshop and data["starts_at"] and data["ends_at"]:
         if data["ends_at"] <= data["starts_at"]:

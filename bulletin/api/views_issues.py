@@ -5,13 +5,15 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from bulletin.core import fields
+from bulletin.i18n import LANGUAGES
+
 from bulletin.core.audit import record_audit
 from bulletin.core import issues as ops
-from bulletin.editorial.forms import IssueForm, NewsItemForm
 from bulletin.extensions import db
 from bulletin.models import Issue, IssueItem, Opportunity, Send, Workshop
 from bulletin.api.serialize import issue_json, page_json
-from bulletin.api.validation import ApiError, check_form_rules, invalid, parse_timestamp
+from bulletin.api.validation import ApiError, check_rules, invalid, parse_timestamp
 from bulletin.api.views import PAGING, get_or_404, operation, paginate
 
 ONE = "/issues/<int:issue_id>"
@@ -22,7 +24,7 @@ STATUS = {"name": "status", "in": "query", "required": False,
 
 
 def _require_one(data: dict, field: str) -> None:
-    if not any((data.get(f"{field}_{lang}") or "").strip() for lang in ("cy", "en")):
+    if not any((data.get(f"{field}_{lang}") or "").strip() for lang in LANGUAGES):
         raise invalid(f"{field}_en", f"Enter a {field} in Welsh or English (or both).")
 
 
@@ -49,7 +51,7 @@ def list_issues(query: dict):
 @operation("/issues", "POST", "createIssue", "Start a draft issue.", "issues",
            body="IssueCreate", status=201, returns="Issue")
 def create_issue(body: dict):
-    check_form_rules(IssueForm, body)
+    check_rules(fields.ISSUE, body)
     _require_one(body, "subject")
     issue = ops.create_issue(body)
     db.session.commit()
@@ -67,8 +69,8 @@ def get_issue(issue_id: int):
            body="IssueUpdate", returns="Issue", errors=(409,))
 def update_issue(issue_id: int, body: dict):
     issue = get_or_404(Issue, issue_id)
-    check_form_rules(IssueForm, body)
-    data = {name: body.get(name, getattr(issue, name)) for name in ops.ISSUE_FIELDS}
+    check_rules(fields.ISSUE, body)
+    data = {name: body.get(name, getattr(issue, name)) for name in fields.ISSUE_FIELDS}
     _require_one(data, "subject")
     try:
         ops.update_issue(issue, data, version=body["version"])
@@ -110,7 +112,7 @@ def add_item(issue_id: int, body: dict):
     issue = get_or_404(Issue, issue_id)
     if body["kind"] == "news":
         news = {k: v for k, v in body.items() if k != "kind"}
-        check_form_rules(NewsItemForm, news)
+        check_rules(fields.NEWS, news)
         _require_one(news, "title")
         ops.save_news_item(issue, None, news)
     else:
@@ -126,8 +128,8 @@ def update_news(issue_id: int, item_id: int, body: dict):
     item = _item(issue, item_id)
     if item.kind != "news":
         raise invalid("(body)", "Only news items have their own text.")
-    check_form_rules(NewsItemForm, body)
-    data = {name: body.get(name, getattr(item, name)) for name in ops.NEWS_FIELDS}
+    check_rules(fields.NEWS, body)
+    data = {name: body.get(name, getattr(item, name)) for name in fields.NEWS_FIELDS}
     _require_one(data, "title")
     ops.save_news_item(issue, item, data)
     db.session.commit()

@@ -11,14 +11,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select
+
+from bulletin.core.subscribers import find_by_email, find_by_uid
+
+from bulletin.mail.messages import default_list_id
 
 from bulletin.mail import tokens
-from bulletin.mail.settings import default_list_id
 from bulletin.extensions import db
 from bulletin.mail.mime import domain_of
 from bulletin.models import Delivery, OutboxMessage, Subscriber
-from bulletin.core.subscribers import find_by_uid
 from bulletin.bounces.classify import Classification
 
 
@@ -125,12 +126,7 @@ def _delivery_target(delivery_id: int, how: str, send_id: int | None = None) -> 
 
 
 def find_by_address(address: str | None) -> Subscriber | None:
-    """The subscriber with this address (exact, then ignoring case)."""
+    """The subscriber with this address, however the report spells it (core.addresses)."""
     if not address or "@" not in address:
         return None
-    exact = db.session.scalar(select(Subscriber).filter_by(email=address))
-    if exact is not None:
-        return exact
-    matches = db.session.scalars(select(Subscriber).where(
-        func.lower(Subscriber.email) == address.lower()).limit(2)).all()
-    return matches[0] if len(matches) == 1 else None
+    return find_by_email(address)

@@ -97,9 +97,9 @@ def unproven_reports(limit: int = 100, address: str | None = None) -> list[Bounc
     return list(db.session.scalars(query.order_by(BounceEvent.id.desc()).limit(limit)))
 
 
-def export_bounces(subscriber: Subscriber, data: dict) -> None:
-    """Subject access: add the subscriber's bounce records to an export."""
-    data["bounces"] = [
+def export_bounces(subscriber: Subscriber) -> list[dict]:
+    """Subject access: the subscriber's bounce records, oldest first."""
+    return [
         {"at": event.created_at.isoformat(), "kind": event.kind, "status": event.status,
          "diagnostic": event.diagnostic, "feedback_type": event.feedback_type,
          "source": event.source, "action": event.action}

@@ -12,9 +12,16 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
+from bulletin.core.fields import (
+    OPPORTUNITY_FIELDS,
+    OPPORTUNITY_TIMES,
+    WORKSHOP_FIELDS,
+    WORKSHOP_TIMES,
+)
+from bulletin.i18n import london_to_utc
+
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
-from bulletin.i18n import london_to_utc
 from bulletin.models import Opportunity, Topic, Workshop, utcnow
 
 
@@ -50,43 +57,6 @@ def catalogue_listing(kind: Kind, show: str):
         return query.where(Opportunity.closes_at < now).order_by(Opportunity.closes_at.desc())
     return query.order_by(Opportunity.id.desc())
 
-#: Columns an editor may set on each kind of catalogue entry (times handled apart).
-WORKSHOP_FIELDS = (
-    "title_cy",
-    "title_en",
-    "summary_cy",
-    "summary_en",
-    "body_cy",
-    "body_en",
-    "is_online",
-    "venue_cy",
-    "venue_en",
-    "has_step_free_access",
-    "has_bsl",
-    "has_hearing_loop",
-    "has_captions",
-    "has_quiet_room",
-    "accessibility_cy",
-    "accessibility_en",
-    "partners",
-    "booking_url",
-    "region",
-)
-WORKSHOP_TIMES = ("starts_at", "ends_at", "booking_deadline_at")
-OPPORTUNITY_FIELDS = (
-    "title_cy",
-    "title_en",
-    "summary_cy",
-    "summary_en",
-    "body_cy",
-    "body_en",
-    "kind",
-    "payment_cy",
-    "payment_en",
-    "url",
-    "region",
-)
-OPPORTUNITY_TIMES = ("closes_at",)
 CatalogueEntry = Workshop | Opportunity
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
+from bulletin.i18n import Language, language_of
+
 from bulletin.extensions import db
-from bulletin.models import ConsentWording
+from bulletin.models import ConsentEvent, ConsentWording
 
 #: Bump the version whenever either text changes; old versions stay in the database.
 VERSION = "2026-11-v1"
 
 STATEMENT = {
-    "en": (
+    Language.EN: (
         "{org} will email you a bulletin about workshops and opportunities to get involved "
         "in health and social care research, on the topics you choose. We use your email "
         "address, name, topics, region and language only to send you the bulletin, and we "
@@ -20,7 +22,7 @@ STATEMENT = {
         "your choices, download your data, or unsubscribe at any time, using the link in "
         "every email."
     ),
-    "cy": (
+    Language.CY: (
         "Bydd {org} yn anfon bwletin atoch drwy e-bost am weithdai a chyfleoedd i gymryd rhan "
         "mewn ymchwil iechyd a gofal cymdeithasol, ar y pynciau a ddewiswch. Rydym yn "
         "defnyddio eich cyfeiriad e-bost, eich enw, eich pynciau, eich rhanbarth a'ch iaith "
@@ -33,7 +35,7 @@ STATEMENT = {
 
 def statement(lang: str) -> str:
     """The consent statement in a language, with the organisation's name."""
-    return STATEMENT["cy" if lang == "cy" else "en"].format(org=current_app.config["ORG_NAME"])
+    return STATEMENT[language_of(lang)].format(org=current_app.config["ORG_NAME"])
 
 
 def ensure_wording() -> None:
@@ -48,3 +50,9 @@ def ensure_wording() -> None:
 def wording_exists() -> bool:
     """Whether the current version is stored (checked before recording a sign-up)."""
     return db.session.scalar(select(ConsentWording.version).filter_by(version=VERSION)) is not None
+
+
+def consent_trail(uid: str) -> list[ConsentEvent]:
+    """A subject's consent events, oldest first (they outlive the subscriber row)."""
+    query = select(ConsentEvent).filter_by(subject_uid=uid).order_by(ConsentEvent.id)
+    return list(db.session.scalars(query))

@@ -8,14 +8,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from wtforms import SelectChoice
 
+from bulletin.core.fields import ISSUE_FIELDS, NEWS_FIELDS
+from bulletin.i18n import LANGUAGES
+
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
 from bulletin.mail.issue_view import SECTION_OF_KIND
 from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
 from bulletin.core.catalogue import unique_slug
-
-ISSUE_FIELDS = ("subject_cy", "subject_en", "preheader_cy", "preheader_en", "intro_cy", "intro_en")
-NEWS_FIELDS = ("title_cy", "title_en", "body_cy", "body_en")
 
 
 class StaleIssue(Exception):
@@ -150,12 +150,12 @@ def flag_items(issue: Issue, at: datetime) -> dict[int, str]:
 
 def missing_languages(issue: Issue) -> list[tuple[str, str]]:
     """(what, language) pairs lacking text: the issue subject and each item's title."""
-    missing = [(_l("The issue's subject"), lang) for lang in ("cy", "en")
+    missing = [(_l("The issue's subject"), lang) for lang in LANGUAGES
                if not issue.has_language(lang)]
     for item in sorted(issue.items, key=lambda i: i.position):
         source = item.workshop or item.opportunity or item
         label = source.title_en or source.title_cy or ""
-        missing += [(label, lang) for lang in ("cy", "en") if not source.has_language(lang)]
+        missing += [(label, lang) for lang in LANGUAGES if not source.has_language(lang)]
     return missing
 
 

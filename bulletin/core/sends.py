@@ -13,6 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import Select, and_, case, exists, func, literal, select, update
 
+from bulletin.i18n import LANGUAGES, Language
+
 from bulletin.extensions import db
 from bulletin.models import (
     Delivery,
@@ -41,10 +43,10 @@ def audience_json(topics: list[str], regions: list[str], languages: list[str]) -
 
 def delivery_language(issue: Issue):
     """SQL expression for the language each subscriber gets: theirs, else the one there is."""
-    has_cy, has_en = issue.has_language("cy"), issue.has_language("en")
+    has_cy, has_en = issue.has_language(Language.CY), issue.has_language(Language.EN)
     if has_cy and has_en:
-        return case((Subscriber.language == "cy", "cy"), else_="en")
-    return literal("cy" if has_cy else "en")
+        return case((Subscriber.language == Language.CY, str(Language.CY)), else_=str(Language.EN))
+    return literal(str(Language.CY if has_cy else Language.EN))
 
 
 def audience_select(audience: dict[str, list[str]], *columns) -> Select:
@@ -73,7 +75,7 @@ def count_audience(audience: dict[str, list[str]]) -> int:
 def schedule_send(issue: Issue, audience: str, when: datetime | None,
                   editor: Editor | None) -> Send:
     """Create a scheduled send; `when=None` means now (the next worker tick starts it)."""
-    if not (issue.has_language("cy") or issue.has_language("en")):
+    if not any(issue.has_language(lang) for lang in LANGUAGES):
         raise SendStateError("the issue has no subject in either language")
     send = Send(issue=issue, audience=audience, scheduled_at=when or utcnow(),
                 status=SendStatus.SCHEDULED, created_by=editor)
@@ -167,13 +169,13 @@ def send_progress(send: Send, window_seconds: int = 60) -> Progress:
         seconds_left=round(left / rate) if rate > 0 and left else (0 if not left else None))
 
 
-def export_deliveries(subscriber: Subscriber, data: dict) -> None:
-    """Subject access: every bulletin delivery to this subscriber (see subscriptions/export.py)."""
+def export_deliveries(subscriber: Subscriber) -> list[dict]:
+    """Subject access: every bulletin delivery to this subscriber (see core/subject_access.py)."""
     rows = db.session.execute(
         select(Delivery, Send.issue_id, Issue.slug).join(Send, Send.id == Delivery.send_id)
         .join(Issue, Issue.id == Send.issue_id)
         .where(Delivery.subscriber_id == subscriber.id).order_by(Delivery.id)).all()
-    data["bulletin_deliveries"] = [
+    return [
         {"issue": slug, "send_id": d.send_id, "status": d.status, "language": d.language,
          "attempts": d.attempts, "last_reply": d.last_reply,
          "sent_at": d.sent_at.isoformat() if d.sent_at else None}

@@ -9,6 +9,8 @@ from flask import current_app
 from sqlalchemy import Select, case, delete, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bulletin.core.addresses import address_key
+
 from bulletin.mail import outbox
 from bulletin.extensions import db
 from bulletin.models import (
@@ -47,13 +49,19 @@ class Choices:
 
 
 def find_by_email(email: str) -> Subscriber | None:
-    """The subscriber with this normalised address, if any."""
-    return db.session.scalar(select(Subscriber).filter_by(email=email))
+    """The subscriber with this address, however it is spelt (core.addresses)."""
+    return db.session.scalar(select(Subscriber).filter_by(email_key=address_key(email)))
 
 
 def find_by_uid(uid: str) -> Subscriber | None:
-    """The subscriber a token names, if it still exists."""
-    return db.session.scalar(select(Subscriber).filter_by(uid=uid))
+    """The subscriber a token names, if it still exists (or the one it was merged into)."""
+    found = db.session.scalar(select(Subscriber).filter_by(uid=uid))
+    if found is None:
+        # Tokens in mail sent to a copy that migration 3f6a2d8c1b7e merged away.
+        found = db.session.scalar(select(Subscriber).join(
+            ConsentEvent, ConsentEvent.subscriber_id == Subscriber.id).where(
+            ConsentEvent.subject_uid == uid, ConsentEvent.kind == "merged").limit(1))
+    return found
 
 
 def record_event(subscriber: Subscriber, kind: str, *, source: str, ip: str | None = None,
@@ -86,28 +94,30 @@ def subscribe(email: str, choices: Choices, *, source: str, ip: str | None) -> N
     becomes pending with these choices, a signup event and a confirmation mail.
     """
     consent.ensure_wording()
-    db.session.execute(_upsert_pending(email, choices))
+    key = address_key(email)
+    db.session.execute(_upsert_pending(email, key, choices))
     # After the upsert, every state but confirmed is pending: these rows are the sign-up.
-    signing_up = select(Subscriber).where(Subscriber.email == email,
+    signing_up = select(Subscriber).where(Subscriber.email_key == key,
                                           Subscriber.status == SubscriberStatus.PENDING)
     _replace_topics(signing_up, choices.topics)
     _record_signup(signing_up, choices, source=source, ip=ip)
     kind = case((Subscriber.status == SubscriberStatus.CONFIRMED, "already-subscribed"),
                 else_="confirm")
-    outbox.enqueue_typed_in(select(Subscriber).where(Subscriber.email == email), kind,
+    outbox.enqueue_typed_in(select(Subscriber).where(Subscriber.email_key == key), kind,
                             address=email, limit=_typed_in_cap())
     db.session.expire_all()  # the rows changed under any Subscriber the session holds
 
 
-def _upsert_pending(email: str, choices: Choices):
-    # Insert the address as pending, or make its row pending with these choices unless it
-    # is confirmed: one statement either way.
+def _upsert_pending(email: str, key: str, choices: Choices):
+    # Insert the address as pending, or make its row (any spelling of the address) pending
+    # with these choices unless it is confirmed: one statement either way. A row that is not
+    # confirmed takes the spelling typed now: the confirmation mail goes there.
     values = {"status": SubscriberStatus.PENDING.value, **choices.columns(),
               "updated_at": utcnow()}
     dialect = db.session.get_bind().dialect.name
     upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Subscriber)
-    return upsert.values(email=email, **values).on_conflict_do_update(
-        index_elements=[Subscriber.email], set_=values,
+    return upsert.values(email=email, email_key=key, **values).on_conflict_do_update(
+        index_elements=[Subscriber.email_key], set_={"email": email, **values},
         where=Subscriber.status != SubscriberStatus.CONFIRMED)
 
 
@@ -198,6 +208,6 @@ def erase(subscriber: Subscriber, *, source: str, ip: str | None = None) -> None
 def request_manage_link(email: str) -> None:
     """Mail a fresh manage link to a current subscriber; silently nothing otherwise."""
     # One statement whether or not the address is a current subscriber (see subscribe).
-    confirmed = select(Subscriber).where(Subscriber.email == email,
+    confirmed = select(Subscriber).where(Subscriber.email_key == address_key(email),
                                          Subscriber.status == SubscriberStatus.CONFIRMED)
     outbox.enqueue_typed_in(confirmed, "manage-link", address=email, limit=_typed_in_cap())

@@ -6,8 +6,9 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from bulletin.extensions import db
 from bulletin.i18n import LONDON
+
+from bulletin.extensions import db
 from bulletin.models import Send
 from bulletin.core.sends import Progress, send_progress
 

@@ -12,6 +12,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, insert, literal, not_, or_, select, update
 
+from bulletin.core.addresses import address_key
+from bulletin.mail.pseudonyms import key_hasher
+
 from bulletin.extensions import db
 from bulletin.models import (
     Delivery,
@@ -24,7 +27,6 @@ from bulletin.models import (
     Suppression,
     utcnow,
 )
-from bulletin.mail.pseudonyms import address_hasher
 from bulletin.core.sends import audience_select, delivery_counts, delivery_language
 from bulletin.mail.settings import DeliverySettings
 
@@ -117,7 +119,7 @@ def claim_batch(worker: str, settings: DeliverySettings, limit: int) -> list[Rec
 
 def _load(ids: list[int]) -> list[tuple]:
     query = (select(Delivery.id, Delivery.send_id, Delivery.language, Subscriber.uid,
-                    Subscriber.email, Subscriber.name, Subscriber.status)
+                    Subscriber.email, Subscriber.name, Subscriber.status, Subscriber.email_key)
              .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
              .where(Delivery.id.in_(ids)).order_by(Delivery.id))
     return db.session.execute(query).all()
@@ -128,8 +130,8 @@ def _mailable(ids: list[int], rows: list[tuple]) -> list[Recipient]:
     # started; the hashed suppression list catches entries made by other paths (complaints,
     # bounces recorded by hash, erasure of a duplicate, an admin's manual entry). A claimed
     # id with no row lost its subscriber to an erasure as the send started (no FK).
-    hash_of = address_hasher()
-    hashes = {row.id: hash_of(row.email) for row in rows}
+    hash_of = key_hasher()
+    hashes = {row.id: hash_of(row.email_key) for row in rows}
     suppressed = set(db.session.scalars(select(Suppression.address_hash).where(
         Suppression.address_hash.in_(set(hashes.values())))))
     keep, skip = [], []
@@ -250,6 +252,6 @@ def _clean(email: str, reply: str) -> None:
 
     suppress(email, "bounced", source="smtp", note=reply[:200])
     db.session.execute(update(Subscriber).where(
-        Subscriber.email == email, Subscriber.status == SubscriberStatus.CONFIRMED)
+        Subscriber.email_key == address_key(email), Subscriber.status == SubscriberStatus.CONFIRMED)
         .values(status=SubscriberStatus.CLEANED, updated_at=utcnow())
         .execution_options(synchronize_session=False))

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
+from bulletin.mail.messages import Personal
+
 from bulletin.extensions import db
 from bulletin.delivery.backends import MailBackend, make_backend
-from bulletin.delivery.bulk import Personal
 from bulletin.delivery.pipeline import (
     Outcome,
     Recipient,

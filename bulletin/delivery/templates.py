@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 
+from bulletin.mail.dkim import make_signer
+from bulletin.mail.messages import MessageTemplate
+
 from bulletin.extensions import db
 from bulletin.mail.links import external_url
 from bulletin.models import Send
 from bulletin.mail.rendering import render_issue
-from bulletin.delivery.bulk import MessageTemplate
-from bulletin.mail.dkim import make_signer
 from bulletin.mail.settings import DeliverySettings
 
 

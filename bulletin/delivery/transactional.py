@@ -7,10 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from bulletin.mail.dkim import make_signer
+from bulletin.mail.messages import build_transactional, envelope_sender
+
 from bulletin.mail import tokens
 from bulletin.extensions import db
 from bulletin.mail.links import external_url
-from bulletin.mail.mime import build_message
 from bulletin.models import OutboxMessage, OutboxStatus, utcnow
 from bulletin.mail.rendering import render_email
 from bulletin.suppressions import is_suppressed
@@ -64,18 +66,25 @@ def deliver_outbox(settings: DeliverySettings, backend: MailBackend, limit: int 
 
 def _deliver_one(row: OutboxMessage, settings: DeliverySettings,
                  backend: MailBackend) -> SendResult | None:
-    prepared = _prepare(row, settings)
+    try:
+        prepared = _prepare(row, settings)
+    except ValueError as exc:  # an address the builder refuses (it would need SMTPUTF8)
+        row.status, row.claimed_until, row.last_error = OutboxStatus.FAILED, None, str(exc)
+        return None
     if prepared is None:
         row.status, row.claimed_until = OutboxStatus.SKIPPED, None
         return None
     message, recipient = prepared
-    result = backend.send(message, _envelope_sender(row, settings), [recipient])
+    sign = make_signer(settings)  # the signer of bulk sends too: every mail is signed alike
+    if sign is not None:
+        message = sign(message)
+    result = backend.send(message, envelope_sender(settings, f"o{row.id}"), [recipient])
     record_outbox_result(row, result, settings)
     return result
 
 
 def _prepare(row: OutboxMessage, settings: DeliverySettings) -> tuple[bytes, str] | None:
-    if row.message is not None and row.to_address:
+    if row.message is not None and row.to_address:  # a test send, built when it was queued
         if is_suppressed(row.to_address):
             return None
         return row.message, row.to_address
@@ -84,10 +93,14 @@ def _prepare(row: OutboxMessage, settings: DeliverySettings) -> tuple[bytes, str
         return None
     if row.kind not in IGNORES_SUPPRESSION and is_suppressed(subscriber.email):
         return None
+    return build_outbox_message(row, settings), subscriber.email
+
+
+def build_outbox_message(row: OutboxMessage, settings: DeliverySettings) -> bytes:
+    """A subscriber's transactional mail, rendered in their language, not yet signed."""
+    subscriber = row.subscriber
     rendered = render_email(row.kind, subscriber.language, **_links(row.kind, subscriber))
-    message = build_message(rendered, subscriber.email, mail_from=settings.mail_from,
-                            reply_to=settings.reply_to)
-    return message, subscriber.email
+    return build_transactional(rendered, settings, outbox_id=row.id, to=subscriber.email).message
 
 
 def _links(kind: str, subscriber) -> dict:
@@ -101,12 +114,6 @@ def _links(kind: str, subscriber) -> dict:
                                             token=tokens.make_confirm_token(subscriber.uid))
         links["manage_url"] = None  # nothing to manage until confirmed
     return links
-
-
-def _envelope_sender(row: OutboxMessage, settings: DeliverySettings) -> str:
-    if settings.bounce_domain:
-        return f"bounces+{tokens.make_bounce_token(f'o{row.id}')}@{settings.bounce_domain}"
-    return settings.from_address
 
 
 def record_outbox_result(row: OutboxMessage, result: SendResult,

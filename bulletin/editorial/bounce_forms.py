@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from bulletin.subscriptions.forms import email_field
+from bulletin.web import email_field
 
 
 def _reason(label) -> TextAreaField:

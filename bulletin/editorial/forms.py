@@ -15,76 +15,44 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import (
-    URL,
-    DataRequired,
-    InputRequired,
-    Length,
-    NumberRange,
-    Optional,
-    ValidationError,
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from bulletin.core.fields import (
+    EDITOR,
+    FILL_WEEKS,
+    ISSUE,
+    NEWS,
+    OPPORTUNITY,
+    TEST_SEND,
+    TOPIC,
+    WORKSHOP,
+    Field,
+)
+from bulletin.i18n import london_to_utc_safe
+from bulletin.web import (
+    MultiCheckboxField,
+    email_field,
+    language_choices,
+    region_choices,
+    rules,
+    topic_choices,
 )
 
 from bulletin.mail.issue_view import ACCESS_FEATURES, OPPORTUNITY_KINDS
-from bulletin.i18n import london_to_utc_safe
-from bulletin.mail.markup import MAX_HTML_NESTING, MAX_MARKDOWN_LENGTH, html_nesting
-from bulletin.models import REGIONS, Topic
-from bulletin.subscriptions.forms import MultiCheckboxField, NoControlCharacters, email_field
-from bulletin.core.editors import AccountError, check_new_password
+from bulletin.core.editors import MAX_PASSWORD_LENGTH, AccountError, check_new_password
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-def _text(label, max_length: int = 200, required: bool = False) -> StringField:
-    checks = [DataRequired()] if required else [Optional()]
-    return StringField(label, validators=[*checks, Length(max=max_length), NoControlCharacters()])
-
-
-def _markdown(label) -> TextAreaField:
-    # The API reads these validators too (api/schemas.py, api/validation.py): one limit.
-    return TextAreaField(
-        label, validators=[Optional(), Length(max=MAX_MARKDOWN_LENGTH), ShallowHtml()]
-    )
+def _text(label, field: Field) -> StringField:
+    """A box for one field of the table: one line, or several (plain text or Markdown)."""
+    box = StringField if field.is_single_line else TextAreaField
+    return box(label, validators=rules(field))
 
 
 def _when(label, required: bool = True) -> DateTimeLocalField:
     checks = [InputRequired(_l("Enter a date and time"))] if required else [Optional()]
     return DateTimeLocalField(label, format=LOCAL_FORMAT, validators=[*checks, ExistsInLondon()])
-
-
-def _link(label) -> StringField:
-    return StringField(
-        label,
-        validators=[
-            Optional(),
-            Length(max=1000),
-            NoControlCharacters(),
-            URL(require_tld=False, message=_l("Enter a full web address starting with https://")),
-            WebLink(),
-        ],
-    )
-
-
-class ShallowHtml:
-    """Refuses Markdown whose raw HTML nests deeper than the sanitiser handles quickly."""
-
-    def __call__(self, form, field) -> None:
-        if field.data and html_nesting(field.data) > MAX_HTML_NESTING:
-            raise ValidationError(
-                _l(
-                    "The HTML in this text is nested more than %(levels)s levels deep. "
-                    "Use Markdown or simpler HTML.",
-                    levels=MAX_HTML_NESTING,
-                )
-            )
-
-
-class WebLink:
-    """Only http and https links: never javascript: or data: (they reach readers' mail)."""
-
-    def __call__(self, form, field) -> None:
-        if field.data and not field.data.lower().startswith(("https://", "http://")):
-            raise ValidationError(_l("Enter a full web address starting with https://"))
 
 
 def require_one_language(form, field: str, message, valid: bool) -> bool:
@@ -127,7 +95,7 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"),
-        validators=[InputRequired(), Length(max=1000)],
+        validators=[InputRequired(), Length(max=MAX_PASSWORD_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -140,56 +108,48 @@ class PasswordChangeForm(FlaskForm):
     )
     new_password = PasswordField(
         _l("New password (at least 12 characters)"),
-        validators=[InputRequired(), Length(max=1000), NewPassword()],
+        validators=[InputRequired(), Length(max=MAX_PASSWORD_LENGTH), NewPassword()],
         render_kw={"autocomplete": "new-password"},
     )
 
 
-class ButtonForm(FlaskForm):
-    """A form that is only a button (and its CSRF token)."""
-
-
 class EditorForm(FlaskForm):
     email = email_field()
-    name = _text(_l("Name"), 200)
+    name = _text(_l("Name"), EDITOR["name"])
     role = SelectField(
         _l("Role"),
         choices=[SelectChoice("editor", _l("Editor")), SelectChoice("admin", _l("Admin"))],
     )
     password = PasswordField(
         _l("Password (at least 12 characters)"),
-        validators=[Optional(), Length(max=1000), NewPassword()],
+        validators=[Optional(), Length(max=MAX_PASSWORD_LENGTH), NewPassword()],
         render_kw={"autocomplete": "new-password"},
     )
     is_active = BooleanField(_l("Account active"), default=True)
 
 
 class TopicForm(FlaskForm):
-    name_en = _text(_l("Name in English"), 120, required=True)
-    name_cy = _text(_l("Name in Welsh"), 120, required=True)
+    name_en = _text(_l("Name in English"), TOPIC["name_en"])
+    name_cy = _text(_l("Name in Welsh"), TOPIC["name_cy"])
     is_active = BooleanField(_l("Readers can choose this topic"), default=True)
 
 
 class CatalogueForm(FlaskForm):
     """Fields workshops and opportunities share."""
 
-    title_cy = _text(_l("Title in Welsh"))
-    title_en = _text(_l("Title in English"))
-    summary_cy = _markdown(_l("Summary in Welsh (Markdown)"))
-    summary_en = _markdown(_l("Summary in English (Markdown)"))
-    body_cy = _markdown(_l("Full description in Welsh (Markdown)"))
-    body_en = _markdown(_l("Full description in English (Markdown)"))
+    title_cy = _text(_l("Title in Welsh"), WORKSHOP["title_cy"])
+    title_en = _text(_l("Title in English"), WORKSHOP["title_en"])
+    summary_cy = _text(_l("Summary in Welsh (Markdown)"), WORKSHOP["summary_cy"])
+    summary_en = _text(_l("Summary in English (Markdown)"), WORKSHOP["summary_en"])
+    body_cy = _text(_l("Full description in Welsh (Markdown)"), WORKSHOP["body_cy"])
+    body_en = _text(_l("Full description in English (Markdown)"), WORKSHOP["body_en"])
     topics = MultiCheckboxField(_l("Topics"), choices=[])
     region = SelectField(_l("Region"), choices=[], validate_choice=True)
 
     def fill_choices(self, lang: str) -> None:
         """Topics and regions, named in the editor's language."""
-        topics = Topic.query.order_by(Topic.position).all()
-        self.topics.choices = [SelectChoice(t.slug, t.name(lang)) for t in topics]
-        self.region.choices = [SelectChoice("", _l("All of Wales"))] + [
-            SelectChoice(code, names[1] if lang == "cy" else names[0])
-            for code, names in REGIONS.items()
-        ]
+        self.topics.choices = topic_choices(lang, active_only=False)
+        self.region.choices = [SelectChoice("", _l("All of Wales")), *region_choices(lang)]
 
     def validate(self, extra_validators=None) -> bool:
         return require_one_language(
@@ -204,27 +164,21 @@ class WorkshopForm(CatalogueForm):
     starts_at = _when(_l("Starts"))
     ends_at = _when(_l("Ends"))
     is_online = BooleanField(_l("Online"))
-    venue_cy = TextAreaField(
-        _l("Venue address in Welsh"), validators=[Optional(), Length(max=2000)]
-    )
-    venue_en = TextAreaField(
-        _l("Venue address in English"), validators=[Optional(), Length(max=2000)]
-    )
+    venue_cy = _text(_l("Venue address in Welsh"), WORKSHOP["venue_cy"])
+    venue_en = _text(_l("Venue address in English"), WORKSHOP["venue_en"])
     has_step_free_access = BooleanField(ACCESS_FEATURES["has_step_free_access"])
     has_bsl = BooleanField(ACCESS_FEATURES["has_bsl"])
     has_hearing_loop = BooleanField(ACCESS_FEATURES["has_hearing_loop"])
     has_captions = BooleanField(ACCESS_FEATURES["has_captions"])
     has_quiet_room = BooleanField(ACCESS_FEATURES["has_quiet_room"])
-    accessibility_cy = TextAreaField(
-        _l("Other accessibility information in Welsh"), validators=[Optional(), Length(max=2000)]
+    accessibility_cy = _text(
+        _l("Other accessibility information in Welsh"), WORKSHOP["accessibility_cy"]
     )
-    accessibility_en = TextAreaField(
-        _l("Other accessibility information in English"), validators=[Optional(), Length(max=2000)]
+    accessibility_en = _text(
+        _l("Other accessibility information in English"), WORKSHOP["accessibility_en"]
     )
-    partners = TextAreaField(
-        _l("Partner organisations (one per line)"), validators=[Optional(), Length(max=2000)]
-    )
-    booking_url = _link(_l("Booking link"))
+    partners = _text(_l("Partner organisations (one per line)"), WORKSHOP["partners"])
+    booking_url = _text(_l("Booking link"), WORKSHOP["booking_url"])
     booking_deadline_at = _when(_l("Booking deadline (optional)"), required=False)
 
     def validate_ends_at(self, field) -> None:
@@ -238,23 +192,19 @@ class OpportunityForm(CatalogueForm):
         choices=[SelectChoice(k, label) for k, label in OPPORTUNITY_KINDS.items()],
     )
     closes_at = _when(_l("Closing date and time (optional)"), required=False)
-    payment_cy = TextAreaField(
-        _l("Payment and expenses in Welsh"), validators=[Optional(), Length(max=2000)]
-    )
-    payment_en = TextAreaField(
-        _l("Payment and expenses in English"), validators=[Optional(), Length(max=2000)]
-    )
-    url = _link(_l("Link to find out more or apply"))
+    payment_cy = _text(_l("Payment and expenses in Welsh"), OPPORTUNITY["payment_cy"])
+    payment_en = _text(_l("Payment and expenses in English"), OPPORTUNITY["payment_en"])
+    url = _text(_l("Link to find out more or apply"), OPPORTUNITY["url"])
 
 
 class IssueForm(FlaskForm):
     version = HiddenField(validators=[InputRequired()])
-    subject_cy = _text(_l("Subject in Welsh"))
-    subject_en = _text(_l("Subject in English"))
-    preheader_cy = _text(_l("Preview text in Welsh"), 250)
-    preheader_en = _text(_l("Preview text in English"), 250)
-    intro_cy = _markdown(_l("Introduction in Welsh (Markdown)"))
-    intro_en = _markdown(_l("Introduction in English (Markdown)"))
+    subject_cy = _text(_l("Subject in Welsh"), ISSUE["subject_cy"])
+    subject_en = _text(_l("Subject in English"), ISSUE["subject_en"])
+    preheader_cy = _text(_l("Preview text in Welsh"), ISSUE["preheader_cy"])
+    preheader_en = _text(_l("Preview text in English"), ISSUE["preheader_en"])
+    intro_cy = _text(_l("Introduction in Welsh (Markdown)"), ISSUE["intro_cy"])
+    intro_en = _text(_l("Introduction in English (Markdown)"), ISSUE["intro_en"])
 
     def validate(self, extra_validators=None) -> bool:
         return require_one_language(
@@ -266,10 +216,10 @@ class IssueForm(FlaskForm):
 
 
 class NewsItemForm(FlaskForm):
-    title_cy = _text(_l("Title in Welsh"))
-    title_en = _text(_l("Title in English"))
-    body_cy = _markdown(_l("Text in Welsh (Markdown)"))
-    body_en = _markdown(_l("Text in English (Markdown)"))
+    title_cy = _text(_l("Title in Welsh"), NEWS["title_cy"])
+    title_en = _text(_l("Title in English"), NEWS["title_en"])
+    body_cy = _text(_l("Text in Welsh (Markdown)"), NEWS["body_cy"])
+    body_en = _text(_l("Text in English (Markdown)"), NEWS["body_en"])
 
     def validate(self, extra_validators=None) -> bool:
         return require_one_language(
@@ -288,20 +238,14 @@ class FillForm(FlaskForm):
     weeks = IntegerField(
         _l("Workshops starting in the next how many weeks?"),
         default=6,
-        validators=[InputRequired(), NumberRange(min=1, max=52)],
+        validators=[InputRequired(), NumberRange(min=FILL_WEEKS.minimum, max=FILL_WEEKS.maximum)],
     )
     send_date = _when(_l("When will the issue be sent?"), required=False)
 
 
 class TestSendForm(FlaskForm):
-    addresses = TextAreaField(
-        _l("Send to (up to 5 addresses, one per line)"), validators=[Optional(), Length(max=2000)]
-    )
+    addresses = _text(_l("Send to (up to 5 addresses, one per line)"), TEST_SEND["addresses"])
     language = SelectField(
         _l("Language"),
-        choices=[
-            SelectChoice("cy", "Cymraeg"),
-            SelectChoice("en", "English"),
-            SelectChoice("both", _l("Both languages")),
-        ],
+        choices=[*language_choices(), SelectChoice("both", _l("Both languages"))],
     )

@@ -8,9 +8,18 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
-from bulletin.models import REGIONS, SubscriberStatus, Topic, region_name
+from bulletin.core.fields import SUBSCRIBER
+from bulletin.web import (
+    NoControlCharacters,
+    ValidEmail,
+    language_choices,
+    region_choices,
+    rules,
+    topic_choices,
+)
+
+from bulletin.models import SubscriberStatus
 from bulletin.privacy.csvsource import FIELDS
-from bulletin.subscriptions.forms import EMAIL_MAX, NoControlCharacters, ValidEmail
 
 
 def _any() -> SelectChoice:
@@ -23,9 +32,7 @@ class SearchForm(FlaskForm):
     email = StringField(
         _l("Email address"),
         validators=[
-            InputRequired(_l("Enter an email address")),
-            Length(max=EMAIL_MAX),
-            NoControlCharacters(),
+            *rules(SUBSCRIBER["email"], required=InputRequired(_l("Enter an email address"))),
             ValidEmail(),
         ],
         render_kw={"type": "email", "spellcheck": "false", "autocomplete": "off"},
@@ -41,17 +48,14 @@ class ExportForm(FlaskForm):
     language = SelectField(
         _l("Language"),
         validators=[Optional()],
-        choices=[_any(), SelectChoice("cy", "Cymraeg"), SelectChoice("en", "English")],
+        choices=[_any(), *language_choices()],
     )
 
     def fill_choices(self, lang: str) -> None:
         """Load statuses, topics and regions."""
         self.status.choices = [_any()] + [SelectChoice(s.value, s.value) for s in SubscriberStatus]
-        topics = Topic.query.order_by(Topic.position).all()
-        self.topic.choices = [_any()] + [SelectChoice(t.slug, t.name(lang)) for t in topics]
-        self.region.choices = [_any()] + [
-            SelectChoice(code, region_name(code, lang)) for code in REGIONS
-        ]
+        self.topic.choices = [_any(), *topic_choices(lang, active_only=False)]
+        self.region.choices = [_any(), *region_choices(lang)]
 
 
 class ImportForm(FlaskForm):

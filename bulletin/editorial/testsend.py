@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
+from bulletin.core.addresses import InvalidAddress, parse
+from bulletin.core.fields import MAX_TEST_ADDRESSES
+from bulletin.mail.messages import MailSettings, build_test
+
 from bulletin.core.audit import record_audit
+from bulletin.extensions import db
 from bulletin.mail.links import external_url
-from bulletin.mail.mime import build_message
 from bulletin.models import Issue
 from bulletin.mail.outbox import enqueue_raw
-from bulletin.mail.rendering import (
-    MANAGE_PLACEHOLDER,
-    UNSUBSCRIBE_PLACEHOLDER,
-    RenderedEmail,
-    render_issue,
-)
-
-MAX_TEST_ADDRESSES = 5
+from bulletin.mail.rendering import render_issue
 
 
 class BadAddresses(ValueError):
@@ -25,47 +21,39 @@ class BadAddresses(ValueError):
 
 
 def parse_addresses(text: str, default: str) -> list[str]:
-    """Up to five valid addresses, one per line or comma-separated; the default when empty."""
+    """Up to five valid addresses, one per line or comma-separated; the default when empty.
+
+    Each is checked and normalised as the sign-up form does it (core/fields.py), so an
+    international domain is sent to in its ASCII (IDNA) form.
+    """
     raw = [a.strip() for a in text.replace(",", "\n").splitlines() if a.strip()] or [default]
     if len(raw) > MAX_TEST_ADDRESSES:
         raise BadAddresses("too-many")
-    addresses = []
+    addresses: dict[str, str] = {}  # by key: two spellings of one mailbox get one mail
     for address in raw:
         try:
-            result = validate_email(address, check_deliverability=False)
-        except EmailNotValidError as exc:
+            parsed = parse(address)
+            if not parsed.typed.isascii():  # the builder does not use SMTPUTF8
+                raise InvalidAddress("needs SMTPUTF8")
+        except InvalidAddress as exc:
             raise BadAddresses(address) from exc
-        addresses.append(result.normalized)
-    return list(dict.fromkeys(addresses))
-
-
-def build_test_message(rendered: RenderedEmail, to: str) -> bytes:
-    """The issue as the reader gets it, subject prefixed [TEST]."""
-    config = current_app.config
-    return build_message(rendered, to, mail_from=config["MAIL_FROM"],
-                         reply_to=config.get("REPLY_TO"), subject_prefix="[TEST] ",
-                         auto_submitted=False)
-
-
-def _without_personal_links(rendered: RenderedEmail) -> RenderedEmail:
-    # A test recipient is not a subscriber: their links lead to the "manage by email" page.
-    page = external_url("public.request_link")
-    swap = lambda s: s.replace(UNSUBSCRIBE_PLACEHOLDER, page).replace(MANAGE_PLACEHOLDER, page)  # noqa: E731
-    return RenderedEmail(
-        subject=rendered.subject,
-        text=swap(rendered.text),
-        html=swap(rendered.html),
-        language=rendered.language,
-    )
+        addresses.setdefault(parsed.key, parsed.typed)
+    return list(addresses.values())
 
 
 def queue_test_send(issue: Issue, addresses: list[str], languages: list[str]) -> int:
-    """Queue one message per address and language; returns how many were queued."""
+    """Queue one message per address and language, each the issue exactly as a reader gets it
+    (headers, VERP, signature) but for a test token; returns how many were queued."""
+    settings = MailSettings.from_config(current_app.config)
+    archive_url = external_url("archive.issue", slug=issue.slug)
     queued = 0
     for lang in languages:
-        rendered = _without_personal_links(render_issue(issue, lang))
+        rendered = render_issue(issue, lang)
         for address in addresses:
-            enqueue_raw(address, build_test_message(rendered, address), kind="test")
+            row = enqueue_raw(address, b"", kind="test")
+            db.session.flush()  # the row's id goes into the VERP sender
+            row.message = build_test(rendered, settings, outbox_id=row.id, to=address,
+                                     archive_url=archive_url).message
             queued += 1
     record_audit("issue.test_send", issue, detail={"count": queued, "languages": languages})
     return queued

@@ -7,13 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import select
 
+from bulletin.web import ButtonForm
+
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
 from bulletin.mail.links import requested_page
 from bulletin.models import AuditLog, Editor, Topic
 from bulletin.core import editors as accounts, catalogue as operations, sessions
 from bulletin.editorial.access import admin_required
-from bulletin.editorial.forms import ButtonForm, EditorForm, TopicForm
+from bulletin.editorial.forms import EditorForm, TopicForm
 from bulletin.editorial.views import bp
 
 

@@ -18,13 +18,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import InputRequired
+
+from bulletin.core.fields import API_TOKEN
+from bulletin.web import ButtonForm, rules
 
 from bulletin.editorial.access import admin_required
-from bulletin.editorial.forms import ButtonForm
 from bulletin.extensions import db
 from bulletin.models import ApiToken, Editor
-from bulletin.subscriptions.forms import NoControlCharacters
 from bulletin.core import api_tokens as auth
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/editor/api-tokens")
@@ -32,7 +33,7 @@ bp = Blueprint("api_tokens", __name__, url_prefix="/editor/api-tokens")
 
 class TokenForm(FlaskForm):
     name = StringField(_l("What the token is for"),
-                       validators=[DataRequired(), Length(max=120), NoControlCharacters()])
+                       validators=rules(API_TOKEN["name"]))
     editor = SelectField(_l("The editor it acts as (changes are logged in their name)"),
                          coerce=int, validators=[InputRequired()])
 

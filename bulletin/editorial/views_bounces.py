@@ -13,12 +13,13 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from bulletin.web import ButtonForm
+
 from bulletin.core.audit import record_audit
 from bulletin.web import private_download
 from bulletin.editorial.access import admin_required
 from bulletin.extensions import db
 from bulletin.models import Subscriber
-from bulletin.subscriptions.forms import ButtonForm
 from bulletin.core import bounces as operations
 from bulletin.editorial.bounce_forms import (
     LiftForm,

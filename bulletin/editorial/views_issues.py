@@ -10,20 +10,15 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from bulletin.i18n import LANGUAGES, language_of, london_to_utc_safe, utc_to_london
+from bulletin.web import ButtonForm
+
 from bulletin.extensions import db, limiter
-from bulletin.i18n import london_to_utc_safe, utc_to_london
 from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
 from bulletin.mail.rendering import render_issue
 from bulletin.core import issues as ops
 from bulletin.editorial import testsend
-from bulletin.editorial.forms import (
-    AddItemForm,
-    ButtonForm,
-    FillForm,
-    IssueForm,
-    NewsItemForm,
-    TestSendForm,
-)
+from bulletin.editorial.forms import AddItemForm, FillForm, IssueForm, NewsItemForm, TestSendForm
 from bulletin.editorial.views import bp
 
 #: Preview documents hold the email's inline styles and nothing that runs.
@@ -191,7 +186,7 @@ def edit_news(issue_id: int, item_id: int | None):
 @bp.get("/issues/<int:issue_id>/preview")
 def preview_issue(issue_id: int):
     issue = _issue(issue_id)
-    lang = "cy" if request.args.get("in") == "cy" else "en"
+    lang = language_of(request.args.get("in"))
     rendered = render_issue(issue, lang, personal=True)
     return render_template(
         "editorial/issue_preview.html",
@@ -230,14 +225,15 @@ def test_send(issue_id: int):
                 else _("%(address)s is not a valid email address.", address=str(exc))
             )
         else:
-            languages = ["cy", "en"] if form.language.data == "both" else [form.language.data]
+            languages = list(LANGUAGES) if form.language.data == "both" else [
+                language_of(form.language.data)]
             count = testsend.queue_test_send(issue, addresses, languages)
             db.session.commit()
             flash(_("%(count)s test emails queued.", count=count), "success")
             return redirect(
                 url_for("editor.preview_issue", issue_id=issue.id, **{"in": languages[0]}), code=303
             )
-    lang = "cy" if form.language.data == "cy" else "en"
+    lang = language_of(form.language.data)
     return render_template(
         "editorial/issue_preview.html",
         issue=issue,

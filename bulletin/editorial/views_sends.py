@@ -14,13 +14,13 @@ from sqlalchemy import select
 from wtforms import DateTimeLocalField, HiddenField, RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
+from bulletin.i18n import current_lang, london_to_utc, london_to_utc_safe
+from bulletin.web import MultiCheckboxField, language_choices, region_choices, topic_choices
+
 from bulletin.core import sends as ops
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
-from bulletin.i18n import london_to_utc, london_to_utc_safe
-from bulletin.models import REGIONS, Issue, Send, SendStatus, Topic, region_name, utcnow
-from bulletin.subscriptions.forms import MultiCheckboxField
-from bulletin.templating import current_lang
+from bulletin.models import Issue, Send, SendStatus, utcnow
 from bulletin.editorial.access import editor_required
 from bulletin.editorial.forms import LOCAL_FORMAT, ExistsInLondon
 from bulletin.core.issues import missing_languages
@@ -46,10 +46,9 @@ class SendForm(FlaskForm):
         issues = db.session.scalars(select(Issue).order_by(Issue.id.desc()).limit(50))
         self.issue.choices = [SelectChoice(i.id, i.subject_en or i.subject_cy or i.slug)
                               for i in issues]
-        topics = db.session.scalars(select(Topic).where(Topic.is_active).order_by(Topic.position))
-        self.topics.choices = [SelectChoice(t.slug, t.name(lang)) for t in topics]
-        self.regions.choices = [SelectChoice(code, region_name(code, lang)) for code in REGIONS]
-        self.languages.choices = [SelectChoice("cy", "Cymraeg"), SelectChoice("en", "English")]
+        self.topics.choices = topic_choices(lang, active_only=True)
+        self.regions.choices = region_choices(lang)
+        self.languages.choices = language_choices()
 
     def validate(self, extra_validators=None) -> bool:
         """Optional() ends the date's own checks when it is empty; "later" still needs one."""

@@ -14,15 +14,19 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
+
+from bulletin.core.subject_access import export_subscriber
+from bulletin.i18n import current_lang
+from bulletin.web import ButtonForm
 
 from bulletin.core.audit import record_audit
 from bulletin.web import private_download
 from bulletin.extensions import db
 from bulletin.models import Delivery, ImportJob, ImportJobStatus, OutboxMessage, Send, Subscriber
+from bulletin.core.consent import consent_trail
 from bulletin.privacy import imports
 from bulletin.privacy.csvsource import FIELDS, MappingError
 from bulletin.privacy.exporter import (
@@ -30,13 +34,10 @@ from bulletin.privacy.exporter import (
     ExportFilter,
     consent_json,
     consent_rows,
-    consent_trail,
     csv_lines,
     stream_subscribers_csv,
 )
 from bulletin.privacy.importer import ImportOptions
-from bulletin.subscriptions.export import export_subscriber
-from bulletin.subscriptions.forms import ButtonForm
 from bulletin.core.subscribers import find_by_email
 from bulletin.suppressions import is_suppressed
 from bulletin.editorial.access import admin_required
@@ -129,7 +130,7 @@ def consent_download(subscriber_id: int, fmt: str):
 @admin_required
 def export():
     form = ExportForm()
-    form.fill_choices(str(get_locale() or "en"))
+    form.fill_choices(current_lang())
     if not form.validate_on_submit():
         return _render("export.html", 400 if request.method == "POST" else 200, form=form)
     selection = ExportFilter(
@@ -165,7 +166,7 @@ def import_page():
     except MappingError as exc:
         imports.discard_file(name)
         return _render("import.html", 400, form=form, mapping_error=str(exc))
-    job = imports.queue_import(name, rows, options, language=str(get_locale() or "en"),
+    job = imports.queue_import(name, rows, options, language=current_lang(),
                                editor=current_user._get_current_object())
     db.session.commit()
     return redirect(url_for(".import_job", job_id=job.id), code=303)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 import icalendar
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from bulletin.i18n import LONDON
+
 from bulletin.mail.links import external_url
 from bulletin.mail.markup import render_plain
 from bulletin.models import Workshop, utcnow
-
-LONDON = ZoneInfo("Europe/London")
 
 
 def workshop_calendar(workshop: Workshop, lang: str, *, domain: str) -> bytes:

@@ -9,19 +9,29 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import time
 from collections.abc import Callable
+from functools import lru_cache
+from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from bulletin.mail.settings import DeliverySettings
+
+class DkimSettings(Protocol):
+    """The settings DKIM needs (DeliverySettings has them)."""
+
+    dkim_selector: str | None
+    dkim_domain: str | None
+    dkim_private_key_path: str | None
 
 #: Headers signed when present (DKIM-02). Never trace fields (DKIM-03).
 SIGNED = ("from", "to", "subject", "date", "message-id", "reply-to", "mime-version",
           "content-type", "content-language", "list-id", "list-help", "list-archive",
-          "list-unsubscribe", "list-unsubscribe-post", "feedback-id", "precedence")
+          "list-unsubscribe", "list-unsubscribe-post", "feedback-id", "precedence",
+          "auto-submitted")
 #: Signed once more than they occur, so a prepended duplicate breaks the signature (DKIM-04).
 OVERSIGNED = ("from", "subject", "to", "list-unsubscribe", "list-unsubscribe-post")
 
@@ -105,9 +115,17 @@ class Signer:
         return f"DKIM-Signature: {tags}{folded}\r\n".encode() + message
 
 
-def make_signer(settings: DeliverySettings) -> Callable[[bytes], bytes] | None:
-    """A function adding a DKIM-Signature header, or None when DKIM is not configured."""
-    if not (settings.dkim_selector and settings.dkim_domain and settings.dkim_private_key_path):
+def make_signer(settings: DkimSettings) -> Callable[[bytes], bytes] | None:
+    """The one signer of every message we send (issues, test sends, transactional mail), or
+    None when DKIM is not configured. Cached per key file, which is read again when it changes
+    (so the outbox picks up a key replaced in place)."""
+    path = settings.dkim_private_key_path
+    if not (settings.dkim_selector and settings.dkim_domain and path):
         return None
-    with open(settings.dkim_private_key_path, "rb") as handle:
-        return Signer(handle.read(), settings.dkim_selector, settings.dkim_domain)
+    return _signer(path, settings.dkim_selector, settings.dkim_domain, os.stat(path).st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _signer(path: str, selector: str, domain: str, _mtime_ns: int) -> Signer:
+    with open(path, "rb") as handle:
+        return Signer(handle.read(), selector, domain)

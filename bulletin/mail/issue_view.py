@@ -7,6 +7,8 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from bulletin.i18n import other_language
+
 from bulletin.mail.links import external_url
 from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
 
@@ -53,11 +55,6 @@ class IssueView:
     intro_lang: str
     date: datetime
     sections: list[SectionView]
-
-
-def other_language(lang: str) -> str:
-    """'cy' for 'en' and the other way round."""
-    return "en" if lang == "cy" else "cy"
 
 
 def _pick(source, field_name: str, lang: str) -> str:

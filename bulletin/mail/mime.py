@@ -1,21 +1,11 @@
-"""MIME for one message at a time (transactional mail, test sends); bulk sends use
-delivery/bulk.py's templates, which never build MIME per recipient."""
+"""Header rules shared by the message builder (bulletin.mail.messages) and its readers."""
 
 from __future__ import annotations
 
 import email.policy
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
-
-from bulletin.models import utcnow
-from bulletin.mail.rendering import RenderedEmail
+from email.utils import parseaddr
 
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=78)
-
-
-def content_language(lang: str) -> str:
-    """BCP 47 tag for Content-Language (WLS-09)."""
-    return "cy" if lang == "cy" else "en-GB"
 
 
 def safe_header(value: str) -> str:
@@ -28,26 +18,3 @@ def safe_header(value: str) -> str:
 def domain_of(mail_from: str) -> str:
     """The domain of a From address ("Name <a@b>"): our Message-IDs end with it."""
     return parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
-
-
-def build_message(rendered: RenderedEmail, to: str, *, mail_from: str,
-                  reply_to: str | None = None, to_name: str | None = None,
-                  subject_prefix: str = "", auto_submitted: bool = True) -> bytes:
-    """A multipart/alternative message (text, then inlined HTML) as CRLF bytes."""
-    msg = EmailMessage(policy=SMTP_POLICY)
-    name, address = parseaddr(mail_from)
-    msg["From"] = formataddr((name, address))
-    msg["To"] = formataddr((safe_header(to_name), to)) if to_name else safe_header(to)
-    msg["Subject"] = safe_header(subject_prefix + " ".join(rendered.subject.split()))
-    msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = make_msgid(domain=domain_of(mail_from))
-    if reply_to:
-        msg["Reply-To"] = safe_header(reply_to)
-    if auto_submitted:
-        msg["Auto-Submitted"] = "auto-generated"
-    msg["Content-Language"] = content_language(rendered.language)
-    msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    for part in msg.iter_parts():
-        part["Content-Language"] = content_language(rendered.language)
-    return msg.as_bytes(policy=SMTP_POLICY)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from flask import current_app
 
+from bulletin.core.addresses import address_key
+
 
 def _key() -> bytes:
     configured = current_app.config.get("HASH_KEY")
@@ -20,14 +22,20 @@ def _key() -> bytes:
 
 
 def hash_address(address: str) -> str:
-    """HMAC-SHA256 of a normalised address (lower-cased whole, so case never matters)."""
-    return address_hasher()(address)
+    """HMAC-SHA256 of an address's key (core.addresses), so every spelling of it hashes alike."""
+    return key_hasher()(address_key(address))
 
 
 def address_hasher() -> Callable[[str], str]:
     """hash_address with the key looked up once: for loops over many addresses."""
+    hash_key = key_hasher()
+    return lambda address: hash_key(address_key(address))
+
+
+def key_hasher() -> Callable[[str], str]:
+    """Hashes an address key already made by core.addresses (Subscriber.email_key)."""
     key = _key()
-    return lambda address: hmac.digest(key, address.strip().lower().encode(), "sha256").hex()
+    return lambda mailbox: hmac.digest(key, mailbox.encode(), "sha256").hex()
 
 
 def hash_ip(ip: str | None) -> str | None:

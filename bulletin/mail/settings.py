@@ -7,12 +7,9 @@ from email.utils import parseaddr
 
 from flask import Flask
 
+from bulletin.mail.messages import default_list_id
+
 from bulletin.mail.mime import domain_of
-
-
-def default_list_id(config) -> str:
-    """The List-Id identifier: LIST_ID, else bulletin.<domain of MAIL_FROM>."""
-    return config.get("LIST_ID") or f"bulletin.{domain_of(config['MAIL_FROM'])}"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ SALTS = {
     "message-id": "bulletin.message-id.v1",
 }
 
+#: The uid a test send's personal links are made for. Subscriber uids are uuid4 hex, so no
+#: subscriber has it; the unsubscribe and manage pages answer it with a "this was a test" page.
+TEST_UID = "test"
+
 #: Hex digits of HMAC-SHA256 kept in address tokens: 64 bits, and the local part
 #: "unsubscribe+<32-hex uid>-<mac>" stays within RFC 5321's 64 octets.
 ADDRESS_MAC_HEX = 16

@@ -8,6 +8,8 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bulletin.i18n import other_language
+
 from bulletin.extensions import db
 from bulletin.models.subscriber import Topic
 from bulletin.models.types import UTCDateTime, utcnow
@@ -39,7 +41,7 @@ class Bilingual:
         own = self.text(field, lang)
         if own:
             return own, lang
-        other = "en" if lang == "cy" else "cy"
+        other = other_language(lang)
         return self.text(field, other), other
 
     def has_language(self, lang: str) -> bool:

@@ -8,6 +8,8 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bulletin.i18n import Language
+
 from bulletin.extensions import db
 from bulletin.models.editor import Editor
 from bulletin.models.types import UTCDateTime, utcnow
@@ -29,7 +31,7 @@ class ImportJob(db.Model):
     mapping: Mapped[str] = mapped_column(Text, default="{}")  #: JSON {field: header}
     is_invite: Mapped[bool] = mapped_column(default=False)
     is_dry_run: Mapped[bool] = mapped_column(default=False)
-    language: Mapped[str] = mapped_column(String(5), default="en")  #: of the row problems
+    language: Mapped[str] = mapped_column(String(5), default=Language.EN)  #: of the row problems
     total_rows: Mapped[int] = mapped_column(default=0)  #: lines after the header
     rows_done: Mapped[int] = mapped_column(default=0)
     report: Mapped[str | None] = mapped_column(Text)  #: JSON ImportReport, when done

@@ -7,7 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from bulletin.core.addresses import address_key
+
+from bulletin.i18n import Language
 
 from bulletin.extensions import db
 from bulletin.models.types import UTCDateTime, utcnow
@@ -40,18 +44,26 @@ class Topic(db.Model):
 
     def name(self, lang: str) -> str:
         """The topic's name in a language."""
-        return self.name_cy if lang == "cy" else self.name_en
+        return self.name_cy if lang == Language.CY else self.name_en
+
+
+def _key_of_inserted(context) -> str:
+    # Column default: every INSERT that names no key (ORM, Core, executemany) gets the key of
+    # its email, so no path that creates subscribers can forget it.
+    return address_key(context.get_current_parameters()["email"])
 
 
 class Subscriber(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Random public identifier carried in tokens; never reused, unlike integer ids.
     uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
-    #: Normalised address: local part as typed, domain lower-cased and IDNA-encoded.
+    #: The address as typed (domain lower-cased and IDNA-encoded): where mail goes.
     email: Mapped[str] = mapped_column(String(320), unique=True)
+    #: The mailbox's identity (core.addresses.address_key): unique, used by every look-up.
+    email_key: Mapped[str] = mapped_column(String(320), default=_key_of_inserted)
     name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=SubscriberStatus.PENDING)
-    language: Mapped[str] = mapped_column(String(2), default="en")
+    language: Mapped[str] = mapped_column(String(2), default=Language.EN)
     region: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -60,7 +72,15 @@ class Subscriber(db.Model):
 
     topics: Mapped[list[Topic]] = relationship(secondary=subscriber_topic, order_by=Topic.position)
 
-    __table_args__ = (Index("ix_subscriber_status_language", "status", "language"),)
+    __table_args__ = (
+        Index("ix_subscriber_status_language", "status", "language"),
+        Index("ix_subscriber_email_key", "email_key", unique=True),
+    )
+
+    @validates("email")
+    def _keep_key(self, _name: str, email: str) -> str:
+        self.email_key = address_key(email)
+        return email
 
     @property
     def is_mailable(self) -> bool:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+from bulletin.i18n import Language
 
 
 def utcnow() -> datetime:
@@ -31,11 +32,6 @@ class UTCDateTime(TypeDecorator):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-class Language(StrEnum):
-    CY = "cy"
-    EN = "en"
-
-
 #: Region codes with their names in (English, Welsh).
 REGIONS: dict[str, tuple[str, str]] = {
     "north-wales": ("North Wales", "Gogledd Cymru"),
@@ -51,4 +47,4 @@ def region_name(code: str | None, lang: str) -> str:
     if not code or code not in REGIONS:
         return ""
     english, welsh = REGIONS[code]
-    return welsh if lang == "cy" else english
+    return welsh if lang == Language.CY else english

@@ -9,6 +9,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
+from bulletin.i18n import CODES
+
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
 from bulletin.privacy.csvsource import MappingError, parse_mapping
@@ -112,7 +114,7 @@ def _echo_report(report: ImportReport) -> None:
 @click.option("--status")
 @click.option("--topic", help="Topic slug.")
 @click.option("--region", help="Region code.")
-@click.option("--language", type=click.Choice(["cy", "en"]))
+@click.option("--language", type=click.Choice(CODES))
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8", lazy=True), default="-")
 @with_appcontext
 def export_command(status, topic, region, language, output) -> None:

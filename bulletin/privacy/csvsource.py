@@ -8,11 +8,14 @@ from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import BinaryIO
 
+from bulletin.core.fields import SUBSCRIBER
+
 from bulletin.privacy.messages import _
 
 #: No physical line may be longer: a file of one endless line must not fill memory.
 MAX_LINE_BYTES = 64 * 1024
-FIELDS = ("email", "name", "topics", "region", "language", "consent_date", "consent_source")
+#: The subscriber's fields (core/fields.py), then the consent evidence a file may carry.
+FIELDS = (*SUBSCRIBER, "consent_date", "consent_source")
 #: Header spellings recognised for each field (compared lower-case, letters and digits only).
 SYNONYMS = {
     "email": ("email", "emailaddress", "e-mail", "mail", "emailaddr", "cyfeiriadebost", "ebost"),

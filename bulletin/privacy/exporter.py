@@ -133,12 +133,6 @@ def stream_subscribers_csv(selection: ExportFilter) -> Iterator[str]:
     return csv_lines(COLUMNS, iter_subscriber_rows(selection))
 
 
-def consent_trail(uid: str) -> list[ConsentEvent]:
-    """A subject's consent events, oldest first (they outlive the subscriber row)."""
-    query = select(ConsentEvent).filter_by(subject_uid=uid).order_by(ConsentEvent.id)
-    return list(db.session.scalars(query))
-
-
 def consent_rows(events: list[ConsentEvent]) -> list[list[object]]:
     """Consent events as CSV rows."""
     return [

@@ -13,6 +13,8 @@ from typing import BinaryIO
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from bulletin.mail.pseudonyms import key_hasher
+
 from bulletin.extensions import db
 from bulletin.models import (
     ConsentEvent,
@@ -24,7 +26,6 @@ from bulletin.models import (
     subscriber_topic,
     utcnow,
 )
-from bulletin.mail.pseudonyms import address_hasher
 from bulletin.privacy.csvsource import map_columns, open_reader, read_lines
 from bulletin.privacy.messages import _
 from bulletin.privacy.rows import Candidate, Catalogue, RowError, parse_row
@@ -122,7 +123,7 @@ class _Batcher:
         self.batch: dict[str, Candidate] = {}
         #: Only a dry run remembers addresses (nothing is written for the next batch to find).
         self.seen: set[str] | None = set() if options.dry_run else None
-        self.hash_of = address_hasher()  #: the key is derived once, not once per row
+        self.hash_of = key_hasher()  #: the HMAC key is derived once, not once per row
 
     def take(self, line: int, row: list[str], columns: dict[str, int]) -> None:
         if not any(cell.strip() for cell in row):
@@ -133,10 +134,10 @@ class _Batcher:
         except RowError as exc:
             self.report.add_problem(line, str(exc))
             return
-        if candidate.email in self.batch:
+        if candidate.key in self.batch:  # another spelling of an address in this batch
             self.report.existing += 1
             return
-        self.batch[candidate.email] = candidate
+        self.batch[candidate.key] = candidate
         if len(self.batch) >= self.options.batch_size:
             self.flush()
 
@@ -155,7 +156,7 @@ class _Batcher:
         self.batch = {}
 
     def _write(self, batch: list[Candidate]) -> None:
-        hashes = {c.email: self.hash_of(c.email) for c in batch}
+        hashes = {c.key: self.hash_of(c.key) for c in batch}
         fresh = self._new_only(batch, hashes)
         if not self.options.dry_run and fresh:
             ids = _insert_subscribers(fresh, self.now)
@@ -168,9 +169,9 @@ class _Batcher:
             self.report.invited += len(fresh) - confirmed
 
     def _new_only(self, batch: list[Candidate], hashes: dict[str, str]) -> list[Candidate]:
-        emails = [c.email for c in batch]
+        keys = [c.key for c in batch]
         existing = set(
-            db.session.scalars(select(Subscriber.email).where(Subscriber.email.in_(emails)))
+            db.session.scalars(select(Subscriber.email_key).where(Subscriber.email_key.in_(keys)))
         )
         suppressed = set(
             db.session.scalars(
@@ -181,10 +182,10 @@ class _Batcher:
         )
         fresh = []
         for candidate in batch:
-            digest = hashes[candidate.email]
+            digest = hashes[candidate.key]
             if digest in suppressed:
                 self.report.suppressed += 1
-            elif candidate.email in existing or (self.seen is not None and digest in self.seen):
+            elif candidate.key in existing or (self.seen is not None and digest in self.seen):
                 self.report.existing += 1
             else:
                 fresh.append(candidate)
@@ -204,6 +205,7 @@ def _insert_subscribers(fresh: list[Candidate], now: datetime) -> dict[str, tupl
         {
             "uid": uuid.uuid4().hex,
             "email": c.email,
+            "email_key": c.key,
             "name": c.name,
             "language": c.language,
             "region": c.region,
@@ -214,12 +216,12 @@ def _insert_subscribers(fresh: list[Candidate], now: datetime) -> dict[str, tupl
         }
         for c in fresh
     ]
-    uids = {row["email"]: row["uid"] for row in rows}
+    uids = {row["email_key"]: row["uid"] for row in rows}
     _insert_many(Subscriber.__table__, rows)
     found = db.session.execute(
-        select(Subscriber.email, Subscriber.id).where(Subscriber.uid.in_(uids.values()))
+        select(Subscriber.email_key, Subscriber.id).where(Subscriber.uid.in_(uids.values()))
     )
-    return {email: (subscriber_id, uids[email]) for email, subscriber_id in found}
+    return {key: (subscriber_id, uids[key]) for key, subscriber_id in found}
 
 
 def _insert_links(
@@ -230,18 +232,18 @@ def _insert_links(
     now: datetime,
 ) -> None:
     topic_rows = [
-        {"subscriber_id": ids[c.email][0], "topic_id": t} for c in fresh for t in c.topic_ids
+        {"subscriber_id": ids[c.key][0], "topic_id": t} for c in fresh for t in c.topic_ids
     ]
     if topic_rows:
         _insert_many(subscriber_topic, topic_rows)
-    events = [_consent_row(c, *ids[c.email], options, now) for c in fresh]
+    events = [_consent_row(c, *ids[c.key], options, now) for c in fresh]
     _insert_many(ConsentEvent.__table__, events)
     invites = [
         {
             "kind": "confirm",
-            "subscriber_id": ids[c.email][0],
+            "subscriber_id": ids[c.key][0],
             "language": c.language,
-            "recipient_hash": hashes[c.email],
+            "recipient_hash": hashes[c.key],
             "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": now,

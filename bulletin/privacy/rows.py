@@ -4,38 +4,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
+
+from bulletin.core.addresses import Address, AddressTooLong, InvalidAddress, parse
+from bulletin.core.fields import CONTROL, EMAIL_MAX, SUBSCRIBER
+from bulletin.i18n import DEFAULT, LONDON, Language
 
 from bulletin.extensions import db
 from bulletin.models import REGIONS, Topic
-from bulletin.subscriptions.forms import CONTROL, EMAIL_MAX, normalise_address
 from bulletin.privacy.messages import _
 
-LONDON = ZoneInfo("Europe/London")
-#: Longest value accepted per field (the forms' limits where a form has the field).
+#: Longest value accepted per field: the field table's limits where a form has the field;
+#: the other columns hold spellings (Cymraeg, "South East Wales") or lists of topics.
 LIMITS = {
-    "email": EMAIL_MAX,
-    "name": 100,
+    "email": SUBSCRIBER["email"].max_length,
+    "name": SUBSCRIBER["name"].max_length,
     "topics": 1000,
     "region": 60,
     "language": 20,
     "consent_date": 40,
     "consent_source": 100,
 }
+#: Spellings of each language a file may use (compared lower-case).
 LANGUAGES = {
-    "cy": "cy",
-    "cym": "cy",
-    "welsh": "cy",
-    "cymraeg": "cy",
-    "en": "en",
-    "eng": "en",
-    "en-gb": "en",
-    "english": "en",
-    "saesneg": "en",
+    "cy": Language.CY,
+    "cym": Language.CY,
+    "welsh": Language.CY,
+    "cymraeg": Language.CY,
+    "en": Language.EN,
+    "eng": Language.EN,
+    "en-gb": Language.EN,
+    "english": Language.EN,
+    "saesneg": Language.EN,
 }
 DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
 TOPIC_SEPARATORS = (";", "|", ",")
@@ -50,7 +51,8 @@ class Candidate:
     """A valid row, ready to insert."""
 
     line: int
-    email: str
+    email: str  #: as typed (domain normalised): where mail goes
+    key: str  #: the mailbox's identity (core.addresses): what duplicates are found by
     name: str | None
     topic_ids: tuple[int, ...]
     region: str | None
@@ -84,28 +86,15 @@ class Catalogue:
         return cls(topics, tuple(t.id for t in active), regions)
 
 
-def check_address(value: str) -> str:
-    """The normalised address, as the sign-up form stores it (syntax only, no DNS)."""
-    local, at, domain = value.rpartition("@")
-    if not at:
-        local, domain = value, ""
+def check_address(value: str) -> Address:
+    """The address in both forms, as the sign-up form takes it (syntax only, no DNS)."""
     try:
-        ascii_domain = _check_domain(domain)
-        # The domain is checked once per import (lists repeat a few domains many times); the
-        # local part against a short stand-in domain, which costs almost nothing to check.
-        local_part = validate_email(f"{local}@a.co", check_deliverability=False).local_part
-    except EmailNotValidError as exc:
-        raise RowError(_("The email address is not valid: %(reason)s", reason=str(exc))) from None
-    address = f"{local_part}@{ascii_domain}"
-    if len(address) > EMAIL_MAX:
+        return parse(value)
+    except AddressTooLong:
         raise RowError(_("The email address is longer than %(limit)s characters.",
-                         limit=EMAIL_MAX))
-    return address
-
-
-@lru_cache(maxsize=4096)
-def _check_domain(domain: str) -> str:
-    return normalise_address(validate_email(f"a@{domain}", check_deliverability=False))[2:]
+                         limit=EMAIL_MAX)) from None
+    except InvalidAddress as exc:
+        raise RowError(_("The email address is not valid: %(reason)s", reason=str(exc))) from None
 
 
 def _topics(value: str, catalogue: Catalogue) -> tuple[int, ...]:
@@ -185,13 +174,15 @@ def parse_row(
         raise RowError(
             _("Unknown language: %(language)s (write cy or en).", language=values["language"])
         )
+    address = check_address(values["email"])
     return Candidate(
         line=line,
-        email=check_address(values["email"]),
+        email=address.typed,
+        key=address.key,
         name=values.get("name") or None,
         topic_ids=_topics(values.get("topics", ""), catalogue),
         region=catalogue.regions.get(region),
-        language=LANGUAGES.get(language, "en"),
+        language=LANGUAGES.get(language, DEFAULT),
         consent_at=parse_consent_date(values.get("consent_date", ""), now),
         consent_source=values.get("consent_source") or None,
     )

@@ -8,13 +8,14 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, abort, current_app, render_template
 from sqlalchemy import select
 
+from bulletin.i18n import current_lang, language_tag
+
 from bulletin.mail.calendar import workshop_calendar
 from bulletin.extensions import db
 from bulletin.mail.issue_view import build_issue_view, item_language
 from bulletin.mail.links import external_url, requested_page
 from bulletin.mail.mime import domain_of
 from bulletin.models import Issue, Workshop
-from bulletin.templating import current_lang
 
 bp = Blueprint("archive", __name__)
 PER_PAGE = 20
@@ -62,7 +63,7 @@ def feed():
     )
     generator.link(href=external_url("archive.feed"), rel="self")
     generator.link(href=external_url("archive.issues"), rel="alternate")
-    generator.language("cy" if lang == "cy" else "en-GB")
+    generator.language(language_tag(lang))
     rows = list(db.session.scalars(_published().limit(50)))
     generator.updated(rows[0].published_at if rows else _epoch())
     for row in reversed(rows):  # feedgen prepends: add oldest first so the newest leads

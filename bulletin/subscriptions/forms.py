@@ -1,66 +1,24 @@
-"""Public forms: every field length-capped and free of control characters."""
+"""Public forms: every field length-capped and free of control characters (core/fields.py)."""
 
 from __future__ import annotations
 
-import re
-
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectChoice, SelectMultipleField, StringField
+from wtforms import BooleanField, RadioField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from bulletin.models import REGIONS, Topic, region_name
+from bulletin.core.fields import SUBSCRIBER
+from bulletin.web import (
+    ButtonForm,
+    MultiCheckboxField,
+    email_field,
+    language_choices,
+    region_choices,
+    rules,
+    topic_choices,
+)
 
-CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-EMAIL_MAX = 254
-
-
-class NoControlCharacters:
-    """Refuses CR, LF and every other control character (header injection, log forging)."""
-
-    def __call__(self, form, field) -> None:
-        values = field.data if isinstance(field.data, list) else [field.data]
-        if any(isinstance(v, str) and CONTROL.search(v) for v in values):
-            raise ValidationError(_l("Remove line breaks and control characters."))
-
-
-class ValidEmail:
-    """Checks syntax (no DNS) and normalises: domain lower-cased and IDNA-encoded."""
-
-    def __call__(self, form, field) -> None:
-        try:
-            result = validate_email(field.data or "", check_deliverability=False)
-        except EmailNotValidError as exc:
-            raise ValidationError(
-                _l("Enter an email address in the correct format, like name@example.com")
-            ) from exc
-        field.data = normalise_address(result)
-
-
-def normalise_address(result) -> str:
-    """local@domain with the domain in lower-case ASCII (IDNA), as stored and compared."""
-    domain = result.ascii_domain or result.domain
-    return f"{result.local_part}@{domain.lower()}"
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-def email_field() -> StringField:
-    return StringField(
-        _l("Email address"),
-        validators=[
-            InputRequired(_l("Enter your email address")),
-            Length(max=EMAIL_MAX, message=_l("Email address must be 254 characters or fewer")),
-            NoControlCharacters(),
-            ValidEmail(),
-        ],
-        render_kw={"autocomplete": "email", "type": "email", "spellcheck": "false"},
-    )
+__all__ = ["ButtonForm", "EmailOnlyForm", "PreferencesForm", "SubscribeForm"]
 
 
 class PreferencesForm(FlaskForm):
@@ -68,31 +26,28 @@ class PreferencesForm(FlaskForm):
 
     name = StringField(
         _l("Name (optional)"),
-        validators=[
-            Optional(),
-            Length(max=100, message=_l("Name must be 100 characters or fewer")),
-            NoControlCharacters(),
-        ],
+        validators=rules(SUBSCRIBER["name"],
+                         length_message=_l("Name must be 100 characters or fewer")),
         render_kw={"autocomplete": "name"},
     )
     topics = MultiCheckboxField(
-        _l("Topics"), validators=[NoControlCharacters()], coerce=str, validate_choice=True
+        _l("Topics"), validators=rules(SUBSCRIBER["topics"], required=False), coerce=str,
+        validate_choice=True,
     )
     region = RadioField(
         _l("Region"),
-        validators=[InputRequired(_l("Select your region")), NoControlCharacters()],
+        validators=rules(SUBSCRIBER["region"], required=InputRequired(_l("Select your region"))),
     )
     language = RadioField(
         _l("Language"),
-        choices=[SelectChoice("cy", "Cymraeg"), SelectChoice("en", "English")],
-        validators=[InputRequired(_l("Select a language")), NoControlCharacters()],
+        choices=language_choices(),
+        validators=rules(SUBSCRIBER["language"], required=InputRequired(_l("Select a language"))),
     )
 
     def fill_choices(self, lang: str) -> None:
         """Load the topic and region options in the page's language."""
-        topics = Topic.query.filter_by(is_active=True).order_by(Topic.position).all()
-        self.topics.choices = [SelectChoice(t.slug, t.name(lang)) for t in topics]
-        self.region.choices = [SelectChoice(code, region_name(code, lang)) for code in REGIONS]
+        self.topics.choices = topic_choices(lang, active_only=True)
+        self.region.choices = region_choices(lang)
 
     def validate_topics(self, field) -> None:
         if not field.data:
@@ -113,7 +68,3 @@ class EmailOnlyForm(FlaskForm):
     """Ask for a fresh manage link by email."""
 
     email = email_field()
-
-
-class ButtonForm(FlaskForm):
-    """A single button: confirm, unsubscribe, erase, download."""

@@ -9,26 +9,29 @@ from flask import (
     abort,
     current_app,
     g,
+    make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
-from flask_babel import get_locale
+
+from bulletin.i18n import current_lang
+
+from bulletin.core.subject_access import export_subscriber
 
 from bulletin.mail import tokens
 from bulletin.web import private_download
 from bulletin.extensions import csrf, db, limiter
 from bulletin.models import Subscriber, SubscriberStatus
 from bulletin.core import consent, subscribers as operations
-from bulletin.subscriptions.export import export_subscriber
 from bulletin.subscriptions.forms import ButtonForm, EmailOnlyForm, PreferencesForm, SubscribeForm
 
 bp = Blueprint("public", __name__)
 
 
 def _lang() -> str:
-    return str(get_locale() or "en")
+    return current_lang()
 
 
 def _subscribe_limit() -> str:
@@ -75,6 +78,8 @@ def _subscriber_from(token: str, reader) -> Subscriber:
     except tokens.BadToken as exc:
         g.token_problem = exc.reason
         abort(410 if exc.reason == "expired" else 400)
+    if uid == tokens.TEST_UID:  # a link in an editor's test send: it acts on nobody
+        abort(make_response(render_template("subscriptions/test_link.html")))
     subscriber = operations.find_by_uid(uid)
     if subscriber is None:
         g.token_problem = "gone"

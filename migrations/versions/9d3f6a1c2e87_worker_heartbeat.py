@@ -1,7 +1,7 @@
 """worker_heartbeat: one row per worker process, beaten while it runs
 
 Revision ID: 9d3f6a1c2e87
-Revises: 5b1e7c2a9d40
+Revises: 3f6a2d8c1b7e
 Create Date: 2026-12-05 05:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9d3f6a1c2e87'
-down_revision = '5b1e7c2a9d40'
+down_revision = '3f6a2d8c1b7e'
 branch_labels = None
 depends_on = None
 

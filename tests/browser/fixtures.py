@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.smtp import free_port
+from tests.support.smtp import free_port
 
 from tests.browser.axe import Audit
 from tests.browser.live import LiveServer

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from bulletin.worker import Worker, run_once
-from bulletin.mail.settings import DeliverySettings
-
-from tests.mailtools import URL_RE, html_part, text_part
+from tests.support.mailtools import URL_RE, html_part, text_part
+from tests.support.worker import run_worker_once
 
 HTML_LANG = {"cy": "cy", "en": "en-GB"}
 
@@ -15,17 +13,9 @@ _SMALL_TEXT = """() => [...document.querySelectorAll('body *')].filter(el =>
   parseFloat(getComputedStyle(el).fontSize) < 16).map(el => el.outerHTML.slice(0, 80))"""
 
 
-def deliver(app) -> None:
-    """One pass of the worker: the outbox goes to the real SMTP server."""
-    worker = Worker(app=app, settings=DeliverySettings.from_app(app))
-    with app.app_context():
-        run_once(worker)
-    worker.close()
-
-
 def next_mail(live, smtp_server, count: int, address: str):
     """Run the worker until `count` messages arrived in all; the latest one to an address."""
-    deliver(live.app)
+    run_worker_once(live.app)
     smtp_server.wait_for(count)
     received = smtp_server.to(address)
     assert len(received) >= 1, f"no mail for {address}"

@@ -1,4 +1,4 @@
-"""E-mail address extraction and normalisation."""
+"""E-mail address extraction from reports (an address's identity is core.addresses')."""
 
 from __future__ import annotations
 

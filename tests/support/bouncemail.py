@@ -8,8 +8,7 @@ from email.utils import make_msgid
 from bulletin.mail import tokens
 from bulletin.extensions import db
 from bulletin.models import Delivery, Send, Subscriber, utcnow
-
-from tests.delivery_helpers import make_issue_row
+from tests.support.delivery_helpers import make_issue_row
 
 BOUNCE_DOMAIN = "bounces.example.org"
 

@@ -70,7 +70,7 @@ class SMTPServer:
         self.port = port or free_port()
         self.handler = Handler()
         self.controller: Controller | None = None
-        #: Server-side TLS contexts (tests/tlscerts.py): implicit TLS (smtps) or STARTTLS.
+        #: Server-side TLS contexts (tests/support/tlscerts.py): implicit TLS (smtps) or STARTTLS.
         self.tls, self.starttls = tls, starttls
 
     @property

@@ -2,7 +2,7 @@
 
 CAPABILITY, LOGIN, SELECT, UID SEARCH (UNKEYWORD/UNDELETED), UID FETCH (BODY.PEEK[]),
 UID STORE (+FLAGS), LOGOUT. It runs on its own asyncio loop in a thread, on 127.0.0.1;
-given an ssl.SSLContext (tests/tlscerts.py) it speaks IMAP over TLS, as an imaps:// server.
+given an ssl.SSLContext (tests/support/tlscerts.py) it speaks IMAP over TLS, as an imaps:// server.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 
-from tests.smtp import free_port
+from tests.support.smtp import free_port
 
 
 @dataclass
