@@ -14,8 +14,9 @@ from flask import Response, request
 
 from bulletin.privacy.redaction import redact
 
-#: The request being answered on this thread (kept after the request ends, so the server's
-#: access line, written after the response, carries it too).
+#: The request being answered on this thread. It outlives the request context, so the
+#: server's access line (written as the response goes out) carries it too, and is forgotten
+#: when the server closes the response.
 REQUEST_ID: ContextVar[str | None] = ContextVar("bulletin_request_id", default=None)
 #: An incoming X-Request-ID is kept only if it is short and made of safe characters.
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -38,7 +39,13 @@ def tag_response(response: Response) -> Response:
     request_id = REQUEST_ID.get()
     if request_id:
         response.headers["X-Request-ID"] = request_id
+        response.call_on_close(forget_request)
     return response
+
+
+def forget_request() -> None:
+    """Lines logged between requests (a worker exiting) belong to none."""
+    REQUEST_ID.set(None)
 
 
 class JsonFormatter(logging.Formatter):
