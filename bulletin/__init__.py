@@ -31,6 +31,7 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     from bulletin.bounces import routes as bounces
     from bulletin.editorial import routes as editorial
     from bulletin.core.redaction import install_log_redaction
+    from bulletin.ops import routes as ops
     from bulletin.subscriptions import routes as public
 
     app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True,
@@ -43,6 +44,7 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     editorial.register(app)
     api.register(app)
     bounces.register(app)
+    ops.register(app)
     web.register_error_pages(app, json_errors={"/api/": api.http_error})
     app.after_request(web.security_headers)
     install_log_redaction()

@@ -68,7 +68,7 @@ def serve(host: str, port: int, *, with_worker: bool) -> None:
     _configure_logging()  # after Alembic, whose logging config would replace ours
     scheduler = None
     if with_worker:
-        scheduler, _worker = start_scheduler(app)
+        scheduler, _worker = start_scheduler(app, mode="embedded")
     mode = f"SMTP relay {app.config['SMTP_URL']}" if app.config.get("SMTP_URL") else \
         f"outbox folder {app.config['OUTBOX_DIR']}"
     click.echo(f"bulletin on http://{host}:{port}/  database: {app.config['DATABASE_URL']}")
@@ -102,9 +102,10 @@ def worker_command(once: bool) -> None:
 
 
 def _configure_logging() -> None:
+    from bulletin.ops.logs import configure_logging
+
+    configure_logging(current_app.config["LOG_FORMAT"])  # text, or JSON lines
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.basicConfig(level=logging.INFO, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @main.command("demo")

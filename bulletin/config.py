@@ -120,6 +120,13 @@ class Config:
     DELIVERY_RETENTION_DAYS = _int("DELIVERY_RETENTION_DAYS", 365)
     PENDING_RETENTION_DAYS = _int("PENDING_RETENTION_DAYS", 30)
     UNPROVEN_REPORT_RETENTION_DAYS = _int("UNPROVEN_REPORT_RETENTION_DAYS", 30)
+    #: Bearer token for /metrics (unset: /metrics answers 404, so it is never public).
+    METRICS_TOKEN = _env("METRICS_TOKEN")
+    #: Set for gunicorn's several processes: prometheus_client keeps each one's web counters
+    #: in files here (an empty folder, emptied before gunicorn starts), summed when scraped.
+    PROMETHEUS_MULTIPROC_DIR = _env("PROMETHEUS_MULTIPROC_DIR")
+    #: "text" (default) or "json": one JSON object per line with a request id.
+    LOG_FORMAT = (_env("LOG_FORMAT", "text") or "text").lower()
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "Europe/London"
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)

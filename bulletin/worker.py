@@ -13,6 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from bulletin.bounces.mailboxes import POLL_SECONDS, poll_bounce_mailbox
+from bulletin.core import heartbeats
 from bulletin.extensions import db
 from bulletin.privacy.jobs import (
     EXPIRE_IMPORTS_SECONDS,
@@ -38,6 +39,14 @@ class Worker:
     _backend: MailBackend | None = None
     #: Called by close(): long-lived parts (the bulk senders) stop and hand back their leases.
     closers: list[Callable[[], None]] = field(default_factory=list)
+    #: Names of the jobs running now (the heartbeat reports them).
+    running: set[str] = field(default_factory=set)
+    _running_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def current_jobs(self) -> str:
+        """The jobs running now, comma-separated, the heartbeat itself left out."""
+        with self._running_lock:
+            return ",".join(sorted(self.running - {HEARTBEAT}))
 
     def backend(self) -> MailBackend:
         """The transactional backend, kept open across ticks."""
@@ -86,11 +95,37 @@ JOBS: list[Job] = [
 
 def run_job(worker: Worker, job: Job) -> None:
     """Run one job inside an app context; a failing job is logged and retried next tick."""
+    with worker._running_lock:
+        worker.running.add(job.name)
     with worker.app.app_context():
         try:
             job.run(worker)
         except Exception:
             log.exception("job %s failed", job.name)
+            db.session.rollback()
+        finally:
+            db.session.remove()
+            with worker._running_lock:
+                worker.running.discard(job.name)
+
+
+HEARTBEAT = "heartbeat"
+
+
+def heartbeat(worker: Worker, identity: heartbeats.Identity) -> None:
+    """Beat this worker's row with the jobs it is running, and prune long-gone workers."""
+    heartbeats.beat(identity, worker.current_jobs())
+    heartbeats.prune()
+    db.session.commit()
+
+
+def _stop_heartbeat(app: Flask, identity: heartbeats.Identity) -> None:
+    with app.app_context():
+        try:
+            heartbeats.stop(identity)
+            db.session.commit()
+        except Exception:
+            log.exception("could not mark worker %s stopped", identity.name)
             db.session.rollback()
         finally:
             db.session.remove()
@@ -102,10 +137,21 @@ def run_once(worker: Worker) -> None:
         run_job(worker, job)
 
 
-def start_scheduler(app: Flask) -> tuple[BackgroundScheduler, Worker]:
-    """Start the clock in background threads; the caller keeps the process alive."""
+def start_scheduler(app: Flask, *, mode: str = "worker") -> tuple[BackgroundScheduler, Worker]:
+    """Start the clock in background threads; the caller keeps the process alive.
+
+    `mode` is "worker" (`bulletin worker`) or "embedded" (`bulletin run`), shown to admins.
+    The worker beats its heartbeat row at once, then every BEAT_SECONDS; close() marks it
+    stopped.
+    """
     worker = Worker(app=app, settings=DeliverySettings.from_app(app))
+    identity = heartbeats.Identity.here(mode)
+    beat = Job(HEARTBEAT, lambda w: heartbeat(w, identity), seconds=heartbeats.BEAT_SECONDS)
+    run_job(worker, beat)
+    worker.closers.append(lambda: _stop_heartbeat(app, identity))
     scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(run_job, "interval", args=[worker, beat], seconds=beat.seconds,
+                      id=beat.name, max_instances=1, coalesce=True)
     for job in JOBS:
         seconds = job.seconds or worker.settings.tick_seconds
         scheduler.add_job(run_job, "interval", args=[worker, job], seconds=seconds, id=job.name,

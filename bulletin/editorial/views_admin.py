@@ -123,3 +123,13 @@ def audit_log():
         error_out=False,
     )
     return render_template("editorial/audit.html", page=page, button=ButtonForm())
+
+
+@bp.get("/admin/workers")
+@admin_required
+def workers():
+    """The worker processes: which are alive, where they run, and when each was last seen."""
+    from bulletin.core import heartbeats
+
+    return render_template("editorial/workers.html", workers=heartbeats.workers(),
+                           live_seconds=heartbeats.LIVE_SECONDS)

@@ -16,6 +16,7 @@ from bulletin.models.subscriber import (
     subscriber_topic,
 )
 from bulletin.models.types import REGIONS, Language, UTCDateTime, region_name, utcnow
+from bulletin.models.worker import WorkerHeartbeat
 
 __all__ = [
     "ApiToken",
@@ -39,6 +40,7 @@ __all__ = [
     "Send",
     "SendStatus",
     "Workshop",
+    "WorkerHeartbeat",
     "REGIONS",
     "ConsentEvent",
     "ConsentWording",
