@@ -9,10 +9,12 @@ from flask import current_app
 from sqlalchemy import Select, case, delete, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bulletin.core import consent
 from bulletin.core.addresses import address_key
-
-from bulletin.mail import outbox
+from bulletin.core.suppressions import lift, suppress
 from bulletin.extensions import db
+from bulletin.mail import outbox
+from bulletin.mail.pseudonyms import hash_ip
 from bulletin.models import (
     ConsentEvent,
     Delivery,
@@ -22,9 +24,6 @@ from bulletin.models import (
     subscriber_topic,
     utcnow,
 )
-from bulletin.mail.pseudonyms import hash_ip
-from bulletin.core.suppressions import lift, suppress
-from bulletin.core import consent
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,12 @@ class Choices:
 
     def as_json(self) -> str:
         return json.dumps(
-            {"topics": self.topics, "region": self.region, "language": self.language,
-             "name_given": bool(self.name)},
+            {
+                "topics": self.topics,
+                "region": self.region,
+                "language": self.language,
+                "name_given": bool(self.name),
+            },
             sort_keys=True,
         )
 
@@ -58,14 +61,24 @@ def find_by_uid(uid: str) -> Subscriber | None:
     found = db.session.scalar(select(Subscriber).filter_by(uid=uid))
     if found is None:
         # Tokens in mail sent to a copy that migration 3f6a2d8c1b7e merged away.
-        found = db.session.scalar(select(Subscriber).join(
-            ConsentEvent, ConsentEvent.subscriber_id == Subscriber.id).where(
-            ConsentEvent.subject_uid == uid, ConsentEvent.kind == "merged").limit(1))
+        found = db.session.scalar(
+            select(Subscriber)
+            .join(ConsentEvent, ConsentEvent.subscriber_id == Subscriber.id)
+            .where(ConsentEvent.subject_uid == uid, ConsentEvent.kind == "merged")
+            .limit(1)
+        )
     return found
 
 
-def record_event(subscriber: Subscriber, kind: str, *, source: str, ip: str | None = None,
-                 details: str | None = None, wording: bool = False) -> ConsentEvent:
+def record_event(
+    subscriber: Subscriber,
+    kind: str,
+    *,
+    source: str,
+    ip: str | None = None,
+    details: str | None = None,
+    wording: bool = False,
+) -> ConsentEvent:
     """Append a consent event (the trail is never updated or deleted)."""
     event = ConsentEvent(
         subscriber_id=subscriber.id,
@@ -77,11 +90,17 @@ def record_event(subscriber: Subscriber, kind: str, *, source: str, ip: str | No
     return event
 
 
-def _event_fields(kind: str, *, source: str, ip: str | None, details: str | None,
-                  wording: bool) -> dict[str, str | None]:
+def _event_fields(
+    kind: str, *, source: str, ip: str | None, details: str | None, wording: bool
+) -> dict[str, str | None]:
     # What an event records besides whose it is: shared by record_event and _record_signup.
-    return {"kind": kind, "wording_version": consent.VERSION if wording else None,
-            "source": source, "ip_hash": hash_ip(ip), "details": details}
+    return {
+        "kind": kind,
+        "wording_version": consent.VERSION if wording else None,
+        "source": source,
+        "ip_hash": hash_ip(ip),
+        "details": details,
+    }
 
 
 def subscribe(email: str, choices: Choices, *, source: str, ip: str | None) -> None:
@@ -97,14 +116,20 @@ def subscribe(email: str, choices: Choices, *, source: str, ip: str | None) -> N
     key = address_key(email)
     db.session.execute(_upsert_pending(email, key, choices))
     # After the upsert, every state but confirmed is pending: these rows are the sign-up.
-    signing_up = select(Subscriber).where(Subscriber.email_key == key,
-                                          Subscriber.status == SubscriberStatus.PENDING)
+    signing_up = select(Subscriber).where(
+        Subscriber.email_key == key, Subscriber.status == SubscriberStatus.PENDING
+    )
     _replace_topics(signing_up, choices.topics)
     _record_signup(signing_up, choices, source=source, ip=ip)
-    kind = case((Subscriber.status == SubscriberStatus.CONFIRMED, "already-subscribed"),
-                else_="confirm")
-    outbox.enqueue_typed_in(select(Subscriber).where(Subscriber.email_key == key), kind,
-                            address=email, limit=_typed_in_cap())
+    kind = case(
+        (Subscriber.status == SubscriberStatus.CONFIRMED, "already-subscribed"), else_="confirm"
+    )
+    outbox.enqueue_typed_in(
+        select(Subscriber).where(Subscriber.email_key == key),
+        kind,
+        address=email,
+        limit=_typed_in_cap(),
+    )
     db.session.expire_all()  # the rows changed under any Subscriber the session holds
 
 
@@ -112,41 +137,50 @@ def _upsert_pending(email: str, key: str, choices: Choices):
     # Insert the address as pending, or make its row (any spelling of the address) pending
     # with these choices unless it is confirmed: one statement either way. A row that is not
     # confirmed takes the spelling typed now: the confirmation mail goes there.
-    values = {"status": SubscriberStatus.PENDING.value, **choices.columns(),
-              "updated_at": utcnow()}
+    values = {"status": SubscriberStatus.PENDING.value, **choices.columns(), "updated_at": utcnow()}
     dialect = db.session.get_bind().dialect.name
     upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Subscriber)
     return upsert.values(email=email, email_key=key, **values).on_conflict_do_update(
-        index_elements=[Subscriber.email_key], set_={"email": email, **values},
-        where=Subscriber.status != SubscriberStatus.CONFIRMED)
+        index_elements=[Subscriber.email_key],
+        set_={"email": email, **values},
+        where=Subscriber.status != SubscriberStatus.CONFIRMED,
+    )
 
 
 def _replace_topics(signing_up: Select, slugs: list[str]) -> None:
     # apply_choices' topics, set-based: nothing happens when `signing_up` finds no row.
     links = subscriber_topic.c
-    db.session.execute(delete(subscriber_topic).where(
-        links.subscriber_id.in_(signing_up.with_only_columns(Subscriber.id))))
-    chosen = (signing_up.with_only_columns(Subscriber.id, Topic.id)
-              .join(Topic, Topic.slug.in_(slugs)))
-    db.session.execute(insert(subscriber_topic).from_select(
-        [links.subscriber_id, links.topic_id], chosen))
+    db.session.execute(
+        delete(subscriber_topic).where(
+            links.subscriber_id.in_(signing_up.with_only_columns(Subscriber.id))
+        )
+    )
+    chosen = signing_up.with_only_columns(Subscriber.id, Topic.id).join(
+        Topic, Topic.slug.in_(slugs)
+    )
+    db.session.execute(
+        insert(subscriber_topic).from_select([links.subscriber_id, links.topic_id], chosen)
+    )
 
 
-def _record_signup(signing_up: Select, choices: Choices, *, source: str,
-                   ip: str | None) -> None:
+def _record_signup(signing_up: Select, choices: Choices, *, source: str, ip: str | None) -> None:
     # record_event's signup row, set-based: nothing happens when `signing_up` finds no row.
-    fields = _event_fields("signup", source=source, ip=ip, details=choices.as_json(),
-                           wording=True)
+    fields = _event_fields("signup", source=source, ip=ip, details=choices.as_json(), wording=True)
     columns = {
         "subscriber_id": Subscriber.id,
         "subject_uid": Subscriber.uid,
         "language": Subscriber.language,
-        **{name: literal(value, ConsentEvent.__table__.c[name].type)
-           for name, value in fields.items()},
+        **{
+            name: literal(value, ConsentEvent.__table__.c[name].type)
+            for name, value in fields.items()
+        },
         "created_at": literal(utcnow(), ConsentEvent.created_at.type),
     }
-    db.session.execute(insert(ConsentEvent).from_select(
-        list(columns), signing_up.with_only_columns(*columns.values())))
+    db.session.execute(
+        insert(ConsentEvent).from_select(
+            list(columns), signing_up.with_only_columns(*columns.values())
+        )
+    )
 
 
 def _typed_in_cap() -> int:
@@ -208,6 +242,7 @@ def erase(subscriber: Subscriber, *, source: str, ip: str | None = None) -> None
 def request_manage_link(email: str) -> None:
     """Mail a fresh manage link to a current subscriber; silently nothing otherwise."""
     # One statement whether or not the address is a current subscriber (see subscribe).
-    confirmed = select(Subscriber).where(Subscriber.email_key == address_key(email),
-                                         Subscriber.status == SubscriberStatus.CONFIRMED)
+    confirmed = select(Subscriber).where(
+        Subscriber.email_key == address_key(email), Subscriber.status == SubscriberStatus.CONFIRMED
+    )
     outbox.enqueue_typed_in(confirmed, "manage-link", address=email, limit=_typed_in_cap())

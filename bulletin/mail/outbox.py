@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, Integer, Select, String, func, insert, literal, select
 
 from bulletin.extensions import db
-from bulletin.models import OutboxMessage, OutboxStatus, Subscriber, utcnow
 from bulletin.mail.pseudonyms import hash_address
+from bulletin.models import OutboxMessage, OutboxStatus, Subscriber, utcnow
 
 #: Mails sent to an address because someone typed it into a form: capped per address.
 TYPED_IN_KINDS = ("confirm", "already-subscribed", "manage-link")
@@ -38,8 +38,9 @@ def enqueue_raw(to_address: str, message: bytes, *, kind: str = "test") -> Outbo
     return row
 
 
-def enqueue_typed_in(recipients: Select, kind: str | ColumnElement[str], *, address: str,
-                     limit: int) -> None:
+def enqueue_typed_in(
+    recipients: Select, kind: str | ColumnElement[str], *, address: str, limit: int
+) -> None:
     """Queue a form-triggered mail to the subscriber `recipients` selects, unless `address`
     already had `limit` of them in 24 hours.
 
@@ -64,5 +65,6 @@ def enqueue_typed_in(recipients: Select, kind: str | ColumnElement[str], *, addr
         "created_at": literal(now, OutboxMessage.created_at.type),
     }
     rows = recipients.with_only_columns(*columns.values()).where(
-        sent_lately.scalar_subquery() < limit)
+        sent_lately.scalar_subquery() < limit
+    )
     db.session.execute(insert(OutboxMessage).from_select(list(columns), rows))

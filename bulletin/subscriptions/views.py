@@ -16,16 +16,15 @@ from flask import (
     url_for,
 )
 
-from bulletin.i18n import current_lang
-
+from bulletin.core import consent
+from bulletin.core import subscribers as operations
 from bulletin.core.subject_access import export_subscriber
-
-from bulletin.mail import tokens
-from bulletin.web import private_download
 from bulletin.extensions import csrf, db, limiter
+from bulletin.i18n import current_lang
+from bulletin.mail import tokens
 from bulletin.models import Subscriber, SubscriberStatus
-from bulletin.core import consent, subscribers as operations
 from bulletin.subscriptions.forms import ButtonForm, EmailOnlyForm, PreferencesForm, SubscribeForm
+from bulletin.web import private_download
 
 bp = Blueprint("public", __name__)
 
@@ -52,12 +51,14 @@ def subscribe():
         form.language.data = _lang()
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
-        return render_template("subscriptions/subscribe.html", form=form,
-                               statement=consent.statement(_lang())), status
+        return render_template(
+            "subscriptions/subscribe.html", form=form, statement=consent.statement(_lang())
+        ), status
     if not form.website.data:  # honeypot filled: drop silently, answer the same
         choices = _choices(form)
-        operations.subscribe(form.email.data, choices, source="web:/subscribe",
-                             ip=request.remote_addr)
+        operations.subscribe(
+            form.email.data, choices, source="web:/subscribe", ip=request.remote_addr
+        )
         db.session.commit()
     return redirect(url_for("public.check_email"), code=303)
 
@@ -68,8 +69,12 @@ def check_email():
 
 
 def _choices(form: PreferencesForm) -> operations.Choices:
-    return operations.Choices(topics=list(form.topics.data or []), region=form.region.data,
-                              language=form.language.data, name=(form.name.data or "").strip())
+    return operations.Choices(
+        topics=list(form.topics.data or []),
+        region=form.region.data,
+        language=form.language.data,
+        name=(form.name.data or "").strip(),
+    )
 
 
 def _subscriber_from(token: str, reader) -> Subscriber:
@@ -118,8 +123,14 @@ def manage(token: str):
         g.subscriber_language = subscriber.language
         saved = True
     status = 400 if request.method == "POST" and not saved else 200
-    return render_template("subscriptions/manage.html", form=form, subscriber=subscriber,
-                           token=token, saved=saved, button=ButtonForm()), status
+    return render_template(
+        "subscriptions/manage.html",
+        form=form,
+        subscriber=subscriber,
+        token=token,
+        saved=saved,
+        button=ButtonForm(),
+    ), status
 
 
 def _fill_preferences(form: PreferencesForm, subscriber: Subscriber) -> None:
@@ -184,5 +195,6 @@ def accessibility():
 
 @bp.get("/privacy")
 def privacy():
-    return render_template("pages/privacy.html", statement=consent.statement(_lang()),
-                           version=consent.VERSION)
+    return render_template(
+        "pages/privacy.html", statement=consent.statement(_lang()), version=consent.VERSION
+    )
