@@ -1,4 +1,4 @@
-"""Admin pages: editors, topics and the audit log (the suppression list is bounces/admin.py)."""
+"""Admin pages: editors, topics and the audit log (the suppression list is views_bounces.py)."""
 
 from __future__ import annotations
 
