@@ -98,12 +98,15 @@ class Dispatcher:
         limit = self._claim_limit()
         if limit <= 0:
             return 0
+        # The lease runs from the claim's statement, so the deadline counts from before it: a
+        # slow claim must not leave senders believing they hold the rows longer than they do.
+        claimed_at = time.monotonic()
         recipients = claim_batch(self.name, self.settings, limit)
         if not recipients:
             return 0
         self.idle.clear()
         # A sender must not send once the lease may have passed to another worker.
-        deadline = time.monotonic() + self.settings.lease_seconds * 0.8
+        deadline = claimed_at + self.settings.lease_seconds * 0.8
         for recipient in recipients:
             self.pool.put(Item(recipient, deadline))
         return len(recipients)

@@ -160,10 +160,11 @@ class SenderPool:
 
     def _send_one(self, backend: MailBackend, item: Item) -> None:
         r = item.recipient
+        self.rate.wait(self._stop)
+        # After the rate limit's wait: that wait may have used up what was left of the lease.
         if time.monotonic() >= item.deadline or self.is_down():
             self._hand_back(r)
             return
-        self.rate.wait(self._stop)
         try:
             built = self.templates.get(r.send_id, r.language).personalise(
                 Personal(r.delivery_id, r.uid, r.email, r.name)
