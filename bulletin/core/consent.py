@@ -40,11 +40,14 @@ def statement(lang: str) -> str:
 
 def ensure_wording() -> None:
     """Store the current version's texts, so every consent event's version resolves."""
-    for lang in STATEMENT:
-        key = (VERSION, lang)
-        if db.session.get(ConsentWording, key) is None:
-            db.session.add(ConsentWording(version=VERSION, language=lang, text=statement(lang)))
-    db.session.flush()
+    # One query for both languages: every sign-up runs this.
+    stored = set(db.session.scalars(
+        select(ConsentWording.language).where(ConsentWording.version == VERSION)))
+    missing = [lang for lang in STATEMENT if lang not in stored]
+    for lang in missing:
+        db.session.add(ConsentWording(version=VERSION, language=lang, text=statement(lang)))
+    if missing:
+        db.session.flush()
 
 
 def wording_exists() -> bool:
