@@ -1,6 +1,6 @@
 """Public pages under load: gunicorn (2 sync workers) on PostgreSQL, 50 concurrent clients.
 
-    python bench/web_latency.py [--seconds 20] [--connections 50] [--workers 2]
+    python bench/web_latency.py [--seconds 20] [--rounds 3] [--connections 50] [--workers 2]
                                 [--database-url postgresql://postgres@127.0.0.1:5432/]
                                 [--endpoints accessibility,subscribe,signup,issues]
 
@@ -8,7 +8,8 @@ Creates a fresh PostgreSQL database (dropped at the end), prepares it as `bullet
 does, and starts the app with deploy/gunicorn.conf.py (production mode; only the bind address
 and the number of workers are overridden). Then, one endpoint after another, N clients
 (asyncio, raw HTTP/1.1, a new connection whenever gunicorn's sync workers close one) send
-requests for --seconds each:
+requests for --seconds each, in --rounds turns (so that load from elsewhere on the machine
+falls on every endpoint alike):
 
   accessibility  GET /accessibility (a static page: the cheapest, the yardstick)
   subscribe      GET /subscribe (the sign-up form)
@@ -53,6 +54,12 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+
+    def add(self, other: Result) -> None:
+        self.latencies += other.latencies
+        self.seconds += other.seconds
+        for key, count in other.errors.items():
+            self.errors[key] = self.errors.get(key, 0) + count
 
     @property
     def rate(self) -> float:
@@ -298,11 +305,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per endpoint")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="take turns this many times, so load from elsewhere on the machine "
+                             "falls on every endpoint alike")
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/",
                         help="server to create the scratch database on")
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
     args = parser.parse_args()
     names = [n.strip() for n in args.endpoints.split(",") if n.strip()]
+    if args.seconds <= 0 or args.rounds < 1 or args.connections < 1:
+        parser.error("--seconds, --rounds and --connections must be positive")
     unknown = set(names) - set(ENDPOINTS)
     if unknown:
         parser.error(f"unknown endpoints: {', '.join(sorted(unknown))}")
@@ -318,15 +330,16 @@ def main() -> None:
             print(f"gunicorn, {args.workers} sync workers (deploy/gunicorn.conf.py), production "
                   f"mode, PostgreSQL database {database}; sign-up rate limit raised to "
                   f"SUBSCRIBE_RATE_LIMIT={BENCH_RATE_LIMIT!r} (all clients share one address); "
-                  f"CSRF on. {args.seconds:g} s per endpoint.")
+                  f"CSRF on. {args.seconds:g} s per endpoint in {args.rounds} turns.")
             asyncio.run(warm_up(port))
-            results = []
-            for name in names:
-                results.append(asyncio.run(run_endpoint(name, port, args.connections,
-                                                        args.seconds)))
-                r = results[-1]
-                print(f"  {name}: {r.rate:.0f} req/s", flush=True)
-            report(results, args.connections)
+            results = {name: Result(name) for name in names}
+            for round_number in range(1, args.rounds + 1):
+                for name in names:
+                    r = asyncio.run(run_endpoint(name, port, args.connections,
+                                                 args.seconds / args.rounds))
+                    results[name].add(r)
+                    print(f"  round {round_number}, {name}: {r.rate:.0f} req/s", flush=True)
+            report(list(results.values()), args.connections)
     finally:
         if server is not None:
             stop_server(server)
