@@ -69,3 +69,22 @@ def test_the_same_list_object_until_it_changes(app, monkeypatch):
     changed = topics.active_topics()
     assert changed is not first
     assert [t.name("cy") for t in changed if t.slug == "news"] == ["Newyddion a mwy"]
+
+
+def test_the_kept_form_fields_follow_language_and_topics(app, client):
+    english = client.get("/subscribe").text
+    assert client.head("/subscribe").status_code == 200
+    welsh = client.get("/subscribe?lang=cy").text
+    assert "Newyddion" in welsh and "Newyddion" not in english
+    save_topic(None, {"name_en": "Dementia", "name_cy": "Dementia a mwy", "is_active": "y"})
+    db.session.commit()
+    assert "Dementia a mwy" in client.get("/subscribe").text  # this client now reads Welsh
+    # The token is still each session's own, not part of what is kept.
+    other = app.test_client()
+    page = other.get("/subscribe").text
+    sign_up = {"email": "ann@example.org", "topics": ["news"], "region": "mid-wales",
+               "language": "en", "consent": "y"}
+    assert client.post("/subscribe", data={**sign_up, "csrf_token": csrf_token(page)}
+                       ).status_code == 400
+    assert other.post("/subscribe", data={**sign_up, "csrf_token": csrf_token(page)}
+                      ).status_code == 303

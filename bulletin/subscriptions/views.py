@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from markupsafe import Markup
 from flask import (
     Blueprint,
     abort,
@@ -16,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 
 from bulletin.i18n import current_lang
 
@@ -49,7 +49,7 @@ def index():
 def subscribe():
     form = SubscribeForm()
     form.fill_choices(_lang())
-    if request.method == "GET":
+    if request.method != "POST":  # GET or HEAD: a blank form
         form.language.data = _lang()
         return render_template("subscriptions/subscribe.html", form=form,
                                fields=_blank_signup_fields(form))
