@@ -17,8 +17,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from bulletin.core import fields
 from bulletin.core.addresses import InvalidAddress
-from bulletin.core.topics import active_topics
 from bulletin.core.fields import CONTROL, NUL, Field, Kind, normalise_email
+from bulletin.core.topics import active_topics
 from bulletin.i18n import LANGUAGES, current_lang, html_lang, language_of, switch_language_url
 from bulletin.mail.issue_view import OPPORTUNITY_KINDS, access_features, partner_names
 from bulletin.mail.markup import MAX_HTML_NESTING, html_nesting, render_markdown, render_plain
