@@ -33,17 +33,25 @@ from sqlalchemy import text  # noqa: E402
 from bulletin import create_app  # noqa: E402
 from bulletin.extensions import db  # noqa: E402
 
-LOREM = ("Mae'r gweithdy hwn yn esbonio sut i gynnwys y cyhoedd mewn ymchwil iechyd a gofal "
-         "cymdeithasol: ŵ ŷ â ô. This workshop explains how to involve the public in health "
-         "and social care research, with time for questions and a short exercise. ")
+LOREM = (
+    "Mae'r gweithdy hwn yn esbonio sut i gynnwys y cyhoedd mewn ymchwil iechyd a gofal "
+    "cymdeithasol: ŵ ŷ â ô. This workshop explains how to involve the public in health "
+    "and social care research, with time for questions and a short exercise. "
+)
 
 
 def base_env(database_url: str, smtp_url: str | None = None, **extra) -> dict[str, str]:
-    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="bench-secret",
-               BASE_URL="https://bulletin.example.org",
-               MAIL_FROM="Research bulletin <bulletin@example.org>",
-               BOUNCE_DOMAIN="bounces.example.org", WORKER_TICK_SECONDS="0.2",
-               SEND_BATCH_SIZE="200", OUTBOX_DIR=tempfile.gettempdir())
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        SECRET_KEY="bench-secret",
+        BASE_URL="https://bulletin.example.org",
+        MAIL_FROM="Research bulletin <bulletin@example.org>",
+        BOUNCE_DOMAIN="bounces.example.org",
+        WORKER_TICK_SECONDS="0.2",
+        SEND_BATCH_SIZE="200",
+        OUTBOX_DIR=tempfile.gettempdir(),
+    )
     if smtp_url:
         env["SMTP_URL"] = smtp_url
     env.update({k: str(v) for k, v in extra.items()})
@@ -67,16 +75,22 @@ def seed(n: int) -> float:
     now = utcnow().replace(tzinfo=None)
     started = time.perf_counter()
     columns = "uid, email, status, language, region, created_at, updated_at, confirmed_at"
-    values = ("'confirmed', CASE WHEN i % 5 = 0 THEN 'cy' ELSE 'en' END, 'south-east-wales', "
-              ":now, :now, :now")
+    values = (
+        "'confirmed', CASE WHEN i % 5 = 0 THEN 'cy' ELSE 'en' END, 'south-east-wales', "
+        ":now, :now, :now"
+    )
     if db.engine.dialect.name == "postgresql":
-        sql = (f"INSERT INTO subscriber ({columns}) SELECT md5(i::text), 'b' || i || "
-               f"'@example.com', {values} FROM generate_series(1, :n) AS i")
+        sql = (
+            f"INSERT INTO subscriber ({columns}) SELECT md5(i::text), 'b' || i || "
+            f"'@example.com', {values} FROM generate_series(1, :n) AS i"
+        )
         params = {"n": n, "now": now}
     else:
-        sql = (f"WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq "
-               f"WHERE i < :n) INSERT INTO subscriber ({columns}) SELECT "
-               f"lower(hex(randomblob(16))), 'b' || i || '@example.com', {values} FROM seq")
+        sql = (
+            f"WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq "
+            f"WHERE i < :n) INSERT INTO subscriber ({columns}) SELECT "
+            f"lower(hex(randomblob(16))), 'b' || i || '@example.com', {values} FROM seq"
+        )
         params = {"n": n, "now": now.strftime("%Y-%m-%d %H:%M:%S.%f")}
     db.session.execute(text(sql), params)
     db.session.commit()
@@ -98,14 +112,25 @@ def new_send() -> int:
 
     db.session.execute(text("DELETE FROM delivery"))
     stamp = time.time_ns()
-    issue = Issue(slug=f"bench-{stamp}", subject_en="Research bulletin: new workshops",
-                  subject_cy="Bwletin ymchwil: gweithdai newydd ŵ", intro_en=LOREM,
-                  intro_cy=LOREM)
+    issue = Issue(
+        slug=f"bench-{stamp}",
+        subject_en="Research bulletin: new workshops",
+        subject_cy="Bwletin ymchwil: gweithdai newydd ŵ",
+        intro_en=LOREM,
+        intro_cy=LOREM,
+    )
     for position in range(12):
-        issue.items.append(IssueItem(section="news", kind="news", position=position,
-                                     title_en=f"News item {position}",
-                                     title_cy=f"Eitem newyddion {position}",
-                                     body_en=LOREM * 4, body_cy=LOREM * 4))
+        issue.items.append(
+            IssueItem(
+                section="news",
+                kind="news",
+                position=position,
+                title_en=f"News item {position}",
+                title_cy=f"Eitem newyddion {position}",
+                body_en=LOREM * 4,
+                body_cy=LOREM * 4,
+            )
+        )
     send = Send(issue=issue, audience="{}", status=SendStatus.SCHEDULED, scheduled_at=utcnow())
     db.session.add(send)
     db.session.commit()
@@ -114,8 +139,8 @@ def new_send() -> int:
 
 def worker_part() -> None:
     """In the subprocess: materialise and send through the worker code, report JSON."""
-    from bulletin.delivery.pipeline import start_due_sends
     from bulletin.delivery.engine import SendEngine
+    from bulletin.delivery.pipeline import start_due_sends
     from bulletin.mail.settings import DeliverySettings
 
     app = create_app()
@@ -131,10 +156,19 @@ def worker_part() -> None:
         seconds = time.perf_counter() - started - 0.2  # less one idle tick that ends drain
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak_kb = usage.ru_maxrss
-    print(json.dumps({"cpu_s": usage.ru_utime + usage.ru_stime,
-                      "materialise_s": materialised, "send_s": seconds,
-                      "sent": engine.counters.sent, "peak_rss_mb": peak_kb / 1024,
-                      "max_unrecorded": engine.counters.max_unrecorded}), flush=True)
+    print(
+        json.dumps(
+            {
+                "cpu_s": usage.ru_utime + usage.ru_stime,
+                "materialise_s": materialised,
+                "send_s": seconds,
+                "sent": engine.counters.sent,
+                "peak_rss_mb": peak_kb / 1024,
+                "max_unrecorded": engine.counters.max_unrecorded,
+            }
+        ),
+        flush=True,
+    )
 
 
 def start_sink(kind: str) -> tuple[subprocess.Popen, str]:
@@ -153,30 +187,31 @@ def stop_sink(process: subprocess.Popen) -> str:
     return out.strip()
 
 
-def run_ours(database_url: str, smtp_url: str, connections: int, dkim_env: dict,
-             profile: str | None = None) -> dict:
+def run_ours(
+    database_url: str, smtp_url: str, connections: int, dkim_env: dict, profile: str | None = None
+) -> dict:
     env = base_env(database_url, smtp_url, SMTP_CONNECTIONS=connections, **dkim_env)
     command = [sys.executable, __file__, "--worker-part"]
     if profile:  # py-spy's collapsed stacks, for flamegraph.pl or a quick grep
         spy = str(Path(sys.executable).with_name("py-spy"))
         command = [spy, "record", "--gil", "--format", "raw", "-o", profile, "--", *command]
-    done = subprocess.run(command, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"worker part failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def prerender(send_id: int, count: int) -> list[tuple[bytes, str, str]]:
-    from bulletin.mail.settings import DeliverySettings
     from bulletin.delivery.templates import build_template
     from bulletin.mail.messages import Personal
+    from bulletin.mail.settings import DeliverySettings
     from bulletin.models import Send
 
     settings = DeliverySettings.from_app(current_app)
     template = build_template(db.session.get(Send, send_id), "en", settings)
-    built = [template.personalise(Personal(i, f"{i:032x}", f"b{i}@example.com"))
-             for i in range(count)]
+    built = [
+        template.personalise(Personal(i, f"{i:032x}", f"b{i}@example.com")) for i in range(count)
+    ]
     return [(b.message, b.sender, b.recipient) for b in built]
 
 
@@ -213,11 +248,18 @@ def dkim_settings(enabled: bool) -> dict:
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = Path(tempfile.mkdtemp()) / "dkim.pem"
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    return {"DKIM_SELECTOR": "bench", "DKIM_DOMAIN": "example.org",
-            "DKIM_PRIVATE_KEY_PATH": str(path)}
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return {
+        "DKIM_SELECTOR": "bench",
+        "DKIM_DOMAIN": "example.org",
+        "DKIM_PRIVATE_KEY_PATH": str(path),
+    }
 
 
 def main() -> None:
@@ -236,8 +278,10 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     app = make_app(url)
     with app.app_context():
-        print(f"database {db.engine.dialect.name}, N={args.n}, "
-              f"{args.connections} connection(s), DKIM {'on' if args.dkim else 'off'}")
+        print(
+            f"database {db.engine.dialect.name}, N={args.n}, "
+            f"{args.connections} connection(s), DKIM {'on' if args.dkim else 'off'}"
+        )
         print(f"seeded {args.n} subscribers in {prepare(args.n):.2f} s")
         if args.materialise_only:
             return materialise_only()
@@ -265,22 +309,33 @@ def compare(url: str, sink: str, args) -> None:
         db.session.remove()
         # The machine is shared: bare runs before and after ours, and the mean is compared.
         before = run_bare(smtp_url, messages, args.n, args.connections)
-        ours = run_ours(url, smtp_url, args.connections, dkim_settings(args.dkim),
-                        args.profile and f"{args.profile}.{sink}.txt")
+        ours = run_ours(
+            url,
+            smtp_url,
+            args.connections,
+            dkim_settings(args.dkim),
+            args.profile and f"{args.profile}.{sink}.txt",
+        )
         after = run_bare(smtp_url, messages, args.n, args.connections)
         bare_s = (before + after) / 2
     finally:
         counted = stop_sink(process)
     ours_rate, bare_rate = ours["sent"] / ours["send_s"], args.n / bare_s
-    print(f"[{sink}] ours: {ours['sent']} sent in {ours['send_s']:.1f} s = {ours_rate:.0f} msg/s;"
-          f" bare smtplib: {bare_rate:.0f} msg/s (before {args.n / before:.0f}, after "
-          f"{args.n / after:.0f}); ratio ours/bare {ours_rate / bare_rate:.2f}")
-    print(f"[{sink}] materialise {ours['materialise_s']:.2f} s, worker peak RSS "
-          f"{ours['peak_rss_mb']:.0f} MB, max sent-but-unrecorded {ours['max_unrecorded']}, "
-          f"message size {len(messages[0][0]) / 1024:.1f} KB; sink: {counted}")
-    print(f"[{sink}] CPU per message: ours {ours['cpu_s'] / max(1, ours['sent']) * 1e6:.0f} us "
-          f"(whole worker process, start-up and rendering included), bare "
-          f"{BARE_CPU[-1] / args.n * 1e6:.0f} us")
+    print(
+        f"[{sink}] ours: {ours['sent']} sent in {ours['send_s']:.1f} s = {ours_rate:.0f} msg/s;"
+        f" bare smtplib: {bare_rate:.0f} msg/s (before {args.n / before:.0f}, after "
+        f"{args.n / after:.0f}); ratio ours/bare {ours_rate / bare_rate:.2f}"
+    )
+    print(
+        f"[{sink}] materialise {ours['materialise_s']:.2f} s, worker peak RSS "
+        f"{ours['peak_rss_mb']:.0f} MB, max sent-but-unrecorded {ours['max_unrecorded']}, "
+        f"message size {len(messages[0][0]) / 1024:.1f} KB; sink: {counted}"
+    )
+    print(
+        f"[{sink}] CPU per message: ours {ours['cpu_s'] / max(1, ours['sent']) * 1e6:.0f} us "
+        f"(whole worker process, start-up and rendering included), bare "
+        f"{BARE_CPU[-1] / args.n * 1e6:.0f} us"
+    )
 
 
 if __name__ == "__main__":

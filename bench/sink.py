@@ -26,7 +26,7 @@ async def serve_client(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
                     break
                 COUNTS["messages"] += 1
                 COUNTS["bytes"] += end
-                del buffer[:end + 5]
+                del buffer[: end + 5]
                 in_data, searched = False, 0
                 writer.write(b"250 queued\r\n")
                 continue
@@ -34,7 +34,7 @@ async def serve_client(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
             if end < 0:
                 break
             verb = bytes(buffer[:4]).upper()
-            del buffer[:end + 2]
+            del buffer[: end + 2]
             if verb == b"DATA":
                 in_data, searched = True, 0
                 buffer[0:0] = b"\r\n"  # so a message with no body still ends at "\r\n.\r\n"

@@ -57,14 +57,27 @@ def seed(n: int) -> None:
         if status is None:
             continue
         for i in range(n):
-            db.session.add(Subscriber(email=f"{state}{i}@example.org", status=status,
-                                      language="en", region="north-wales", topics=topics))
+            db.session.add(
+                Subscriber(
+                    email=f"{state}{i}@example.org",
+                    status=status,
+                    language="en",
+                    region="north-wales",
+                    topics=topics,
+                )
+            )
     db.session.commit()
 
 
 def sign_up(client, address: str) -> float:
-    data = {"email": address, "name": "Rhys", "topics": ["workshops"], "region": "mid-wales",
-            "language": "en", "consent": "y"}
+    data = {
+        "email": address,
+        "name": "Rhys",
+        "topics": ["workshops"],
+        "region": "mid-wales",
+        "language": "en",
+        "consent": "y",
+    }
     started = time.perf_counter()
     response = client.post("/subscribe", data=data)
     elapsed = time.perf_counter() - started
@@ -89,8 +102,9 @@ def run(n: int, database_url: str, sql: bool) -> None:
     app = make_app(database_url)
     with app.app_context():
         seed(n)
-        db.session.add(Subscriber(email="confirmed-extra@example.org",
-                                  status=SubscriberStatus.CONFIRMED))
+        db.session.add(
+            Subscriber(email="confirmed-extra@example.org", status=SubscriberStatus.CONFIRMED)
+        )
         db.session.commit()
         client = app.test_client()
         for i in range(20):  # warm up: caches, the connection pool, the JIT of the SQL cache

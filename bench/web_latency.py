@@ -127,11 +127,26 @@ def prepare(env: dict[str, str]) -> None:
 
 def start_server(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen:
     """gunicorn with the deployed settings; its access log is dropped, its error log kept."""
-    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy/gunicorn.conf.py"),
-               "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "deploy/gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+    ]
     with log.open("wb") as errors:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=errors, start_new_session=True)
+        server = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -172,13 +187,19 @@ class Client:
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
-                "User-Agent: web_latency", "Accept: text/html"]
+        head = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: 127.0.0.1:{self.port}",
+            "User-Agent: web_latency",
+            "Accept: text/html",
+        ]
         if self.cookies:
             head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
         if method == "POST":
-            head += ["Content-Type: application/x-www-form-urlencoded",
-                     f"Content-Length: {len(body)}"]
+            head += [
+                "Content-Type: application/x-www-form-urlencoded",
+                f"Content-Length: {len(body)}",
+            ]
         self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         raw = await self.reader.readuntil(b"\r\n\r\n")
         lines = raw.decode("latin-1").split("\r\n")
@@ -234,13 +255,20 @@ async def run_endpoint(name: str, port: int, connections: int, seconds: float) -
             def body_for() -> bytes:
                 nonlocal counter
                 counter += 1
-                return urllib.parse.urlencode({
-                    "csrf_token": values["csrf_token"][0],
-                    "email": f"bench-{run_id}-{number}-{counter}@example.org",
-                    "name": "Bench", "topics": values["topics"][:2],
-                    "region": values["region"][0], "language": "en", "consent": "y",
-                    "website": "",
-                }, doseq=True).encode()
+                return urllib.parse.urlencode(
+                    {
+                        "csrf_token": values["csrf_token"][0],
+                        "email": f"bench-{run_id}-{number}-{counter}@example.org",
+                        "name": "Bench",
+                        "topics": values["topics"][:2],
+                        "region": values["region"][0],
+                        "language": "en",
+                        "consent": "y",
+                        "website": "",
+                    },
+                    doseq=True,
+                ).encode()
+
         method, path, expected = {
             "accessibility": ("GET", "/accessibility", 200),
             "subscribe": ("GET", "/subscribe", 200),
@@ -291,13 +319,17 @@ async def warm_up(port: int) -> None:
 
 def report(results: list[Result], connections: int) -> None:
     yardstick = next((r for r in results if r.name == "accessibility"), None)
-    print(f"\n{'endpoint':<15}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  errors"
-          f"   ({connections} connections)")
+    print(
+        f"\n{'endpoint':<15}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  errors"
+        f"   ({connections} connections)"
+    )
     for r in results:
         ratio = f"{r.rate / yardstick.rate:.2f}x" if yardstick and yardstick.rate else "-"
         errors = ", ".join(f"{k}: {v}" for k, v in sorted(r.errors.items())) or "none"
-        print(f"{r.name:<15}{r.rate:>9.0f}{r.percentile(50):>9.1f}{r.percentile(99):>9.1f}"
-              f"{ratio:>8}  {errors}")
+        print(
+            f"{r.name:<15}{r.rate:>9.0f}{r.percentile(50):>9.1f}{r.percentile(99):>9.1f}"
+            f"{ratio:>8}  {errors}"
+        )
 
 
 def main() -> None:
@@ -305,11 +337,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="per endpoint")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="take turns this many times, so load from elsewhere on the machine "
-                             "falls on every endpoint alike")
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/",
-                        help="server to create the scratch database on")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="take turns this many times, so load from elsewhere on the machine "
+        "falls on every endpoint alike",
+    )
+    parser.add_argument(
+        "--database-url",
+        default="postgresql://postgres@127.0.0.1:5432/",
+        help="server to create the scratch database on",
+    )
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
     args = parser.parse_args()
     names = [n.strip() for n in args.endpoints.split(",") if n.strip()]
@@ -327,16 +366,19 @@ def main() -> None:
             env = server_env(database_url(args.database_url, database), port, instance)
             prepare(env)
             server = start_server(env, port, args.workers, Path(instance) / "gunicorn.log")
-            print(f"gunicorn, {args.workers} sync workers (deploy/gunicorn.conf.py), production "
-                  f"mode, PostgreSQL database {database}; sign-up rate limit raised to "
-                  f"SUBSCRIBE_RATE_LIMIT={BENCH_RATE_LIMIT!r} (all clients share one address); "
-                  f"CSRF on. {args.seconds:g} s per endpoint in {args.rounds} turns.")
+            print(
+                f"gunicorn, {args.workers} sync workers (deploy/gunicorn.conf.py), production "
+                f"mode, PostgreSQL database {database}; sign-up rate limit raised to "
+                f"SUBSCRIBE_RATE_LIMIT={BENCH_RATE_LIMIT!r} (all clients share one address); "
+                f"CSRF on. {args.seconds:g} s per endpoint in {args.rounds} turns."
+            )
             asyncio.run(warm_up(port))
             results = {name: Result(name) for name in names}
             for round_number in range(1, args.rounds + 1):
                 for name in names:
-                    r = asyncio.run(run_endpoint(name, port, args.connections,
-                                                 args.seconds / args.rounds))
+                    r = asyncio.run(
+                        run_endpoint(name, port, args.connections, args.seconds / args.rounds)
+                    )
                     results[name].add(r)
                     print(f"  round {round_number}, {name}: {r.rate:.0f} req/s", flush=True)
             report(list(results.values()), args.connections)

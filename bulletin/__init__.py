@@ -29,13 +29,17 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     from bulletin import web
     from bulletin.api import routes as api
     from bulletin.bounces import routes as bounces
-    from bulletin.editorial import routes as editorial
     from bulletin.core.redaction import install_log_redaction
+    from bulletin.editorial import routes as editorial
     from bulletin.ops import routes as ops
     from bulletin.subscriptions import routes as public
 
-    app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True,
-                instance_path=config_module.instance_path())
+    app = Flask(
+        __name__,
+        template_folder=_template_folder(),
+        instance_relative_config=True,
+        instance_path=config_module.instance_path(),
+    )
     _load_config(app, config)
     _validate_config(app)
     _trust_proxies(app)
@@ -126,19 +130,22 @@ def _trust_proxies(app: Flask) -> None:
     if hops < 0:
         raise RuntimeError("TRUSTED_PROXIES must be 0 or a positive number of proxies")
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0,
-                                x_prefix=0)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0
+        )
 
 
 def _bind_extensions(app: Flask) -> None:
     """Bind every extension to this app."""
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True,
-                     compare_type=True)
+    migrate.init_app(
+        app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True
+    )
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "editor.login"
     from bulletin.editorial import access  # noqa: F401  (installs the user loader)
+
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: LONDON.key)

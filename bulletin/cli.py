@@ -69,8 +69,11 @@ def serve(host: str, port: int, *, with_worker: bool) -> None:
     scheduler = None
     if with_worker:
         scheduler, _worker = start_scheduler(app, mode="embedded")
-    mode = f"SMTP relay {app.config['SMTP_URL']}" if app.config.get("SMTP_URL") else \
-        f"outbox folder {app.config['OUTBOX_DIR']}"
+    mode = (
+        f"SMTP relay {app.config['SMTP_URL']}"
+        if app.config.get("SMTP_URL")
+        else f"outbox folder {app.config['OUTBOX_DIR']}"
+    )
     click.echo(f"bulletin on http://{host}:{port}/  database: {app.config['DATABASE_URL']}")
     click.echo(f"mail goes to the {mode}")
     try:
@@ -88,8 +91,8 @@ def serve(host: str, port: int, *, with_worker: bool) -> None:
 @with_appcontext
 def worker_command(once: bool) -> None:
     """Run the clock and the senders until interrupted (any number, on any hosts)."""
-    from bulletin.worker import Worker, run_forever, run_once
     from bulletin.mail.settings import DeliverySettings
+    from bulletin.worker import Worker, run_forever, run_once
 
     app = current_app._get_current_object()
     _configure_logging()

@@ -9,8 +9,16 @@ from pathlib import Path
 #: Keys that are published (this repository's old default and test key, common placeholders):
 #: production refuses them. With SECRET_KEY unset, other modes generate a key instead.
 PUBLISHED_SECRETS = frozenset(
-    {"dev-only-insecure-secret-change-me", "test-secret-key", "dev", "secret", "changeme",
-     "change-me", "secret-key", "development"}
+    {
+        "dev-only-insecure-secret-change-me",
+        "test-secret-key",
+        "dev",
+        "secret",
+        "changeme",
+        "change-me",
+        "secret-key",
+        "development",
+    }
 )
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from bulletin.core.editors import create_editor
 from bulletin.extensions import db
 from bulletin.models import Editor, Issue, IssueItem, Opportunity, Topic, Workshop, utcnow
-from bulletin.core.editors import create_editor
 
 DEMO_ADMIN = "admin@example.org"
 

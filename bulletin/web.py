@@ -62,10 +62,14 @@ def security_headers(response):
 def private_download(body: str | Iterable[str], filename: str, mimetype: str) -> Response:
     """`body` (a string, or an iterable for a streamed file) as `filename`, never cached:
     downloads of personal or admin data that no browser or proxy may keep."""
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
-    })
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 class ButtonForm(FlaskForm):
@@ -156,7 +160,8 @@ def email_field(label=None, **render_kw) -> StringField:
             fields.SUBSCRIBER["email"],
             required=InputRequired(_l("Enter your email address")),
             length_message=_l("Email address must be 254 characters or fewer"),
-        ) + [ValidEmail()],
+        )
+        + [ValidEmail()],
         render_kw={"autocomplete": "email", "type": "email", "spellcheck": "false", **render_kw},
     )
 
@@ -198,7 +203,8 @@ def register_template_helpers(app: Flask) -> None:
         opportunity_kinds=OPPORTUNITY_KINDS,
     )
     app.jinja_env.filters["markdown"] = lambda text, lowest=4: render_markdown(
-        text, lowest_heading=lowest)
+        text, lowest_heading=lowest
+    )
     app.jinja_env.filters["markdown_text"] = render_plain
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True

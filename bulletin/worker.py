@@ -14,7 +14,10 @@ from flask import Flask
 
 from bulletin.bounces.mailboxes import POLL_SECONDS, poll_bounce_mailbox
 from bulletin.core import heartbeats
+from bulletin.delivery.backends import MailBackend, make_backend
+from bulletin.delivery.jobs import finish_done_sends, run_senders, start_sends
 from bulletin.extensions import db
+from bulletin.mail.settings import DeliverySettings
 from bulletin.privacy.jobs import (
     EXPIRE_IMPORTS_SECONDS,
     PURGE_INTERVAL_SECONDS,
@@ -22,9 +25,6 @@ from bulletin.privacy.jobs import (
     purge_expired,
     run_import_jobs,
 )
-from bulletin.delivery.backends import MailBackend, make_backend
-from bulletin.delivery.jobs import finish_done_sends, run_senders, start_sends
-from bulletin.mail.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +150,27 @@ def start_scheduler(app: Flask, *, mode: str = "worker") -> tuple[BackgroundSche
     run_job(worker, beat)
     worker.closers.append(lambda: _stop_heartbeat(app, identity))
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(run_job, "interval", args=[worker, beat], seconds=beat.seconds,
-                      id=beat.name, max_instances=1, coalesce=True)
+    scheduler.add_job(
+        run_job,
+        "interval",
+        args=[worker, beat],
+        seconds=beat.seconds,
+        id=beat.name,
+        max_instances=1,
+        coalesce=True,
+    )
     for job in JOBS:
         seconds = job.seconds or worker.settings.tick_seconds
-        scheduler.add_job(run_job, "interval", args=[worker, job], seconds=seconds, id=job.name,
-                          max_instances=1, coalesce=True, next_run_time=_now())
+        scheduler.add_job(
+            run_job,
+            "interval",
+            args=[worker, job],
+            seconds=seconds,
+            id=job.name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=_now(),
+        )
     scheduler.start()
     log.info("worker %s started with jobs: %s", worker.name, ", ".join(j.name for j in JOBS))
     return scheduler, worker

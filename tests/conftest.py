@@ -23,8 +23,11 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 
 
 def pytest_addoption(parser):
-    parser.addoption("--snapshot-update", action="store_true",
-                     help="rewrite tests/snapshots/ from what the code makes now (review the diff)")
+    parser.addoption(
+        "--snapshot-update",
+        action="store_true",
+        help="rewrite tests/snapshots/ from what the code makes now (review the diff)",
+    )
 
 
 def config_for(**overrides) -> dict:
@@ -38,7 +41,8 @@ def config_for(**overrides) -> dict:
 def database_url(tmp_path_factory) -> str:
     """DATABASE_URL from the environment (CI: PostgreSQL), else a SQLite file for this run."""
     url = os.environ.get("DATABASE_URL") or (
-        "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3"))
+        "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+    )
     app = create_app(config_for(DATABASE_URL=url))
     with app.app_context():
         db.drop_all()
@@ -56,8 +60,9 @@ def _empty_tables() -> None:
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         # Fresh ids each test keep failures readable; harmless elsewhere.
-        for (seq,) in db.session.execute(text(
-                "SELECT sequence_name FROM information_schema.sequences")).all():
+        for (seq,) in db.session.execute(
+            text("SELECT sequence_name FROM information_schema.sequences")
+        ).all():
             db.session.execute(text(f'ALTER SEQUENCE "{seq}" RESTART WITH 1'))
         db.session.commit()
 
@@ -68,8 +73,11 @@ def make_app(database_url, tmp_path):
     made = []
 
     def build(**overrides):
-        settings = config_for(DATABASE_URL=database_url, OUTBOX_DIR=str(tmp_path / "outbox"),
-                              IMPORT_DIR=str(tmp_path / "imports"))
+        settings = config_for(
+            DATABASE_URL=database_url,
+            OUTBOX_DIR=str(tmp_path / "outbox"),
+            IMPORT_DIR=str(tmp_path / "imports"),
+        )
         settings.update(overrides)
         application = create_app(settings)
         made.append(application)
@@ -133,8 +141,9 @@ def csrf_token(html: str) -> str:
 def snapshot(request):
     """snapshot(name, text): fails with a diff when text differs from tests/snapshots/<name>;
     `pytest --snapshot-update` (or UPDATE_SNAPSHOTS=1) writes it instead."""
-    update = (request.config.getoption("--snapshot-update")
-              or os.environ.get("UPDATE_SNAPSHOTS") == "1")
+    update = (
+        request.config.getoption("--snapshot-update") or os.environ.get("UPDATE_SNAPSHOTS") == "1"
+    )
 
     def check(name: str, actual: str) -> None:
         path = SNAPSHOTS / name
@@ -146,9 +155,15 @@ def snapshot(request):
             pytest.fail(f"no snapshot {path}: run pytest --snapshot-update, review and commit it")
         expected = path.read_text(encoding="utf-8")
         if actual != expected:
-            diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
-                                                f"snapshots/{name}", "now"))
-            pytest.fail(f"{name} changed. If that is intended, run pytest --snapshot-update and "
-                        f"commit the new snapshot.\n{diff}", pytrace=False)
+            diff = "".join(
+                difflib.unified_diff(
+                    expected.splitlines(True), actual.splitlines(True), f"snapshots/{name}", "now"
+                )
+            )
+            pytest.fail(
+                f"{name} changed. If that is intended, run pytest --snapshot-update and "
+                f"commit the new snapshot.\n{diff}",
+                pytrace=False,
+            )
 
     return check

@@ -10,15 +10,14 @@ from sqlalchemy.exc import IntegrityError
 
 from bulletin.bounces.classify import Classification
 from bulletin.bounces.ingest import apply_classification
+from bulletin.core import subscribers as operations
 from bulletin.core.addresses import InvalidAddress, address_key, parse
+from bulletin.core.suppressions import is_suppressed, suppress
 from bulletin.editorial.testsend import parse_addresses
 from bulletin.extensions import db
+from bulletin.mail.pseudonyms import hash_address
 from bulletin.models import OutboxMessage, Subscriber, SubscriberStatus
 from bulletin.privacy.importer import ImportOptions, import_csv
-from bulletin.mail.pseudonyms import hash_address
-from bulletin.core import subscribers as operations
-from bulletin.core.suppressions import is_suppressed, suppress
-
 from tests.conftest import csrf_token
 from tests.test_subscriptions import form_data
 
@@ -34,9 +33,14 @@ def mail_kinds() -> list[str]:
     return list(db.session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
 
 
-@pytest.mark.parametrize("spelling", [
-    "rhys.evans@example.org", "RHYS.EVANS@EXAMPLE.ORG", " Rhys.Evans@example.org\t",
-])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "rhys.evans@example.org",
+        "RHYS.EVANS@EXAMPLE.ORG",
+        " Rhys.Evans@example.org\t",
+    ],
+)
 def test_spellings_of_one_mailbox_share_one_key(spelling):
     assert address_key(spelling) == address_key(TYPED) == "rhys.evans@example.org"
     assert address_key("rhys.evans@example.org") != address_key("rhys.evans@example.com")
@@ -74,7 +78,9 @@ def test_form_sign_up_in_two_spellings_is_one_subscriber(client):
     fresh = client.post("/subscribe", data=form_data(client, email="new@example.org"))
     # The same answer as for a new address: nothing tells a stranger the mailbox is known.
     assert (again.status_code, again.headers["Location"]) == (
-        fresh.status_code, fresh.headers["Location"])
+        fresh.status_code,
+        fresh.headers["Location"],
+    )
     [reader, new] = subscribers()
     assert reader.email == "Rhys.Evans@example.org" and reader.region == "mid-wales"
     assert new.email == "new@example.org"
@@ -94,22 +100,27 @@ def test_manage_link_request_in_another_spelling_reaches_the_reader(client, make
     reader = make_subscriber(TYPED)
     page = client.get("/manage")
     client.post("/manage", data={"csrf_token": csrf_token(page.text), "email": OTHER.strip()})
-    assert db.session.scalar(select(OutboxMessage.subscriber_id).filter_by(
-        kind="manage-link")) == reader.id
+    assert (
+        db.session.scalar(select(OutboxMessage.subscriber_id).filter_by(kind="manage-link"))
+        == reader.id
+    )
 
 
 @pytest.mark.parametrize("dry_run", [True, False])
 def test_import_counts_one_mailbox_once_in_dry_run_and_real_run(app, make_subscriber, dry_run):
     make_subscriber("Known@example.org")
-    text = ("email,consent date\n"
-            f"{TYPED},2024-01-01\n"
-            "rhys.evans@example.org,2024-01-02\n"
-            "KNOWN@example.org,2024-01-01\n"
-            "new@example.org,\n")
+    text = (
+        "email,consent date\n"
+        f"{TYPED},2024-01-01\n"
+        "rhys.evans@example.org,2024-01-02\n"
+        "KNOWN@example.org,2024-01-01\n"
+        "new@example.org,\n"
+    )
     # A batch of one puts each spelling in its own batch: the check must see the database.
     for batch_size in (1000, 1):
-        report = import_csv(io.BytesIO(text.encode()),
-                            ImportOptions(dry_run=dry_run, batch_size=batch_size))
+        report = import_csv(
+            io.BytesIO(text.encode()), ImportOptions(dry_run=dry_run, batch_size=batch_size)
+        )
         counts = (report.rows, report.confirmed, report.pending, report.existing)
         if batch_size == 1000 or dry_run:
             assert counts == (4, 1, 1, 2)
@@ -132,8 +143,11 @@ def test_a_5_1_1_reply_suppresses_every_spelling(app, make_subscriber):
     from bulletin.core.suppressions import Report, hard_bounce
 
     reader = make_subscriber(TYPED)
-    hard_bounce(Report(subscriber=reader, address="rhys.evans@EXAMPLE.org",
-                       source="smtp-reply", status="5.1.1"))
+    hard_bounce(
+        Report(
+            subscriber=reader, address="rhys.evans@EXAMPLE.org", source="smtp-reply", status="5.1.1"
+        )
+    )
     db.session.commit()
     [reader] = subscribers()
     assert reader.status == SubscriberStatus.CLEANED
@@ -149,8 +163,10 @@ def test_erasure_in_one_spelling_stops_every_spelling(app, make_subscriber, edit
     report = import_csv(io.BytesIO(b"email\nrhys.evans@example.org\n"), ImportOptions())
     assert (report.suppressed, report.pending) == (1, 0)
     page = editor_client.get("/editor/subscribers")
-    found = editor_client.post("/editor/subscribers", data={
-        "csrf_token": csrf_token(page.text), "email": "rhys.evans@example.org"})
+    found = editor_client.post(
+        "/editor/subscribers",
+        data={"csrf_token": csrf_token(page.text), "email": "rhys.evans@example.org"},
+    )
     assert found.status_code == 200 and "No subscriber has that address" in found.text
     assert db.session.scalar(select(func.count()).select_from(Subscriber)) == 0
 
@@ -166,12 +182,15 @@ def test_suppression_in_one_spelling_blocks_the_others(app):
 def test_admin_search_finds_the_reader_by_any_spelling(app, make_subscriber, editor_client):
     reader = make_subscriber(TYPED)
     page = editor_client.get("/editor/subscribers")
-    found = editor_client.post("/editor/subscribers", data={
-        "csrf_token": csrf_token(page.text), "email": "RHYS.EVANS@example.org"})
+    found = editor_client.post(
+        "/editor/subscribers",
+        data={"csrf_token": csrf_token(page.text), "email": "RHYS.EVANS@example.org"},
+    )
     assert found.status_code == 303
     assert found.headers["Location"].endswith(f"/editor/subscribers/{reader.id}")
 
 
 def test_test_send_to_two_spellings_of_one_mailbox_sends_once():
-    assert parse_addresses("A.Editor@Example.org, a.editor@example.org\nb@example.org",
-                           "x@example.org") == ["A.Editor@example.org", "b@example.org"]
+    assert parse_addresses(
+        "A.Editor@Example.org, a.editor@example.org\nb@example.org", "x@example.org"
+    ) == ["A.Editor@example.org", "b@example.org"]

@@ -46,22 +46,31 @@ def test_the_openapi_document_is_public(client):
     assert response.get_json()["openapi"].startswith("3.1")
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer not-a-token", "Bearer", "Basic dXNlcjpwYXNz", "bearer  ", "Token abc",
-    "Bearer " + "x" * 5000,
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer not-a-token",
+        "Bearer",
+        "Basic dXNlcjpwYXNz",
+        "bearer  ",
+        "Token abc",
+        "Bearer " + "x" * 5000,
+    ],
+)
 def test_invalid_tokens_are_refused(client, api, header):
     response = client.get("/api/v1/workshops", headers={"Authorization": header})
     assert response.status_code == 401
     assert response.get_json() == {
         "error": "Unauthorized",
-        "detail": "Send a valid API token: Authorization: Bearer <token>."}
+        "detail": "Send a valid API token: Authorization: Bearer <token>.",
+    }
 
 
 def test_a_valid_token_works_and_the_scheme_is_case_insensitive(client, api):
     for scheme in ("Bearer", "bearer", "BEARER"):
-        response = client.get("/api/v1/workshops",
-                              headers={"Authorization": f"{scheme} {api.token}"})
+        response = client.get(
+            "/api/v1/workshops", headers={"Authorization": f"{scheme} {api.token}"}
+        )
         assert response.status_code == 200
 
 
@@ -78,8 +87,10 @@ def test_a_deactivated_editors_token_is_refused(client, make_api_token):
     row, token = make_api_token()
     row.editor.is_active_account = False
     db.session.commit()
-    assert client.get("/api/v1/topics",
-                      headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        client.get("/api/v1/topics", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
 
 
 def test_tokens_are_stored_only_as_hashes(make_api_token):
@@ -116,8 +127,11 @@ def test_editors_and_admins_both_use_the_api(make_api_token, app):
     client = app.test_client()
     for role in ("editor", "admin"):
         _row, token = make_api_token(role=role)
-        response = client.post("/api/v1/issues", json={"subject_en": f"By an {role}"},
-                               headers={"Authorization": f"Bearer {token}"})
+        response = client.post(
+            "/api/v1/issues",
+            json={"subject_en": f"By an {role}"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert response.status_code == 201
 
 

@@ -11,11 +11,17 @@ from bulletin.extensions import db
 from bulletin.models import AuditLog, Opportunity, Workshop, utcnow
 
 WORKSHOP = {
-    "title_en": "Writing a plain-language summary", "title_cy": "Ysgrifennu crynodeb",
-    "summary_en": "Two hours, online.", "starts_at": "2030-07-01T10:00",
-    "ends_at": "2030-07-01T12:00:00+01:00", "is_online": True, "has_bsl": True,
-    "booking_url": "https://example.org/book", "region": "north-wales",
-    "topics": ["workshops", "news"], "booking_deadline_at": "2030-06-28T17:00:00Z",
+    "title_en": "Writing a plain-language summary",
+    "title_cy": "Ysgrifennu crynodeb",
+    "summary_en": "Two hours, online.",
+    "starts_at": "2030-07-01T10:00",
+    "ends_at": "2030-07-01T12:00:00+01:00",
+    "is_online": True,
+    "has_bsl": True,
+    "booking_url": "https://example.org/book",
+    "region": "north-wales",
+    "topics": ["workshops", "news"],
+    "booking_deadline_at": "2030-06-28T17:00:00Z",
 }
 
 
@@ -37,9 +43,10 @@ def test_workshop_round_trip(api):
     assert body["has_bsl"] is True and body["has_quiet_room"] is False
     assert api.get(f"/api/v1/workshops/{body['id']}").get_json() == body
 
-    changed = api.patch(f"/api/v1/workshops/{body['id']}",
-                        json={"title_cy": None, "region": "", "topics": [],
-                              "ends_at": "2030-07-01T13:00"}).get_json()
+    changed = api.patch(
+        f"/api/v1/workshops/{body['id']}",
+        json={"title_cy": None, "region": "", "topics": [], "ends_at": "2030-07-01T13:00"},
+    ).get_json()
     assert changed["title_cy"] is None and changed["region"] is None
     assert changed["topics"] == [] and changed["ends_at"] == "2030-07-01T12:00:00+00:00"
     assert changed["title_en"] == WORKSHOP["title_en"]  # untouched fields stay
@@ -93,12 +100,12 @@ def test_workshop_filters_match_the_web(api, make_workshop):
     assert [w["id"] for w in upcoming["items"]] == [soon.id, later.id]
     assert upcoming["total"] == 2 and upcoming["limit"] == 50 and upcoming["offset"] == 0
     assert [w["id"] for w in api.get("/api/v1/workshops?show=past").get_json()["items"]] == [
-        past.id]
+        past.id
+    ]
 
 
 def test_lists_are_paginated_by_offset_or_page(api, make_workshop):
-    ids = [make_workshop(f"W{n}", starts_at=utcnow() + timedelta(days=n + 1)).id
-           for n in range(5)]
+    ids = [make_workshop(f"W{n}", starts_at=utcnow() + timedelta(days=n + 1)).id for n in range(5)]
     first = api.get("/api/v1/workshops?limit=2").get_json()
     assert [w["id"] for w in first["items"]] == ids[:2] and first["total"] == 5
     by_offset = api.get("/api/v1/workshops?limit=2&offset=2").get_json()
@@ -110,9 +117,16 @@ def test_lists_are_paginated_by_offset_or_page(api, make_workshop):
 
 def test_opportunity_round_trip_and_filters(api, make_opportunity):
     closed = make_opportunity("Closed", closes_at=utcnow() - timedelta(days=1))
-    created = api.post("/api/v1/opportunities", json={
-        "title_cy": "Panel cyhoeddus", "kind": "survey", "url": "https://example.org/s",
-        "closes_at": "2030-01-10T17:00", "payment_en": "£25"})
+    created = api.post(
+        "/api/v1/opportunities",
+        json={
+            "title_cy": "Panel cyhoeddus",
+            "kind": "survey",
+            "url": "https://example.org/s",
+            "closes_at": "2030-01-10T17:00",
+            "payment_en": "£25",
+        },
+    )
     assert created.status_code == 201
     body = created.get_json()
     assert body["kind"] == "survey" and body["closes_at"] == "2030-01-10T17:00:00+00:00"
@@ -138,9 +152,15 @@ def test_duplicate_makes_an_unarchived_copy(api, make_opportunity):
 
 
 def test_autumn_repeat_hour_means_the_first_one_like_the_web(api):
-    body = api.post("/api/v1/workshops", json={
-        **WORKSHOP, "starts_at": "2030-10-27T01:30", "ends_at": "2030-10-27T03:00",
-        "booking_deadline_at": None}).get_json()
+    body = api.post(
+        "/api/v1/workshops",
+        json={
+            **WORKSHOP,
+            "starts_at": "2030-10-27T01:30",
+            "ends_at": "2030-10-27T03:00",
+            "booking_deadline_at": None,
+        },
+    ).get_json()
     assert body["starts_at"] == "2030-10-27T00:30:00+00:00"  # 01:30 BST
 
 

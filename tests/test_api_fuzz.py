@@ -27,8 +27,12 @@ from bulletin.models import Send, SendStatus, utcnow
 
 #: Hypothesis examples per operation and generation mode.
 EXAMPLES = 25
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 class Tally:
@@ -43,26 +47,35 @@ class Tally:
         self.statuses.setdefault(label, Counter())[status] += 1
 
     def report(self, operations: int, seconds: float) -> str:
-        lines = [f"fuzzed {operations} operations: {self.examples['example']} documented "
-                 f"examples, {self.examples['positive']} positive and "
-                 f"{self.examples['negative']} negative generated examples in {seconds:.0f} s"]
-        lines += [f"  {label}: {dict(sorted(seen.items()))}"
-                  for label, seen in self.statuses.items()]
+        lines = [
+            f"fuzzed {operations} operations: {self.examples['example']} documented "
+            f"examples, {self.examples['positive']} positive and "
+            f"{self.examples['negative']} negative generated examples in {seconds:.0f} s"
+        ]
+        lines += [
+            f"  {label}: {dict(sorted(seen.items()))}" for label, seen in self.statuses.items()
+        ]
         return "\n".join(lines)
 
 
 def _seed(make_workshop, make_opportunity, make_issue) -> dict[str, int]:
     """Fresh rows for pinned path ids: an issue with two news items, a send, catalogue entries."""
     workshop, opportunity = make_workshop(), make_opportunity()
-    issue = make_issue(version=1, items=[make_workshop(), {"title_en": "News one"},
-                                         {"title_en": "News two"}])
+    issue = make_issue(
+        version=1, items=[make_workshop(), {"title_en": "News one"}, {"title_en": "News two"}]
+    )
     sent = make_issue()
     send = Send(issue=sent, audience="{}", scheduled_at=utcnow(), status=SendStatus.SCHEDULED)
     db.session.add(send)
     db.session.commit()
     news = next(i for i in issue.items if i.kind == "news")
-    return {"workshops": workshop.id, "opportunities": opportunity.id, "issue_id": issue.id,
-            "item_id": news.id, "send_id": send.id}
+    return {
+        "workshops": workshop.id,
+        "opportunities": opportunity.id,
+        "issue_id": issue.id,
+        "item_id": news.id,
+        "send_id": send.id,
+    }
 
 
 def _pinned(operation, ids: dict[str, int]) -> dict[str, int]:
@@ -77,8 +90,14 @@ def _fuzz(operation, mode, path_parameters, headers, tally: Tally) -> None:
     strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
 
     @given(case=strategy)
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case):
         response = case.call_and_validate(headers=headers, checks=CHECKS)
         tally.add(str(mode), operation.label, response.status_code)
@@ -93,8 +112,10 @@ def _documented_example(operation, document: dict, pinned: dict, headers, tally:
     kwargs = {}
     if body:
         ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-        kwargs = {"body": document["components"]["schemas"][ref]["examples"][0],
-                  "media_type": "application/json"}
+        kwargs = {
+            "body": document["components"]["schemas"][ref]["examples"][0],
+            "media_type": "application/json",
+        }
     case = operation.Case(path_parameters=pinned, **kwargs)
     response = case.call_and_validate(headers=headers, checks=CHECKS)
     success = [int(code) for code in spec["responses"] if code.startswith("2")]
@@ -117,12 +138,16 @@ def test_fuzz_every_operation(app, api, make_workshop, make_opportunity, make_is
         _fuzz(operation, GenerationMode.NEGATIVE, None, headers, tally)
     with capsys.disabled():
         print("\n" + tally.report(len(labels), time.monotonic() - started))
-    documented = {f"{method.upper()} {path}" for path, methods in document["paths"].items()
-                  for method in methods}
+    documented = {
+        f"{method.upper()} {path}"
+        for path, methods in document["paths"].items()
+        for method in methods
+    }
     # schemathesis leaves out the document's own path; everything else is fuzzed.
     assert documented - labels == {"GET /openapi.json"}
     assert tally.examples["positive"] >= len(labels) and tally.examples["negative"] >= len(labels)
     # Pinned ids reach the happy paths: most operations answered 2xx to a generated request.
-    succeeded = [label for label, seen in tally.statuses.items()
-                 if any(200 <= code < 300 for code in seen)]
+    succeeded = [
+        label for label, seen in tally.statuses.items() if any(200 <= code < 300 for code in seen)
+    ]
     assert len(succeeded) == len(labels)

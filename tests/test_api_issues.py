@@ -11,8 +11,9 @@ from bulletin.models import AuditLog, Issue, Send, utcnow
 
 
 def _actions() -> list[tuple[str, int | None]]:
-    rows = db.session.scalars(select(AuditLog).where(AuditLog.action.like("issue.%"))
-                              .order_by(AuditLog.id))
+    rows = db.session.scalars(
+        select(AuditLog).where(AuditLog.action.like("issue.%")).order_by(AuditLog.id)
+    )
     return [(r.action, r.editor_id) for r in rows]
 
 
@@ -21,11 +22,15 @@ def test_issue_round_trip_with_versions(api):
     assert created.status_code == 201
     issue = created.get_json()
     assert issue["version"] == 1 and issue["items"] == [] and issue["published_at"] is None
-    updated = api.patch(f"/api/v1/issues/{issue['id']}",
-                        json={"version": 1, "subject_cy": "Mawrth"}).get_json()
+    updated = api.patch(
+        f"/api/v1/issues/{issue['id']}", json={"version": 1, "subject_cy": "Mawrth"}
+    ).get_json()
     assert updated["version"] == 2
     assert (updated["subject_cy"], updated["subject_en"], updated["intro_en"]) == (
-        "Mawrth", "March", "Hello")
+        "Mawrth",
+        "March",
+        "Hello",
+    )
     assert api.get(f"/api/v1/issues/{issue['id']}").get_json() == updated
     assert _actions() == [("issue.create", api.editor.id), ("issue.update", api.editor.id)]
 
@@ -48,8 +53,10 @@ def test_an_issue_needs_a_subject_in_one_language(api, make_issue):
     issue = make_issue("Only English")
     response = api.patch(f"/api/v1/issues/{issue.id}", json={"version": 1, "subject_en": None})
     assert response.status_code == 422
-    assert api.patch(f"/api/v1/issues/{issue.id}",
-                     json={"version": 1}).get_json()["subject_en"] == "Only English"
+    assert (
+        api.patch(f"/api/v1/issues/{issue.id}", json={"version": 1}).get_json()["subject_en"]
+        == "Only English"
+    )
 
 
 def test_items_add_move_edit_and_remove(api, make_issue, make_workshop, make_opportunity):
@@ -61,10 +68,16 @@ def test_items_add_move_edit_and_remove(api, make_issue, make_workshop, make_opp
     api.post(url, json={"kind": "opportunity", "entry_id": float(opportunity.id)})
     api.post(url, json={"kind": "news", "title_en": "First"})
     body = api.post(url, json={"kind": "news", "title_cy": "Ail"}).get_json()
-    kinds = [(i["kind"], i["workshop_id"] or i["opportunity_id"] or i["title_en"] or i["title_cy"])
-             for i in body["items"]]
-    assert kinds == [("workshop", workshop.id), ("opportunity", opportunity.id),
-                     ("news", "First"), ("news", "Ail")]
+    kinds = [
+        (i["kind"], i["workshop_id"] or i["opportunity_id"] or i["title_en"] or i["title_cy"])
+        for i in body["items"]
+    ]
+    assert kinds == [
+        ("workshop", workshop.id),
+        ("opportunity", opportunity.id),
+        ("news", "First"),
+        ("news", "Ail"),
+    ]
     second = body["items"][3]["id"]
     moved = api.post(f"{url}/{second}/move", json={"direction": "up"}).get_json()
     assert moved["moved"] is True
@@ -78,12 +91,19 @@ def test_items_add_move_edit_and_remove(api, make_issue, make_workshop, make_opp
     assert second not in [i["id"] for i in removed["items"]] and len(removed["items"]) == 3
     assert api.delete(f"{url}/{second}").status_code == 404
     assert [a for a, _ in _actions()] == [
-        "issue.add_item", "issue.add_item", "issue.save_news", "issue.save_news",
-        "issue.move_item", "issue.save_news", "issue.remove_item"]
+        "issue.add_item",
+        "issue.add_item",
+        "issue.save_news",
+        "issue.save_news",
+        "issue.move_item",
+        "issue.save_news",
+        "issue.remove_item",
+    ]
 
 
 def test_adding_refuses_duplicates_archived_entries_and_catalogue_text(
-        api, make_issue, make_workshop):
+    api, make_issue, make_workshop
+):
     workshop, archived = make_workshop(), make_workshop(is_archived=True)
     issue = make_issue("Items", items=[workshop])
     url = f"/api/v1/issues/{issue.id}/items"
@@ -100,7 +120,8 @@ def test_adding_refuses_duplicates_archived_entries_and_catalogue_text(
 
 
 def test_fill_adds_upcoming_workshops_and_open_opportunities(
-        api, make_issue, make_workshop, make_opportunity):
+    api, make_issue, make_workshop, make_opportunity
+):
     soon = make_workshop(starts_at=utcnow() + timedelta(days=3))
     make_workshop(starts_at=utcnow() + timedelta(weeks=10))
     open_one = make_opportunity()
@@ -108,7 +129,9 @@ def test_fill_adds_upcoming_workshops_and_open_opportunities(
     filled = api.post(f"/api/v1/issues/{issue.id}/fill", json={"weeks": 2}).get_json()
     assert filled["added"] == 2
     assert {(i["workshop_id"], i["opportunity_id"]) for i in filled["issue"]["items"]} == {
-        (soon.id, None), (None, open_one.id)}
+        (soon.id, None),
+        (None, open_one.id),
+    }
     again = api.post(f"/api/v1/issues/{issue.id}/fill", json={"weeks": 2}).get_json()
     assert again["added"] == 0
     assert api.post(f"/api/v1/issues/{issue.id}/fill", json={"weeks": 53}).status_code == 422
@@ -120,9 +143,11 @@ def test_list_filters_drafts_and_published(api, make_issue):
     everything = api.get("/api/v1/issues").get_json()
     assert [i["id"] for i in everything["items"]] == [draft.id, published.id]
     assert [i["id"] for i in api.get("/api/v1/issues?status=published").get_json()["items"]] == [
-        published.id]
+        published.id
+    ]
     assert [i["id"] for i in api.get("/api/v1/issues?status=draft").get_json()["items"]] == [
-        draft.id]
+        draft.id
+    ]
 
 
 def test_delete_only_issues_never_sent(api, make_issue):

@@ -72,15 +72,20 @@ def _check_response(document, path: str, method: str, response) -> None:
 
 @pytest.fixture
 def ids(make_workshop, make_opportunity, make_issue):
-    issue = make_issue(version=1, items=[make_workshop(), {"title_en": "One"},
-                                         {"title_en": "Two"}])
+    issue = make_issue(version=1, items=[make_workshop(), {"title_en": "One"}, {"title_en": "Two"}])
     sent = make_issue("Sent")
     send = Send(issue=sent, audience="{}", scheduled_at=utcnow(), status=SendStatus.SCHEDULED)
     db.session.add(send)
     db.session.commit()
-    return {"workshop": make_workshop().id, "opportunity": make_opportunity().id,
-            "issue": issue.id, "news": issue.items[1].id, "other_news": issue.items[2].id,
-            "spare_issue": make_issue("Spare").id, "send": send.id}
+    return {
+        "workshop": make_workshop().id,
+        "opportunity": make_opportunity().id,
+        "issue": issue.id,
+        "news": issue.items[1].id,
+        "other_news": issue.items[2].id,
+        "spare_issue": make_issue("Spare").id,
+        "send": send.id,
+    }
 
 
 def _walk(ids):
@@ -137,12 +142,14 @@ def test_error_responses_match_the_error_schema(api, client, document, make_issu
         (client.get("/api/v1/workshops"), "/workshops", "get"),
         (api.get("/api/v1/workshops/999"), "/workshops/{entry_id}", "get"),
         (api.get("/api/v1/workshops?limit=0"), "/workshops", "get"),
-        (api.post("/api/v1/issues", data="{", content_type="application/json"),
-         "/issues", "post"),
+        (api.post("/api/v1/issues", data="{", content_type="application/json"), "/issues", "post"),
         (api.post("/api/v1/issues", data="x", content_type="text/plain"), "/issues", "post"),
         (api.post("/api/v1/issues", json={"nope": 1}), "/issues", "post"),
-        (api.patch(f"/api/v1/issues/{issue.id}", json={"version": 7}),
-         "/issues/{issue_id}", "patch"),
+        (
+            api.patch(f"/api/v1/issues/{issue.id}", json={"version": 7}),
+            "/issues/{issue_id}",
+            "patch",
+        ),
     ]
     assert {r.status_code for r, _p, _m in cases} == {401, 404, 422, 400, 415, 409}
     for response, path, method in cases:

@@ -20,23 +20,32 @@ def test_counts_are_by_topic_region_and_language_of_confirmed_subscribers(api, m
     counts = response.get_json()
     assert "@" not in response.get_data(as_text=True)
     assert counts["total"] == 3 and counts["matching"] == 3
-    assert counts["by_topic"] == {"workshops": 2, "public-involvement": 0,
-                                  "studies-surveys": 0, "news": 1}
+    assert counts["by_topic"] == {
+        "workshops": 2,
+        "public-involvement": 0,
+        "studies-surveys": 0,
+        "news": 1,
+    }
     assert counts["by_region"]["north-wales"] == 2 and counts["by_region"]["none"] == 1
     assert counts["by_region"]["mid-wales"] == 0
     assert counts["by_language"] == {"cy": 1, "en": 2}
     query = "topic=workshops&region=north-wales&language=cy"
     assert api.get(f"/api/v1/subscribers/counts?{query}").get_json()["matching"] == 1
-    assert api.get("/api/v1/subscribers/counts?topic=news&topic=workshops").get_json()[
-        "matching"] == 2
+    assert (
+        api.get("/api/v1/subscribers/counts?topic=news&topic=workshops").get_json()["matching"] == 2
+    )
 
 
 def test_schedule_a_send_at_a_uk_time(api, make_issue, make_subscriber):
     make_subscriber(topics=["workshops"])
     issue = make_issue("March")
-    response = api.post(f"/api/v1/issues/{issue.id}/sends", json={
-        "audience": {"topics": ["workshops"], "languages": ["en"]},
-        "scheduled_at": "2030-07-01T09:00"})
+    response = api.post(
+        f"/api/v1/issues/{issue.id}/sends",
+        json={
+            "audience": {"topics": ["workshops"], "languages": ["en"]},
+            "scheduled_at": "2030-07-01T09:00",
+        },
+    )
     assert response.status_code == 201
     send = response.get_json()
     assert send["status"] == "scheduled" and send["issue_id"] == issue.id
@@ -60,8 +69,7 @@ def test_schedule_with_an_offset_or_now(api, make_issue):
     assert db.session.get(Send, now["id"]).scheduled_at.tzinfo == UTC
 
 
-def test_a_send_needs_a_future_time_known_topics_and_an_issue_with_a_subject(
-        api, make_issue):
+def test_a_send_needs_a_future_time_known_topics_and_an_issue_with_a_subject(api, make_issue):
     issue = make_issue("March")
     url = f"/api/v1/issues/{issue.id}/sends"
     past = (utcnow() - timedelta(hours=1)).isoformat()
@@ -81,8 +89,9 @@ def test_a_send_needs_a_future_time_known_topics_and_an_issue_with_a_subject(
         assert response.status_code == 422, body
         assert field in {e["field"] for e in response.get_json()["errors"]}, body
     blank = make_issue(None)
-    response = api.post(f"/api/v1/issues/{blank.id}/sends",
-                        json={"audience": {}, "scheduled_at": "now"})
+    response = api.post(
+        f"/api/v1/issues/{blank.id}/sends", json={"audience": {}, "scheduled_at": "now"}
+    )
     assert response.status_code == 409
     assert db.session.scalar(select(Send)) is None
 
@@ -90,8 +99,9 @@ def test_a_send_needs_a_future_time_known_topics_and_an_issue_with_a_subject(
 def test_progress_and_cancel(api, make_issue, make_subscriber):
     subscriber = make_subscriber()
     issue = make_issue("March")
-    send_id = api.post(f"/api/v1/issues/{issue.id}/sends",
-                       json={"audience": {}, "scheduled_at": "now"}).get_json()["id"]
+    send_id = api.post(
+        f"/api/v1/issues/{issue.id}/sends", json={"audience": {}, "scheduled_at": "now"}
+    ).get_json()["id"]
     send = db.session.get(Send, send_id)
     send.status = SendStatus.SENDING
     db.session.add(Delivery(send=send, subscriber_id=subscriber.id, language="en"))

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from bulletin.cli import main
 from bulletin.extensions import db
 from bulletin.models import ApiToken, AuditLog
-
 from tests.conftest import csrf_token
 from tests.factories import sign_in
 
@@ -17,8 +16,7 @@ TOKEN_RE = re.compile(r'<code id="new-token">(bltn_[A-Za-z0-9_-]+)</code>')
 
 
 def _works(app, token: str) -> bool:
-    response = app.test_client().get("/api/v1/topics",
-                                     headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get("/api/v1/topics", headers={"Authorization": f"Bearer {token}"})
     return response.status_code == 200
 
 
@@ -26,9 +24,14 @@ def test_an_admin_creates_a_token_shown_once(app, editor_client, make_editor):
     writer = make_editor("writer@example.org")
     page = editor_client.get("/editor/api-tokens")
     assert page.status_code == 200 and "writer@example.org" in page.get_data(as_text=True)
-    response = editor_client.post("/editor/api-tokens", data={
-        "csrf_token": csrf_token(page.get_data(as_text=True)), "name": "Website sync",
-        "editor": writer.id})
+    response = editor_client.post(
+        "/editor/api-tokens",
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "name": "Website sync",
+            "editor": writer.id,
+        },
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     token = TOKEN_RE.search(html).group(1)
@@ -45,26 +48,34 @@ def test_an_admin_creates_a_token_shown_once(app, editor_client, make_editor):
 def test_an_admin_revokes_a_token(app, editor_client, make_api_token):
     row, token = make_api_token(name="Old script")
     page = editor_client.get("/editor/api-tokens").get_data(as_text=True)
-    response = editor_client.post(f"/editor/api-tokens/{row.id}/revoke",
-                                  data={"csrf_token": csrf_token(page)})
+    response = editor_client.post(
+        f"/editor/api-tokens/{row.id}/revoke", data={"csrf_token": csrf_token(page)}
+    )
     assert response.status_code == 303
     assert not _works(app, token)
     assert db.session.get(ApiToken, row.id).revoked_at is not None
     assert "Revoked" in editor_client.get("/editor/api-tokens").get_data(as_text=True)
-    actions = db.session.scalars(select(AuditLog.action).where(
-        AuditLog.action == "api_token.revoke", AuditLog.editor_id == editor_client.editor.id))
+    actions = db.session.scalars(
+        select(AuditLog.action).where(
+            AuditLog.action == "api_token.revoke", AuditLog.editor_id == editor_client.editor.id
+        )
+    )
     assert list(actions) == ["api_token.revoke"]
 
 
 def test_bad_form_input_and_missing_csrf_are_refused(editor_client):
     page = editor_client.get("/editor/api-tokens").get_data(as_text=True)
-    response = editor_client.post("/editor/api-tokens", data={
-        "csrf_token": csrf_token(page), "name": "", "editor": "999"})
+    response = editor_client.post(
+        "/editor/api-tokens", data={"csrf_token": csrf_token(page), "name": "", "editor": "999"}
+    )
     assert response.status_code == 400
     assert 'class="error-summary"' in response.get_data(as_text=True)
-    assert editor_client.post("/editor/api-tokens",
-                              data={"name": "x", "editor": editor_client.editor.id}
-                              ).status_code == 400
+    assert (
+        editor_client.post(
+            "/editor/api-tokens", data={"name": "x", "editor": editor_client.editor.id}
+        ).status_code
+        == 400
+    )
     assert db.session.scalar(select(ApiToken)) is None
 
 
@@ -80,8 +91,10 @@ def test_only_admins_manage_tokens(app, make_editor, make_api_token):
 
 def test_cli_creates_and_revokes_tokens(app, runner, make_editor):
     make_editor("cli@example.org")
-    result = runner.invoke(main, args=["api-token", "create", "--editor", "CLI@example.org",
-                                 "--name", "Nightly export"])
+    result = runner.invoke(
+        main,
+        args=["api-token", "create", "--editor", "CLI@example.org", "--name", "Nightly export"],
+    )
     assert result.exit_code == 0, result.output
     token = result.stdout.strip().splitlines()[-1]
     assert token.startswith("bltn_") and _works(app, token)
@@ -93,6 +106,7 @@ def test_cli_creates_and_revokes_tokens(app, runner, make_editor):
     assert not _works(app, token)
     assert "already" in runner.invoke(main, args=["api-token", "revoke", str(row.id)]).output
     assert runner.invoke(main, args=["api-token", "revoke", "999"]).exit_code != 0
-    missing = runner.invoke(main, args=["api-token", "create", "--editor", "no@example.org",
-                                  "--name", "x"])
+    missing = runner.invoke(
+        main, args=["api-token", "create", "--editor", "no@example.org", "--name", "x"]
+    )
     assert missing.exit_code != 0 and "No active editor" in missing.output

@@ -9,14 +9,18 @@ from sqlalchemy import func, select
 from bulletin.extensions import db
 from bulletin.models import AuditLog, Issue, Workshop
 
-WORKSHOP = {"title_en": "Plain language", "starts_at": "2030-03-04T10:00",
-            "ends_at": "2030-03-04T12:00"}
+WORKSHOP = {
+    "title_en": "Plain language",
+    "starts_at": "2030-03-04T10:00",
+    "ends_at": "2030-03-04T12:00",
+}
 
 
 def _nothing_written() -> bool:
     counts = [db.session.scalar(select(func.count()).select_from(m)) for m in (Workshop, Issue)]
-    changes = db.session.scalar(select(func.count(AuditLog.id)).where(
-        AuditLog.action.not_like("api_token.%")))
+    changes = db.session.scalar(
+        select(func.count(AuditLog.id)).where(AuditLog.action.not_like("api_token.%"))
+    )
     return counts == [0, 0] and changes == 0
 
 
@@ -35,15 +39,18 @@ def test_malformed_json_is_400(api):
 
 
 def test_a_body_that_is_not_json_is_415(api):
-    response = api.post("/api/v1/issues", data="subject_en=x",
-                        content_type="application/x-www-form-urlencoded")
+    response = api.post(
+        "/api/v1/issues", data="subject_en=x", content_type="application/x-www-form-urlencoded"
+    )
     _error(response, 415)
     _error(api.post("/api/v1/issues"), 415)
 
 
 def test_wrong_types_are_422_with_the_field_named(api):
-    body = _error(api.post("/api/v1/workshops", json={**WORKSHOP, "is_online": "yes",
-                                                      "topics": "workshops"}), 422)
+    body = _error(
+        api.post("/api/v1/workshops", json={**WORKSHOP, "is_online": "yes", "topics": "workshops"}),
+        422,
+    )
     assert {e["field"] for e in body["errors"]} == {"is_online", "topics"}
     _error(api.post("/api/v1/workshops", json=[WORKSHOP]), 422)
     _error(api.post("/api/v1/issues/1/fill", json={"weeks": 1.5}), 422)
@@ -51,8 +58,9 @@ def test_wrong_types_are_422_with_the_field_named(api):
 
 
 def test_unknown_fields_are_refused(api):
-    body = _error(api.post("/api/v1/workshops", json={**WORKSHOP, "is_archived": False,
-                                                      "colour": "red"}), 422)
+    body = _error(
+        api.post("/api/v1/workshops", json={**WORKSHOP, "is_archived": False, "colour": "red"}), 422
+    )
     assert "colour" in body["errors"][0]["message"]
     assert _nothing_written()
 
@@ -104,24 +112,38 @@ def test_oversize_bodies_are_413(make_app, app, make_api_token):
     assert "larger than 2000 bytes" in _error(response, 413)["detail"]
     # Without a Content-Length (chunked) the cap still holds.
     stream = io.BytesIO(b'{"subject_en": "Big", "intro_en": "' + b"x" * 5000 + b'"}')
-    response = small.post("/api/v1/issues", input_stream=stream, headers={
-        **headers, "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
-        environ_overrides={"wsgi.input_terminated": True})
+    response = small.post(
+        "/api/v1/issues",
+        input_stream=stream,
+        headers={**headers, "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     _error(response, 413)
-    assert small.post("/api/v1/issues", json={"subject_en": "Small"},
-                      headers=headers).status_code == 201
+    assert (
+        small.post("/api/v1/issues", json={"subject_en": "Small"}, headers=headers).status_code
+        == 201
+    )
 
 
 def test_the_default_body_cap_is_one_megabyte(app, api):
     assert app.config["API_MAX_BODY_BYTES"] == 1024 * 1024
-    response = api.post("/api/v1/issues", data=b"{" + b" " * (1024 * 1024) + b"}",
-                        content_type="application/json")
+    response = api.post(
+        "/api/v1/issues", data=b"{" + b" " * (1024 * 1024) + b"}", content_type="application/json"
+    )
     _error(response, 413)
 
 
 def test_bad_query_parameters_are_422(api):
-    for query in ("limit=abc", "limit=0", "limit=101", "offset=-1", "page=0", "show=soon",
-                  "limit=1_0", "offset=99999999999999999999"):
+    for query in (
+        "limit=abc",
+        "limit=0",
+        "limit=101",
+        "offset=-1",
+        "page=0",
+        "show=soon",
+        "limit=1_0",
+        "offset=99999999999999999999",
+    ):
         body = _error(api.get(f"/api/v1/workshops?{query}"), 422)
         assert body["errors"][0]["field"] == query.split("=")[0]
     _error(api.get("/api/v1/subscribers/counts?region=atlantis"), 422)
@@ -129,18 +151,24 @@ def test_bad_query_parameters_are_422(api):
 
 
 def test_ids_out_of_range_are_404_not_500(api):
-    for path in ("/api/v1/workshops/99999999999999999999", "/api/v1/issues/2147483648",
-                 "/api/v1/sends/0", "/api/v1/issues/-1"):
+    for path in (
+        "/api/v1/workshops/99999999999999999999",
+        "/api/v1/issues/2147483648",
+        "/api/v1/sends/0",
+        "/api/v1/issues/-1",
+    ):
         assert api.get(path).status_code == 404
-    body = _error(api.post("/api/v1/issues/1/items",
-                           json={"kind": "workshop", "entry_id": 2**40}), 422)
-    assert body["errors"] == [{"field": "entry_id",
-                               "message": "1099511627776 is greater than the maximum of "
-                                          "2147483647"}]
+    body = _error(
+        api.post("/api/v1/issues/1/items", json={"kind": "workshop", "entry_id": 2**40}), 422
+    )
+    assert body["errors"] == [
+        {"field": "entry_id", "message": "1099511627776 is greater than the maximum of 2147483647"}
+    ]
 
 
 def test_an_unsupported_method_is_405_json(api):
-    response = api.client.put("/api/v1/workshops",
-                              headers={"Authorization": f"Bearer {api.token}"}, json={})
+    response = api.client.put(
+        "/api/v1/workshops", headers={"Authorization": f"Bearer {api.token}"}, json={}
+    )
     _error(response, 405)
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}

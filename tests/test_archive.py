@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 from bs4 import BeautifulSoup
 
-from bulletin.subscriptions.archive import PER_PAGE
 from bulletin.mail.rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER
+from bulletin.subscriptions.archive import PER_PAGE
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

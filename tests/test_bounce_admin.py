@@ -7,14 +7,13 @@ import json
 from sqlalchemy import select
 
 from bulletin.bounces.ingest import ingest_raw
-from bulletin.extensions import db
-from bulletin.models import AuditLog, BounceEvent, Suppression
-from bulletin.mail.pseudonyms import hash_address
 from bulletin.core.suppressions import is_suppressed, suppress
-
-from tests.support.bouncemail import dsn, sent_verp
+from bulletin.extensions import db
+from bulletin.mail.pseudonyms import hash_address
+from bulletin.models import AuditLog, BounceEvent, Suppression
 from tests.conftest import csrf_token
 from tests.factories import sign_in
+from tests.support.bouncemail import dsn, sent_verp
 
 
 def token(client, path: str = "/editor/suppressions") -> str:
@@ -26,29 +25,51 @@ def test_pages_are_for_admins_only(app, make_editor, make_subscriber):
     client = app.test_client()
     assert client.get("/editor/suppressions").status_code in (302, 303)
     sign_in(client, make_editor(role="editor"))
-    for path in ("/editor/suppressions", "/editor/bounces/alerts", "/editor/bounces/unproven",
-                 f"/editor/bounces/subscribers/{reader.id}"):
+    for path in (
+        "/editor/suppressions",
+        "/editor/bounces/alerts",
+        "/editor/bounces/unproven",
+        f"/editor/bounces/subscribers/{reader.id}",
+    ):
         assert client.get(path).status_code == 403
 
 
 def test_add_search_and_remove_with_a_reason(editor_client):
     page = editor_client.get("/editor/suppressions").get_data(as_text=True)
     assert page.count("<h1") == 1
-    response = editor_client.post("/editor/suppressions/add", data={
-        "add-csrf_token": csrf_token(page), "add-email": "Someone@Example.COM",
-        "add-reason": "manual", "add-note": "asked by phone"})
+    response = editor_client.post(
+        "/editor/suppressions/add",
+        data={
+            "add-csrf_token": csrf_token(page),
+            "add-email": "Someone@Example.COM",
+            "add-reason": "manual",
+            "add-note": "asked by phone",
+        },
+    )
     assert response.status_code == 303 and is_suppressed("someone@example.com")
-    found = editor_client.post("/editor/suppressions/search", data={
-        "search-csrf_token": token(editor_client), "search-email": "someone@example.com"})
+    found = editor_client.post(
+        "/editor/suppressions/search",
+        data={"search-csrf_token": token(editor_client), "search-email": "someone@example.com"},
+    )
     assert "is on the list" in found.get_data(as_text=True)
-    refused = editor_client.post("/editor/suppressions/remove", data={
-        "csrf_token": csrf_token(found.get_data(as_text=True)),
-        "email": "someone@example.com", "reason": ""})
+    refused = editor_client.post(
+        "/editor/suppressions/remove",
+        data={
+            "csrf_token": csrf_token(found.get_data(as_text=True)),
+            "email": "someone@example.com",
+            "reason": "",
+        },
+    )
     assert refused.status_code == 400 and "Say why" in refused.get_data(as_text=True)
     assert is_suppressed("someone@example.com")
-    removed = editor_client.post("/editor/suppressions/remove", data={
-        "csrf_token": token(editor_client), "email": "someone@example.com",
-        "reason": "confirmed by phone that the address works"})
+    removed = editor_client.post(
+        "/editor/suppressions/remove",
+        data={
+            "csrf_token": token(editor_client),
+            "email": "someone@example.com",
+            "reason": "confirmed by phone that the address works",
+        },
+    )
     assert removed.status_code == 303 and not is_suppressed("someone@example.com")
     actions = {a.action: a.detail for a in db.session.scalars(select(AuditLog))}
     assert set(actions) >= {"suppression.add", "suppression.remove"}
@@ -57,9 +78,14 @@ def test_add_search_and_remove_with_a_reason(editor_client):
 
 
 def test_bad_address_is_a_400_with_the_error(editor_client):
-    response = editor_client.post("/editor/suppressions/add", data={
-        "add-csrf_token": token(editor_client), "add-email": "not an address",
-        "add-reason": "manual"})
+    response = editor_client.post(
+        "/editor/suppressions/add",
+        data={
+            "add-csrf_token": token(editor_client),
+            "add-email": "not an address",
+            "add-reason": "manual",
+        },
+    )
     assert response.status_code == 400
     assert "correct format" in response.get_data(as_text=True)
     assert db.session.scalar(select(Suppression)) is None
@@ -68,8 +94,9 @@ def test_bad_address_is_a_400_with_the_error(editor_client):
 def test_csv_export_has_hashes_and_reasons_only(editor_client, app):
     suppress("csv-person@example.com", "bounced", source="smtp")
     db.session.commit()
-    response = editor_client.post("/editor/suppressions/export.csv",
-                                  data={"csrf_token": token(editor_client)})
+    response = editor_client.post(
+        "/editor/suppressions/export.csv", data={"csrf_token": token(editor_client)}
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"] == 'attachment; filename="suppressions.csv"'
@@ -79,16 +106,17 @@ def test_csv_export_has_hashes_and_reasons_only(editor_client, app):
     assert db.session.scalar(select(AuditLog.action).filter_by(action="suppression.export"))
 
 
-def test_subscriber_page_shows_bounces_and_lifts_with_a_reason(editor_client, app,
-                                                               make_subscriber):
+def test_subscriber_page_shows_bounces_and_lifts_with_a_reason(editor_client, app, make_subscriber):
     reader = make_subscriber("bounced-reader@example.com")
     ingest_raw(dsn(reader.email, envelope_to=sent_verp(reader)), source="mbox")
     db.session.commit()
     path = f"/editor/bounces/subscribers/{reader.id}"
     page = editor_client.get(path).get_data(as_text=True)
     assert "5.1.1" in page and "cleaned" in page
-    response = editor_client.post(f"{path}/lift", data={
-        "csrf_token": csrf_token(page), "reason": "new mailbox set up, confirmed by email"})
+    response = editor_client.post(
+        f"{path}/lift",
+        data={"csrf_token": csrf_token(page), "reason": "new mailbox set up, confirmed by email"},
+    )
     assert response.status_code == 303
     db.session.expire_all()
     assert reader.status == "confirmed" and not is_suppressed(reader.email)
@@ -98,20 +126,33 @@ def test_subscriber_page_shows_bounces_and_lifts_with_a_reason(editor_client, ap
 
 def test_alerts_page_lists_sender_faults(editor_client, make_subscriber):
     reader = make_subscriber("alert-reader@example.com")
-    ingest_raw(dsn(reader.email, status="5.7.515",
-                   diagnostic="Access denied, sending domain example.org does not meet the "
-                              "required authentication level"), source="smtp")
+    ingest_raw(
+        dsn(
+            reader.email,
+            status="5.7.515",
+            diagnostic="Access denied, sending domain example.org does not meet the "
+            "required authentication level",
+        ),
+        source="smtp",
+    )
     db.session.commit()
     assert db.session.scalar(select(BounceEvent.is_sender_fault))
     page = editor_client.get("/editor/bounces/alerts").get_data(as_text=True)
     assert "5.7.515" in page and "authentication level" in page
 
 
-def test_reports_without_proof_are_listed_for_admins_without_the_address(editor_client,
-                                                                        make_subscriber):
+def test_reports_without_proof_are_listed_for_admins_without_the_address(
+    editor_client, make_subscriber
+):
     reader = make_subscriber("named-in-a-forgery@example.com")
-    ingest_raw(dsn(reader.email, envelope_to="postmaster@bounces.example.org",
-                   diagnostic=f"<{reader.email}>: no such user"), source="smtp")
+    ingest_raw(
+        dsn(
+            reader.email,
+            envelope_to="postmaster@bounces.example.org",
+            diagnostic=f"<{reader.email}>: no such user",
+        ),
+        source="smtp",
+    )
     db.session.commit()
     page = editor_client.get("/editor/bounces/unproven").get_data(as_text=True)
     assert "unproven" in page and "5.1.1" in page and "no such user" in page

@@ -207,15 +207,21 @@ def test_garbage_never_raises(raw: bytes) -> None:
 
 # --- 3b. reports without a status code (BNC-06 and its known-template exception) ---------
 
-EXIM = ("This message was created automatically by mail delivery software.\n\nA message that "
-        "you sent could not be delivered to one or more of its\nrecipients. This is a permanent "
-        "error. The following address(es) failed:\n\n  gone@example.org\n    {reason}\n")
-EXCHANGE = ("Your message\n\n  To:      gone@example.org\n  Subject: Issue 7\n\ndid not reach "
-            "the following recipient(s):\n\ngone@example.org on Thu, 29 Apr 2010 00:00:00 -0000\n"
-            "    The recipient name is not recognized\n    {code}\n")
-OPENSMTPD = ("    Hi!\n\n    This is the MAILER-DAEMON, please DO NOT REPLY to this e-mail.\n\n"
-             "    An error has occurred while attempting to deliver a message for\n    the "
-             "following list of recipients:\n\ngone@example.org: {reason}\n\n{extra}")
+EXIM = (
+    "This message was created automatically by mail delivery software.\n\nA message that "
+    "you sent could not be delivered to one or more of its\nrecipients. This is a permanent "
+    "error. The following address(es) failed:\n\n  gone@example.org\n    {reason}\n"
+)
+EXCHANGE = (
+    "Your message\n\n  To:      gone@example.org\n  Subject: Issue 7\n\ndid not reach "
+    "the following recipient(s):\n\ngone@example.org on Thu, 29 Apr 2010 00:00:00 -0000\n"
+    "    The recipient name is not recognized\n    {code}\n"
+)
+OPENSMTPD = (
+    "    Hi!\n\n    This is the MAILER-DAEMON, please DO NOT REPLY to this e-mail.\n\n"
+    "    An error has occurred while attempting to deliver a message for\n    the "
+    "following list of recipients:\n\ngone@example.org: {reason}\n\n{extra}"
+)
 
 
 def _notice(body: str, subject: str = "Mail delivery failed") -> bytes:
@@ -228,18 +234,38 @@ def _notice(body: str, subject: str = "Mail delivery failed") -> bytes:
     [
         ("Your message to gone@example.org could not be delivered.\n", "soft", None),
         (EXIM.format(reason="Unrouteable address"), "hard", "5.1.2"),
-        (EXIM.format(reason="The account or domain may not exist, they may be blacklisted"),
-         "soft", None),
+        (
+            EXIM.format(reason="The account or domain may not exist, they may be blacklisted"),
+            "soft",
+            None,
+        ),
         (EXIM.format(reason="Mailbox is full"), "soft", None),
-        (EXCHANGE.format(code="MSEXCH:IMS:EX:SITE:SRV 0 (000C05A6) Unknown Recipient"), "hard",
-         "5.1.1"),
+        (
+            EXCHANGE.format(code="MSEXCH:IMS:EX:SITE:SRV 0 (000C05A6) Unknown Recipient"),
+            "hard",
+            "5.1.1",
+        ),
         (EXCHANGE.format(code="MSEXCH:IMC:EX:SITE:SRV"), "soft", None),
         (OPENSMTPD.format(reason="Domain does not exist", extra=""), "hard", "5.1.2"),
-        (OPENSMTPD.format(reason="No such user", extra="    Please note that this is only a "
-                          "temporary failure report.\n"), "soft", None),
+        (
+            OPENSMTPD.format(
+                reason="No such user",
+                extra="    Please note that this is only a temporary failure report.\n",
+            ),
+            "soft",
+            None,
+        ),
     ],
-    ids=["bare-undeliverable", "exim-unroutable", "exim-vague", "exim-full", "exchange-coded",
-         "exchange-uncoded", "opensmtpd-domain", "opensmtpd-delay"],
+    ids=[
+        "bare-undeliverable",
+        "exim-unroutable",
+        "exim-vague",
+        "exim-full",
+        "exchange-coded",
+        "exchange-uncoded",
+        "opensmtpd-domain",
+        "opensmtpd-delay",
+    ],
 )
 def test_uncoded_reports(body: str, kind: str, status: str | None) -> None:
     """Only a known MTA template naming an address-gone reason for the recipient is hard."""
@@ -251,8 +277,7 @@ def test_uncoded_reports(body: str, kind: str, status: str | None) -> None:
     ("diagnostic", "kind", "sender_fault"),
     [
         ("553 Invalid recipient gone@example.org (Mode: normal)", "hard", False),
-        ("554 5.7.1 <gone@example.org>: Recipient address rejected: Access denied", "soft",
-         True),
+        ("554 5.7.1 <gone@example.org>: Recipient address rejected: Access denied", "soft", True),
         ("550 5.7.1 Unknown user; blocked by spam policy", "soft", True),
     ],
 )
@@ -263,12 +288,13 @@ def test_policy_code_with_recipient_reason(diagnostic: str, kind: str, sender_fa
 
 
 def _dsn(status: str, diagnostic: str, report: str = "Failed.\n") -> bytes:
-    return ("Content-Type: multipart/report; report-type=delivery-status; boundary=b\n"
-            "From: MAILER-DAEMON@mx.example.net\n\n--b\nContent-Type: text/plain\n\n"
-            f"{report}--b\nContent-Type: message/delivery-status\n\n"
-            "Reporting-MTA: dns; mx.example.net\n\nFinal-Recipient: rfc822; gone@example.org\n"
-            f"Action: failed\nStatus: {status}\nDiagnostic-Code: smtp; {diagnostic}\n\n--b--\n"
-            ).encode()
+    return (
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n"
+        "From: MAILER-DAEMON@mx.example.net\n\n--b\nContent-Type: text/plain\n\n"
+        f"{report}--b\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; mx.example.net\n\nFinal-Recipient: rfc822; gone@example.org\n"
+        f"Action: failed\nStatus: {status}\nDiagnostic-Code: smtp; {diagnostic}\n\n--b--\n"
+    ).encode()
 
 
 @pytest.mark.parametrize(
@@ -282,22 +308,53 @@ def _dsn(status: str, diagnostic: str, report: str = "Failed.\n") -> bytes:
         ("5.1.1", "550 5.1.1 <gone@example.org>: User reject", "soft", False),  # own filter
         ("5.1.1", "550 5.1.1 Refused due to recipient preferences", "soft", False),
         # x.2.2 (full) and x.6.x (content) leave the address alive, whatever the words say.
-        ("5.2.2", "550 5.2.2 <gone@example.org>: user unknown (in reply to RCPT TO command)",
-         "soft", False),
-        ("5.6.0", "550 5.6.0 <gone@example.org>: user unknown (in reply to RCPT TO command)",
-         "soft", False),
+        (
+            "5.2.2",
+            "550 5.2.2 <gone@example.org>: user unknown (in reply to RCPT TO command)",
+            "soft",
+            False,
+        ),
+        (
+            "5.6.0",
+            "550 5.6.0 <gone@example.org>: user unknown (in reply to RCPT TO command)",
+            "soft",
+            False,
+        ),
         # Undecided codes: the reason in the words decides.
-        ("5.0.0", "550 5.0.0 <gone@example.org>: Recipient address rejected: User unknown in "
-         "local recipient table (in reply to RCPT TO command)", "hard", False),
-        ("4.1.1", "450 4.1.1 <gone@example.org>: Recipient address rejected: User unknown",
-         "soft", False),
+        (
+            "5.0.0",
+            "550 5.0.0 <gone@example.org>: Recipient address rejected: User unknown in "
+            "local recipient table (in reply to RCPT TO command)",
+            "hard",
+            False,
+        ),
+        (
+            "4.1.1",
+            "450 4.1.1 <gone@example.org>: Recipient address rejected: User unknown",
+            "soft",
+            False,
+        ),
         # Exchange Online's directory-based edge blocking (Microsoft's NDR reference, 5.4.1).
-        ("5.4.1", "550 5.4.1 <gone@example.org>: Recipient address rejected: Access denied "
-         "[AM0PR01MB1234.eurprd01.prod.protection.outlook.com]", "hard", False),
-        ("5.4.1", "550 5.4.1 <gone@example.org>: Recipient address rejected: Access denied",
-         "soft", True),
-        ("5.7.1", "550 5.7.1 <gone@example.org>: Recipient address rejected: Access denied "
-         "[AM0PR01MB1234.eurprd01.prod.protection.outlook.com]", "soft", True),
+        (
+            "5.4.1",
+            "550 5.4.1 <gone@example.org>: Recipient address rejected: Access denied "
+            "[AM0PR01MB1234.eurprd01.prod.protection.outlook.com]",
+            "hard",
+            False,
+        ),
+        (
+            "5.4.1",
+            "550 5.4.1 <gone@example.org>: Recipient address rejected: Access denied",
+            "soft",
+            True,
+        ),
+        (
+            "5.7.1",
+            "550 5.7.1 <gone@example.org>: Recipient address rejected: Access denied "
+            "[AM0PR01MB1234.eurprd01.prod.protection.outlook.com]",
+            "soft",
+            True,
+        ),
     ],
 )
 def test_status_code_first(status: str, diagnostic: str, kind: str, sender_fault: bool) -> None:
@@ -306,8 +363,10 @@ def test_status_code_first(status: str, diagnostic: str, kind: str, sender_fault
     assert (result.kind, result.is_sender_fault) == (kind, sender_fault)
 
 
-PIPELINED = ("   ----- Transcript of session follows -----\n... while talking to mx.example.org.:\n"
-             ">>> DATA\n<<< 550 5.5.0 <gone@example.org>: Invalid recipient\n{after}")
+PIPELINED = (
+    "   ----- Transcript of session follows -----\n... while talking to mx.example.org.:\n"
+    ">>> DATA\n<<< 550 5.5.0 <gone@example.org>: Invalid recipient\n{after}"
+)
 
 
 @pytest.mark.parametrize(
@@ -324,8 +383,13 @@ def test_pipelined_recipient_rejection(after: str, kind: str) -> None:
     With PIPELINING (RFC 2920) RCPT TO and DATA are sent together; "user unknown" that truly
     answers DATA is a content filter (sisimai's Filtered) and stays soft.
     """
-    result = classify_message(_dsn("5.5.0", "550 5.5.0 <gone@example.org>: Invalid recipient",
-                                   PIPELINED.format(after=after)))
+    result = classify_message(
+        _dsn(
+            "5.5.0",
+            "550 5.5.0 <gone@example.org>: Invalid recipient",
+            PIPELINED.format(after=after),
+        )
+    )
     assert result.kind == kind
 
 
@@ -341,8 +405,12 @@ def test_classify_bounce_command() -> None:
     lines = [json.loads(line) for line in outcome.output.splitlines()]
     assert [line["file"] for line in lines] == paths
     assert [line["kind"] for line in lines] == ["hard", "complaint", "auto-reply"]
-    assert lines[0] == {"file": paths[0], "kind": "hard", "status": "5.1.1",
-                        "recipient": "kijitora@2jo.example.jp"}
+    assert lines[0] == {
+        "file": paths[0],
+        "kind": "hard",
+        "status": "5.1.1",
+        "recipient": "kijitora@2jo.example.jp",
+    }
     assert lines[1]["status"] is None
 
 

@@ -12,7 +12,6 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from bulletin.mail import tokens
 from bulletin.bounces import ingest as ingest_module
 from bulletin.bounces.commands import process_bounces_command
 from bulletin.bounces.mailboxes import (
@@ -22,8 +21,8 @@ from bulletin.bounces.mailboxes import (
     poll_imap,
 )
 from bulletin.extensions import db
+from bulletin.mail import tokens
 from bulletin.models import BounceEvent, ConsentEvent, InboundMessage
-
 from tests.support.bouncemail import BOUNCE_DOMAIN, dsn, plain_mail, sent_verp
 from tests.support.imapserver import ImapServer
 from tests.support.slow_classifier import install_slow_pool, slow_message
@@ -36,23 +35,27 @@ def readers(app, make_subscriber):
     hard = make_subscriber("hard@example.com")
     leaving = make_subscriber("leaving@example.com")
     mailto = f"unsubscribe+{tokens.make_mailto_token(leaving.uid)}@{BOUNCE_DOMAIN}"
-    messages = [dsn(hard.email, envelope_to=sent_verp(hard)),
-                plain_mail(mailto, subject="unsubscribe me"),
-                plain_mail(f"bounces@{BOUNCE_DOMAIN}", subject="Out of office",
-                           body="I am away until Monday.\n")]
+    messages = [
+        dsn(hard.email, envelope_to=sent_verp(hard)),
+        plain_mail(mailto, subject="unsubscribe me"),
+        plain_mail(
+            f"bounces@{BOUNCE_DOMAIN}", subject="Out of office", body="I am away until Monday.\n"
+        ),
+    ]
     return hard, leaving, messages
 
 
 def counts() -> tuple[int, int]:
-    return (db.session.scalar(select(func.count(BounceEvent.id))),
-            db.session.scalar(select(func.count(InboundMessage.id))))
+    return (
+        db.session.scalar(select(func.count(BounceEvent.id))),
+        db.session.scalar(select(func.count(InboundMessage.id))),
+    )
 
 
 def check_outcome(hard, leaving) -> None:
     db.session.expire_all()
     assert hard.status == "cleaned" and leaving.status == "unsubscribed"
-    assert db.session.scalar(select(ConsentEvent.source).filter_by(kind="unsubscribe")) == \
-        "mailto"
+    assert db.session.scalar(select(ConsentEvent.source).filter_by(kind="unsubscribe")) == "mailto"
 
 
 def test_mbox_twice_changes_nothing_the_second_time(runner, readers, tmp_path):
@@ -105,8 +108,10 @@ def imap():
 
 def imap_url(server: ImapServer) -> str:
     scheme = "imaps" if server.tls else "imap"
-    return (f"{scheme}://{quote(server.user)}:{quote(server.password, safe='')}"
-            f"@127.0.0.1:{server.port}/INBOX")
+    return (
+        f"{scheme}://{quote(server.user)}:{quote(server.password, safe='')}"
+        f"@127.0.0.1:{server.port}/INBOX"
+    )
 
 
 def test_imap_poll_flags_what_it_recorded(readers, imap):
@@ -149,8 +154,7 @@ def poll_in_app(app, url: str):
         return poll_imap(url)
 
 
-def test_a_slow_message_in_the_imap_poll_leaves_the_web_app_answering(app, client, readers,
-                                                                      imap):
+def test_a_slow_message_in_the_imap_poll_leaves_the_web_app_answering(app, client, readers, imap):
     pool = install_slow_pool(app, workers=1, timeout=600)
     with socket.create_server(("127.0.0.1", 0)) as signal, ThreadPoolExecutor(1) as worker:
         signal.settimeout(60)
@@ -172,8 +176,9 @@ def test_imap_message_that_times_out_is_recorded_unclassified_and_flagged(app, r
     tally = poll_imap(imap_url(imap))
     assert (tally.processed, tally.failed) == (2, 0)
     db.session.expire_all()
-    kinds = db.session.execute(select(BounceEvent.kind, BounceEvent.source)
-                               .order_by(BounceEvent.id)).all()
+    kinds = db.session.execute(
+        select(BounceEvent.kind, BounceEvent.source).order_by(BounceEvent.id)
+    ).all()
     assert kinds == [("unclassified", "imap"), ("hard", "imap")]
     assert hard.status == "cleaned"  # the next message had a fresh worker
     for uid in uids:
@@ -210,12 +215,19 @@ def test_wrong_imap_password_raises_and_changes_nothing(readers, imap):
 def test_imap_url_is_parsed():
     where = parse_imap_url("imaps://bounce%40example.org:p%3Ass@mail.example.org/Bounces")
     assert (where.is_ssl, where.host, where.port, where.user, where.password, where.mailbox) == (
-        True, "mail.example.org", 993, "bounce@example.org", "p:ss", "Bounces")
+        True,
+        "mail.example.org",
+        993,
+        "bounce@example.org",
+        "p:ss",
+        "Bounces",
+    )
     with pytest.raises(ValueError):
         parse_imap_url("https://mail.example.org/")
 
 
 # --- imaps:// verifies the server ----------------------------------------------------------
+
 
 @pytest.fixture
 def test_ca(tmp_path):
@@ -256,8 +268,9 @@ def test_imaps_checks_the_host_name(readers, test_ca):
         server.stop()
 
 
-def test_worker_logs_an_unverified_mailbox_and_polls_again_once_trusted(app, readers, imaps,
-                                                                          test_ca, caplog):
+def test_worker_logs_an_unverified_mailbox_and_polls_again_once_trusted(
+    app, readers, imaps, test_ca, caplog
+):
     hard, _, messages = readers
     imaps.add(messages[0])
     app.config.update(BOUNCE_IMAP_URL=imap_url(imaps), BOUNCE_IMAP_CA_FILE=None)

@@ -33,37 +33,55 @@ def _fill(unit: bytes | str, size: int) -> bytes:
 
 
 def _plain(body: bytes, subject: str = "Mail delivery failed", extra: bytes = b"") -> bytes:
-    head = (b"From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\nSubject: "
-            + subject.encode() + b"\n" + extra + b"Content-Type: text/plain; charset=us-ascii\n\n")
+    head = (
+        b"From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\nSubject: "
+        + subject.encode()
+        + b"\n"
+        + extra
+        + b"Content-Type: text/plain; charset=us-ascii\n\n"
+    )
     return head + body
 
 
 def _html(body: bytes) -> bytes:
-    return (b"From: MAILER-DAEMON@mx.example.net\nSubject: Undeliverable\n"
-            b"Content-Type: text/html; charset=us-ascii\n\n" + body)
+    return (
+        b"From: MAILER-DAEMON@mx.example.net\nSubject: Undeliverable\n"
+        b"Content-Type: text/html; charset=us-ascii\n\n" + body
+    )
 
 
 def _dsn(fields: bytes, content_type: bytes = b"", recipient: bytes = b"gone@example.org") -> bytes:
-    return (b"From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered Mail\n"
-            b"Content-Type: multipart/report; report-type=delivery-status; boundary=b"
-            + content_type + b"\n\n--b\nContent-Type: text/plain\n\nFailed.\n\n"
-            b"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
-            b"Final-Recipient: rfc822; " + recipient + b"\nAction: failed\nStatus: 5.1.1\n"
-            + fields + b"\n\n--b--\n")
+    return (
+        b"From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered Mail\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b"
+        + content_type
+        + b"\n\n--b\nContent-Type: text/plain\n\nFailed.\n\n"
+        b"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
+        b"Final-Recipient: rfc822; "
+        + recipient
+        + b"\nAction: failed\nStatus: 5.1.1\n"
+        + fields
+        + b"\n\n--b--\n"
+    )
 
 
 def _nested(size: int) -> bytes:
     level = b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n"
     depth = size // len(level % (99999, 99999))
     parts = [level % (i, i) for i in range(depth)]
-    return (b"From: MAILER-DAEMON@mx.example.net\nSubject: Undeliverable\n" + b"".join(parts)
-            + b"Content-Type: text/plain\n\n<gone@example.org>: 550 5.1.1 user unknown\n")
+    return (
+        b"From: MAILER-DAEMON@mx.example.net\nSubject: Undeliverable\n"
+        + b"".join(parts)
+        + b"Content-Type: text/plain\n\n<gone@example.org>: 550 5.1.1 user unknown\n"
+    )
 
 
 def _many_parts(size: int) -> bytes:
     part = b"--b\nContent-Type: text/plain\n\n<gone@example.org>: 550 user unknown\n"
-    return (b"From: MAILER-DAEMON@mx.example.net\nSubject: Undeliverable\n"
-            b"Content-Type: multipart/mixed; boundary=b\n\n" + _fill(part, size) + b"--b--\n")
+    return (
+        b"From: MAILER-DAEMON@mx.example.net\nSubject: Undeliverable\n"
+        b"Content-Type: multipart/mixed; boundary=b\n\n" + _fill(part, size) + b"--b--\n"
+    )
 
 
 FAMILIES: dict[str, Callable[[int], bytes]] = {
@@ -82,14 +100,18 @@ FAMILIES: dict[str, Callable[[int], bytes]] = {
     "html-open-angles": lambda n: _html(_fill(b"< ", n)),
     # huge or endless status fields
     "diagnostic-repeated-phrase": lambda n: _dsn(
-        b"Diagnostic-Code: smtp; 550 " + _fill(b"virtual user ", n)),
+        b"Diagnostic-Code: smtp; 550 " + _fill(b"virtual user ", n)
+    ),
     "diagnostic-long-words": lambda n: _dsn(
-        b"Diagnostic-Code: smtp; 550 " + _fill(b"user " + b"x" * 5000 + b" ", n)),
+        b"Diagnostic-Code: smtp; 550 " + _fill(b"user " + b"x" * 5000 + b" ", n)
+    ),
     "diagnostic-one-word": lambda n: _dsn(b"Diagnostic-Code: smtp; 550 " + _fill(b"a", n)),
     "diagnostic-continued": lambda n: _dsn(
-        b"Diagnostic-Code: smtp; 550 user unknown\n" + _fill(b" x\n", n)),
-    "dsn-many-blocks": lambda n: _dsn(_fill(
-        b"Final-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.1.1\n\n", n)),
+        b"Diagnostic-Code: smtp; 550 user unknown\n" + _fill(b" x\n", n)
+    ),
+    "dsn-many-blocks": lambda n: _dsn(
+        _fill(b"Final-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.1.1\n\n", n)
+    ),
     "dsn-verp-tokens": lambda n: _dsn(b"Original-Envelope-Id: " + _fill(b"bounces+a/", n)),
     "dsn-long-recipient": lambda n: _dsn(b"", recipient=_fill(b"a", n) + b"@example.org"),
     # headers
@@ -99,16 +121,22 @@ FAMILIES: dict[str, Callable[[int], bytes]] = {
     "many-headers": lambda n: _plain(b"x\n", extra=_fill(b"X-A: b\n", n)),
     "subject-encoded-words": lambda n: _plain(b"x\n", subject=_fill("=?a?q?", n).decode()),
     "charset-parameters": lambda n: _plain(b"x\n").replace(
-        b"charset=us-ascii", b"charset=us-ascii" + _fill(b'; a="b', n)),
+        b"charset=us-ascii", b"charset=us-ascii" + _fill(b'; a="b', n)
+    ),
     "boundary-parameters": lambda n: _dsn(b"", content_type=_fill(b';a="b', n)),
     "verp-tokens-in-to": lambda n: _plain(b"x\n", extra=b"To: " + _fill(b"bounces+a/", n) + b"\n"),
     # structure
     "deep-multipart-nesting": _nested,
-    "deep-rfc822-nesting": lambda n: (b"From: MAILER-DAEMON@mx.example.net\n"
-                                      + _fill(b"Content-Type: message/rfc822\n\n", n) + b"x"),
+    "deep-rfc822-nesting": lambda n: (
+        b"From: MAILER-DAEMON@mx.example.net\n"
+        + _fill(b"Content-Type: message/rfc822\n\n", n)
+        + b"x"
+    ),
     "many-parts": _many_parts,
-    "base64-part": lambda n: _plain(base64.encodebytes(_fill(b"user unknown to: ", n * 3 // 4)),
-                                    extra=b"Content-Transfer-Encoding: base64\n"),
+    "base64-part": lambda n: _plain(
+        base64.encodebytes(_fill(b"user unknown to: ", n * 3 // 4)),
+        extra=b"Content-Transfer-Encoding: base64\n",
+    ),
     # long lines and odd text
     "long-line": lambda n: _plain(_fill(b"a", n)),
     "long-line-of-phrases": lambda n: _plain(_fill(b"user unknown ", n)),
@@ -117,7 +145,8 @@ FAMILIES: dict[str, Callable[[int], bytes]] = {
     "quoted-lines": lambda n: _plain(_fill(b"> ", n)),
     "dash-run": lambda n: _plain(b"--- message log follows: " + _fill(b"-", n)),
     "ses-unterminated-strings": lambda n: _plain(
-        b'{"notificationType":"Bounce",' + _fill(b'"diagnosticCode":"a', n)),
+        b'{"notificationType":"Bounce",' + _fill(b'"diagnosticCode":"a', n)
+    ),
 }
 
 
@@ -140,17 +169,51 @@ def test_pathological_message_is_classified_quickly(family: str, size: int) -> N
 
 # Fragments that each stress some pattern; hypothesis strings them together and repeats them.
 FRAGMENTS = [
-    " ", "\t", "\n", "\n ", "\r", "to", "said:", "550", "5.1.1", "user", "unknown", ":", "<",
-    ">", "<!--", "<br", "-", "--", "@", "a.", "#a", "bounces+", "=?a?q?", ";", '"', "> ",
-    "Final-Recipient: rfc822; ", "Diagnostic-Code: smtp; ", "recipient", "x" * 40,
+    " ",
+    "\t",
+    "\n",
+    "\n ",
+    "\r",
+    "to",
+    "said:",
+    "550",
+    "5.1.1",
+    "user",
+    "unknown",
+    ":",
+    "<",
+    ">",
+    "<!--",
+    "<br",
+    "-",
+    "--",
+    "@",
+    "a.",
+    "#a",
+    "bounces+",
+    "=?a?q?",
+    ";",
+    '"',
+    "> ",
+    "Final-Recipient: rfc822; ",
+    "Diagnostic-Code: smtp; ",
+    "recipient",
+    "x" * 40,
 ]
 WRAPPERS = [_plain, _html, lambda body: _dsn(b"Diagnostic-Code: smtp; " + body)]
 
 
-@settings(max_examples=40, deadline=None, database=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(pieces=st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=12),
-       wrapper=st.sampled_from(WRAPPERS))
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    pieces=st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=12),
+    wrapper=st.sampled_from(WRAPPERS),
+)
 def test_generated_pathological_mixtures_are_classified_quickly(
     pieces: list[str], wrapper: Callable[[bytes], bytes]
 ) -> None:
@@ -173,10 +236,13 @@ def test_input_cap_keeps_the_head_of_the_message() -> None:
 
 def test_huge_returned_original_keeps_the_verdict() -> None:
     """A real report with a 5 MB returned original is still read in full where it matters."""
-    original = (b"--b\nContent-Type: message/rfc822\n\nMessage-ID: <issue-1@news.example>\n"
-                b"Subject: Issue 1\n\n" + b"y" * 75 + b"\n") + (b"y" * 75 + b"\n") * 70_000
+    original = (
+        b"--b\nContent-Type: message/rfc822\n\nMessage-ID: <issue-1@news.example>\n"
+        b"Subject: Issue 1\n\n" + b"y" * 75 + b"\n"
+    ) + (b"y" * 75 + b"\n") * 70_000
     raw = _dsn(b"Diagnostic-Code: smtp; 550 5.1.1 <gone@example.org>: user unknown").replace(
-        b"--b--\n", original + b"--b--\n")
+        b"--b--\n", original + b"--b--\n"
+    )
     assert len(raw) > 5 * MAX_INPUT_BYTES
     elapsed, _ = _timed(raw)
     result = classify_message(raw)

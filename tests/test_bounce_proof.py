@@ -21,7 +21,6 @@ from bulletin.bounces.server import make_server
 from bulletin.delivery.pipeline import start_due_sends
 from bulletin.extensions import db
 from bulletin.models import BounceEvent, Delivery, Send, Subscriber, Suppression
-
 from tests.support.bouncemail import BOUNCE_DOMAIN, arf, dsn, plain_mail
 from tests.support.delivery_helpers import configure, drain, make_send
 from tests.support.imapserver import ImapServer
@@ -47,8 +46,11 @@ def headers_of(copy: Received) -> str:
     """The header block of a received message, as a report quotes it (with the Return-Path
     the final MTA adds)."""
     head = re.split(rb"\r?\n\r?\n", copy.raw, maxsplit=1)[0].decode("ascii")
-    return f"Return-Path: <{copy.mail_from}>\r\n" + head.replace("\r\n", "\n").replace(
-        "\n", "\r\n") + "\r\n"
+    return (
+        f"Return-Path: <{copy.mail_from}>\r\n"
+        + head.replace("\r\n", "\n").replace("\n", "\r\n")
+        + "\r\n"
+    )
 
 
 def flip(text: str) -> str:
@@ -64,8 +66,7 @@ def forgeries(sent) -> list[tuple[str, bytes]]:
     send = db.session.get(Send, send.id)
     own_id = own.message["Message-ID"]
     # The Message-ID the old code gave the victim's copy: ids and the send's creation time.
-    old_form = (f"<{send.id}.{victim_delivery.id}.{int(send.created_at.timestamp())}"
-                "@example.org>")
+    old_form = f"<{send.id}.{victim_delivery.id}.{int(send.created_at.timestamp())}@example.org>"
     guessed = re.sub(r"^<(\d+)\.\d+\.", rf"<\g<1>.{victim_delivery.id}.", own_id)
     victim_verp = readers["victim"][1].mail_from
     made_up = f"bounces+d{victim_delivery.id}-0123456789abcdef@{BOUNCE_DOMAIN}"
@@ -77,9 +78,12 @@ def forgeries(sent) -> list[tuple[str, bytes]]:
         (abuse, arf(victim.email, envelope_to=abuse, message_id=guessed)),
         (made_up, dsn(victim.email, envelope_to=made_up)),
         (flipped, dsn(victim.email, envelope_to=flipped)),
-        (f"unsubscribe+{victim.uid}-0123456789abcdef@{BOUNCE_DOMAIN}",
-         plain_mail(f"unsubscribe+{victim.uid}-0123456789abcdef@{BOUNCE_DOMAIN}",
-                    sender=victim.email)),
+        (
+            f"unsubscribe+{victim.uid}-0123456789abcdef@{BOUNCE_DOMAIN}",
+            plain_mail(
+                f"unsubscribe+{victim.uid}-0123456789abcdef@{BOUNCE_DOMAIN}", sender=victim.email
+            ),
+        ),
     ]
 
 
@@ -91,9 +95,13 @@ def genuine(sent) -> list[tuple[str, bytes]]:
     fbl = f"fbl@{BOUNCE_DOMAIN}"
     # Feedback loops often redact the recipient; the Message-ID they quote is the proof.
     quoted = re.sub(r"(?m)^(To|Return-Path): .*\r\n", "", headers_of(complains))
-    return [(bounced.mail_from, dsn("bounced@example.com", envelope_to=bounced.mail_from,
-                                    original=headers_of(bounced))),
-            (fbl, arf("redacted@isp.example.net", envelope_to=fbl, original=quoted))]
+    return [
+        (
+            bounced.mail_from,
+            dsn("bounced@example.com", envelope_to=bounced.mail_from, original=headers_of(bounced)),
+        ),
+        (fbl, arf("redacted@isp.example.net", envelope_to=fbl, original=quoted)),
+    ]
 
 
 def statuses() -> dict[str, str]:
@@ -110,12 +118,17 @@ def check_forgeries_changed_nobody(count: int) -> None:
 
 
 def check_genuine_reports_acted() -> None:
-    assert statuses() == {"victim": "confirmed", "attacker": "confirmed",
-                          "bounced": "cleaned", "complains": "unsubscribed"}
+    assert statuses() == {
+        "victim": "confirmed",
+        "attacker": "confirmed",
+        "bounced": "cleaned",
+        "complains": "unsubscribed",
+    }
     assert db.session.scalar(select(func.count(Suppression.id))) == 2
     # Both found their delivery: the VERP token, and the Message-ID alone for the ARF.
-    acted = db.session.execute(select(BounceEvent.kind, BounceEvent.delivery_id).where(
-        BounceEvent.action != "unproven")).all()
+    acted = db.session.execute(
+        select(BounceEvent.kind, BounceEvent.delivery_id).where(BounceEvent.action != "unproven")
+    ).all()
     assert sorted(kind for kind, _ in acted) == ["complaint", "hard"]
     assert all(delivery_id is not None for _, delivery_id in acted)
 
@@ -159,8 +172,10 @@ def test_mbox_acts_only_on_proof(runner, sent, tmp_path):
 def test_imap_acts_only_on_proof(sent):
     server = ImapServer().start()
     try:
-        url = (f"imap://{quote(server.user)}:{quote(server.password, safe='')}"
-               f"@127.0.0.1:{server.port}/INBOX")
+        url = (
+            f"imap://{quote(server.user)}:{quote(server.password, safe='')}"
+            f"@127.0.0.1:{server.port}/INBOX"
+        )
         for _, raw in forgeries(sent):
             server.add(raw)
         assert poll_imap(url).processed == 6

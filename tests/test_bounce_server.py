@@ -10,12 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from bulletin.mail import tokens
 from bulletin.bounces import ingest as ingest_module
 from bulletin.bounces.server import make_server
 from bulletin.extensions import db
+from bulletin.mail import tokens
 from bulletin.models import BounceEvent, InboundMessage
-
 from tests.support.bouncemail import BOUNCE_DOMAIN, dsn, plain_mail, sent_verp
 from tests.support.slow_classifier import install_slow_pool, slow_message
 from tests.support.smtp import free_port
@@ -68,8 +67,9 @@ def test_other_domains_are_refused_with_550(bounce_server):
     assert events() == []
 
 
-def test_internal_error_answers_451_and_a_retry_succeeds(bounce_server, make_subscriber,
-                                                         monkeypatch):
+def test_internal_error_answers_451_and_a_retry_succeeds(
+    bounce_server, make_subscriber, monkeypatch
+):
     reader = make_subscriber("retry@example.com")
     server = bounce_server()
     raw = dsn(reader.email)
@@ -135,8 +135,7 @@ def classifier_processes() -> list[multiprocessing.Process]:
     return [p for p in multiprocessing.active_children() if p.name == "bounce-classifier"]
 
 
-def test_a_slow_classification_does_not_hold_up_another_client(app, bounce_server,
-                                                                make_subscriber):
+def test_a_slow_classification_does_not_hold_up_another_client(app, bounce_server, make_subscriber):
     reader = make_subscriber("quick@example.com")
     pool = install_slow_pool(app, workers=2, timeout=600)
     server = bounce_server()
@@ -154,15 +153,20 @@ def test_a_slow_classification_does_not_hold_up_another_client(app, bounce_serve
     assert db.session.scalar(select(func.count(InboundMessage.id))) == 1
 
 
-def test_a_classification_that_times_out_is_recorded_unclassified(app, bounce_server,
-                                                                  make_subscriber):
+def test_a_classification_that_times_out_is_recorded_unclassified(
+    app, bounce_server, make_subscriber
+):
     reader = make_subscriber("later@example.com")
     install_slow_pool(app, workers=1, timeout=2)
     server = bounce_server()
     assert send(server.port, slow_message()) == 250
     [event] = events()
     assert (event.kind, event.action, event.source, event.subscriber_id) == (
-        "unclassified", "none", "smtp", None)
+        "unclassified",
+        "none",
+        "smtp",
+        None,
+    )
     assert event.diagnostic == "classification did not finish within 2 s"
     assert classifier_processes() == []  # the stuck worker was killed, not left spinning
     # The only worker slot serves the next message with a fresh process.
@@ -171,8 +175,9 @@ def test_a_classification_that_times_out_is_recorded_unclassified(app, bounce_se
     assert len(classifier_processes()) == 1
 
 
-def test_a_message_over_the_size_limit_gets_552_and_nothing_is_recorded(app, bounce_server,
-                                                                        make_subscriber):
+def test_a_message_over_the_size_limit_gets_552_and_nothing_is_recorded(
+    app, bounce_server, make_subscriber
+):
     reader = make_subscriber("big@example.com")
     app.config["BOUNCE_MAX_MESSAGE_BYTES"] = 20_000
     server = bounce_server()

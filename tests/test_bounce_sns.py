@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bulletin.bounces.providers import sns as sns_module
 from bulletin.bounces.providers.sns import SnsError, check_sns_url, http_get
-
 from tests import test_bounce_webhooks
+from tests.support.tlscerts import TestCA
 from tests.test_bounce_webhooks import (
     CERT_URL,
     SUBSCRIBE_URL,
@@ -29,7 +29,6 @@ from tests.test_bounce_webhooks import (
     ses_bounce,
     signed,
 )
-from tests.support.tlscerts import TestCA
 
 sns = test_bounce_webhooks.sns  # the fixture: a fake fetcher that records what was fetched
 
@@ -57,26 +56,34 @@ def signing_key():
 
 
 def confirmation(subscribe_url: str = SUBSCRIBE_URL, topic: str = TOPIC) -> dict:
-    return {"Type": "SubscriptionConfirmation", "MessageId": "conf-1", "Token": "tok",
-            "TopicArn": topic, "SubscribeURL": subscribe_url,
-            "Message": "You have chosen to subscribe to the topic.",
-            "Timestamp": "2025-03-03T09:00:00.000Z"}
+    return {
+        "Type": "SubscriptionConfirmation",
+        "MessageId": "conf-1",
+        "Token": "tok",
+        "TopicArn": topic,
+        "SubscribeURL": subscribe_url,
+        "Message": "You have chosen to subscribe to the topic.",
+        "Timestamp": "2025-03-03T09:00:00.000Z",
+    }
 
 
-@pytest.mark.parametrize("message", [
-    notification(ses_bounce("topic@example.com")),
-    confirmation(),
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        notification(ses_bounce("topic@example.com")),
+        confirmation(),
+    ],
+)
 def test_a_topic_outside_the_allowlist_fetches_nothing(client, sns, signing_key, message):
-    other = signed(dict(message, TopicArn="arn:aws:sns:eu-west-2:999999999999:not-ours"),
-                   signing_key)
+    other = signed(
+        dict(message, TopicArn="arn:aws:sns:eu-west-2:999999999999:not-ours"), signing_key
+    )
     assert post_sns(client, other).status_code == 403
     assert sns.fetched == [] and counts() == (0, 0)
 
 
 @pytest.mark.parametrize("url", BAD_URLS)
-def test_a_signing_certificate_off_the_sns_host_is_refused_unfetched(client, sns, signing_key,
-                                                                    url):
+def test_a_signing_certificate_off_the_sns_host_is_refused_unfetched(client, sns, signing_key, url):
     message = signed(notification(ses_bounce("host@example.com")), signing_key)
     message["SigningCertURL"] = url
     assert post_sns(client, message).status_code == 403
@@ -90,11 +97,14 @@ def test_a_subscribe_url_off_the_sns_host_is_not_fetched(client, sns, signing_ke
     assert sns.fetched == [CERT_URL]  # the certificate, never the subscribe URL
 
 
-@pytest.mark.parametrize("url", [
-    "https://sns.eu-west-2.amazonaws.com/SimpleNotificationService-abc.pem",
-    "https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-abc.pem",
-    "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-abc.pem",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sns.eu-west-2.amazonaws.com/SimpleNotificationService-abc.pem",
+        "https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-abc.pem",
+        "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-abc.pem",
+    ],
+)
 def test_real_sns_hosts_are_accepted(url):
     assert check_sns_url(url) == url
 
@@ -108,8 +118,14 @@ def test_a_certificate_not_issued_to_sns_is_refused(client, app, sns, signing_ke
     assert len(app.extensions["bulletin.sns_certs"]) == 0 and counts() == (0, 0)
 
 
-@pytest.mark.parametrize("name", ["sns.amazonaws.com", "sns-signing.me-south-1.amazonaws.com",
-                                  "sns-us-gov-west-1.amazonaws.com"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sns.amazonaws.com",
+        "sns-signing.me-south-1.amazonaws.com",
+        "sns-us-gov-west-1.amazonaws.com",
+    ],
+)
 def test_the_names_sns_signs_with_are_accepted(client, app, sns, signing_key, name):
     issued = make_certificate(signing_key, common_name=name)
     app.extensions["bulletin.http_get"] = lambda url: issued
@@ -118,14 +134,17 @@ def test_the_names_sns_signs_with_are_accepted(client, app, sns, signing_key, na
     assert len(app.extensions["bulletin.sns_certs"]) == 1
 
 
-def test_the_certificate_cache_keeps_the_most_recently_used(client, app, sns, signing_key,
-                                                             monkeypatch):
+def test_the_certificate_cache_keeps_the_most_recently_used(
+    client, app, sns, signing_key, monkeypatch
+):
     monkeypatch.setattr(sns_module, "CERT_CACHE_SIZE", 2)
     urls = [CERT_URL.replace("abc", name) for name in ("a1", "b2", "c3")]
 
     def post_with(url: str, n: int) -> None:
-        message = signed(notification({"notificationType": "Open", "mail": {}},
-                                      message_id=f"cache-{n}"), signing_key)
+        message = signed(
+            notification({"notificationType": "Open", "mail": {}}, message_id=f"cache-{n}"),
+            signing_key,
+        )
         message["SigningCertURL"] = url
         assert post_sns(client, message).status_code == 400  # verified, then not a bounce
 
@@ -137,6 +156,7 @@ def test_the_certificate_cache_keeps_the_most_recently_used(client, app, sns, si
 
 
 # --- the fetcher itself, against a real HTTPS server --------------------------------------
+
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - the http.server spelling
@@ -177,7 +197,8 @@ def test_the_fetcher_refuses_redirects(https_server):
     base = f"https://127.0.0.1:{server.server_address[1]}"
     trusting = ssl.create_default_context(cafile=ca.ca_file)
     assert http_get(f"{base}/SimpleNotificationService-1.pem", context=trusting).startswith(
-        b"-----BEGIN")
+        b"-----BEGIN"
+    )
     with pytest.raises(SnsError, match="redirect"):
         http_get(f"{base}/moved.pem", context=trusting)
     assert server.paths == ["/SimpleNotificationService-1.pem", "/moved.pem"]  # not followed

@@ -28,17 +28,44 @@ def seed(app) -> dict:
 
     start = utcnow().replace(second=0, microsecond=0) + timedelta(days=10)
     with app.app_context():
-        db.session.add(Editor(email="golygydd@example.org", role="admin", name="Golygydd",
-                              password_hash=hash_password(PASSWORD)))
-        db.session.add(Workshop(slug="plain-language", title_en="Plain-language summaries",
-                                title_cy="Crynodebau iaith glir", summary_en="Learn how.",
-                                summary_cy="Dysgwch sut.", starts_at=start,
-                                ends_at=start + timedelta(hours=2), is_online=True))
-        db.session.add(Opportunity(slug="panel", title_en="Join the dementia research panel",
-                                   summary_en="Help shape a study.", kind="public-contributor",
-                                   closes_at=start + timedelta(days=5)))
-        db.session.add(Subscriber(email="darllenydd@example.org", status="confirmed",
-                                  language="cy", region="north-wales", confirmed_at=utcnow()))
+        db.session.add(
+            Editor(
+                email="golygydd@example.org",
+                role="admin",
+                name="Golygydd",
+                password_hash=hash_password(PASSWORD),
+            )
+        )
+        db.session.add(
+            Workshop(
+                slug="plain-language",
+                title_en="Plain-language summaries",
+                title_cy="Crynodebau iaith glir",
+                summary_en="Learn how.",
+                summary_cy="Dysgwch sut.",
+                starts_at=start,
+                ends_at=start + timedelta(hours=2),
+                is_online=True,
+            )
+        )
+        db.session.add(
+            Opportunity(
+                slug="panel",
+                title_en="Join the dementia research panel",
+                summary_en="Help shape a study.",
+                kind="public-contributor",
+                closes_at=start + timedelta(days=5),
+            )
+        )
+        db.session.add(
+            Subscriber(
+                email="darllenydd@example.org",
+                status="confirmed",
+                language="cy",
+                region="north-wales",
+                confirmed_at=utcnow(),
+            )
+        )
         db.session.commit()
     return {"email": "golygydd@example.org"}
 
@@ -114,7 +141,8 @@ def send_now_and_receive(page, live, smtp_server):
 
 
 def test_editor_signs_in_composes_previews_and_schedules_in_welsh(
-        live, smtp_server, browser_context, page, audit, screenshots):
+    live, smtp_server, browser_context, page, audit, screenshots
+):
     seed(live.app)
     sign_in(page, live.url, audit)
     audit.check(page, "cy editor dashboard")
@@ -169,18 +197,32 @@ def crawl(page, start: str, audit, lang: str) -> list[str]:
         hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
         for href in hrefs:
             target = urljoin(url, href).split("#")[0]
-            if (target.startswith(base + "/editor") and not any(s in target for s in SKIP)
-                    and "lang=" not in target):
+            if (
+                target.startswith(base + "/editor")
+                and not any(s in target for s in SKIP)
+                and "lang=" not in target
+            ):
                 queue.append(target)
     return sorted(seen)
 
 
-ERROR_FORMS = ["/editor/workshops/new", "/editor/opportunities/new", "/editor/account/password",
-               "/editor/admin/editors/new", "/editor/admin/topics/new", "/editor/api-tokens",
-               "/editor/sends/new", "/editor/subscribers/import"]
+ERROR_FORMS = [
+    "/editor/workshops/new",
+    "/editor/opportunities/new",
+    "/editor/account/password",
+    "/editor/admin/editors/new",
+    "/editor/admin/topics/new",
+    "/editor/api-tokens",
+    "/editor/sends/new",
+    "/editor/subscribers/import",
+]
 #: What to do before sending a form so that it is refused (default: leave it empty).
-MAKE_INVALID = {"/editor/sends/new": lambda page: (page.check("#when-1"),  # later, but past
-                                                   page.fill("#at", "2020-01-01T09:00"))}
+MAKE_INVALID = {
+    "/editor/sends/new": lambda page: (
+        page.check("#when-1"),  # later, but past
+        page.fill("#at", "2020-01-01T09:00"),
+    )
+}
 
 
 @pytest.mark.parametrize("lang", ["cy", "en"])

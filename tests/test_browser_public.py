@@ -12,15 +12,26 @@ from tests.browser.mail import HTML_LANG, check_email, link_from, next_mail
 pytestmark = pytest.mark.browser
 
 TEXT = {
-    "cy": {"error": "Gwall:", "check": "Gwiriwch eich e-bost",
-           "subscribed": "Rydych wedi tanysgrifio", "saved": "Mae eich dewisiadau wedi'u cadw.",
-           "unsubscribed": "Rydych wedi dad-danysgrifio",
-           "confirm_subject": "Cadarnhewch eich tanysgrifiad",
-           "welcome_subject": "Croeso i fwletin"},
-    "en": {"error": "Error:", "check": "Check your email", "subscribed": "You are subscribed",
-           "saved": "Your choices have been saved.", "unsubscribed": "You have unsubscribed",
-           "confirm_subject": "Confirm your subscription", "welcome_subject": "Welcome to the"},
+    "cy": {
+        "error": "Gwall:",
+        "check": "Gwiriwch eich e-bost",
+        "subscribed": "Rydych wedi tanysgrifio",
+        "saved": "Mae eich dewisiadau wedi'u cadw.",
+        "unsubscribed": "Rydych wedi dad-danysgrifio",
+        "confirm_subject": "Cadarnhewch eich tanysgrifiad",
+        "welcome_subject": "Croeso i fwletin",
+    },
+    "en": {
+        "error": "Error:",
+        "check": "Check your email",
+        "subscribed": "You are subscribed",
+        "saved": "Your choices have been saved.",
+        "unsubscribed": "You have unsubscribed",
+        "confirm_subject": "Confirm your subscription",
+        "welcome_subject": "Welcome to the",
+    },
 }
+
 
 def fill_sign_up(page, email: str, lang: str) -> None:
     type_into(page, "#email", email)
@@ -34,7 +45,8 @@ def fill_sign_up(page, email: str, lang: str) -> None:
 
 @pytest.mark.parametrize("lang", ["cy", "en"])
 def test_keyboard_only_sign_up_confirm_manage_unsubscribe(
-        live, smtp_server, browser_context, page, audit, screenshots, lang):
+    live, smtp_server, browser_context, page, audit, screenshots, lang
+):
     base, words, address = live.url, TEXT[lang], f"keyboard-{lang}@example.org"
     page.goto(f"{base}/subscribe?lang={lang}")
     assert page.get_attribute("html", "lang") == HTML_LANG[lang]
@@ -99,15 +111,23 @@ def test_keyboard_only_sign_up_confirm_manage_unsubscribe(
 
 @pytest.mark.parametrize("lang", ["cy", "en"])
 def test_already_subscribed_and_manage_link_emails(
-        live, smtp_server, browser_context, page, audit, lang):
+    live, smtp_server, browser_context, page, audit, lang
+):
     """The two other emails a reader can cause, and the pages that send them."""
     from bulletin.extensions import db
     from bulletin.models import Subscriber, SubscriberStatus, utcnow
 
     address = f"again-{lang}@example.org"
     with live.app.app_context():
-        db.session.add(Subscriber(email=address, status=SubscriberStatus.CONFIRMED,
-                                  language=lang, region="mid-wales", confirmed_at=utcnow()))
+        db.session.add(
+            Subscriber(
+                email=address,
+                status=SubscriberStatus.CONFIRMED,
+                language=lang,
+                region="mid-wales",
+                confirmed_at=utcnow(),
+            )
+        )
         db.session.commit()
     page.goto(f"{live.url}/subscribe?lang={lang}")
     fill_sign_up(page, address, lang)
@@ -135,19 +155,35 @@ def publish_issue(app) -> None:
 
     start = utcnow().replace(second=0, microsecond=0) + timedelta(days=10)
     with app.app_context():
-        workshop = Workshop(slug="plain-language", title_en="Plain-language summaries",
-                            title_cy="Crynodebau iaith glir", summary_en="Learn how.",
-                            summary_cy="Dysgwch sut.", starts_at=start,
-                            ends_at=start + timedelta(hours=2), is_online=True)
-        opportunity = Opportunity(slug="panel", title_en="Join the research panel",
-                                  summary_en="Help shape a study.", kind="public-contributor",
-                                  closes_at=start + timedelta(days=5))
-        issue = Issue(slug="march", subject_en="March bulletin", subject_cy="Bwletin mis Mawrth",
-                      published_at=utcnow())
-        issue.items = [IssueItem(section="workshops", kind="workshop", workshop=workshop,
-                                 position=0),
-                       IssueItem(section="opportunities", kind="opportunity",
-                                 opportunity=opportunity, position=1)]
+        workshop = Workshop(
+            slug="plain-language",
+            title_en="Plain-language summaries",
+            title_cy="Crynodebau iaith glir",
+            summary_en="Learn how.",
+            summary_cy="Dysgwch sut.",
+            starts_at=start,
+            ends_at=start + timedelta(hours=2),
+            is_online=True,
+        )
+        opportunity = Opportunity(
+            slug="panel",
+            title_en="Join the research panel",
+            summary_en="Help shape a study.",
+            kind="public-contributor",
+            closes_at=start + timedelta(days=5),
+        )
+        issue = Issue(
+            slug="march",
+            subject_en="March bulletin",
+            subject_cy="Bwletin mis Mawrth",
+            published_at=utcnow(),
+        )
+        issue.items = [
+            IssueItem(section="workshops", kind="workshop", workshop=workshop, position=0),
+            IssueItem(
+                section="opportunities", kind="opportunity", opportunity=opportunity, position=1
+            ),
+        ]
         db.session.add(issue)
         db.session.commit()
 
@@ -155,11 +191,16 @@ def publish_issue(app) -> None:
 @pytest.mark.parametrize("lang", ["cy", "en"])
 def test_other_public_pages_and_error_pages(live, page, audit, lang):
     publish_issue(live.app)
-    for path, label in [("/accessibility", "accessibility statement"), ("/privacy", "privacy"),
-                        ("/issues", "archive"), ("/issues/march", "archived issue"),
-                        ("/workshops/plain-language", "workshop page"),
-                        ("/no-such-page", "404"), ("/confirm/not-a-token", "bad link"),
-                        ("/manage/not-a-token", "bad manage link")]:
+    for path, label in [
+        ("/accessibility", "accessibility statement"),
+        ("/privacy", "privacy"),
+        ("/issues", "archive"),
+        ("/issues/march", "archived issue"),
+        ("/workshops/plain-language", "workshop page"),
+        ("/no-such-page", "404"),
+        ("/confirm/not-a-token", "bad link"),
+        ("/manage/not-a-token", "bad manage link"),
+    ]:
         page.goto(f"{live.url}{path}?lang={lang}")
         assert page.get_attribute("html", "lang") == HTML_LANG[lang]
         audit.check(page, f"{lang} {label}")
@@ -189,15 +230,24 @@ def test_axe_finds_a_planted_violation(live, page):
 
 @pytest.mark.parametrize("lang", ["cy", "en"])
 def test_erase_and_used_link_pages(live, page, audit, lang):
-    from bulletin.mail import tokens
     from bulletin.extensions import db
+    from bulletin.mail import tokens
     from bulletin.models import Subscriber, SubscriberStatus, utcnow
 
     with live.app.app_context():
-        reader = Subscriber(email=f"erase-{lang}@example.org", status=SubscriberStatus.CONFIRMED,
-                            language=lang, region="mid-wales", confirmed_at=utcnow())
-        gone = Subscriber(email=f"gone-{lang}@example.org", language=lang,
-                          status=SubscriberStatus.UNSUBSCRIBED, region="mid-wales")
+        reader = Subscriber(
+            email=f"erase-{lang}@example.org",
+            status=SubscriberStatus.CONFIRMED,
+            language=lang,
+            region="mid-wales",
+            confirmed_at=utcnow(),
+        )
+        gone = Subscriber(
+            email=f"gone-{lang}@example.org",
+            language=lang,
+            status=SubscriberStatus.UNSUBSCRIBED,
+            region="mid-wales",
+        )
         db.session.add_all([reader, gone])
         db.session.commit()
         manage = tokens.make_manage_token(reader.uid)

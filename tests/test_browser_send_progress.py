@@ -15,20 +15,26 @@ PASSWORD = "correct horse battery staple"
 
 def seed(app) -> int:
     """An admin, three readers and a running send to them; returns the send's id."""
+    from bulletin.core.editors import hash_password
     from bulletin.delivery.pipeline import start_due_sends
     from bulletin.mail.settings import DeliverySettings
-    from bulletin.core.editors import hash_password
     from bulletin.models import Editor, Issue, Send, SendStatus, Subscriber, utcnow
 
     with app.app_context():
-        db.session.add(Editor(email="editor@example.org", role="admin",
-                              password_hash=hash_password(PASSWORD)))
+        db.session.add(
+            Editor(email="editor@example.org", role="admin", password_hash=hash_password(PASSWORD))
+        )
         for n in range(3):
-            db.session.add(Subscriber(email=f"reader{n}@example.org", status="confirmed",
-                                      language="en", confirmed_at=utcnow()))
+            db.session.add(
+                Subscriber(
+                    email=f"reader{n}@example.org",
+                    status="confirmed",
+                    language="en",
+                    confirmed_at=utcnow(),
+                )
+            )
         issue = Issue(slug="progress", subject_en="Progress", subject_cy="Cynnydd")
-        send = Send(issue=issue, audience="{}", status=SendStatus.SCHEDULED,
-                    scheduled_at=utcnow())
+        send = Send(issue=issue, audience="{}", status=SendStatus.SCHEDULED, scheduled_at=utcnow())
         db.session.add(send)
         db.session.commit()
         start_due_sends(DeliverySettings.from_app(app))
@@ -40,10 +46,17 @@ def mark_sent(app, count: int | None) -> None:
     from bulletin.models import Delivery, utcnow
 
     with app.app_context():
-        ids = db.session.scalars(select(Delivery.id).where(Delivery.status == "queued")
-                                 .order_by(Delivery.id).limit(count)).all()
-        db.session.execute(update(Delivery).where(Delivery.id.in_(ids))
-                           .values(status="sent", sent_at=utcnow(), attempts=1))
+        ids = db.session.scalars(
+            select(Delivery.id)
+            .where(Delivery.status == "queued")
+            .order_by(Delivery.id)
+            .limit(count)
+        ).all()
+        db.session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids))
+            .values(status="sent", sent_at=utcnow(), attempts=1)
+        )
         db.session.commit()
         finish_sends()
 

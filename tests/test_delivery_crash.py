@@ -15,22 +15,28 @@ from sqlalchemy import func, select
 
 from bulletin.extensions import db
 from bulletin.models import Delivery, DeliveryStatus, Send, SendStatus
-
 from tests.support.delivery_helpers import make_send, seed_subscribers, status_counts
 
 BULLETIN = str(Path(sys.executable).with_name("bulletin"))
 
 
 def start_worker(database_url: str, smtp_url: str, tmp_path, **extra) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=database_url, SMTP_URL=smtp_url,
-               SECRET_KEY="test-secret-key", OUTBOX_DIR=str(tmp_path / "outbox"),
-               WORKER_TICK_SECONDS="0.2", SEND_LEASE_SECONDS="3", SEND_RETRY_SECONDS="0",
-               SMTP_CONNECTIONS="4", BASE_URL="http://localhost",
-               MAIL_FROM="Research bulletin <bulletin@example.org>",
-               **{k: str(v) for k, v in extra.items()})
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        SMTP_URL=smtp_url,
+        SECRET_KEY="test-secret-key",
+        OUTBOX_DIR=str(tmp_path / "outbox"),
+        WORKER_TICK_SECONDS="0.2",
+        SEND_LEASE_SECONDS="3",
+        SEND_RETRY_SECONDS="0",
+        SMTP_CONNECTIONS="4",
+        BASE_URL="http://localhost",
+        MAIL_FROM="Research bulletin <bulletin@example.org>",
+        **{k: str(v) for k, v in extra.items()},
+    )
     with open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w") as log:
-        return subprocess.Popen([BULLETIN, "worker"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+        return subprocess.Popen([BULLETIN, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def wait_until(condition, timeout: float, what: str) -> None:
@@ -80,8 +86,10 @@ def test_worker_killed_mid_send_loses_nothing(app, database_url, smtp_server, tm
     assert status_counts(send.id) == {"sent": 2000}
     got = Counter(r for m in smtp_server.received for r in m.rcpt_tos)
     twice = sum(1 for n in got.values() if n > 1)
-    print(f"\nreceived at kill: {received_at_kill}; dead worker's in-flight (claimed, "
-          f"unrecorded): {in_flight}; received twice: {twice}")
+    print(
+        f"\nreceived at kill: {received_at_kill}; dead worker's in-flight (claimed, "
+        f"unrecorded): {in_flight}; received twice: {twice}"
+    )
     assert len(got) == 2000
     assert max(got.values()) <= 2
     assert twice <= in_flight
@@ -93,8 +101,9 @@ def test_two_workers_never_send_one_recipient_twice(app, database_url, smtp_serv
         pytest.skip("needs PostgreSQL (FOR UPDATE SKIP LOCKED); SQLite runs one worker")
     seed_subscribers(1500)
     send = make_send()
-    workers = [start_worker(database_url, smtp_server.url, tmp_path, SEND_BATCH_SIZE=25)
-               for _ in range(2)]
+    workers = [
+        start_worker(database_url, smtp_server.url, tmp_path, SEND_BATCH_SIZE=25) for _ in range(2)
+    ]
     try:
         wait_until(lambda: send_is_done(send.id), 180, "the send to finish")
     finally:

@@ -10,7 +10,6 @@ from bulletin.delivery.commands import send_status_command, sends_command
 from bulletin.delivery.pipeline import start_due_sends
 from bulletin.extensions import db
 from bulletin.models import Delivery, Send, SendStatus
-
 from tests.conftest import csrf_token
 from tests.support.delivery_helpers import configure, make_issue_row, make_send
 
@@ -18,8 +17,11 @@ from tests.support.delivery_helpers import configure, make_issue_row, make_send
 def _form(client, issue, **extra):
     page = client.get("/editor/sends/new")
     assert page.status_code == 200
-    data = {"csrf_token": csrf_token(page.get_data(as_text=True)), "issue": str(issue.id),
-            "when": "now"}
+    data = {
+        "csrf_token": csrf_token(page.get_data(as_text=True)),
+        "issue": str(issue.id),
+        "when": "now",
+    }
     data.update(extra)
     return data
 
@@ -29,8 +31,9 @@ def test_schedule_shows_the_reach_then_schedules_in_london_time(editor_client, m
     make_subscriber(region="north-wales")
     make_subscriber(region="mid-wales")
     year = datetime.now(UTC).year + 1
-    data = _form(editor_client, issue, when="later", at=f"{year}-07-01T09:30",
-                 regions="north-wales")
+    data = _form(
+        editor_client, issue, when="later", at=f"{year}-07-01T09:30", regions="north-wales"
+    )
     first = editor_client.post("/editor/sends/new", data=data)
     assert first.status_code == 200 and "This send reaches 1 person." in first.get_data(True)
     assert db.session.scalar(select(Send)) is None
@@ -63,8 +66,9 @@ def test_progress_page_json_and_controls(app, editor_client, make_subscriber):
     assert (data["total"], data["queued"], data["sent"], data["status"]) == (2, 2, 0, "sending")
     token = csrf_token(html)
     for action, status in (("pause", "paused"), ("resume", "sending"), ("cancel", "cancelled")):
-        response = editor_client.post(f"/editor/sends/{send.id}/{action}",
-                                      data={"csrf_token": token})
+        response = editor_client.post(
+            f"/editor/sends/{send.id}/{action}", data={"csrf_token": token}
+        )
         assert response.status_code == 303
         db.session.expire_all()
         assert db.session.get(Send, send.id).status == status

@@ -16,6 +16,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from bulletin.bounces.ingest import ingest_raw
+from bulletin.core.suppressions import is_suppressed
 from bulletin.delivery.engine import SendEngine, dispatcher, recorder
 from bulletin.delivery.pipeline import (
     Lease,
@@ -26,10 +27,8 @@ from bulletin.delivery.pipeline import (
     start_due_sends,
 )
 from bulletin.extensions import db
-from bulletin.models import BounceEvent, Delivery, Subscriber, SubscriberStatus, Suppression, utcnow
 from bulletin.mail.pseudonyms import hash_address
-from bulletin.core.suppressions import is_suppressed
-
+from bulletin.models import BounceEvent, Delivery, Subscriber, SubscriberStatus, Suppression, utcnow
 from tests.support.bouncemail import BOUNCE_DOMAIN, dsn, sent_verp
 from tests.support.delivery_helpers import configure, make_send, seed_subscribers, status_counts
 from tests.support.smtp import Handler, SMTPServer
@@ -73,8 +72,9 @@ class RefuseDeliveryWrites:
 
 
 @pytest.mark.slow
-def test_a_database_refusing_writes_pauses_claiming_and_loses_nothing(app, smtp_server,
-                                                                       monkeypatch, caplog):
+def test_a_database_refusing_writes_pauses_claiming_and_loses_nothing(
+    app, smtp_server, monkeypatch, caplog
+):
     monkeypatch.setattr(recorder, "RETRY_FIRST_SECONDS", 0.05)
     settings = configure(app, smtp_server, SEND_BATCH_SIZE=10, SMTP_CONNECTIONS=2)
     seed_subscribers(200)
@@ -88,7 +88,8 @@ def test_a_database_refusing_writes_pauses_claiming_and_loses_nothing(app, smtp_
         def failed(self, waiting):
             if not at_first_failure:  # (in the recorder thread)
                 at_first_failure["queued"] = db.session.scalar(
-                    select(func.count()).where(Delivery.status == "queued"))
+                    select(func.count()).where(Delivery.status == "queued")
+                )
                 db.session.remove()
             original_failed(self, waiting)
 
@@ -108,7 +109,8 @@ def test_a_database_refusing_writes_pauses_claiming_and_loses_nothing(app, smtp_
 
 
 def test_stopping_while_writes_fail_logs_the_unrecorded_ids_and_keeps_the_rows(
-        app, smtp_server, monkeypatch, caplog):
+    app, smtp_server, monkeypatch, caplog
+):
     monkeypatch.setattr(recorder, "RETRY_FIRST_SECONDS", 0.05)
     monkeypatch.setattr(recorder, "STOP_GRACE_SECONDS", 0.3)
     settings = configure(app, smtp_server, SEND_BATCH_SIZE=10)
@@ -159,18 +161,26 @@ def hanging_server():
 def delivery_row(delivery_id: int) -> tuple:
     db.session.expire_all()
     row = db.session.get(Delivery, delivery_id)
-    snapshot = (row.status, row.attempts, row.sent_at, row.last_reply, row.claimed_by,
-                row.claimed_until)
+    snapshot = (
+        row.status,
+        row.attempts,
+        row.sent_at,
+        row.last_reply,
+        row.claimed_by,
+        row.claimed_until,
+    )
     db.session.commit()
     return snapshot
 
 
 @pytest.mark.slow
 def test_a_worker_that_stalled_past_its_lease_cannot_overwrite_the_next_claim(
-        app, smtp_server, hanging_server, make_subscriber, caplog):
+    app, smtp_server, hanging_server, make_subscriber, caplog
+):
     reader = make_subscriber("slow@example.com")
-    stalled = configure(app, hanging_server, SEND_LEASE_SECONDS=2, SMTP_CONNECTIONS=1,
-                        SMTP_TIMEOUT=60)
+    stalled = configure(
+        app, hanging_server, SEND_LEASE_SECONDS=2, SMTP_CONNECTIONS=1, SMTP_TIMEOUT=60
+    )
     make_send()
     start_due_sends(stalled)
     worker_a = SendEngine(app, stalled, "worker-a").start()
@@ -207,10 +217,21 @@ def test_a_hand_back_or_result_after_the_lease_passed_on_changes_nothing(app, ma
     [second] = claim_batch("worker-b", settings, 10)
     assert first.delivery_id == second.delivery_id
     assert release([first.delivery_id], Lease("worker-a", first.claimed_until)) == 0
-    stale = record_results([Outcome(first.delivery_id, reader.email, ok=False, code=550,
-                                    reply="5.1.1 No such user", enhanced_status="5.1.1",
-                                    claimed_until=first.claimed_until)],
-                           settings, "worker-a")
+    stale = record_results(
+        [
+            Outcome(
+                first.delivery_id,
+                reader.email,
+                ok=False,
+                code=550,
+                reply="5.1.1 No such user",
+                enhanced_status="5.1.1",
+                claimed_until=first.claimed_until,
+            )
+        ],
+        settings,
+        "worker-a",
+    )
     assert stale == 0
     db.session.expire_all()
     row = db.session.get(Delivery, first.delivery_id)
@@ -222,7 +243,8 @@ def test_a_hand_back_or_result_after_the_lease_passed_on_changes_nothing(app, ma
 
 
 def test_a_511_refusal_in_a_bulk_send_is_the_same_hard_bounce_as_an_ingested_dsn(
-        app, smtp_server, make_subscriber, monkeypatch):
+    app, smtp_server, make_subscriber, monkeypatch
+):
     settings = configure(app, smtp_server, BOUNCE_DOMAIN=BOUNCE_DOMAIN)
     refused = make_subscriber("refused@example.com")
     smtp_server.handler.replies[refused.email] = ["550 5.1.1 <refused@example.com> No such user"]
@@ -233,8 +255,11 @@ def test_a_511_refusal_in_a_bulk_send_is_the_same_hard_bounce_as_an_ingested_dsn
         # them confirmed): the policy cleans pending readers as well as confirmed ones.
         claimed = real_claim(*args)
         if claimed:
-            db.session.execute(update(Subscriber).where(Subscriber.id == refused.id)
-                               .values(status=SubscriberStatus.PENDING))
+            db.session.execute(
+                update(Subscriber)
+                .where(Subscriber.id == refused.id)
+                .values(status=SubscriberStatus.PENDING)
+            )
             db.session.commit()
         return claimed
 
@@ -251,15 +276,22 @@ def test_a_511_refusal_in_a_bulk_send_is_the_same_hard_bounce_as_an_ingested_dsn
     events = {e.subscriber_id: e for e in db.session.scalars(select(BounceEvent))}
     by_send, by_dsn = events[refused.id], events[bounced.id]
     assert (by_send.kind, by_send.action, by_send.status, by_send.source) == (
-        "hard", "cleaned", "5.1.1", "smtp-reply")
+        "hard",
+        "cleaned",
+        "5.1.1",
+        "smtp-reply",
+    )
     assert (by_dsn.kind, by_dsn.action, by_dsn.status) == ("hard", "cleaned", "5.1.1")
     assert by_send.delivery_id == db.session.scalar(
-        select(Delivery.id).filter_by(subscriber_id=refused.id))
+        select(Delivery.id).filter_by(subscriber_id=refused.id)
+    )
     assert by_send.recipient_hash == hash_address(refused.email)
     assert "@" not in by_send.diagnostic and "5.1.1" in by_send.diagnostic
     for reader in (refused, bounced):
         assert db.session.get(Subscriber, reader.id).status == SubscriberStatus.CLEANED
     reasons = {s.address_hash: s.reason for s in db.session.scalars(select(Suppression))}
-    assert reasons == {hash_address(refused.email): "bounced",
-                       hash_address(bounced.email): "bounced"}
+    assert reasons == {
+        hash_address(refused.email): "bounced",
+        hash_address(bounced.email): "bounced",
+    }
     assert smtp_server.received == []

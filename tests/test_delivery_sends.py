@@ -8,13 +8,12 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 
+from bulletin.core import subscribers as operations
+from bulletin.core.sends import audience_json, count_audience
+from bulletin.core.suppressions import is_suppressed, suppress
 from bulletin.delivery.pipeline import finish_sends, materialise, start_due_sends
 from bulletin.extensions import db
 from bulletin.models import Delivery, Issue, Send, SendStatus, Subscriber, SubscriberStatus, utcnow
-from bulletin.core.sends import audience_json, count_audience
-from bulletin.core import subscribers as operations
-from bulletin.core.suppressions import is_suppressed, suppress
-
 from tests.support.delivery_helpers import (
     configure,
     drain,
@@ -123,8 +122,9 @@ def test_leavers_after_the_start_are_skipped(app, smtp_server, make_subscriber):
     assert [m.rcpt_tos for m in smtp_server.received] == [[stays.email]]
 
 
-def test_delivery_of_a_subscriber_erased_as_the_send_started_is_skipped(app, smtp_server,
-                                                                         make_subscriber):
+def test_delivery_of_a_subscriber_erased_as_the_send_started_is_skipped(
+    app, smtp_server, make_subscriber
+):
     # Deliveries have no foreign key: an erasure racing materialise() can leave a delivery
     # whose subscriber is gone. It must be skipped, not leased forever (the send would hang).
     settings = configure(app, smtp_server)

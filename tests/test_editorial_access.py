@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 from bulletin.cli import main
 from bulletin.extensions import db
 from bulletin.models import AuditLog, Editor
-
 from tests.conftest import csrf_token
 from tests.factories import EDITOR_PASSWORD, sign_in
 

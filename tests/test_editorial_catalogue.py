@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from bs4 import BeautifulSoup
 
 from bulletin.extensions import db
-from bulletin.models import AuditLog, Opportunity, Workshop
 from bulletin.mail.rendering import render_issue
-
+from bulletin.models import AuditLog, Opportunity, Workshop
 from tests.conftest import csrf_token
 
 XSS = (

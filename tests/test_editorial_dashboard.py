@@ -6,7 +6,6 @@ import re
 
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
-
 from tests.factories import sign_in
 
 ACTIONS = [  # (by whom, action)
@@ -30,9 +29,11 @@ def _recent(client) -> list[str]:
 
 
 def _log_actions(make_editor):
-    people = {"admin": make_editor("boss@example.org", role="admin"),
-              "plain": make_editor("plain@example.org"),
-              "other": make_editor("other@example.org")}
+    people = {
+        "admin": make_editor("boss@example.org", role="admin"),
+        "plain": make_editor("plain@example.org"),
+        "other": make_editor("other@example.org"),
+    }
     for who, action in ACTIONS:
         record_audit(action, editor=people[who])
     db.session.commit()
@@ -43,8 +44,12 @@ def test_plain_editor_sees_own_and_editorial_actions_only(app, make_editor):
     people = _log_actions(make_editor)
     client = app.test_client()
     sign_in(client, people["plain"])
-    assert _recent(client) == ["send.schedule", "editor.password", "issue.update",
-                               "workshop.create"]
+    assert _recent(client) == [
+        "send.schedule",
+        "editor.password",
+        "issue.update",
+        "workshop.create",
+    ]
 
 
 def test_admin_sees_every_action(app, make_editor):

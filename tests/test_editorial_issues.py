@@ -10,7 +10,6 @@ from bs4 import BeautifulSoup
 
 from bulletin.extensions import db
 from bulletin.models import Issue, IssueItem, OutboxMessage, utcnow
-
 from tests.conftest import csrf_token
 from tests.factories import sign_in
 from tests.support.mailtools import html_part, text_part

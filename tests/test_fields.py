@@ -19,7 +19,6 @@ from bulletin.core.fields import (
 from bulletin.extensions import db
 from bulletin.models import OutboxMessage, Subscriber, Workshop
 from bulletin.privacy.rows import Candidate, Catalogue, RowError, parse_row
-
 from tests.conftest import csrf_token
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -58,8 +57,15 @@ def _stored_address(value: str) -> str | None:
 
 def _sign_up(client, **overrides) -> bool:
     page = client.get("/subscribe")
-    data = {"csrf_token": csrf_token(page.text), "email": "rhys@example.org", "name": "Rhys",
-            "topics": ["workshops"], "region": "mid-wales", "language": "en", "consent": "y"}
+    data = {
+        "csrf_token": csrf_token(page.text),
+        "email": "rhys@example.org",
+        "name": "Rhys",
+        "topics": ["workshops"],
+        "region": "mid-wales",
+        "language": "en",
+        "consent": "y",
+    }
     data.update(overrides)
     response = client.post("/subscribe", data=data)
     assert response.status_code in (303, 400)
@@ -92,8 +98,12 @@ def test_a_topic_gets_the_same_verdict_in_the_sign_up_form_the_csv_import_and_th
     accepted = topic == "workshops"  # the seeded topic; the others are not topics
     assert _sign_up(client, topics=[topic]) is accepted
     assert (_csv_row(topics=topic) is not None) is accepted
-    body = {"title_en": "T", "starts_at": "2031-07-01T10:00", "ends_at": "2031-07-01T12:00",
-            "topics": [topic]}
+    body = {
+        "title_en": "T",
+        "starts_at": "2031-07-01T10:00",
+        "ends_at": "2031-07-01T12:00",
+        "topics": [topic],
+    }
     response = api.post("/api/v1/workshops", json=body)
     assert response.status_code == (201 if accepted else 422)
 
@@ -112,9 +122,10 @@ def test_an_address_is_refused_or_stored_alike_by_sign_up_csv_import_and_test_se
     # Test send: the message goes to the same normal form (an international domain in ASCII).
     issue = make_issue()
     token = csrf_token(editor_client.get(f"/editor/issues/{issue.id}/preview").text)
-    response = editor_client.post(f"/editor/issues/{issue.id}/test-send",
-                                  data={"csrf_token": token, "addresses": address,
-                                        "language": "en"})
+    response = editor_client.post(
+        f"/editor/issues/{issue.id}/test-send",
+        data={"csrf_token": token, "addresses": address, "language": "en"},
+    )
     assert response.status_code == (303 if expected else 400)
     sent = select(OutboxMessage.to_address).where(OutboxMessage.kind == "test")
     assert db.session.scalar(sent) == expected
@@ -161,9 +172,15 @@ WORKSHOP_VALUES = [
 
 def _editor_form(editor_client, name: str, value: str) -> bool:
     page = editor_client.get("/editor/workshops/new")
-    data = {"csrf_token": csrf_token(page.text), "title_en": "Allyship in research",
-            "starts_at": "2031-07-01T10:00", "ends_at": "2031-07-01T12:30", "region": "",
-            "topics": ["workshops"], name: value}
+    data = {
+        "csrf_token": csrf_token(page.text),
+        "title_en": "Allyship in research",
+        "starts_at": "2031-07-01T10:00",
+        "ends_at": "2031-07-01T12:30",
+        "region": "",
+        "topics": ["workshops"],
+        name: value,
+    }
     before = db.session.scalar(select(func.count(Workshop.id)))
     response = editor_client.post("/editor/workshops/new", data=data)
     assert response.status_code in (303, 400)
@@ -173,8 +190,12 @@ def _editor_form(editor_client, name: str, value: str) -> bool:
 
 
 def _api(api, name: str, value: str) -> bool:
-    body = {"title_en": "Allyship in research", "starts_at": "2031-07-01T10:00",
-            "ends_at": "2031-07-01T12:30", name: value}
+    body = {
+        "title_en": "Allyship in research",
+        "starts_at": "2031-07-01T10:00",
+        "ends_at": "2031-07-01T12:30",
+        name: value,
+    }
     response = api.post("/api/v1/workshops", json=body)
     assert response.status_code in (201, 422), response.get_json()
     return response.status_code == 201
@@ -203,9 +224,16 @@ def test_no_limit_of_the_table_is_longer_than_its_column():
     from bulletin.core import fields
     from bulletin.models import ApiToken, Editor, Issue, IssueItem, Opportunity, Topic
 
-    tables = [(fields.SUBSCRIBER, Subscriber), (fields.WORKSHOP, Workshop),
-              (fields.OPPORTUNITY, Opportunity), (fields.ISSUE, Issue), (fields.NEWS, IssueItem),
-              (fields.TOPIC, Topic), (fields.EDITOR, Editor), (fields.API_TOKEN, ApiToken)]
+    tables = [
+        (fields.SUBSCRIBER, Subscriber),
+        (fields.WORKSHOP, Workshop),
+        (fields.OPPORTUNITY, Opportunity),
+        (fields.ISSUE, Issue),
+        (fields.NEWS, IssueItem),
+        (fields.TOPIC, Topic),
+        (fields.EDITOR, Editor),
+        (fields.API_TOKEN, ApiToken),
+    ]
     checked = 0
     for table, model in tables:
         for name, field in table.items():

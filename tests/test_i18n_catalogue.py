@@ -98,14 +98,20 @@ def test_welsh_is_not_a_copy_of_the_english(catalogue):
 def test_compiled_catalogue_matches_po(catalogue):
     with open(CATALOGUE / "messages.mo", "rb") as mo:
         compiled = read_mo(mo)
+
     def table(messages):
-        return {(m.id if isinstance(m.id, str) else tuple(m.id)):
-                (m.string if isinstance(m.string, str) else tuple(m.string))
-                for m in messages if m.id and m.string and not m.fuzzy}
+        return {
+            (m.id if isinstance(m.id, str) else tuple(m.id)): (
+                m.string if isinstance(m.string, str) else tuple(m.string)
+            )
+            for m in messages
+            if m.id and m.string and not m.fuzzy
+        }
 
     expected, actual = table(catalogue), table(compiled)
     assert actual == expected, (
-        "messages.mo is stale: run `pybabel compile -d bulletin/translations`")
+        "messages.mo is stale: run `pybabel compile -d bulletin/translations`"
+    )
 
 
 def test_wheel_ships_the_translations():

@@ -10,19 +10,33 @@ from bulletin.mail.rendering import render_issue
 
 
 def _issue(make_workshop, make_opportunity, make_issue):
-    both = make_workshop("Writing a plain-language summary",
-                         title_cy="Ysgrifennu crynodeb mewn iaith glir",
-                         summary_en="Learn to **write** clearly.",
-                         summary_cy="Dysgwch **ysgrifennu**'n glir.",
-                         starts_at=datetime(2031, 3, 4, 10, 0, tzinfo=UTC), slug="plain")
-    english_only = make_opportunity("Join the dementia research panel", kind="public-contributor",
-                                    summary_en="Help shape a study.",
-                                    closes_at=datetime(2031, 3, 20, 17, 0, tzinfo=UTC))
-    welsh_only = make_opportunity(None, title_cy="Arolwg am ofal cartref", kind="survey",
-                                  summary_cy="Dywedwch eich barn wrthym.",
-                                  closes_at=datetime(2031, 3, 27, 17, 0, tzinfo=UTC))
-    return make_issue("March bulletin", subject_cy="Bwletin mis Mawrth", slug="march-2031",
-                      items=[both, english_only, welsh_only])
+    both = make_workshop(
+        "Writing a plain-language summary",
+        title_cy="Ysgrifennu crynodeb mewn iaith glir",
+        summary_en="Learn to **write** clearly.",
+        summary_cy="Dysgwch **ysgrifennu**'n glir.",
+        starts_at=datetime(2031, 3, 4, 10, 0, tzinfo=UTC),
+        slug="plain",
+    )
+    english_only = make_opportunity(
+        "Join the dementia research panel",
+        kind="public-contributor",
+        summary_en="Help shape a study.",
+        closes_at=datetime(2031, 3, 20, 17, 0, tzinfo=UTC),
+    )
+    welsh_only = make_opportunity(
+        None,
+        title_cy="Arolwg am ofal cartref",
+        kind="survey",
+        summary_cy="Dywedwch eich barn wrthym.",
+        closes_at=datetime(2031, 3, 27, 17, 0, tzinfo=UTC),
+    )
+    return make_issue(
+        "March bulletin",
+        subject_cy="Bwletin mis Mawrth",
+        slug="march-2031",
+        items=[both, english_only, welsh_only],
+    )
 
 
 def _item(soup: BeautifulSoup, title: str):
@@ -31,14 +45,17 @@ def _item(soup: BeautifulSoup, title: str):
     return heading.find_parent(class_="item")
 
 
-def test_welsh_issue_marks_english_fallback_for_screen_readers(make_workshop, make_opportunity,
-                                                                make_issue):
+def test_welsh_issue_marks_english_fallback_for_screen_readers(
+    make_workshop, make_opportunity, make_issue
+):
     rendered = render_issue(_issue(make_workshop, make_opportunity, make_issue), "cy")
     soup = BeautifulSoup(rendered.html, "html.parser")
     assert soup.html["lang"] == "cy"
     assert rendered.subject == "Bwletin mis Mawrth"
     assert [h.get_text(strip=True) for h in soup.find_all("h2")] == [
-        "Gweithdai a digwyddiadau", "Ffyrdd o gymryd rhan"]
+        "Gweithdai a digwyddiadau",
+        "Ffyrdd o gymryd rhan",
+    ]
     assert "Dydd Mawrth 4 Mawrth 2031, 10:00" in rendered.html
     assert _item(soup, "Ysgrifennu crynodeb").get("lang") is None  # in the reader's language
     fallback = _item(soup, "Join the dementia research panel")
@@ -60,8 +77,9 @@ def test_english_issue_marks_welsh_fallback(make_workshop, make_opportunity, mak
     assert "Tuesday 4 March 2031, 10:00" in rendered.html
 
 
-def test_preview_warns_about_missing_languages_in_welsh(editor_client, make_workshop,
-                                                       make_opportunity, make_issue):
+def test_preview_warns_about_missing_languages_in_welsh(
+    editor_client, make_workshop, make_opportunity, make_issue
+):
     issue = _issue(make_workshop, make_opportunity, make_issue)
     response = editor_client.get(f"/editor/issues/{issue.id}/preview?in=cy&lang=cy")
     assert response.status_code == 200
@@ -74,7 +92,8 @@ def test_preview_warns_about_missing_languages_in_welsh(editor_client, make_work
 
 
 def test_public_archive_copy_is_in_the_readers_language_with_fallback(
-        client, make_workshop, make_opportunity, make_issue):
+    client, make_workshop, make_opportunity, make_issue
+):
     from bulletin.extensions import db
     from bulletin.models import utcnow
 

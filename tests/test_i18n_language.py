@@ -53,8 +53,11 @@ def test_the_spring_gap_is_refused_and_the_autumn_hour_means_the_first():
 
 
 def test_the_london_zone_is_built_once():
-    builders = [p for p in PACKAGE.rglob("*.py")
-                if 'ZoneInfo("Europe/London")' in p.read_text() and p.name != "i18n.py"]
+    builders = [
+        p
+        for p in PACKAGE.rglob("*.py")
+        if 'ZoneInfo("Europe/London")' in p.read_text() and p.name != "i18n.py"
+    ]
     assert builders == []
     assert LONDON.key == "Europe/London"
 

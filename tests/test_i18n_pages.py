@@ -10,16 +10,34 @@ from bs4 import BeautifulSoup
 from flask_babel import force_locale, format_date, format_datetime
 
 from bulletin.mail import tokens
-from bulletin.models import SubscriberStatus
 from bulletin.mail.rendering import render_email
-
+from bulletin.models import SubscriberStatus
 from tests.conftest import csrf_token
 
 HTML_LANG = {"cy": "cy", "en": "en-GB"}
-WELSH_MONTHS = ["Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin", "Gorffennaf",
-                "Awst", "Medi", "Hydref", "Tachwedd", "Rhagfyr"]
-WELSH_DAYS = ["Dydd Llun", "Dydd Mawrth", "Dydd Mercher", "Dydd Iau", "Dydd Gwener",
-              "Dydd Sadwrn", "Dydd Sul"]
+WELSH_MONTHS = [
+    "Ionawr",
+    "Chwefror",
+    "Mawrth",
+    "Ebrill",
+    "Mai",
+    "Mehefin",
+    "Gorffennaf",
+    "Awst",
+    "Medi",
+    "Hydref",
+    "Tachwedd",
+    "Rhagfyr",
+]
+WELSH_DAYS = [
+    "Dydd Llun",
+    "Dydd Mawrth",
+    "Dydd Mercher",
+    "Dydd Iau",
+    "Dydd Gwener",
+    "Dydd Sadwrn",
+    "Dydd Sul",
+]
 
 
 def soup(response) -> BeautifulSoup:
@@ -77,8 +95,16 @@ def token_paths(site) -> list[str]:
         ]
 
 
-PLAIN_PATHS = ["/subscribe", "/subscribe/check-your-email", "/manage", "/accessibility",
-               "/privacy", "/issues", "/no-such-page", "/confirm/not-a-token"]
+PLAIN_PATHS = [
+    "/subscribe",
+    "/subscribe/check-your-email",
+    "/manage",
+    "/accessibility",
+    "/privacy",
+    "/issues",
+    "/no-such-page",
+    "/confirm/not-a-token",
+]
 
 
 @pytest.mark.parametrize("lang", ["cy", "en"])
@@ -120,8 +146,10 @@ def test_lang_choice_is_remembered_for_later_pages(client):
 
 
 def test_accept_language_chooses_when_nothing_else_does(client):
-    assert soup(client.get("/subscribe", headers={"Accept-Language": "cy-GB,cy;q=0.9"})
-                ).html["lang"] == "cy"
+    assert (
+        soup(client.get("/subscribe", headers={"Accept-Language": "cy-GB,cy;q=0.9"})).html["lang"]
+        == "cy"
+    )
     assert soup(client.get("/subscribe", headers={"Accept-Language": "fr"})).html["lang"] == "en-GB"
 
 
@@ -136,8 +164,10 @@ def test_subscribers_stored_language_beats_the_browser(site, client):
 
 def test_welsh_post_with_errors_is_reported_in_welsh(client):
     form = client.get("/subscribe?lang=cy")
-    response = client.post("/subscribe", data={"csrf_token": csrf_token(form.text),
-                                               "email": "not-an-address", "language": "cy"})
+    response = client.post(
+        "/subscribe",
+        data={"csrf_token": csrf_token(form.text), "email": "not-an-address", "language": "cy"},
+    )
     assert response.status_code == 400
     page = soup(response)
     assert page.html["lang"] == "cy"
@@ -220,8 +250,11 @@ def test_transactional_emails_are_in_the_subscribers_language(app, kind, lang):
     assert page.html["lang"] == HTML_LANG[lang]
     assert len(page.find_all("h1")) == 1
     assert all(t.get("role") == "presentation" for t in page.find_all("table"))
-    welcome_line = ("Rydym yn croesawu gohebiaeth yn Gymraeg" if lang == "cy"
-                    else "We welcome correspondence in Welsh")
+    welcome_line = (
+        "Rydym yn croesawu gohebiaeth yn Gymraeg"
+        if lang == "cy"
+        else "We welcome correspondence in Welsh"
+    )
     assert welcome_line in rendered.text and welcome_line in page.get_text()
     if lang == "cy":
         assert rendered.subject.startswith(WELSH_SUBJECTS[kind])

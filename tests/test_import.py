@@ -11,6 +11,8 @@ import tracemalloc
 import pytest
 from sqlalchemy import func, select
 
+from bulletin.core import subscribers as operations
+from bulletin.core.suppressions import suppress
 from bulletin.extensions import db
 from bulletin.models import (
     ConsentEvent,
@@ -23,8 +25,6 @@ from bulletin.models import (
 from bulletin.privacy.commands import import_command
 from bulletin.privacy.csvsource import MappingError
 from bulletin.privacy.importer import ImportOptions, import_csv
-from bulletin.core import subscribers as operations
-from bulletin.core.suppressions import suppress
 
 
 def run_import(text: str | bytes, **options):
@@ -77,11 +77,13 @@ def test_suppressed_erased_and_existing_addresses_are_never_changed(app, make_su
     operations.erase(erased, source="test")
     db.session.commit()
 
-    report = run_import("email,name,consent date\n"
-                        "here@example.org,Changed,2024-01-01\n"
-                        "gone@example.org,,2024-01-01\n"
-                        "erased@example.org,,2024-01-01\n"
-                        "new@example.org,,2024-01-01\n")
+    report = run_import(
+        "email,name,consent date\n"
+        "here@example.org,Changed,2024-01-01\n"
+        "gone@example.org,,2024-01-01\n"
+        "erased@example.org,,2024-01-01\n"
+        "new@example.org,,2024-01-01\n"
+    )
     assert (report.existing, report.suppressed, report.confirmed) == (1, 2, 1)
     assert by_email("here@example.org").name == "Original"
     assert by_email("gone@example.org") is None and by_email("erased@example.org") is None
@@ -98,7 +100,7 @@ def test_bad_rows_are_reported_by_line_and_the_rest_go_in(app):
         '"good5@example.org","Two\nlines",,,\n'
         f"good6@example.org,{'x' * 101},,,\n"
         "good7@example.org,Tab\there,,,\n"
-        "good8@example.org,=HYPERLINK(\"x\"),,,\n"
+        'good8@example.org,=HYPERLINK("x"),,,\n'
     )
     lines = [line for line, _ in report.problems]
     assert lines == [3, 4, 5, 6, 7, 9, 10]
@@ -108,8 +110,9 @@ def test_bad_rows_are_reported_by_line_and_the_rest_go_in(app):
 
 
 def test_undecodable_and_overlong_lines_are_bad_rows(app):
-    data = (b"email\n" b"one@example.org\n" b"\xff\xfe@example.org\n"
-            + b"x" * 70_000 + b"\n" b"two@example.org\n")
+    data = (
+        b"email\none@example.org\n\xff\xfe@example.org\n" + b"x" * 70_000 + b"\ntwo@example.org\n"
+    )
     report = run_import(data)
     assert [line for line, _ in report.problems] == [3, 4]
     assert report.pending == 2
@@ -117,11 +120,16 @@ def test_undecodable_and_overlong_lines_are_bad_rows(app):
 
 def test_columns_are_recognised_or_mapped_and_the_delimiter_guessed(app):
     report = run_import("E-mail;Preferred language;Opt-in date\nsemi@example.org;cy;2024-02-02\n")
-    assert report.columns == {"email": "E-mail", "language": "Preferred language",
-                              "consent_date": "Opt-in date"}
+    assert report.columns == {
+        "email": "E-mail",
+        "language": "Preferred language",
+        "consent_date": "Opt-in date",
+    }
     assert by_email("semi@example.org").language == "cy"
-    report = run_import("Work address,Who\nmapped@example.org,Mo\n",
-                        mapping={"email": "Work address", "name": "Who"})
+    report = run_import(
+        "Work address,Who\nmapped@example.org,Mo\n",
+        mapping={"email": "Work address", "name": "Who"},
+    )
     assert report.pending == 1 and by_email("mapped@example.org").name == "Mo"
     with pytest.raises(MappingError):
         run_import("Who,What\nx,y\n")
@@ -130,11 +138,21 @@ def test_columns_are_recognised_or_mapped_and_the_delimiter_guessed(app):
 
 
 def test_dry_run_reports_the_same_and_writes_nothing(app):
-    csv_text = ("email,consent date\n" "a@example.org,2024-01-01\n" "b@example.org,\n"
-                "a@example.org,2024-01-01\n" "bad,\n")
+    csv_text = (
+        "email,consent date\n"
+        "a@example.org,2024-01-01\n"
+        "b@example.org,\n"
+        "a@example.org,2024-01-01\n"
+        "bad,\n"
+    )
     report = run_import(csv_text, dry_run=True, invite=True, batch_size=2)
-    assert (report.confirmed, report.pending, report.invited, report.existing,
-            report.problem_count) == (1, 1, 1, 1, 1)
+    assert (
+        report.confirmed,
+        report.pending,
+        report.invited,
+        report.existing,
+        report.problem_count,
+    ) == (1, 1, 1, 1, 1)
     assert count(Subscriber) == 0 and count(ConsentEvent) == 0 and count(OutboxMessage) == 0
     applied = run_import(csv_text, invite=True, batch_size=2)
     assert (applied.confirmed, applied.pending, applied.invited, applied.existing) == (1, 1, 1, 1)
@@ -143,8 +161,9 @@ def test_dry_run_reports_the_same_and_writes_nothing(app):
 def test_import_command_maps_columns_and_reports(app, runner, tmp_path):
     path = tmp_path / "list.csv"
     path.write_text("Email Address,Consent\nc1@example.org,2024-05-05\nnope,\n", encoding="utf-8")
-    result = runner.invoke(import_command, [str(path), "--map", "email=Email Address",
-                                            "--map", "consent_date=Consent"])
+    result = runner.invoke(
+        import_command, [str(path), "--map", "email=Email Address", "--map", "consent_date=Consent"]
+    )
     assert result.exit_code == 0, result.output
     assert "Imported 1 confirmed and 0 pending" in result.output
     assert "line 3:" in result.output
@@ -165,8 +184,10 @@ def _write_big_file(path, rows: int, prefix: str = "reader") -> int:
                 handle.write(f"broken-{n}-at-example.org,Bad,,,,,\r\n")
                 continue
             consent = "2023-06-01" if n % 3 else ""
-            handle.write(f"{prefix}{n}@example{n % 97}.org,Reader {n},workshops;news,"
-                         f"{regions[n % 4]},{'cy' if n % 2 else 'en'},{consent},legacy list\r\n")
+            handle.write(
+                f"{prefix}{n}@example{n % 97}.org,Reader {n},workshops;news,"
+                f"{regions[n % 4]},{'cy' if n % 2 else 'en'},{consent},legacy list\r\n"
+            )
     return bad
 
 
@@ -194,8 +215,10 @@ def test_hundred_thousand_rows_import_with_flat_memory(app, tmp_path):
         report = import_csv(stream, options, progress=progress)
     elapsed = time.perf_counter() - started
     growth = (highest[0] - baseline) / 2**20
-    print(f"\nimport: {rows:,} rows in {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s), "
-          f"resident memory grew {growth:.1f} MiB; file {path.stat().st_size / 2**20:.1f} MiB")
+    print(
+        f"\nimport: {rows:,} rows in {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s), "
+        f"resident memory grew {growth:.1f} MiB; file {path.stat().st_size / 2**20:.1f} MiB"
+    )
     assert report.problem_count == bad
     assert report.confirmed + report.pending == rows - bad
     assert count(Subscriber) == rows - bad
@@ -209,8 +232,9 @@ def _traced_peak(path, rows: int) -> int:
     _write_big_file(path, rows, prefix=path.stem)
     tracemalloc.start()
     with open(path, "rb") as stream:
-        report = import_csv(stream, ImportOptions(mapping={"email": "Email Address"},
-                                                  batch_size=500))
+        report = import_csv(
+            stream, ImportOptions(mapping={"email": "Email Address"}, batch_size=500)
+        )
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert report.confirmed + report.pending > 0
@@ -223,8 +247,10 @@ def test_import_memory_does_not_grow_with_the_file(app, tmp_path):
     # (4 and 16 batches) rather than the 100,000-row one: the peak must stay flat.
     small = _traced_peak(tmp_path / "small.csv", 2_000)
     large = _traced_peak(tmp_path / "large.csv", 8_000)
-    print(f"\nimport peak traced memory: {small / 2**20:.1f} MiB for 2,000 rows, "
-          f"{large / 2**20:.1f} MiB for 8,000 rows")
+    print(
+        f"\nimport peak traced memory: {small / 2**20:.1f} MiB for 2,000 rows, "
+        f"{large / 2**20:.1f} MiB for 8,000 rows"
+    )
     assert large < small * 1.5
 
 
@@ -234,11 +260,26 @@ def test_topics_left_empty_mean_every_active_topic(app):
     assert len(by_email("all@example.org").topics) == active
 
 
-@pytest.mark.parametrize("address", [
-    "Siân@Example.ORG", "a@bücher.de", "user+tag@EXAMPLE.com", '"quoted"@example.org',
-    "a..b@example.org", "a@localhost", "a@example", "a@" + "b" * 250 + ".com", "@example.org",
-    "plain", "a@b@c.org", "ñ@exämple.org", "a@[127.0.0.1]", "a b@example.org", "x" * 70 + "@e.org",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "Siân@Example.ORG",
+        "a@bücher.de",
+        "user+tag@EXAMPLE.com",
+        '"quoted"@example.org',
+        "a..b@example.org",
+        "a@localhost",
+        "a@example",
+        "a@" + "b" * 250 + ".com",
+        "@example.org",
+        "plain",
+        "a@b@c.org",
+        "ñ@exämple.org",
+        "a@[127.0.0.1]",
+        "a b@example.org",
+        "x" * 70 + "@e.org",
+    ],
+)
 def test_import_checks_addresses_exactly_as_the_sign_up_form(app, address):
     from email_validator import EmailNotValidError, validate_email
 
@@ -255,4 +296,3 @@ def test_import_checks_addresses_exactly_as_the_sign_up_form(app, address):
     except RowError:
         got = None
     assert got == expected
-

@@ -12,13 +12,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bulletin.worker import JOBS, Worker, run_job
-from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
+from bulletin.mail.settings import DeliverySettings
 from bulletin.models import AuditLog, ImportJob, Subscriber, utcnow
 from bulletin.privacy import imports
 from bulletin.privacy.importer import ImportOptions
-
+from bulletin.worker import JOBS, Worker, run_job
 from tests.conftest import csrf_token
 
 BODY = b"Email,Consent date\nann@example.org,01/04/2024\nbad,\nbob@example.org,\n"
@@ -32,10 +31,8 @@ def run_worker_job(app, name: str = "run-imports") -> None:
 
 def upload(client, body: bytes = BODY, **fields):
     page = client.get("/editor/subscribers/import")
-    data = {"csrf_token": csrf_token(page.text), "file": (io.BytesIO(body), "list.csv"),
-            **fields}
-    return client.post("/editor/subscribers/import", data=data,
-                       content_type="multipart/form-data")
+    data = {"csrf_token": csrf_token(page.text), "file": (io.BytesIO(body), "list.csv"), **fields}
+    return client.post("/editor/subscribers/import", data=data, content_type="multipart/form-data")
 
 
 def subscribers() -> int:
@@ -50,8 +47,9 @@ def fresh_job(job_id: int) -> ImportJob:
 def queued_file(app, body: bytes, **options) -> ImportJob:
     """A job queued straight through the store (no header check), as an upload leaves it."""
     name, rows = imports.store_upload(io.BytesIO(body))
-    job = imports.queue_import(name, rows, ImportOptions(label="t.csv", **options),
-                               language="en", editor=None)
+    job = imports.queue_import(
+        name, rows, ImportOptions(label="t.csv", **options), language="en", editor=None
+    )
     db.session.commit()
     return job
 
@@ -79,8 +77,10 @@ def test_upload_queues_a_job_and_the_worker_imports_it_with_a_report(app, editor
     report = editor_client.get(response.headers["Location"])
     assert "Import finished" in report.text and ">3<" in report.text  # the bad row's line
     assert json.loads(job.report)["confirmed"] == 1
-    assert editor_client.get(f"/editor/subscribers/import/{job.id}/progress").get_json()[
-        "percent"] == 100
+    assert (
+        editor_client.get(f"/editor/subscribers/import/{job.id}/progress").get_json()["percent"]
+        == 100
+    )
     [entry] = db.session.scalars(select(AuditLog)).all()
     assert entry.action == "subscribers.import" and entry.editor_id == editor_client.editor.id
     assert json.loads(entry.detail)["job"] == job.id
@@ -184,5 +184,6 @@ def test_job_pages_and_row_problems_are_in_the_uploaders_language(app, editor_cl
     run_worker_job(app)
     failed = fresh_job(failed.id)
     assert failed.status == "failed" and "no email column" not in failed.error
-    assert "Methodd y mewnforio" in editor_client.get(
-        f"/editor/subscribers/import/{failed.id}").text
+    assert (
+        "Methodd y mewnforio" in editor_client.get(f"/editor/subscribers/import/{failed.id}").text
+    )

@@ -9,12 +9,12 @@ import dkim
 import pytest
 from sqlalchemy import func, select
 
-from bulletin.mail import outbox, tokens
 from bulletin.bounces.ingest import apply_mailto
 from bulletin.delivery.pipeline import start_due_sends
-from bulletin.mail.settings import DeliverySettings
 from bulletin.editorial.testsend import BadAddresses, parse_addresses, queue_test_send
 from bulletin.extensions import db
+from bulletin.mail import outbox, tokens
+from bulletin.mail.settings import DeliverySettings
 from bulletin.models import (
     BounceAction,
     ConsentEvent,
@@ -22,10 +22,9 @@ from bulletin.models import (
     SubscriberStatus,
     Suppression,
 )
-
-from tests.support.worker import run_worker_once
 from tests.support.delivery_helpers import configure, drain, make_send
 from tests.support.mailtools import links
+from tests.support.worker import run_worker_once
 from tests.test_delivery_bulk import DOMAIN, SELECTOR, dkim_key  # noqa: F401 (a fixture)
 
 BOUNCES = "bounces.example.org"
@@ -41,12 +40,18 @@ def header_names(received) -> set[str]:
 
 
 def test_every_kind_of_mail_is_signed_and_verifies_after_a_real_smtp_server(
-        app, smtp_server, make_subscriber, make_fixed_issue, dkim_key):  # noqa: F811
+    app, smtp_server, make_subscriber, make_fixed_issue, dkim_key
+):  # noqa: F811
     path, dnsfunc = dkim_key
-    settings = configure(app, smtp_server, DKIM_SELECTOR=SELECTOR, DKIM_DOMAIN=DOMAIN,
-                         DKIM_PRIVATE_KEY_PATH=str(path), BOUNCE_DOMAIN=BOUNCES)
-    pending = make_subscriber("pending@example.com", status=SubscriberStatus.PENDING,
-                              language="cy")
+    settings = configure(
+        app,
+        smtp_server,
+        DKIM_SELECTOR=SELECTOR,
+        DKIM_DOMAIN=DOMAIN,
+        DKIM_PRIVATE_KEY_PATH=str(path),
+        BOUNCE_DOMAIN=BOUNCES,
+    )
+    pending = make_subscriber("pending@example.com", status=SubscriberStatus.PENDING, language="cy")
     reader = make_subscriber("reader@example.com", language="en")
     outbox.enqueue(pending, "confirm")
     for kind in ("welcome", "already-subscribed", "manage-link"):
@@ -71,12 +76,21 @@ def test_every_kind_of_mail_is_signed_and_verifies_after_a_real_smtp_server(
 
 
 def test_a_test_send_is_the_readers_message_for_a_test_token(
-        app, client, smtp_server, make_subscriber, make_fixed_issue, dkim_key):  # noqa: F811
+    app, client, smtp_server, make_subscriber, make_fixed_issue, dkim_key
+):  # noqa: F811
     path, dnsfunc = dkim_key
-    settings = configure(app, smtp_server, DKIM_SELECTOR=SELECTOR, DKIM_DOMAIN=DOMAIN,
-                         DKIM_PRIVATE_KEY_PATH=str(path), BOUNCE_DOMAIN=BOUNCES)
-    readers = [make_subscriber("reader@example.com", language="en"),
-               make_subscriber("darllenydd@example.com", language="cy")]
+    settings = configure(
+        app,
+        smtp_server,
+        DKIM_SELECTOR=SELECTOR,
+        DKIM_DOMAIN=DOMAIN,
+        DKIM_PRIVATE_KEY_PATH=str(path),
+        BOUNCE_DOMAIN=BOUNCES,
+    )
+    readers = [
+        make_subscriber("reader@example.com", language="en"),
+        make_subscriber("darllenydd@example.com", language="cy"),
+    ]
     issue = make_fixed_issue()
     queue_test_send(issue, ["editor@example.org"], ["en"])
     db.session.commit()
@@ -91,23 +105,33 @@ def test_a_test_send_is_the_readers_message_for_a_test_token(
     assert test.rcpt_tos == ["editor@example.org"]
     assert message["Subject"] == "[TEST] " + real.message["Subject"]
     assert header_names(test) == header_names(real)  # List-*, Precedence, DKIM: all of them
-    for name in ("List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "List-Help",
-                 "List-Archive", "DKIM-Signature"):
+    for name in (
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "List-Id",
+        "List-Help",
+        "List-Archive",
+        "DKIM-Signature",
+    ):
         assert message[name], name
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Id"] == real.message["List-Id"]
     assert re.match(rf"^bounces\+o\d+-[0-9a-f]+@{re.escape(BOUNCES)}$", test.mail_from)
     assert dkim.verify(as_sent(test), dnsfunc=dnsfunc)
 
-    unsubscribe = re.search(r"<https?://[^/]+(/unsubscribe/[^>]+)>",
-                            message["List-Unsubscribe"]).group(1)
+    unsubscribe = re.search(
+        r"<https?://[^/]+(/unsubscribe/[^>]+)>", message["List-Unsubscribe"]
+    ).group(1)
     assert tokens.read_unsubscribe_token(unsubscribe.rsplit("/", 1)[1]) == tokens.TEST_UID
     assert links(message, "/unsubscribe/") == [unsubscribe]
     [manage] = links(message, "/manage/")
     before = _state()
-    for response in (client.get(unsubscribe), client.get(manage),
-                     client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}),
-                     client.post(unsubscribe)):
+    for response in (
+        client.get(unsubscribe),
+        client.get(manage),
+        client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}),
+        client.post(unsubscribe),
+    ):
         assert response.status_code == 200
         assert "This link was in a test email" in response.text
         assert "Nothing has been changed" in response.text
@@ -120,11 +144,14 @@ def test_a_test_send_is_the_readers_message_for_a_test_token(
 def _state() -> tuple:
     """Every subscriber's status, and how many consent events and suppressions there are."""
     db.session.expire_all()
-    statuses = db.session.execute(select(Subscriber.email, Subscriber.status)
-                                  .order_by(Subscriber.id)).all()
-    return ([tuple(row) for row in statuses],
-            db.session.scalar(select(func.count(ConsentEvent.id))),
-            db.session.scalar(select(func.count(Suppression.id))))
+    statuses = db.session.execute(
+        select(Subscriber.email, Subscriber.status).order_by(Subscriber.id)
+    ).all()
+    return (
+        [tuple(row) for row in statuses],
+        db.session.scalar(select(func.count(ConsentEvent.id))),
+        db.session.scalar(select(func.count(Suppression.id))),
+    )
 
 
 def test_test_token_pages_answer_in_welsh(client):

@@ -7,16 +7,15 @@ import re
 
 import pytest
 
-from bulletin.mail import outbox
 from bulletin.delivery.pipeline import start_due_sends
-from bulletin.mail.settings import DeliverySettings
 from bulletin.editorial.testsend import queue_test_send
 from bulletin.extensions import db
+from bulletin.mail import outbox
+from bulletin.mail.settings import DeliverySettings
 from bulletin.models import SubscriberStatus
-
-from tests.support.worker import run_worker_once
 from tests.support.delivery_helpers import configure, drain, make_send
 from tests.support.mailtools import html_part, text_part
+from tests.support.worker import run_worker_once
 
 LANGUAGES = ["cy", "en"]
 TRANSACTIONAL = ["confirm", "welcome", "already-subscribed", "manage-link"]
@@ -57,8 +56,9 @@ def mail_app(app, smtp_server):
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("kind", TRANSACTIONAL)
-def test_transactional_mail_matches_its_snapshot(mail_app, smtp_server, make_subscriber,
-                                                 snapshot, kind, lang):
+def test_transactional_mail_matches_its_snapshot(
+    mail_app, smtp_server, make_subscriber, snapshot, kind, lang
+):
     status = SubscriberStatus.PENDING if kind == "confirm" else SubscriberStatus.CONFIRMED
     reader = make_subscriber("reader@example.com", status=status, language=lang)
     outbox.enqueue(reader, kind)
@@ -69,8 +69,7 @@ def test_transactional_mail_matches_its_snapshot(mail_app, smtp_server, make_sub
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_test_send_matches_its_snapshot(mail_app, smtp_server, make_fixed_issue, snapshot,
-                                        lang):
+def test_test_send_matches_its_snapshot(mail_app, smtp_server, make_fixed_issue, snapshot, lang):
     queue_test_send(make_fixed_issue(), ["editor@example.org"], [lang])
     db.session.commit()
     run_worker_once(mail_app)
@@ -79,8 +78,9 @@ def test_test_send_matches_its_snapshot(mail_app, smtp_server, make_fixed_issue,
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_issue_matches_its_snapshot(mail_app, smtp_server, make_subscriber, make_fixed_issue,
-                                    snapshot, lang):
+def test_issue_matches_its_snapshot(
+    mail_app, smtp_server, make_subscriber, make_fixed_issue, snapshot, lang
+):
     make_subscriber("reader@example.com", language=lang)
     make_send(make_fixed_issue())
     settings = DeliverySettings.from_app(mail_app)

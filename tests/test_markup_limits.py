@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bulletin.mail import markup
 from bulletin.extensions import db
+from bulletin.mail import markup
 from bulletin.mail.markup import MAX_HTML_NESTING, MAX_MARKDOWN_LENGTH, html_nesting
-
 from tests.test_editorial_catalogue import _post_workshop
 
 DEEP = "<ul><li>" * (MAX_HTML_NESTING // 2 + 1) + "x"
@@ -31,11 +30,21 @@ def test_editor_form_refuses_deep_html_and_overlong_text(editor_client):
     assert _post_workshop(editor_client, body_en="a" * MAX_MARKDOWN_LENGTH).status_code == 303
 
 
-@pytest.mark.parametrize("path,body", [
-    ("/api/v1/issues", {"subject_en": "S", "intro_en": DEEP}),
-    ("/api/v1/workshops", {"title_en": "T", "starts_at": "2031-07-01T10:00",
-                           "ends_at": "2031-07-01T12:00", "body_cy": DEEP}),
-])
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("/api/v1/issues", {"subject_en": "S", "intro_en": DEEP}),
+        (
+            "/api/v1/workshops",
+            {
+                "title_en": "T",
+                "starts_at": "2031-07-01T10:00",
+                "ends_at": "2031-07-01T12:00",
+                "body_cy": DEEP,
+            },
+        ),
+    ],
+)
 def test_api_refuses_the_same_deep_html(api, path, body):
     response = api.post(path, json=body)
     assert response.status_code == 422, response.get_json()
@@ -60,10 +69,15 @@ def render_calls(monkeypatch):
 
 
 def test_issue_page_renders_once_and_shows_an_edit_on_the_next_get(
-        client, make_issue, render_calls):
-    issue = make_issue("Spring", slug="spring", intro_en="Hello *readers*.",
-                       published_at=datetime(2030, 4, 1, tzinfo=UTC),
-                       items=[{"title_en": "News", "body_en": "Some **news**."}])
+    client, make_issue, render_calls
+):
+    issue = make_issue(
+        "Spring",
+        slug="spring",
+        intro_en="Hello *readers*.",
+        published_at=datetime(2030, 4, 1, tzinfo=UTC),
+        items=[{"title_en": "News", "body_en": "Some **news**."}],
+    )
     first = client.get("/issues/spring?lang=en")
     assert "<em>readers</em>" in first.text and "<strong>news</strong>" in first.text
     rendered_first = len(render_calls)
@@ -78,9 +92,11 @@ def test_issue_page_renders_once_and_shows_an_edit_on_the_next_get(
 
 
 def test_workshop_page_renders_once_and_shows_an_edit_on_the_next_get(
-        client, make_workshop, render_calls):
-    workshop = make_workshop("Allyship", slug="allyship", summary_en="A *short* summary.",
-                             body_en="The **full** text.")
+    client, make_workshop, render_calls
+):
+    workshop = make_workshop(
+        "Allyship", slug="allyship", summary_en="A *short* summary.", body_en="The **full** text."
+    )
     first = client.get("/workshops/allyship?lang=en")
     assert "<strong>full</strong>" in first.text and len(render_calls) == 2
     client.get("/workshops/allyship?lang=en")

@@ -14,7 +14,6 @@ from sqlalchemy.engine import make_url
 
 from bulletin import create_app
 from bulletin.extensions import db
-
 from tests.conftest import config_for
 
 
@@ -65,6 +64,7 @@ def test_upgrade_gives_exactly_the_models_schema(empty_database):
 
 # --- 3f6a2d8c1b7e: one mailbox, one subscriber ------------------------------------------
 
+
 def _seed_case_duplicates(conn, hash_address) -> dict[str, int]:
     """Rows at 5b1e7c2a9d40 (no email_key): one mailbox in two spellings, five ways."""
     ids: dict[str, int] = {}
@@ -83,55 +83,91 @@ def _seed_case_duplicates(conn, hash_address) -> dict[str, int]:
         ("solo", "Solo@Example.org", "confirmed", day(1), day(1), None, day(1)),
     ]
     for number, (label, email, status, created, confirmed, left, updated) in enumerate(rows, 1):
-        conn.execute(text(
-            "INSERT INTO subscriber (id, uid, email, status, language, created_at, confirmed_at,"
-            " unsubscribed_at, updated_at) VALUES (:id, :uid, :email, :status, 'en', :created,"
-            " :confirmed, :left, :updated)"),
-            {"id": number, "uid": f"uid-{label}", "email": email, "status": status,
-             "created": created, "confirmed": confirmed, "left": left, "updated": updated})
-        conn.execute(text(
-            "INSERT INTO consent_event (subscriber_id, subject_uid, kind, source, created_at)"
-            " VALUES (:id, :uid, 'signup', 'web:/subscribe', :created)"),
-            {"id": number, "uid": f"uid-{label}", "created": created})
+        conn.execute(
+            text(
+                "INSERT INTO subscriber (id, uid, email, status, language, created_at, confirmed_at,"
+                " unsubscribed_at, updated_at) VALUES (:id, :uid, :email, :status, 'en', :created,"
+                " :confirmed, :left, :updated)"
+            ),
+            {
+                "id": number,
+                "uid": f"uid-{label}",
+                "email": email,
+                "status": status,
+                "created": created,
+                "confirmed": confirmed,
+                "left": left,
+                "updated": updated,
+            },
+        )
+        conn.execute(
+            text(
+                "INSERT INTO consent_event (subscriber_id, subject_uid, kind, source, created_at)"
+                " VALUES (:id, :uid, 'signup', 'web:/subscribe', :created)"
+            ),
+            {"id": number, "uid": f"uid-{label}", "created": created},
+        )
         ids[label] = number
-    conn.execute(text("INSERT INTO topic (id, slug, name_en, name_cy, position, is_active) VALUES"
-                      " (1, 'news', 'News', 'Newyddion', 1, true),"
-                      " (2, 'workshops', 'Workshops', 'Gweithdai', 2, true)"))
-    conn.execute(text("INSERT INTO subscriber_topic VALUES (:old, 1), (:new, 2)"),
-                 {"old": ids["rhys_old"], "new": ids["rhys_new"]})
+    conn.execute(
+        text(
+            "INSERT INTO topic (id, slug, name_en, name_cy, position, is_active) VALUES"
+            " (1, 'news', 'News', 'Newyddion', 1, true),"
+            " (2, 'workshops', 'Workshops', 'Gweithdai', 2, true)"
+        )
+    )
+    conn.execute(
+        text("INSERT INTO subscriber_topic VALUES (:old, 1), (:new, 2)"),
+        {"old": ids["rhys_old"], "new": ids["rhys_new"]},
+    )
     # Send 7 reached both copies (one sent, one still queued); send 8 only the old one.
     for number, (send_id, label, status) in enumerate(
-            [(7, "rhys_old", "sent"), (7, "rhys_new", "queued"), (8, "rhys_old", "sent")], 1):
-        conn.execute(text(
-            "INSERT INTO delivery (id, send_id, subscriber_id, status, language, attempts,"
-            " next_attempt_at) VALUES (:id, :send, :sub, :status, 'en', 0, '2026-01-01')"),
-            {"id": number, "send": send_id, "sub": ids[label], "status": status})
-    conn.execute(text(
-        "INSERT INTO bounce_event (created_at, subscriber_id, delivery_id, kind, source, action,"
-        " is_sender_fault) VALUES ('2026-02-02', :sub, 2, 'soft', 'smtp', 'counted', false)"),
-        {"sub": ids["rhys_new"]})
-    conn.execute(text(
-        "INSERT INTO outbox_message (kind, subscriber_id, recipient_hash, language, status,"
-        " attempts, next_attempt_at, created_at) VALUES ('welcome', :sub, 'x', 'en', 'sent', 1,"
-        " '2026-01-01', '2026-01-01')"), {"sub": ids["rhys_old"]})
-    conn.execute(text(
-        "INSERT INTO outbox_message (kind, subscriber_id, recipient_hash, language, status,"
-        " attempts, next_attempt_at, created_at) VALUES ('welcome', :sub, 'y', 'en', 'pending', 0,"
-        " '2026-01-01', '2026-01-01')"), {"sub": ids["una_on"]})
+        [(7, "rhys_old", "sent"), (7, "rhys_new", "queued"), (8, "rhys_old", "sent")], 1
+    ):
+        conn.execute(
+            text(
+                "INSERT INTO delivery (id, send_id, subscriber_id, status, language, attempts,"
+                " next_attempt_at) VALUES (:id, :send, :sub, :status, 'en', 0, '2026-01-01')"
+            ),
+            {"id": number, "send": send_id, "sub": ids[label], "status": status},
+        )
+    conn.execute(
+        text(
+            "INSERT INTO bounce_event (created_at, subscriber_id, delivery_id, kind, source, action,"
+            " is_sender_fault) VALUES ('2026-02-02', :sub, 2, 'soft', 'smtp', 'counted', false)"
+        ),
+        {"sub": ids["rhys_new"]},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO outbox_message (kind, subscriber_id, recipient_hash, language, status,"
+            " attempts, next_attempt_at, created_at) VALUES ('welcome', :sub, 'x', 'en', 'sent', 1,"
+            " '2026-01-01', '2026-01-01')"
+        ),
+        {"sub": ids["rhys_old"]},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO outbox_message (kind, subscriber_id, recipient_hash, language, status,"
+            " attempts, next_attempt_at, created_at) VALUES ('welcome', :sub, 'y', 'en', 'pending', 0,"
+            " '2026-01-01', '2026-01-01')"
+        ),
+        {"sub": ids["una_on"]},
+    )
     # Una unsubscribed with one spelling; Eve complained about a message to either.
     for address, reason in (("una@example.org", "unsubscribed"), ("EVE@example.org", "complaint")):
-        conn.execute(text(
-            "INSERT INTO suppression (address_hash, reason, created_at) VALUES (:h, :r, :t)"),
-            {"h": hash_address(address), "r": reason, "t": "2026-03-03"})
+        conn.execute(
+            text("INSERT INTO suppression (address_hash, reason, created_at) VALUES (:h, :r, :t)"),
+            {"h": hash_address(address), "r": reason, "t": "2026-03-03"},
+        )
     return ids
 
 
 def test_email_key_migration_merges_case_duplicates_without_losing_a_stop(empty_database):
     from sqlalchemy.exc import IntegrityError
 
-    from bulletin.models import ConsentEvent, Delivery, Subscriber, SubscriberStatus
-    from bulletin.mail.pseudonyms import hash_address
     from bulletin.core.subscribers import find_by_email, find_by_uid
+    from bulletin.mail.pseudonyms import hash_address
+    from bulletin.models import ConsentEvent, Delivery, Subscriber, SubscriberStatus
 
     app = create_app(config_for(DATABASE_URL=empty_database))
     with app.app_context():
@@ -152,29 +188,45 @@ def test_email_key_migration_merges_case_duplicates_without_losing_a_stop(empty_
         rhys = find_by_email("RHYS.EVANS@EXAMPLE.ORG")
         assert rhys.id == ids["rhys_new"] and rhys.email == "rhys.evans@example.org"
         assert sorted(t.slug for t in rhys.topics) == ["news", "workshops"]
-        deliveries = {d.send_id: d.status for d in db.session.scalars(
-            select(Delivery).filter_by(subscriber_id=rhys.id))}
+        deliveries = {
+            d.send_id: d.status
+            for d in db.session.scalars(select(Delivery).filter_by(subscriber_id=rhys.id))
+        }
         assert deliveries == {7: "sent", 8: "sent"}  # one per send: the one that went
         trail = db.session.scalars(select(ConsentEvent.kind).filter_by(subject_uid=rhys.uid))
         assert sorted(trail) == ["signup", "signup"]
-        merged = db.session.scalar(select(ConsentEvent).filter_by(kind="merged",
-                                                                  subject_uid="uid-rhys_old"))
+        merged = db.session.scalar(
+            select(ConsentEvent).filter_by(kind="merged", subject_uid="uid-rhys_old")
+        )
         assert merged.subscriber_id == rhys.id
         assert find_by_uid("uid-rhys_old").id == rhys.id  # old links reach the kept row
         with db.engine.connect() as conn:
-            moved = conn.execute(text("SELECT subscriber_id FROM outbox_message WHERE kind ="
-                                      " 'welcome' AND recipient_hash = 'x' UNION ALL "
-                                      "SELECT subscriber_id FROM bounce_event")).scalars().all()
+            moved = (
+                conn.execute(
+                    text(
+                        "SELECT subscriber_id FROM outbox_message WHERE kind ="
+                        " 'welcome' AND recipient_hash = 'x' UNION ALL "
+                        "SELECT subscriber_id FROM bounce_event"
+                    )
+                )
+                .scalars()
+                .all()
+            )
             assert moved == [rhys.id, rhys.id]
-            queued = conn.execute(text("SELECT subscriber_id, status FROM outbox_message WHERE "
-                                       "recipient_hash = 'y'")).one()
+            queued = conn.execute(
+                text("SELECT subscriber_id, status FROM outbox_message WHERE recipient_hash = 'y'")
+            ).one()
             assert tuple(queued) == (ids["una_off"], "skipped")  # no welcome after unsubscribing
             assert conn.execute(text("SELECT delivery_id FROM bounce_event")).scalar() is None
         assert find_by_email("solo@example.org").email == "Solo@Example.org"
         with pytest.raises(IntegrityError), db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO subscriber (uid, email, email_key, status, language,"
-                              " created_at, updated_at) VALUES ('u', 'SOLO@example.org',"
-                              " 'solo@example.org', 'pending', 'en', '2026-01-01', '2026-01-01')"))
+            conn.execute(
+                text(
+                    "INSERT INTO subscriber (uid, email, email_key, status, language,"
+                    " created_at, updated_at) VALUES ('u', 'SOLO@example.org',"
+                    " 'solo@example.org', 'pending', 'en', '2026-01-01', '2026-01-01')"
+                )
+            )
         db.session.remove()
         downgrade(revision="5b1e7c2a9d40")
         assert "email_key" not in {c["name"] for c in inspect(db.engine).get_columns("subscriber")}

@@ -19,16 +19,23 @@ from bulletin.models import (
     SubscriberStatus,
     utcnow,
 )
-
 from tests.conftest import _empty_tables, csrf_token
 from tests.support.smtp import SMTPServer, free_port
 
 
 def sign_up(client, address="dead.smtp@example.org"):
     page = client.get("/subscribe")
-    return client.post("/subscribe", data={
-        "csrf_token": csrf_token(page.text), "email": address, "topics": ["news"],
-        "region": "north-wales", "language": "en", "consent": "y"})
+    return client.post(
+        "/subscribe",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": address,
+            "topics": ["news"],
+            "region": "north-wales",
+            "language": "en",
+            "consent": "y",
+        },
+    )
 
 
 @pytest.mark.slow
@@ -73,7 +80,9 @@ def test_outbox_folder_backend_writes_parseable_eml_files(app, client, tmp_path,
     assert max(len(line) for line in raw.split(b"\r\n")) <= 78
 
 
-def test_permanent_rejection_fails_the_mail_without_retrying(make_app, smtp_server, run_worker_once):
+def test_permanent_rejection_fails_the_mail_without_retrying(
+    make_app, smtp_server, run_worker_once
+):
     from bulletin.core.defaults import ensure_defaults
 
     app = make_app(SMTP_URL=smtp_server.url)
@@ -90,13 +99,18 @@ def test_permanent_rejection_fails_the_mail_without_retrying(make_app, smtp_serv
         assert db.session.scalar(select(Subscriber.status)) == SubscriberStatus.CLEANED
         event = db.session.scalar(select(BounceEvent))
         assert (event.kind, event.action, event.status, event.source) == (
-            "hard", "cleaned", "5.1.1", "smtp-reply")
+            "hard",
+            "cleaned",
+            "5.1.1",
+            "smtp-reply",
+        )
 
 
-def test_welcome_mail_is_not_sent_to_an_address_suppressed_before_delivery(app, make_subscriber,
-                                                                            run_worker_once):
-    from bulletin.mail import outbox
+def test_welcome_mail_is_not_sent_to_an_address_suppressed_before_delivery(
+    app, make_subscriber, run_worker_once
+):
     from bulletin.core.suppressions import suppress
+    from bulletin.mail import outbox
 
     subscriber = make_subscriber("suppressed@example.org")
     outbox.enqueue(subscriber, "welcome")

@@ -7,8 +7,9 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import LargeBinary, String, Text, select
 
-from bulletin.mail import tokens
 from bulletin.extensions import db
+from bulletin.mail import tokens
+from bulletin.mail.pseudonyms import hash_address
 from bulletin.models import (
     ConsentEvent,
     Delivery,
@@ -18,8 +19,6 @@ from bulletin.models import (
     Subscriber,
     Suppression,
 )
-from bulletin.mail.pseudonyms import hash_address
-
 from tests.conftest import csrf_token
 
 ADDRESS = "Erin.Erasure@Example.org"
@@ -44,8 +43,9 @@ def find_traces(needles: list[str]) -> list[str]:
 
 
 @pytest.mark.slow
-def test_erasure_leaves_only_the_hash_and_an_address_free_trail(make_app, smtp_server,
-                                                                  make_issue, run_worker_once):
+def test_erasure_leaves_only_the_hash_and_an_address_free_trail(
+    make_app, smtp_server, make_issue, run_worker_once
+):
     from bulletin.core.defaults import ensure_defaults
     from tests.conftest import _empty_tables
 
@@ -56,9 +56,18 @@ def test_erasure_leaves_only_the_hash_and_an_address_free_trail(make_app, smtp_s
     client = app.test_client()
 
     page = client.get("/subscribe")
-    client.post("/subscribe", data={
-        "csrf_token": csrf_token(page.text), "email": ADDRESS, "name": NAME,
-        "topics": ["news"], "region": "north-wales", "language": "en", "consent": "y"})
+    client.post(
+        "/subscribe",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": ADDRESS,
+            "name": NAME,
+            "topics": ["news"],
+            "region": "north-wales",
+            "language": "en",
+            "consent": "y",
+        },
+    )
     with app.app_context():
         subscriber = db.session.scalar(select(Subscriber))
         uid, subscriber_id = subscriber.uid, subscriber.id
@@ -68,24 +77,42 @@ def test_erasure_leaves_only_the_hash_and_an_address_free_trail(make_app, smtp_s
     assert client.post(confirm_path, data={"csrf_token": csrf_token(page.text)}).status_code == 200
     manage_path = f"/manage/{tokens_for(app, 'manage', uid)}"
     page = client.get(manage_path)
-    assert client.post(manage_path, data={
-        "csrf_token": csrf_token(page.text), "name": NAME, "topics": ["workshops"],
-        "region": "mid-wales", "language": "cy"}).status_code == 200
+    assert (
+        client.post(
+            manage_path,
+            data={
+                "csrf_token": csrf_token(page.text),
+                "name": NAME,
+                "topics": ["workshops"],
+                "region": "mid-wales",
+                "language": "cy",
+            },
+        ).status_code
+        == 200
+    )
     with app.app_context():
         run_worker_once(app)
         send = Send(issue=make_issue(), status=SendStatus.DONE)
         db.session.add(send)
         db.session.flush()
-        db.session.add(Delivery(send_id=send.id, subscriber_id=subscriber_id, language="cy",
-                                status=DeliveryStatus.SENT,
-                                last_reply=f"250 2.0.0 OK queued for <{STORED}>"))
+        db.session.add(
+            Delivery(
+                send_id=send.id,
+                subscriber_id=subscriber_id,
+                language="cy",
+                status=DeliveryStatus.SENT,
+                last_reply=f"250 2.0.0 OK queued for <{STORED}>",
+            )
+        )
         db.session.commit()
         assert find_traces([STORED, NAME])  # the search works: the data is there before
     assert len(smtp_server.wait_for(2)) == 2
 
     page = client.get(f"{manage_path}/erase")
-    assert client.post(f"{manage_path}/erase",
-                       data={"csrf_token": csrf_token(page.text)}).status_code == 200
+    assert (
+        client.post(f"{manage_path}/erase", data={"csrf_token": csrf_token(page.text)}).status_code
+        == 200
+    )
 
     with app.app_context():
         assert find_traces([STORED, ADDRESS, quote(STORED), NAME]) == []

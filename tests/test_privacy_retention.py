@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from sqlalchemy import func, select
 
-from bulletin.mail import outbox
-from bulletin.worker import JOBS, Worker, run_job
-from bulletin.mail.settings import DeliverySettings
+from bulletin.core import subscribers as operations
 from bulletin.extensions import db
+from bulletin.mail import outbox
+from bulletin.mail.settings import DeliverySettings
 from bulletin.models import (
     ConsentEvent,
     Delivery,
@@ -24,8 +24,7 @@ from bulletin.models import (
 )
 from bulletin.privacy.commands import purge_command
 from bulletin.privacy.retention import Policy, purge
-from bulletin.core import subscribers as operations
-
+from bulletin.worker import JOBS, Worker, run_job
 from tests.conftest import csrf_token
 
 START = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
@@ -37,9 +36,17 @@ def count(model) -> int:
 
 def sign_up_via_form(client, email: str) -> None:
     page = client.get("/subscribe")
-    response = client.post("/subscribe", data={
-        "csrf_token": csrf_token(page.text), "email": email, "topics": ["news"],
-        "region": "mid-wales", "language": "en", "consent": "y"})
+    response = client.post(
+        "/subscribe",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": email,
+            "topics": ["news"],
+            "region": "mid-wales",
+            "language": "en",
+            "consent": "y",
+        },
+    )
     assert response.status_code == 303
 
 
@@ -63,8 +70,9 @@ def test_unconfirmed_sign_up_is_erased_after_the_pending_retention(app, client):
     assert report.pending_subscribers == 1
     assert operations.find_by_email("late@example.org") is None
     assert operations.find_by_email("prompt@example.org").status == SubscriberStatus.CONFIRMED
-    trail = db.session.scalars(select(ConsentEvent).filter_by(subject_uid=late_uid)
-                               .order_by(ConsentEvent.id)).all()
+    trail = db.session.scalars(
+        select(ConsentEvent).filter_by(subject_uid=late_uid).order_by(ConsentEvent.id)
+    ).all()
     assert [e.kind for e in trail] == ["signup", "erasure"]
     assert all(e.subscriber_id is None for e in trail)
     assert trail[-1].source == "retention:unconfirmed"
@@ -95,13 +103,21 @@ def test_dry_run_reports_and_changes_nothing(app, client):
 
 
 def _finished_send(issue, subscribers, finished_at, statuses) -> Send:
-    send = Send(issue=issue, status=SendStatus.DONE, started_at=finished_at,
-                finished_at=finished_at)
+    send = Send(
+        issue=issue, status=SendStatus.DONE, started_at=finished_at, finished_at=finished_at
+    )
     db.session.add(send)
     db.session.flush()
     for subscriber, status in zip(subscribers, statuses, strict=True):
-        db.session.add(Delivery(send_id=send.id, subscriber_id=subscriber.id, status=status,
-                                language="en", sent_at=finished_at))
+        db.session.add(
+            Delivery(
+                send_id=send.id,
+                subscriber_id=subscriber.id,
+                status=status,
+                language="en",
+                sent_at=finished_at,
+            )
+        )
     db.session.commit()
     return send
 
@@ -172,21 +188,24 @@ def test_purge_command_dry_run_then_apply(app, client, runner):
 def test_reports_without_proof_go_after_their_retention_and_proven_ones_stay(app, make_subscriber):
     from bulletin.bounces.ingest import ingest_raw
     from bulletin.models import BounceAction, BounceEvent, InboundMessage
-
     from tests.support.bouncemail import BOUNCE_DOMAIN, dsn
 
     reader = make_subscriber("victim@example.org")
     with time_machine.travel(START, tick=False):
-        forged = ingest_raw(dsn(reader.email, envelope_to=f"postmaster@{BOUNCE_DOMAIN}"),
-                            source="mbox")
+        forged = ingest_raw(
+            dsn(reader.email, envelope_to=f"postmaster@{BOUNCE_DOMAIN}"), source="mbox"
+        )
         db.session.commit()
     with time_machine.travel(START + timedelta(days=20), tick=False):
-        recent = ingest_raw(dsn(reader.email, diagnostic="550 no such user here"),
-                            source="mbox")
+        recent = ingest_raw(dsn(reader.email, diagnostic="550 no such user here"), source="mbox")
         db.session.commit()
     assert forged.action == recent.action == BounceAction.UNPROVEN
-    kept = BounceEvent(kind="hard", source="mbox", action=BounceAction.CLEANED,
-                       created_at=START - timedelta(days=100))
+    kept = BounceEvent(
+        kind="hard",
+        source="mbox",
+        action=BounceAction.CLEANED,
+        created_at=START - timedelta(days=100),
+    )
     db.session.add(kept)
     db.session.commit()
     forged_id, recent_id, kept_id = forged.id, recent.id, kept.id

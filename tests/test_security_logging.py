@@ -13,14 +13,13 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from bulletin.mail import tokens
 from bulletin.bounces.server import make_server as make_bounce_server
-from bulletin.extensions import db
-from bulletin.models import Subscriber
 from bulletin.core.redaction import RedactingFilter, redact
-
-from tests.support.bouncemail import BOUNCE_DOMAIN, dsn
+from bulletin.extensions import db
+from bulletin.mail import tokens
+from bulletin.models import Subscriber
 from tests.conftest import csrf_token
+from tests.support.bouncemail import BOUNCE_DOMAIN, dsn
 from tests.support.smtp import free_port
 
 ADDRESS = "logged.person@example.org"
@@ -42,7 +41,8 @@ class Browser:
     def __init__(self, base: str):
         self.base = base
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
 
     def get(self, path: str) -> str:
         with self.opener.open(self.base + path, timeout=30) as response:
@@ -54,14 +54,23 @@ class Browser:
             return response.status
 
 
-def test_sign_up_confirm_and_unsubscribe_log_no_token_or_address(app, live_server, caplog,
-                                                                  run_worker_once):
+def test_sign_up_confirm_and_unsubscribe_log_no_token_or_address(
+    app, live_server, caplog, run_worker_once
+):
     caplog.set_level(logging.DEBUG)
     browser = Browser(live_server)
     page = browser.get("/subscribe")
-    browser.post("/subscribe", {"csrf_token": csrf_token(page), "email": ADDRESS,
-                                "topics": ["news"], "region": "mid-wales", "language": "en",
-                                "consent": "y"})
+    browser.post(
+        "/subscribe",
+        {
+            "csrf_token": csrf_token(page),
+            "email": ADDRESS,
+            "topics": ["news"],
+            "region": "mid-wales",
+            "language": "en",
+            "consent": "y",
+        },
+    )
     uid = db.session.scalar(select(Subscriber.uid).filter_by(email=ADDRESS))
     run_worker_once(app)
     confirm, manage = tokens.make_confirm_token(uid), tokens.make_manage_token(uid)
@@ -115,18 +124,22 @@ def test_gunicorn_access_lines_are_redacted(caplog):
     token = "ImFiYzEyMyI.Zx9yQ1.signature-part"
     # gunicorn's access logger formats a dict of atoms into its format string.
     logging.getLogger("gunicorn.access").info(
-        '%(h)s "%(r)s" %(s)s', {"h": "203.0.113.9", "r": f"POST /u/{token} HTTP/1.1", "s": "200"})
+        '%(h)s "%(r)s" %(s)s', {"h": "203.0.113.9", "r": f"POST /u/{token} HTTP/1.1", "s": "200"}
+    )
     [record] = [r for r in caplog.records if r.name == "gunicorn.access"]
     assert record.getMessage() == '203.0.113.9 "POST /u/[token] HTTP/1.1" 200'
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ("GET /manage/abc.def-ghi/erase HTTP/1.1", "GET /manage/[token]/erase HTTP/1.1"),
-    ("GET /confirm/abc?lang=cy HTTP/1.1", "GET /confirm/[token]?lang=cy HTTP/1.1"),
-    ("GET /manage HTTP/1.1", "GET /manage HTTP/1.1"),
-    ("GET /subscribe?email=a.b%40example.org", "GET /subscribe?email=[address]"),
-    ("sent to Siân@example.cymru", "sent to [address]"),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("GET /manage/abc.def-ghi/erase HTTP/1.1", "GET /manage/[token]/erase HTTP/1.1"),
+        ("GET /confirm/abc?lang=cy HTTP/1.1", "GET /confirm/[token]?lang=cy HTTP/1.1"),
+        ("GET /manage HTTP/1.1", "GET /manage HTTP/1.1"),
+        ("GET /subscribe?email=a.b%40example.org", "GET /subscribe?email=[address]"),
+        ("sent to Siân@example.cymru", "sent to [address]"),
+    ],
+)
 def test_redact_masks_tokens_and_addresses(line, expected):
     assert redact(line) == expected
 

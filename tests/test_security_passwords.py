@@ -11,13 +11,18 @@ from bulletin.cli import main
 from bulletin.core import editors as accounts
 from bulletin.extensions import db
 from bulletin.models import Editor
-
 from tests.conftest import csrf_token
 from tests.factories import EDITOR_PASSWORD, sign_in
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-WEAK = ["too short 1", "Password1234!", "passwordpassword", "1q2w3e4r5t6y", "aaaaaaaaaaaaaaaa",
-        pytest.param("x" * 999 + "yz", id="too-long")]
+WEAK = [
+    "too short 1",
+    "Password1234!",
+    "passwordpassword",
+    "1q2w3e4r5t6y",
+    "aaaaaaaaaaaaaaaa",
+    pytest.param("x" * 999 + "yz", id="too-long"),
+]
 NEW_PASSWORD = "a brand new long password"
 
 
@@ -28,36 +33,59 @@ def _stored_hash(editor: Editor) -> str:
 
 @pytest.mark.parametrize("weak", WEAK)
 def test_short_and_common_passwords_are_refused_everywhere(
-        app, runner, make_editor, editor_client, weak):
+    app, runner, make_editor, editor_client, weak
+):
     # The rule itself (create_editor and set_password: the CLI, the admin form and the demo).
     with pytest.raises(accounts.AccountError):
         accounts.check_new_password(weak)
     # `bulletin create-editor`
-    result = runner.invoke(main, args=["create-editor", "new@example.org", "--password-stdin"],
-                           input=weak + "\n")
+    result = runner.invoke(
+        main, args=["create-editor", "new@example.org", "--password-stdin"], input=weak + "\n"
+    )
     assert result.exit_code != 0
     assert db.session.scalar(db.select(Editor).filter_by(email="new@example.org")) is None
     # The admin's form, for a new editor and for an existing one.
     page = editor_client.get("/editor/admin/editors/new")
-    created = editor_client.post("/editor/admin/editors/new", data={
-        "csrf_token": csrf_token(page.text), "email": "new@example.org", "name": "",
-        "role": "editor", "password": weak, "is_active": "y"})
+    created = editor_client.post(
+        "/editor/admin/editors/new",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": "new@example.org",
+            "name": "",
+            "role": "editor",
+            "password": weak,
+            "is_active": "y",
+        },
+    )
     assert created.status_code == 400
     assert db.session.scalar(db.select(Editor).filter_by(email="new@example.org")) is None
     other = make_editor("ffion@example.org")
     before = _stored_hash(other)
     page = editor_client.get(f"/editor/admin/editors/{other.id}")
-    edited = editor_client.post(f"/editor/admin/editors/{other.id}", data={
-        "csrf_token": csrf_token(page.text), "email": other.email, "name": "",
-        "role": "editor", "password": weak, "is_active": "y"})
+    edited = editor_client.post(
+        f"/editor/admin/editors/{other.id}",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": other.email,
+            "name": "",
+            "role": "editor",
+            "password": weak,
+            "is_active": "y",
+        },
+    )
     assert edited.status_code == 400 and _stored_hash(other) == before
     # The editor's own change-password page.
     client = app.test_client()
     sign_in(client, other)
     page = client.get("/editor/account/password")
-    changed = client.post("/editor/account/password", data={
-        "csrf_token": csrf_token(page.text), "current_password": EDITOR_PASSWORD,
-        "new_password": weak})
+    changed = client.post(
+        "/editor/account/password",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "current_password": EDITOR_PASSWORD,
+            "new_password": weak,
+        },
+    )
     assert changed.status_code == 400 and _stored_hash(other) == before
 
 
@@ -68,15 +96,22 @@ def test_a_long_uncommon_password_is_accepted():
 
 def _change_password(client, current: str):
     page = client.get("/editor/account/password")
-    return client.post("/editor/account/password", data={
-        "csrf_token": csrf_token(page.text), "current_password": current,
-        "new_password": NEW_PASSWORD})
+    return client.post(
+        "/editor/account/password",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "current_password": current,
+            "new_password": NEW_PASSWORD,
+        },
+    )
 
 
 def _login(client, email: str, password: str):
     page = client.get("/editor/login")
-    return client.post("/editor/login", data={
-        "csrf_token": csrf_token(page.text), "email": email, "password": password})
+    return client.post(
+        "/editor/login",
+        data={"csrf_token": csrf_token(page.text), "email": email, "password": password},
+    )
 
 
 def test_the_current_password_check_is_rate_limited_like_login(make_app, make_editor):
@@ -144,7 +179,8 @@ def test_the_pause_is_capped_at_five_minutes_and_failures_are_forgotten(app, mak
 
 
 def test_the_pause_holds_across_processes_and_on_the_change_password_page(
-        app, make_app, make_editor):
+    app, make_app, make_editor
+):
     editor = make_editor("ffion@example.org")
     before = _stored_hash(editor)
     other_process = make_app()

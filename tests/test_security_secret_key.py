@@ -15,7 +15,6 @@ from flask import Flask
 from bulletin import config, create_app
 from bulletin.config import PUBLISHED_SECRETS, generated_secret
 from bulletin.mail.pseudonyms import hash_address
-
 from tests.conftest import config_for, csrf_token
 from tests.factories import EDITOR_PASSWORD
 
@@ -89,15 +88,21 @@ def test_a_process_that_loses_the_race_reads_the_winners_key(tmp_path, monkeypat
 
 @pytest.mark.parametrize("published", sorted(PUBLISHED_SECRETS))
 def test_a_cookie_signed_with_a_published_secret_opens_nothing(
-        make_app, make_editor, tmp_path, published):
+    make_app, make_editor, tmp_path, published
+):
     app = make_app(SECRET_KEYS=[], SECRET_KEY_FILE=str(tmp_path / "secret_key"))
     with app.app_context():
         make_editor("ffion@example.org")
         client = app.test_client()
         page = client.get("/editor/login")
-        client.post("/editor/login", data={"csrf_token": csrf_token(page.text),
-                                           "email": "ffion@example.org",
-                                           "password": EDITOR_PASSWORD})
+        client.post(
+            "/editor/login",
+            data={
+                "csrf_token": csrf_token(page.text),
+                "email": "ffion@example.org",
+                "password": EDITOR_PASSWORD,
+            },
+        )
         assert client.get("/editor/").status_code == 200
         with client.session_transaction() as session:
             stolen = dict(session)  # even knowing a live session's id does not help
@@ -113,8 +118,13 @@ def test_a_cookie_signed_with_a_published_secret_opens_nothing(
 @pytest.mark.parametrize("keys", [[], *([k] for k in sorted(PUBLISHED_SECRETS))])
 def test_production_needs_a_secret_key_of_its_own(tmp_path, keys):
     key_file = tmp_path / "secret_key"
-    settings = config_for(ENV="production", SECRET_KEYS=keys, HASH_KEY="a-long-random-hash-key",
-                          DATABASE_URL="sqlite://", SECRET_KEY_FILE=str(key_file))
+    settings = config_for(
+        ENV="production",
+        SECRET_KEYS=keys,
+        HASH_KEY="a-long-random-hash-key",
+        DATABASE_URL="sqlite://",
+        SECRET_KEY_FILE=str(key_file),
+    )
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app(settings)
     assert not key_file.exists()  # production never generates one

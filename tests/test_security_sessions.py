@@ -9,7 +9,6 @@ from flask_login.utils import encode_cookie
 
 from bulletin.extensions import db
 from bulletin.models import EditorSession
-
 from tests.conftest import csrf_token
 from tests.factories import EDITOR_PASSWORD
 
@@ -106,7 +105,8 @@ def test_session_ends_after_the_absolute_lifetime(make_app, make_editor):
 
 
 def test_an_admin_setting_a_password_ends_all_that_editors_sessions(
-        app, make_editor, editor_client):
+    app, make_editor, editor_client
+):
     target = make_editor("ffion@example.org")
     laptop, phone = app.test_client(), app.test_client()
     assert _login(laptop, "ffion@example.org").status_code == 303
@@ -115,8 +115,14 @@ def test_an_admin_setting_a_password_ends_all_that_editors_sessions(
     page = editor_client.get(f"/editor/admin/editors/{target.id}")
     response = editor_client.post(
         f"/editor/admin/editors/{target.id}",
-        data={"csrf_token": csrf_token(page.text), "email": target.email, "name": "",
-              "role": "editor", "password": "a brand new long password", "is_active": "y"},
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": target.email,
+            "name": "",
+            "role": "editor",
+            "password": "a brand new long password",
+            "is_active": "y",
+        },
     )
     assert response.status_code == 303
     assert not _signed_in(laptop) and not _signed_in(phone)
@@ -130,8 +136,14 @@ def test_an_admin_setting_their_own_password_stays_signed_in_here_only(app, edit
     page = editor_client.get(f"/editor/admin/editors/{admin.id}")
     response = editor_client.post(
         f"/editor/admin/editors/{admin.id}",
-        data={"csrf_token": csrf_token(page.text), "email": admin.email, "name": "Admin",
-              "role": "admin", "password": "a brand new long password", "is_active": "y"},
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": admin.email,
+            "name": "Admin",
+            "role": "admin",
+            "password": "a brand new long password",
+            "is_active": "y",
+        },
     )
     assert response.status_code == 303
     assert _signed_in(editor_client) and not _signed_in(elsewhere)
@@ -145,8 +157,13 @@ def test_disabling_an_editor_ends_their_sessions_for_good(app, make_editor, edit
 
     def save(active: bool) -> None:
         page = editor_client.get(f"/editor/admin/editors/{target.id}")
-        data = {"csrf_token": csrf_token(page.text), "email": target.email, "name": "",
-                "role": "editor", "password": ""}
+        data = {
+            "csrf_token": csrf_token(page.text),
+            "email": target.email,
+            "name": "",
+            "role": "editor",
+            "password": "",
+        }
         if active:
             data["is_active"] = "y"
         response = editor_client.post(f"/editor/admin/editors/{target.id}", data=data)

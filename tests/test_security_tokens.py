@@ -8,14 +8,16 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from bulletin.mail import tokens
 from bulletin.extensions import db
+from bulletin.mail import tokens
 from bulletin.models import Subscriber, SubscriberStatus
-
 from tests.conftest import csrf_token
 
-PURPOSES = tuple(p for p in tokens.SALTS
-                 if hasattr(tokens, f"make_{p}_token") and hasattr(tokens, f"read_{p}_token"))
+PURPOSES = tuple(
+    p
+    for p in tokens.SALTS
+    if hasattr(tokens, f"make_{p}_token") and hasattr(tokens, f"read_{p}_token")
+)
 
 
 def make(purpose: str, value: str) -> str:
@@ -39,8 +41,10 @@ def test_each_purpose_has_its_own_salt(app):
 
 def test_a_confirm_token_does_not_unsubscribe(client, make_subscriber):
     reader = make_subscriber(status=SubscriberStatus.CONFIRMED)
-    response = client.post(f"/unsubscribe/{tokens.make_confirm_token(reader.uid)}",
-                           data={"List-Unsubscribe": "One-Click"})
+    response = client.post(
+        f"/unsubscribe/{tokens.make_confirm_token(reader.uid)}",
+        data={"List-Unsubscribe": "One-Click"},
+    )
     assert response.status_code == 400
     db.session.expire_all()
     assert db.session.get(Subscriber, reader.id).status == SubscriberStatus.CONFIRMED
@@ -108,11 +112,19 @@ def test_a_token_for_one_subscriber_never_acts_on_another(client, make_subscribe
     token = tokens.make_manage_token(alice.uid)
     page = client.get(f"/manage/{token}")
     assert "alice@example.org" in page.text and "bob@example.org" not in page.text
-    client.post(f"/manage/{token}", data={
-        "csrf_token": csrf_token(page.text), "topics": ["workshops"], "region": "mid-wales",
-        "language": "cy"})
-    client.post(f"/unsubscribe/{tokens.make_unsubscribe_token(alice.uid)}",
-                data={"List-Unsubscribe": "One-Click"})
+    client.post(
+        f"/manage/{token}",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "topics": ["workshops"],
+            "region": "mid-wales",
+            "language": "cy",
+        },
+    )
+    client.post(
+        f"/unsubscribe/{tokens.make_unsubscribe_token(alice.uid)}",
+        data={"List-Unsubscribe": "One-Click"},
+    )
     # Bob's payload under Alice's signature: refused.
     bob_payload = tokens.make_manage_token(bob.uid).rsplit(".", 1)[0]
     forged = bob_payload + "." + token.rsplit(".", 1)[1]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from bulletin.delivery.backends import SMTPBackend
-
 from tests.support.smtp import SMTPServer, free_port
 from tests.support.tlscerts import TestCA
 

@@ -9,8 +9,8 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from bulletin.mail import tokens
 from bulletin.extensions import db
+from bulletin.mail import tokens
 from bulletin.models import (
     ConsentEvent,
     OutboxMessage,
@@ -19,7 +19,6 @@ from bulletin.models import (
     Suppression,
     utcnow,
 )
-
 from tests.conftest import csrf_token
 
 
@@ -357,7 +356,6 @@ def test_manage_link_request_is_the_same_for_everyone(client, make_subscriber):
 )
 def test_production_refuses_an_unsafe_configuration(overrides, message):
     from bulletin import create_app
-
     from tests.conftest import config_for
 
     settings = config_for(
@@ -373,7 +371,6 @@ def test_production_refuses_an_unsafe_configuration(overrides, message):
 
 def test_production_starts_with_a_complete_configuration():
     from bulletin import create_app
-
     from tests.conftest import config_for
 
     app = create_app(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bulletin.extensions import db
 from bulletin.models import ConsentEvent, Subscriber, SubscriberStatus, Suppression
-
 from tests.conftest import csrf_token
 from tests.support.mailtools import html_part, links, text_part
 
@@ -78,9 +77,9 @@ def test_sign_up_confirm_manage_unsubscribe_over_real_smtp(make_app, smtp_server
         subscriber = db.session.scalar(db.select(Subscriber))
         assert [t.slug for t in subscriber.topics] == ["studies-surveys"]
         assert (subscriber.region, subscriber.language) == ("mid-wales", "en")
-        unsubscribe_token = __import__("bulletin.mail.tokens", fromlist=["x"]).make_unsubscribe_token(
-            subscriber.uid
-        )
+        unsubscribe_token = __import__(
+            "bulletin.mail.tokens", fromlist=["x"]
+        ).make_unsubscribe_token(subscriber.uid)
 
     # RFC 8058 one-click: no cookie, no CSRF token, no redirect.
     fresh = app.test_client()

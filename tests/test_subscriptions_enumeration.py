@@ -15,7 +15,6 @@ from sqlalchemy import event, select
 
 from bulletin.extensions import db
 from bulletin.models import ConsentEvent, OutboxMessage, Subscriber, SubscriberStatus
-
 from tests.conftest import csrf_token
 from tests.test_subscriptions import form_data
 
@@ -54,8 +53,9 @@ def test_subscribe_runs_the_same_statements_for_every_address_state(client, make
     client.post("/subscribe", data=form_data(client, email="warm-up@example.org"))
     for state, status in STATES.items():
         if status is not None:
-            make_subscriber(f"{state}@example.org", status=status, region="north-wales",
-                            topics=["news"])
+            make_subscriber(
+                f"{state}@example.org", status=status, region="north-wales", topics=["news"]
+            )
     shapes = {}
     for state in STATES:
         data = form_data(client, email=f"{state}@example.org")
@@ -65,29 +65,42 @@ def test_subscribe_runs_the_same_statements_for_every_address_state(client, make
         assert statements == shapes["new"], f"{state} runs other statements than a new address"
 
     # ...and the behaviour behind the one shape is still each state's own.
-    kinds = dict(db.session.execute(
-        select(Subscriber.email, OutboxMessage.kind).join(OutboxMessage.subscriber)
-        .where(Subscriber.email != "warm-up@example.org")).all())
-    assert kinds == {f"{s}@example.org": "already-subscribed" if s == "confirmed" else "confirm"
-                     for s in STATES}
+    kinds = dict(
+        db.session.execute(
+            select(Subscriber.email, OutboxMessage.kind)
+            .join(OutboxMessage.subscriber)
+            .where(Subscriber.email != "warm-up@example.org")
+        ).all()
+    )
+    assert kinds == {
+        f"{s}@example.org": "already-subscribed" if s == "confirmed" else "confirm" for s in STATES
+    }
     confirmed = db.session.scalar(select(Subscriber).filter_by(email="confirmed@example.org"))
     assert (confirmed.status, confirmed.region) == ("confirmed", "north-wales")
     assert [t.slug for t in confirmed.topics] == ["news"]
     signups = db.session.scalars(
-        select(Subscriber.email).join(ConsentEvent, ConsentEvent.subscriber_id == Subscriber.id)
-        .where(ConsentEvent.kind == "signup")).all()
+        select(Subscriber.email)
+        .join(ConsentEvent, ConsentEvent.subscriber_id == Subscriber.id)
+        .where(ConsentEvent.kind == "signup")
+    ).all()
     assert sorted(signups) == sorted(
-        [f"{s}@example.org" for s in STATES if s != "confirmed"] + ["warm-up@example.org"])
+        [f"{s}@example.org" for s in STATES if s != "confirmed"] + ["warm-up@example.org"]
+    )
     for state in ("pending", "unsubscribed", "cleaned"):
         row = db.session.scalar(select(Subscriber).filter_by(email=f"{state}@example.org"))
         assert (row.status, row.region, [t.slug for t in row.topics]) == (
-            "pending", "mid-wales", ["workshops"])
+            "pending",
+            "mid-wales",
+            ["workshops"],
+        )
 
 
 def test_an_address_over_its_daily_cap_runs_the_same_statements(app, client):
     cap = app.config["CONFIRMATIONS_PER_ADDRESS_PER_DAY"]
-    shapes = [post_and_record(client, "/subscribe", form_data(client, email="cap@example.org"))
-              for _ in range(cap + 2)]
+    shapes = [
+        post_and_record(client, "/subscribe", form_data(client, email="cap@example.org"))
+        for _ in range(cap + 2)
+    ]
     assert len(db.session.scalars(select(OutboxMessage.id)).all()) == cap
     # The first inserts the subscriber; every later one (under or over the cap) is the same.
     assert all(statements == shapes[0] for statements in shapes)
@@ -100,8 +113,11 @@ def test_manage_link_request_runs_the_same_statements_for_everyone(client, make_
     shapes = {}
     for state in STATES:
         page = client.get("/manage")
-        shapes[state] = post_and_record(client, "/manage", {
-            "csrf_token": csrf_token(page.text), "email": f"{state}@example.org"})
+        shapes[state] = post_and_record(
+            client,
+            "/manage",
+            {"csrf_token": csrf_token(page.text), "email": f"{state}@example.org"},
+        )
     assert all(statements == shapes["new"] for statements in shapes.values())
     mailed = db.session.scalars(select(Subscriber.email).join(OutboxMessage.subscriber)).all()
     assert mailed == ["confirmed@example.org"]

@@ -11,10 +11,16 @@ from bulletin.mail import tokens
 
 def test_each_purpose_refuses_the_others_tokens(app):
     uid = uuid.uuid4().hex
-    made = {"confirm": tokens.make_confirm_token(uid), "manage": tokens.make_manage_token(uid),
-            "unsubscribe": tokens.make_unsubscribe_token(uid)}
-    readers = {"confirm": tokens.read_confirm_token, "manage": tokens.read_manage_token,
-               "unsubscribe": tokens.read_unsubscribe_token}
+    made = {
+        "confirm": tokens.make_confirm_token(uid),
+        "manage": tokens.make_manage_token(uid),
+        "unsubscribe": tokens.make_unsubscribe_token(uid),
+    }
+    readers = {
+        "confirm": tokens.read_confirm_token,
+        "manage": tokens.read_manage_token,
+        "unsubscribe": tokens.read_unsubscribe_token,
+    }
     for purpose, token in made.items():
         for other, read in readers.items():
             if other == purpose:
@@ -36,8 +42,14 @@ def test_mailto_and_verp_local_parts_fit_rfc_5321_and_survive_case_folding(app):
 
 def test_address_tokens_refuse_tampering_and_other_purposes(app):
     verp = tokens.make_bounce_token("d42")
-    for forged in (verp.replace("d42", "d43"), verp[:-1] + ("0" if verp[-1] != "0" else "1"),
-                   "d42", "", "-", "d42-"):
+    for forged in (
+        verp.replace("d42", "d43"),
+        verp[:-1] + ("0" if verp[-1] != "0" else "1"),
+        "d42",
+        "",
+        "-",
+        "d42-",
+    ):
         with pytest.raises(tokens.BadToken):
             tokens.read_bounce_token(forged)
     with pytest.raises(tokens.BadToken):
@@ -57,14 +69,19 @@ def test_bulk_message_ids_carry_a_mac_that_only_we_can_make(app):
     message_id = make(345)
     assert message_id.startswith("<12.345.") and message_id.endswith("@example.org>")
     assert tokens.read_message_id(message_id, "EXAMPLE.org") == (12, 345)
-    mac = message_id[len("<12.345."):-len("@example.org>")]
+    mac = message_id[len("<12.345.") : -len("@example.org>")]
     assert len(mac) == tokens.MESSAGE_MAC_HEX and mac not in make(346)
     flipped = mac[:-1] + ("0" if mac[-1] != "0" else "1")
-    forged = [message_id.replace("<12.345.", "<12.346."),  # another reader's delivery
-              message_id.replace(mac, flipped),
-              "<12.345.1741000000@example.org>",  # the old form: the send's creation time
-              message_id.replace("example.org", "example.net"), "<12.345.@example.org>",
-              f"<{'9' * 5000}.345.{mac}@example.org>", "", "<>"]
+    forged = [
+        message_id.replace("<12.345.", "<12.346."),  # another reader's delivery
+        message_id.replace(mac, flipped),
+        "<12.345.1741000000@example.org>",  # the old form: the send's creation time
+        message_id.replace("example.org", "example.net"),
+        "<12.345.@example.org>",
+        f"<{'9' * 5000}.345.{mac}@example.org>",
+        "",
+        "<>",
+    ]
     for value in forged:
         with pytest.raises(tokens.BadToken):
             tokens.read_message_id(value, "example.org")

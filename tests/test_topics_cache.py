@@ -16,9 +16,15 @@ def _topic(slug: str) -> Topic:
 def test_an_editors_topic_change_shows_at_once_in_their_process(editor_client):
     assert "Workshops" in editor_client.get("/subscribe").text  # the list is now held
     page = editor_client.get("/editor/admin/topics/new")
-    response = editor_client.post("/editor/admin/topics/new", data={
-        "csrf_token": csrf_token(page.text), "name_en": "Mental health",
-        "name_cy": "Iechyd meddwl", "is_active": "y"})
+    response = editor_client.post(
+        "/editor/admin/topics/new",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "name_en": "Mental health",
+            "name_cy": "Iechyd meddwl",
+            "is_active": "y",
+        },
+    )
     assert response.status_code == 303
     assert "Mental health" in editor_client.get("/subscribe").text
     assert "Iechyd meddwl" in editor_client.get("/subscribe?lang=cy").text
@@ -30,9 +36,17 @@ def test_a_deactivated_topic_leaves_the_form_and_is_refused(app, client):
     db.session.commit()
     page = client.get("/subscribe").text
     assert 'value="workshops"' not in page
-    response = client.post("/subscribe", data={
-        "csrf_token": csrf_token(page), "email": "ann@example.org", "topics": ["workshops"],
-        "region": "mid-wales", "language": "en", "consent": "y"})
+    response = client.post(
+        "/subscribe",
+        data={
+            "csrf_token": csrf_token(page),
+            "email": "ann@example.org",
+            "topics": ["workshops"],
+            "region": "mid-wales",
+            "language": "en",
+            "consent": "y",
+        },
+    )
     assert response.status_code == 400
 
 
@@ -44,8 +58,7 @@ def test_a_rolled_back_change_is_not_shown(app, client):
     assert "Renamed, then rolled back" not in client.get("/subscribe").text
 
 
-def test_another_process_change_shows_within_the_fresh_period(app, client, make_app,
-                                                               monkeypatch):
+def test_another_process_change_shows_within_the_fresh_period(app, client, make_app, monkeypatch):
     now = [1000.0]
     monkeypatch.setattr(topics, "_clock", lambda: now[0])
     assert "Workshops" in client.get("/subscribe").text
@@ -82,9 +95,18 @@ def test_the_kept_form_fields_follow_language_and_topics(app, client):
     # The token is still each session's own, not part of what is kept.
     other = app.test_client()
     page = other.get("/subscribe").text
-    sign_up = {"email": "ann@example.org", "topics": ["news"], "region": "mid-wales",
-               "language": "en", "consent": "y"}
-    assert client.post("/subscribe", data={**sign_up, "csrf_token": csrf_token(page)}
-                       ).status_code == 400
-    assert other.post("/subscribe", data={**sign_up, "csrf_token": csrf_token(page)}
-                      ).status_code == 303
+    sign_up = {
+        "email": "ann@example.org",
+        "topics": ["news"],
+        "region": "mid-wales",
+        "language": "en",
+        "consent": "y",
+    }
+    assert (
+        client.post("/subscribe", data={**sign_up, "csrf_token": csrf_token(page)}).status_code
+        == 400
+    )
+    assert (
+        other.post("/subscribe", data={**sign_up, "csrf_token": csrf_token(page)}).status_code
+        == 303
+    )

@@ -6,10 +6,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from bulletin.core import api_tokens as auth
 from bulletin.core.editors import find_editor
 from bulletin.extensions import db
 from bulletin.models import ApiToken
-from bulletin.core import api_tokens as auth
 
 
 @click.group("api-token")
@@ -30,8 +30,10 @@ def create_token_command(email: str, name: str) -> None:
         raise click.ClickException("Give a name of 1 to 120 characters.")
     row, token = auth.issue_token(editor, name)
     db.session.commit()
-    click.echo(f"Token {row.id} ({row.name}) for {editor.email}. Copy it now; it is not "
-               "shown again:", err=True)
+    click.echo(
+        f"Token {row.id} ({row.name}) for {editor.email}. Copy it now; it is not shown again:",
+        err=True,
+    )
     click.echo(token)
 
 

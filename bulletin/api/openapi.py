@@ -65,28 +65,45 @@ class Operation:
 
 
 def _parameters(op: Operation) -> list[dict]:
-    params = [{"name": name, "in": "path", "required": True,
-               "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX}}
-              for name in op.path_params]
+    params = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+        }
+        for name in op.path_params
+    ]
     return params + [dict(p) for p in op.query]
 
 
 def _operation_object(op: Operation) -> dict:
     success = {"description": op.summary}
     if op.returns:
-        success["content"] = {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{op.returns}"}}}
+        success["content"] = {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{op.returns}"}}
+        }
     responses = {str(op.status): success}
     for code in op.error_codes:
-        responses[str(code)] = {"description": ERROR_TEXT[code],
-                                "content": {"application/json": {"schema": ERROR_REF}}}
-    item = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag],
-            "responses": responses}
+        responses[str(code)] = {
+            "description": ERROR_TEXT[code],
+            "content": {"application/json": {"schema": ERROR_REF}},
+        }
+    item = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "responses": responses,
+    }
     if op.path_params or op.query:
         item["parameters"] = _parameters(op)
     if op.body:
-        item["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{op.body}"}}}}
+        item["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{op.body}"}}
+            },
+        }
     if op.public:
         item["security"] = []
     return item

@@ -15,8 +15,15 @@ from bulletin.api.views import bp, http_error, operation
 __all__ = ["OPERATIONS", "http_error", "register"]
 
 
-@operation("/openapi.json", "GET", "getOpenApi", "This document (no token needed).", "meta",
-           returns="OpenApiDocument", public=True)
+@operation(
+    "/openapi.json",
+    "GET",
+    "getOpenApi",
+    "This document (no token needed).",
+    "meta",
+    returns="OpenApiDocument",
+    public=True,
+)
 def openapi_document():
     return build_document(current_app.config["ORG_NAME"], (view.operation for view in OPERATIONS))
 
@@ -30,8 +37,12 @@ OPERATIONS = (
 )
 
 for _view in OPERATIONS:
-    bp.add_url_rule(_view.operation.rule, endpoint=_view.operation.operation_id, view_func=_view,
-                    methods=[_view.operation.method])
+    bp.add_url_rule(
+        _view.operation.rule,
+        endpoint=_view.operation.operation_id,
+        view_func=_view,
+        methods=[_view.operation.method],
+    )
 
 
 def register(app: Flask) -> None:

@@ -23,7 +23,6 @@ from bulletin.core.fields import (
     Kind,
 )
 from bulletin.i18n import CODES as LANGUAGE_CODES
-
 from bulletin.models import SendStatus
 
 #: Largest id a path or body may name (PostgreSQL's integer).
@@ -87,20 +86,32 @@ def _properties(table: dict[str, Field], names) -> dict:
 
 
 def _object(properties: dict, required=(), **extra) -> dict:
-    return {"type": "object", "properties": properties, "required": list(required),
-            "additionalProperties": False, **extra}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+        **extra,
+    }
 
 
 TOPICS = {"type": "array", "items": TOPIC_SLUG, "maxItems": 50, "uniqueItems": True}
-_WORKSHOP = {**_properties(WORKSHOP, WORKSHOP),
-             "starts_at": TIMESTAMP, "ends_at": TIMESTAMP, "topics": TOPICS}
-_OPPORTUNITY = {**_properties(OPPORTUNITY, OPPORTUNITY),
-                "topics": TOPICS}
+_WORKSHOP = {
+    **_properties(WORKSHOP, WORKSHOP),
+    "starts_at": TIMESTAMP,
+    "ends_at": TIMESTAMP,
+    "topics": TOPICS,
+}
+_OPPORTUNITY = {**_properties(OPPORTUNITY, OPPORTUNITY), "topics": TOPICS}
 _ARCHIVED = {"is_archived": {"type": "boolean", "description": "Archive (hide) or restore."}}
 _ISSUE = _properties(ISSUE, ISSUE_FIELDS)
 _NEWS = _properties(NEWS, NEWS_FIELDS)
-VERSION = {"type": "integer", "minimum": 0, "maximum": ID_MAX,
-           "description": "The version you last read; a newer one in the database gets 409."}
+VERSION = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": ID_MAX,
+    "description": "The version you last read; a newer one in the database gets 409.",
+}
 
 REQUESTS: dict[str, dict] = {
     "WorkshopCreate": _object(_WORKSHOP, ("starts_at", "ends_at"), minProperties=1),
@@ -109,49 +120,72 @@ REQUESTS: dict[str, dict] = {
     "OpportunityUpdate": _object({**_OPPORTUNITY, **_ARCHIVED}, minProperties=1),
     "IssueCreate": _object(_ISSUE, minProperties=1),
     "IssueUpdate": _object({**_ISSUE, "version": VERSION}, ("version",)),
-    "ItemCreate": {"oneOf": [
-        _object({"kind": {"const": "workshop"}, "entry_id": ID}, ("kind", "entry_id")),
-        _object({"kind": {"const": "opportunity"}, "entry_id": ID}, ("kind", "entry_id")),
-        _object({"kind": {"const": "news"}, **_NEWS}, ("kind",)),
-    ]},
+    "ItemCreate": {
+        "oneOf": [
+            _object({"kind": {"const": "workshop"}, "entry_id": ID}, ("kind", "entry_id")),
+            _object({"kind": {"const": "opportunity"}, "entry_id": ID}, ("kind", "entry_id")),
+            _object({"kind": {"const": "news"}, **_NEWS}, ("kind",)),
+        ]
+    },
     "NewsUpdate": _object(_NEWS, minProperties=1),
-    "ItemMove": _object({"direction": {"type": "string", "enum": ["up", "down"]}},
-                        ("direction",)),
-    "IssueFill": _object({"weeks": field_schema(fields.FILL_WEEKS),
-                          "send_at": _nullable(TIMESTAMP)}, ("weeks",)),
-    "SendCreate": _object({
-        "audience": {"$ref": "#/components/schemas/Audience"},
-        "scheduled_at": {"anyOf": [{"const": "now"}, TIMESTAMP],
-                         "description": "\"now\" (the next worker tick), or " +
-                         TIMESTAMP["description"]},
-    }, ("audience", "scheduled_at")),
+    "ItemMove": _object({"direction": {"type": "string", "enum": ["up", "down"]}}, ("direction",)),
+    "IssueFill": _object(
+        {"weeks": field_schema(fields.FILL_WEEKS), "send_at": _nullable(TIMESTAMP)}, ("weeks",)
+    ),
+    "SendCreate": _object(
+        {
+            "audience": {"$ref": "#/components/schemas/Audience"},
+            "scheduled_at": {
+                "anyOf": [{"const": "now"}, TIMESTAMP],
+                "description": '"now" (the next worker tick), or ' + TIMESTAMP["description"],
+            },
+        },
+        ("audience", "scheduled_at"),
+    ),
 }
 
 #: One working example per request schema: documentation, and the fuzz test's first case.
 EXAMPLES: dict[str, dict] = {
     "WorkshopCreate": {
         "title_en": "Writing a plain-language summary",
-        "title_cy": "Ysgrifennu crynodeb iaith glir", "summary_en": "A two-hour online session.",
-        "starts_at": "2030-03-04T10:00", "ends_at": "2030-03-04T12:30", "is_online": True,
-        "has_captions": True, "booking_url": "https://example.org/book",
-        "region": "south-east-wales", "topics": ["workshops"]},
+        "title_cy": "Ysgrifennu crynodeb iaith glir",
+        "summary_en": "A two-hour online session.",
+        "starts_at": "2030-03-04T10:00",
+        "ends_at": "2030-03-04T12:30",
+        "is_online": True,
+        "has_captions": True,
+        "booking_url": "https://example.org/book",
+        "region": "south-east-wales",
+        "topics": ["workshops"],
+    },
     "WorkshopUpdate": {"ends_at": "2030-03-04T13:00:00+00:00", "has_bsl": True},
     "OpportunityCreate": {
-        "title_en": "Join our public panel", "kind": "public-contributor",
-        "closes_at": "2030-05-01T17:00:00+01:00", "url": "https://example.org/panel",
-        "payment_en": "£25 an hour, and travel costs.", "topics": ["public-involvement"]},
+        "title_en": "Join our public panel",
+        "kind": "public-contributor",
+        "closes_at": "2030-05-01T17:00:00+01:00",
+        "url": "https://example.org/panel",
+        "payment_en": "£25 an hour, and travel costs.",
+        "topics": ["public-involvement"],
+    },
     "OpportunityUpdate": {"closes_at": "2030-06-01T17:00", "region": None},
-    "IssueCreate": {"subject_en": "Research bulletin: March",
-                    "subject_cy": "Bwletin ymchwil: Mawrth", "intro_en": "Welcome to *March*."},
+    "IssueCreate": {
+        "subject_en": "Research bulletin: March",
+        "subject_cy": "Bwletin ymchwil: Mawrth",
+        "intro_en": "Welcome to *March*.",
+    },
     "IssueUpdate": {"version": 1, "subject_en": "Research bulletin: March (updated)"},
-    "ItemCreate": {"kind": "news", "title_en": "New funding round",
-                   "body_en": "Applications open in April."},
+    "ItemCreate": {
+        "kind": "news",
+        "title_en": "New funding round",
+        "body_en": "Applications open in April.",
+    },
     "NewsUpdate": {"body_en": "Applications open on 1 April."},
     "ItemMove": {"direction": "down"},
     "IssueFill": {"weeks": 6},
-    "SendCreate": {"audience": {"topics": ["workshops"], "regions": [],
-                                "languages": LANGUAGES},
-                   "scheduled_at": "2030-03-01T09:00"},
+    "SendCreate": {
+        "audience": {"topics": ["workshops"], "regions": [], "languages": LANGUAGES},
+        "scheduled_at": "2030-03-01T09:00",
+    },
 }
 for _name, _example in EXAMPLES.items():
     REQUESTS[_name]["examples"] = [_example]
@@ -186,81 +220,152 @@ def _output_of(write: dict) -> dict:
 
 
 def _page_of(name: str) -> dict:
-    return _record({"items": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}},
-                    "total": _COUNT, "limit": _COUNT, "offset": _COUNT})
+    return _record(
+        {
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}},
+            "total": _COUNT,
+            "limit": _COUNT,
+            "offset": _COUNT,
+        }
+    )
 
 
-_ENTRY = {"id": ID, "slug": {"type": "string"}, "is_archived": {"type": "boolean"},
-          "created_at": _WHEN, "updated_at": _WHEN}
+_ENTRY = {
+    "id": ID,
+    "slug": {"type": "string"},
+    "is_archived": {"type": "boolean"},
+    "created_at": _WHEN,
+    "updated_at": _WHEN,
+}
 _SEND_STATUS = {"type": "string", "enum": [str(s) for s in SendStatus]}
 
 RESPONSES: dict[str, dict] = {
-    "Error": _object({
-        "error": {"type": "string"},
-        "detail": {"type": "string"},
-        "errors": {"type": "array", "items": _record({"field": {"type": "string"},
-                                                      "message": {"type": "string"}})},
-        "current_version": {"type": "integer"},
-    }, ("error", "detail")),
-    "Workshop": _record({**_ENTRY, **_output_of(_WORKSHOP),
-                         "starts_at": _WHEN, "ends_at": _WHEN}),
-    "Opportunity": _record({**_ENTRY, **_output_of(_OPPORTUNITY),
-                            "kind": {"type": "string", "enum": list(OPPORTUNITY_KINDS)}}),
-    "IssueItem": _record({
-        "id": ID, "position": {"type": "integer"},
-        "section": {"type": "string", "enum": ["workshops", "opportunities", "news"]},
-        "kind": {"type": "string", "enum": ["workshop", "opportunity", "news"]},
-        "workshop_id": {"type": ["integer", "null"]},
-        "opportunity_id": {"type": ["integer", "null"]},
-        **_text_of(NEWS_FIELDS),
-    }),
-    "Issue": _record({
-        "id": ID, "slug": {"type": "string"}, **_text_of(ISSUE_FIELDS),
-        "version": {"type": "integer"}, "published_at": _MAYBE_WHEN,
-        "created_at": _WHEN, "updated_at": _WHEN,
-        "items": {"type": "array", "items": {"$ref": "#/components/schemas/IssueItem"}},
-    }),
-    "ItemMoved": _record({"moved": {"type": "boolean"},
-                          "issue": {"$ref": "#/components/schemas/Issue"}}),
+    "Error": _object(
+        {
+            "error": {"type": "string"},
+            "detail": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": _record({"field": {"type": "string"}, "message": {"type": "string"}}),
+            },
+            "current_version": {"type": "integer"},
+        },
+        ("error", "detail"),
+    ),
+    "Workshop": _record({**_ENTRY, **_output_of(_WORKSHOP), "starts_at": _WHEN, "ends_at": _WHEN}),
+    "Opportunity": _record(
+        {
+            **_ENTRY,
+            **_output_of(_OPPORTUNITY),
+            "kind": {"type": "string", "enum": list(OPPORTUNITY_KINDS)},
+        }
+    ),
+    "IssueItem": _record(
+        {
+            "id": ID,
+            "position": {"type": "integer"},
+            "section": {"type": "string", "enum": ["workshops", "opportunities", "news"]},
+            "kind": {"type": "string", "enum": ["workshop", "opportunity", "news"]},
+            "workshop_id": {"type": ["integer", "null"]},
+            "opportunity_id": {"type": ["integer", "null"]},
+            **_text_of(NEWS_FIELDS),
+        }
+    ),
+    "Issue": _record(
+        {
+            "id": ID,
+            "slug": {"type": "string"},
+            **_text_of(ISSUE_FIELDS),
+            "version": {"type": "integer"},
+            "published_at": _MAYBE_WHEN,
+            "created_at": _WHEN,
+            "updated_at": _WHEN,
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/IssueItem"}},
+        }
+    ),
+    "ItemMoved": _record(
+        {"moved": {"type": "boolean"}, "issue": {"$ref": "#/components/schemas/Issue"}}
+    ),
     "IssueFilled": _record({"added": _COUNT, "issue": {"$ref": "#/components/schemas/Issue"}}),
-    "Audience": _object({
-        "topics": {"type": "array", "items": TOPIC_SLUG, "maxItems": 50, "uniqueItems": True},
-        "regions": {"type": "array", "items": {"type": "string", "enum": REGION_CODES},
-                    "uniqueItems": True},
-        "languages": {"type": "array", "items": {"type": "string", "enum": LANGUAGES},
-                      "uniqueItems": True},
-    }, description="Confirmed subscribers matching every non-empty list; empty lists: all."),
-    "Progress": _record({
-        "status": _SEND_STATUS, "total": _COUNT, "queued": _COUNT, "sending": _COUNT,
-        "sent": _COUNT, "failed": _COUNT, "skipped": _COUNT, "done": _COUNT,
-        "percent": {"type": "integer", "minimum": 0, "maximum": 100},
-        "rate_per_second": {"type": "number", "minimum": 0},
-        "seconds_left": {"type": ["number", "null"]},
-    }),
-    "Send": _record({
-        "id": ID, "issue_id": ID, "status": _SEND_STATUS,
-        "audience": {"$ref": "#/components/schemas/Audience"},
-        "audience_count": {**_COUNT, "description": "Recipients once the send started; "
-                           "before that, how many the audience reaches now."},
-        "scheduled_at": _MAYBE_WHEN, "created_at": _WHEN,
-        "started_at": _MAYBE_WHEN, "finished_at": _MAYBE_WHEN,
-        "created_by_id": {"type": ["integer", "null"]},
-        "progress": {"$ref": "#/components/schemas/Progress"},
-    }),
-    "Topic": _record({"slug": {"type": "string"}, "name_en": {"type": "string"},
-                      "name_cy": {"type": "string"}, "is_active": {"type": "boolean"}}),
-    "TopicList": _record({"items": {"type": "array",
-                                    "items": {"$ref": "#/components/schemas/Topic"}}}),
-    "SubscriberCounts": _record({
-        "total": _COUNT,
-        "matching": _COUNT,
-        "by_topic": {"type": "object", "additionalProperties": _COUNT},
-        "by_region": {"type": "object", "additionalProperties": _COUNT,
-                      "description": "Region code to count; \"none\" for no region given."},
-        "by_language": {"type": "object", "additionalProperties": _COUNT},
-    }),
-    "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"],
-                        "description": "This OpenAPI document."},
+    "Audience": _object(
+        {
+            "topics": {"type": "array", "items": TOPIC_SLUG, "maxItems": 50, "uniqueItems": True},
+            "regions": {
+                "type": "array",
+                "items": {"type": "string", "enum": REGION_CODES},
+                "uniqueItems": True,
+            },
+            "languages": {
+                "type": "array",
+                "items": {"type": "string", "enum": LANGUAGES},
+                "uniqueItems": True,
+            },
+        },
+        description="Confirmed subscribers matching every non-empty list; empty lists: all.",
+    ),
+    "Progress": _record(
+        {
+            "status": _SEND_STATUS,
+            "total": _COUNT,
+            "queued": _COUNT,
+            "sending": _COUNT,
+            "sent": _COUNT,
+            "failed": _COUNT,
+            "skipped": _COUNT,
+            "done": _COUNT,
+            "percent": {"type": "integer", "minimum": 0, "maximum": 100},
+            "rate_per_second": {"type": "number", "minimum": 0},
+            "seconds_left": {"type": ["number", "null"]},
+        }
+    ),
+    "Send": _record(
+        {
+            "id": ID,
+            "issue_id": ID,
+            "status": _SEND_STATUS,
+            "audience": {"$ref": "#/components/schemas/Audience"},
+            "audience_count": {
+                **_COUNT,
+                "description": "Recipients once the send started; "
+                "before that, how many the audience reaches now.",
+            },
+            "scheduled_at": _MAYBE_WHEN,
+            "created_at": _WHEN,
+            "started_at": _MAYBE_WHEN,
+            "finished_at": _MAYBE_WHEN,
+            "created_by_id": {"type": ["integer", "null"]},
+            "progress": {"$ref": "#/components/schemas/Progress"},
+        }
+    ),
+    "Topic": _record(
+        {
+            "slug": {"type": "string"},
+            "name_en": {"type": "string"},
+            "name_cy": {"type": "string"},
+            "is_active": {"type": "boolean"},
+        }
+    ),
+    "TopicList": _record(
+        {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Topic"}}}
+    ),
+    "SubscriberCounts": _record(
+        {
+            "total": _COUNT,
+            "matching": _COUNT,
+            "by_topic": {"type": "object", "additionalProperties": _COUNT},
+            "by_region": {
+                "type": "object",
+                "additionalProperties": _COUNT,
+                "description": 'Region code to count; "none" for no region given.',
+            },
+            "by_language": {"type": "object", "additionalProperties": _COUNT},
+        }
+    ),
+    "OpenApiDocument": {
+        "type": "object",
+        "required": ["openapi", "info", "paths"],
+        "description": "This OpenAPI document.",
+    },
     "WorkshopPage": _page_of("Workshop"),
     "OpportunityPage": _page_of("Opportunity"),
     "IssuePage": _page_of("Issue"),

@@ -12,9 +12,8 @@ from bulletin.core.fields import (
     WORKSHOP_FIELDS,
     WORKSHOP_TIMES,
 )
-
-from bulletin.models import Issue, IssueItem, Opportunity, Send, Workshop
 from bulletin.core.sends import count_audience, send_progress
+from bulletin.models import Issue, IssueItem, Opportunity, Send, Workshop
 
 
 def timestamp(moment: datetime | None) -> str | None:
@@ -23,9 +22,14 @@ def timestamp(moment: datetime | None) -> str | None:
 
 
 def _entry(entry: Workshop | Opportunity, fields, times) -> dict:
-    data = {"id": entry.id, "slug": entry.slug, "is_archived": entry.is_archived,
-            "created_at": timestamp(entry.created_at), "updated_at": timestamp(entry.updated_at),
-            "topics": [t.slug for t in entry.topics]}
+    data = {
+        "id": entry.id,
+        "slug": entry.slug,
+        "is_archived": entry.is_archived,
+        "created_at": timestamp(entry.created_at),
+        "updated_at": timestamp(entry.updated_at),
+        "topics": [t.slug for t in entry.topics],
+    }
     data.update({name: getattr(entry, name) for name in fields})
     data.update({name: timestamp(getattr(entry, name)) for name in times})
     return data
@@ -43,21 +47,33 @@ def opportunity_json(opportunity: Opportunity) -> dict:
 
 def item_json(item: IssueItem) -> dict:
     """One item of an issue."""
-    data = {"id": item.id, "position": item.position, "section": item.section,
-            "kind": item.kind, "workshop_id": item.workshop_id,
-            "opportunity_id": item.opportunity_id}
+    data = {
+        "id": item.id,
+        "position": item.position,
+        "section": item.section,
+        "kind": item.kind,
+        "workshop_id": item.workshop_id,
+        "opportunity_id": item.opportunity_id,
+    }
     data.update({name: getattr(item, name) for name in NEWS_FIELDS})
     return data
 
 
 def issue_json(issue: Issue) -> dict:
     """An issue with its items in reading order (section, then position)."""
-    items = sorted(issue.items, key=lambda i: (
-        i.section != "workshops", i.section != "opportunities", i.position, i.id))
-    data = {"id": issue.id, "slug": issue.slug, "version": issue.version,
-            "published_at": timestamp(issue.published_at),
-            "created_at": timestamp(issue.created_at), "updated_at": timestamp(issue.updated_at),
-            "items": [item_json(i) for i in items]}
+    items = sorted(
+        issue.items,
+        key=lambda i: (i.section != "workshops", i.section != "opportunities", i.position, i.id),
+    )
+    data = {
+        "id": issue.id,
+        "slug": issue.slug,
+        "version": issue.version,
+        "published_at": timestamp(issue.published_at),
+        "created_at": timestamp(issue.created_at),
+        "updated_at": timestamp(issue.updated_at),
+        "items": [item_json(i) for i in items],
+    }
     data.update({name: getattr(issue, name) for name in ISSUE_FIELDS})
     return data
 
@@ -68,15 +84,20 @@ def send_json(send: Send) -> dict:
     # Once started, the recipients are fixed: no need to count the audience again.
     reach = send.recipient_count if send.started_at else count_audience(audience)
     return {
-        "id": send.id, "issue_id": send.issue_id, "status": send.status, "audience": audience,
+        "id": send.id,
+        "issue_id": send.issue_id,
+        "status": send.status,
+        "audience": audience,
         "audience_count": reach,
-        "scheduled_at": timestamp(send.scheduled_at), "created_at": timestamp(send.created_at),
-        "started_at": timestamp(send.started_at), "finished_at": timestamp(send.finished_at),
-        "created_by_id": send.created_by_id, "progress": send_progress(send).as_dict(),
+        "scheduled_at": timestamp(send.scheduled_at),
+        "created_at": timestamp(send.created_at),
+        "started_at": timestamp(send.started_at),
+        "finished_at": timestamp(send.finished_at),
+        "created_by_id": send.created_by_id,
+        "progress": send_progress(send).as_dict(),
     }
 
 
 def page_json(rows, total: int, limit: int, offset: int, dump) -> dict:
     """One page of a list."""
-    return {"items": [dump(row) for row in rows], "total": total, "limit": limit,
-            "offset": offset}
+    return {"items": [dump(row) for row in rows], "total": total, "limit": limit, "offset": offset}

@@ -11,10 +11,9 @@ from flask import current_app, request
 from jsonschema import Draft202012Validator
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from bulletin.api.schemas import SCHEMAS
 from bulletin.core.fields import Field, problem_with
 from bulletin.i18n import london_to_utc_safe
-
-from bulletin.api.schemas import SCHEMAS
 
 #: At most this many problems are listed in one 422 answer.
 MAX_ERRORS = 20
@@ -70,8 +69,11 @@ def _relevant(error) -> list:
     by_branch: dict[int, list] = {}
     for leaf in error.context:
         by_branch.setdefault(leaf.relative_schema_path[0], []).append(leaf)
-    chosen = [leaves for leaves in by_branch.values()
-              if not any(leaf.validator == "const" for leaf in leaves)]
+    chosen = [
+        leaves
+        for leaves in by_branch.values()
+        if not any(leaf.validator == "const" for leaf in leaves)
+    ]
     if chosen:
         return [leaf for leaves in chosen for leaf in leaves]
     return [error]
@@ -173,8 +175,10 @@ def parse_timestamp(field: str, raw: str) -> datetime:
         if moment.tzinfo is None:
             exact = london_to_utc_safe(moment)
             if exact is None:
-                raise invalid(field, "That time does not exist in the UK: the clocks go "
-                                     "forward an hour that night.")
+                raise invalid(
+                    field,
+                    "That time does not exist in the UK: the clocks go forward an hour that night.",
+                )
             return exact
         return moment.astimezone(UTC)
     except (ValueError, OverflowError):

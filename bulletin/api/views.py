@@ -14,25 +14,37 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from bulletin.extensions import csrf, db, limiter
-from bulletin.models import REGIONS, Subscriber, SubscriberStatus, Topic, subscriber_topic
-from bulletin.core.sends import count_audience
 from bulletin.api.openapi import Operation
 from bulletin.api.schemas import ID_MAX, LANGUAGES, REGION_CODES, TOPIC_SLUG
 from bulletin.api.validation import ApiError, read_body, read_query
+from bulletin.core.sends import count_audience
+from bulletin.extensions import csrf, db, limiter
+from bulletin.models import REGIONS, Subscriber, SubscriberStatus, Topic, subscriber_topic
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Bearer tokens, never cookies, authenticate the API: there is no session to forge a request in.
 csrf.exempt(bp)
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"])(bp)
 
-LIMIT = {"name": "limit", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}}
-OFFSET = {"name": "offset", "in": "query", "required": False,
-          "schema": {"type": "integer", "minimum": 0, "maximum": ID_MAX, "default": 0}}
-PAGE = {"name": "page", "in": "query", "required": False,
-        "description": "1-based page of `limit` rows; overrides offset.",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000}}
+LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+}
+OFFSET = {
+    "name": "offset",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "integer", "minimum": 0, "maximum": ID_MAX, "default": 0},
+}
+PAGE = {
+    "name": "page",
+    "in": "query",
+    "required": False,
+    "description": "1-based page of `limit` rows; overrides offset.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+}
 PAGING = (LIMIT, OFFSET, PAGE)
 
 
@@ -41,8 +53,9 @@ def operation(rule: str, method: str, operation_id: str, summary: str, tag: str,
 
     Nothing is registered here: routes.py lists every operation and adds their routes.
     """
-    op = Operation(rule=rule, method=method, operation_id=operation_id, summary=summary,
-                   tag=tag, **details)
+    op = Operation(
+        rule=rule, method=method, operation_id=operation_id, summary=summary, tag=tag, **details
+    )
 
     def wrap(view):
         @wraps(view)
@@ -108,46 +121,95 @@ def paginate(statement, query: dict):
     return rows, total or 0, limit, offset
 
 
-@operation("/topics", "GET", "listTopics", "Topics readers can choose (slugs for audiences).",
-           "subscribers", returns="TopicList")
+@operation(
+    "/topics",
+    "GET",
+    "listTopics",
+    "Topics readers can choose (slugs for audiences).",
+    "subscribers",
+    returns="TopicList",
+)
 def list_topics():
     topics = db.session.scalars(select(Topic).order_by(Topic.position)).all()
-    return {"items": [{"slug": t.slug, "name_en": t.name_en, "name_cy": t.name_cy,
-                       "is_active": t.is_active} for t in topics]}
+    return {
+        "items": [
+            {"slug": t.slug, "name_en": t.name_en, "name_cy": t.name_cy, "is_active": t.is_active}
+            for t in topics
+        ]
+    }
 
 
 COUNT_FILTERS = (
-    {"name": "topic", "in": "query", "required": False, "style": "form", "explode": True,
-     "schema": {"type": "array", "items": TOPIC_SLUG, "maxItems": 50}},
-    {"name": "region", "in": "query", "required": False, "style": "form", "explode": True,
-     "schema": {"type": "array", "items": {"type": "string", "enum": REGION_CODES}}},
-    {"name": "language", "in": "query", "required": False, "style": "form", "explode": True,
-     "schema": {"type": "array", "items": {"type": "string", "enum": LANGUAGES}}},
+    {
+        "name": "topic",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": TOPIC_SLUG, "maxItems": 50},
+    },
+    {
+        "name": "region",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": {"type": "string", "enum": REGION_CODES}},
+    },
+    {
+        "name": "language",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": {"type": "string", "enum": LANGUAGES}},
+    },
 )
 
 
-@operation("/subscribers/counts", "GET", "countSubscribers",
-           "Confirmed subscribers, counted by topic, region and language (never addresses); "
-           "`matching` counts those the topic/region/language filters reach, as a send would.",
-           "subscribers", returns="SubscriberCounts", query=COUNT_FILTERS)
+@operation(
+    "/subscribers/counts",
+    "GET",
+    "countSubscribers",
+    "Confirmed subscribers, counted by topic, region and language (never addresses); "
+    "`matching` counts those the topic/region/language filters reach, as a send would.",
+    "subscribers",
+    returns="SubscriberCounts",
+    query=COUNT_FILTERS,
+)
 def subscriber_counts(query: dict):
     confirmed = Subscriber.status == SubscriberStatus.CONFIRMED
-    per_topic = dict(db.session.execute(
-        select(subscriber_topic.c.topic_id, func.count()).select_from(subscriber_topic)
-        .join(Subscriber, Subscriber.id == subscriber_topic.c.subscriber_id)
-        .where(confirmed).group_by(subscriber_topic.c.topic_id)).all())
+    per_topic = dict(
+        db.session.execute(
+            select(subscriber_topic.c.topic_id, func.count())
+            .select_from(subscriber_topic)
+            .join(Subscriber, Subscriber.id == subscriber_topic.c.subscriber_id)
+            .where(confirmed)
+            .group_by(subscriber_topic.c.topic_id)
+        ).all()
+    )
     topics = db.session.scalars(select(Topic).order_by(Topic.position)).all()
     by_topic = {t.slug: per_topic.get(t.id, 0) for t in topics}
-    grouped = {column.key: dict(db.session.execute(
-        select(column, func.count()).where(confirmed).group_by(column)).all())
-        for column in (Subscriber.region, Subscriber.language)}
+    grouped = {
+        column.key: dict(
+            db.session.execute(select(column, func.count()).where(confirmed).group_by(column)).all()
+        )
+        for column in (Subscriber.region, Subscriber.language)
+    }
     by_region = {code: grouped["region"].get(code, 0) for code in REGIONS}
     by_region["none"] = sum(n for code, n in grouped["region"].items() if code not in REGIONS)
-    audience = {"topics": query["topic"], "regions": query["region"],
-                "languages": query["language"]}
-    return {"total": db.session.scalar(select(func.count(Subscriber.id)).where(confirmed)) or 0,
-            "matching": count_audience(audience), "by_topic": by_topic, "by_region": by_region,
-            "by_language": {lang: grouped["language"].get(lang, 0) for lang in LANGUAGES}}
+    audience = {
+        "topics": query["topic"],
+        "regions": query["region"],
+        "languages": query["language"],
+    }
+    return {
+        "total": db.session.scalar(select(func.count(Subscriber.id)).where(confirmed)) or 0,
+        "matching": count_audience(audience),
+        "by_topic": by_topic,
+        "by_region": by_region,
+        "by_language": {lang: grouped["language"].get(lang, 0) for lang in LANGUAGES},
+    }
 
 
 #: This module's operations, in the order of the OpenAPI document.

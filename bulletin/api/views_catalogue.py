@@ -11,17 +11,16 @@ from dataclasses import dataclass
 from flask import url_for
 from sqlalchemy import func, select
 
-from bulletin.core import fields
-from bulletin.i18n import LANGUAGES
-
-from bulletin.core.audit import record_audit
-from bulletin.core import catalogue as ops
-from bulletin.core.catalogue import OPPORTUNITIES, WORKSHOPS, Kind, catalogue_listing
-from bulletin.extensions import db
-from bulletin.models import IssueItem, Topic, Workshop
 from bulletin.api.serialize import opportunity_json, page_json, workshop_json
 from bulletin.api.validation import ApiError, check_rules, invalid, parse_timestamp
 from bulletin.api.views import PAGING, get_or_404, operation, paginate
+from bulletin.core import catalogue as ops
+from bulletin.core import fields
+from bulletin.core.audit import record_audit
+from bulletin.core.catalogue import OPPORTUNITIES, WORKSHOPS, Kind, catalogue_listing
+from bulletin.extensions import db
+from bulletin.i18n import LANGUAGES
+from bulletin.models import IssueItem, Topic, Workshop
 
 
 @dataclass(frozen=True)
@@ -38,9 +37,13 @@ class Resource:
     @property
     def show(self) -> dict:
         filters = list(self.kind.filters)
-        return {"name": "show", "in": "query", "required": False,
-                "description": "Which entries, as on the web: " + ", ".join(filters) + ".",
-                "schema": {"type": "string", "enum": filters, "default": filters[0]}}
+        return {
+            "name": "show",
+            "in": "query",
+            "required": False,
+            "description": "Which entries, as on the web: " + ", ".join(filters) + ".",
+            "schema": {"type": "string", "enum": filters, "default": filters[0]},
+        }
 
 
 WORKSHOP = Resource(WORKSHOPS, fields.WORKSHOP, workshop_json, "Workshop")
@@ -117,15 +120,29 @@ def operations_of(res: Resource) -> tuple:
     plural, name, tag = res.kind.plural, res.kind.name, res.kind.plural
     one = f"/{plural}/<int:entry_id>"
 
-    @operation(f"/{plural}", "GET", "list" + plural.capitalize(),
-               f"{res.title} list, filtered as on the web.", tag,
-               returns=f"{res.title}Page", query=(res.show, *PAGING))
+    @operation(
+        f"/{plural}",
+        "GET",
+        "list" + plural.capitalize(),
+        f"{res.title} list, filtered as on the web.",
+        tag,
+        returns=f"{res.title}Page",
+        query=(res.show, *PAGING),
+    )
     def list_entries(query: dict):
         rows, total, limit, offset = paginate(catalogue_listing(res.kind, query["show"]), query)
         return page_json(rows, total, limit, offset, res.dump)
 
-    @operation(f"/{plural}", "POST", f"create{res.title}", f"Add a {name}.", tag,
-               body=f"{res.title}Create", status=201, returns=res.title)
+    @operation(
+        f"/{plural}",
+        "POST",
+        f"create{res.title}",
+        f"Add a {name}.",
+        tag,
+        body=f"{res.title}Create",
+        status=201,
+        returns=res.title,
+    )
     def create_entry(body: dict):
         saved = _save(res, res.model(), body)
         location = url_for(f"api.get{res.title}", entry_id=saved.id)
@@ -135,9 +152,15 @@ def operations_of(res: Resource) -> tuple:
     def get_entry(entry_id: int):
         return res.dump(get_or_404(res.model, entry_id))
 
-    @operation(one, "PATCH", f"update{res.title}",
-               f"Change a {name}: only the fields sent change.", tag,
-               body=f"{res.title}Update", returns=res.title)
+    @operation(
+        one,
+        "PATCH",
+        f"update{res.title}",
+        f"Change a {name}: only the fields sent change.",
+        tag,
+        body=f"{res.title}Update",
+        returns=res.title,
+    )
     def update_entry(entry_id: int, body: dict):
         entry = get_or_404(res.model, entry_id)
         if set(body) == {"is_archived"}:
@@ -147,17 +170,30 @@ def operations_of(res: Resource) -> tuple:
             return res.dump(entry)
         return res.dump(_save(res, entry, body))
 
-    @operation(one, "DELETE", f"delete{res.title}",
-               f"Delete a {name} that is in no issue; one in an issue gets 409: archive it "
-               "instead (PATCH is_archived), so sent issues stay as they were.",
-               tag, status=204, errors=(409,))
+    @operation(
+        one,
+        "DELETE",
+        f"delete{res.title}",
+        f"Delete a {name} that is in no issue; one in an issue gets 409: archive it "
+        "instead (PATCH is_archived), so sent issues stay as they were.",
+        tag,
+        status=204,
+        errors=(409,),
+    )
     def delete_entry(entry_id: int):
         delete_catalogue_entry(get_or_404(res.model, entry_id))
         db.session.commit()
         return "", 204
 
-    @operation(f"{one}/duplicate", "POST", f"duplicate{res.title}",
-               f"Copy a {name} (new slug, not archived).", tag, status=201, returns=res.title)
+    @operation(
+        f"{one}/duplicate",
+        "POST",
+        f"duplicate{res.title}",
+        f"Copy a {name} (new slug, not archived).",
+        tag,
+        status=201,
+        returns=res.title,
+    )
     def duplicate_entry(entry_id: int):
         copy = ops.duplicate_entry(get_or_404(res.model, entry_id))
         db.session.commit()

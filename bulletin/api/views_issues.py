@@ -5,22 +5,25 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from bulletin.core import fields
-from bulletin.i18n import LANGUAGES
-
-from bulletin.core.audit import record_audit
-from bulletin.core import issues as ops
-from bulletin.extensions import db
-from bulletin.models import Issue, IssueItem, Opportunity, Send, Workshop
 from bulletin.api.serialize import issue_json, page_json
 from bulletin.api.validation import ApiError, check_rules, invalid, parse_timestamp
 from bulletin.api.views import PAGING, get_or_404, operation, paginate
+from bulletin.core import fields
+from bulletin.core import issues as ops
+from bulletin.core.audit import record_audit
+from bulletin.extensions import db
+from bulletin.i18n import LANGUAGES
+from bulletin.models import Issue, IssueItem, Opportunity, Send, Workshop
 
 ONE = "/issues/<int:issue_id>"
 ITEM = ONE + "/items/<int:item_id>"
-STATUS = {"name": "status", "in": "query", "required": False,
-          "description": "draft: not yet sent; published: sent (in the public archive).",
-          "schema": {"type": "string", "enum": ["all", "draft", "published"], "default": "all"}}
+STATUS = {
+    "name": "status",
+    "in": "query",
+    "required": False,
+    "description": "draft: not yet sent; published: sent (in the public archive).",
+    "schema": {"type": "string", "enum": ["all", "draft", "published"], "default": "all"},
+}
 
 
 def _require_one(data: dict, field: str) -> None:
@@ -35,11 +38,19 @@ def _item(issue: Issue, item_id: int) -> IssueItem:
     return item
 
 
-@operation("/issues", "GET", "listIssues", "Issues, drafts first, newest first.", "issues",
-           returns="IssuePage", query=(STATUS, *PAGING))
+@operation(
+    "/issues",
+    "GET",
+    "listIssues",
+    "Issues, drafts first, newest first.",
+    "issues",
+    returns="IssuePage",
+    query=(STATUS, *PAGING),
+)
 def list_issues(query: dict):
-    statement = select(Issue).order_by(Issue.published_at.is_not(None), Issue.created_at.desc(),
-                                       Issue.id.desc())
+    statement = select(Issue).order_by(
+        Issue.published_at.is_not(None), Issue.created_at.desc(), Issue.id.desc()
+    )
     if query["status"] == "draft":
         statement = statement.where(Issue.published_at.is_(None))
     elif query["status"] == "published":
@@ -48,8 +59,16 @@ def list_issues(query: dict):
     return page_json(rows, total, limit, offset, issue_json)
 
 
-@operation("/issues", "POST", "createIssue", "Start a draft issue.", "issues",
-           body="IssueCreate", status=201, returns="Issue")
+@operation(
+    "/issues",
+    "POST",
+    "createIssue",
+    "Start a draft issue.",
+    "issues",
+    body="IssueCreate",
+    status=201,
+    returns="Issue",
+)
 def create_issue(body: dict):
     check_rules(fields.ISSUE, body)
     _require_one(body, "subject")
@@ -63,10 +82,17 @@ def get_issue(issue_id: int):
     return issue_json(get_or_404(Issue, issue_id))
 
 
-@operation(ONE, "PATCH", "updateIssue",
-           "Change an issue's text. Send the `version` you read: if someone saved since, "
-           "the answer is 409 with current_version, and nothing changes.", "issues",
-           body="IssueUpdate", returns="Issue", errors=(409,))
+@operation(
+    ONE,
+    "PATCH",
+    "updateIssue",
+    "Change an issue's text. Send the `version` you read: if someone saved since, "
+    "the answer is 409 with current_version, and nothing changes.",
+    "issues",
+    body="IssueUpdate",
+    returns="Issue",
+    errors=(409,),
+)
 def update_issue(issue_id: int, body: dict):
     issue = get_or_404(Issue, issue_id)
     check_rules(fields.ISSUE, body)
@@ -78,13 +104,23 @@ def update_issue(issue_id: int, body: dict):
     except (ops.StaleIssue, StaleDataError):
         db.session.rollback()
         current = db.session.get(Issue, issue_id)
-        raise ApiError(409, "Someone else saved this issue since you read it: read it again.",
-                       current_version=current.version if current else 0) from None
+        raise ApiError(
+            409,
+            "Someone else saved this issue since you read it: read it again.",
+            current_version=current.version if current else 0,
+        ) from None
     return issue_json(issue)
 
 
-@operation(ONE, "DELETE", "deleteIssue", "Delete an issue that has never had a send.",
-           "issues", status=204, errors=(409,))
+@operation(
+    ONE,
+    "DELETE",
+    "deleteIssue",
+    "Delete an issue that has never had a send.",
+    "issues",
+    status=204,
+    errors=(409,),
+)
 def delete_issue(issue_id: int):
     issue = get_or_404(Issue, issue_id)
     if db.session.scalar(select(func.count(Send.id)).where(Send.issue_id == issue.id)):
@@ -105,9 +141,16 @@ def _catalogue_entry(issue: Issue, body: dict):
     return entry
 
 
-@operation(ONE + "/items", "POST", "addIssueItem",
-           "Add a workshop or opportunity (at the end of its section) or a news item.",
-           "issues", body="ItemCreate", status=201, returns="Issue")
+@operation(
+    ONE + "/items",
+    "POST",
+    "addIssueItem",
+    "Add a workshop or opportunity (at the end of its section) or a news item.",
+    "issues",
+    body="ItemCreate",
+    status=201,
+    returns="Issue",
+)
 def add_item(issue_id: int, body: dict):
     issue = get_or_404(Issue, issue_id)
     if body["kind"] == "news":
@@ -121,8 +164,15 @@ def add_item(issue_id: int, body: dict):
     return issue_json(issue), 201
 
 
-@operation(ITEM, "PATCH", "updateNewsItem", "Change a news item's text (fields not sent stay).",
-           "issues", body="NewsUpdate", returns="Issue")
+@operation(
+    ITEM,
+    "PATCH",
+    "updateNewsItem",
+    "Change a news item's text (fields not sent stay).",
+    "issues",
+    body="NewsUpdate",
+    returns="Issue",
+)
 def update_news(issue_id: int, item_id: int, body: dict):
     issue = get_or_404(Issue, issue_id)
     item = _item(issue, item_id)
@@ -136,9 +186,15 @@ def update_news(issue_id: int, item_id: int, body: dict):
     return issue_json(issue)
 
 
-@operation(ITEM + "/move", "POST", "moveIssueItem",
-           "Swap an item with its neighbour in its section; moved is false at either end.",
-           "issues", body="ItemMove", returns="ItemMoved")
+@operation(
+    ITEM + "/move",
+    "POST",
+    "moveIssueItem",
+    "Swap an item with its neighbour in its section; moved is false at either end.",
+    "issues",
+    body="ItemMove",
+    returns="ItemMoved",
+)
 def move_item(issue_id: int, item_id: int, body: dict):
     issue = get_or_404(Issue, issue_id)
     moved = ops.move_item(_item(issue, item_id), body["direction"])
@@ -146,8 +202,9 @@ def move_item(issue_id: int, item_id: int, body: dict):
     return {"moved": moved, "issue": issue_json(issue)}
 
 
-@operation(ITEM, "DELETE", "removeIssueItem", "Take an item out of the issue.", "issues",
-           returns="Issue")
+@operation(
+    ITEM, "DELETE", "removeIssueItem", "Take an item out of the issue.", "issues", returns="Issue"
+)
 def remove_item(issue_id: int, item_id: int):
     issue = get_or_404(Issue, issue_id)
     ops.remove_item(_item(issue, item_id))
@@ -155,10 +212,16 @@ def remove_item(issue_id: int, item_id: int):
     return issue_json(issue)
 
 
-@operation(ONE + "/fill", "POST", "fillIssue",
-           "Add every workshop starting within `weeks` of send_at (default now) and every "
-           "open opportunity not yet in the issue.", "issues", body="IssueFill",
-           returns="IssueFilled")
+@operation(
+    ONE + "/fill",
+    "POST",
+    "fillIssue",
+    "Add every workshop starting within `weeks` of send_at (default now) and every "
+    "open opportunity not yet in the issue.",
+    "issues",
+    body="IssueFill",
+    returns="IssueFilled",
+)
 def fill_issue(issue_id: int, body: dict):
     issue = get_or_404(Issue, issue_id)
     send_at = parse_timestamp("send_at", body["send_at"]) if body.get("send_at") else None
@@ -168,5 +231,15 @@ def fill_issue(issue_id: int, body: dict):
 
 
 #: This module's operations, in the order of the OpenAPI document.
-OPERATIONS = (list_issues, create_issue, get_issue, update_issue, delete_issue, add_item, update_news,
-              move_item, remove_item, fill_issue)
+OPERATIONS = (
+    list_issues,
+    create_issue,
+    get_issue,
+    update_issue,
+    delete_issue,
+    add_item,
+    update_news,
+    move_item,
+    remove_item,
+    fill_issue,
+)

@@ -8,28 +8,39 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy import select
 
-from bulletin.core import sends as send_ops
-from bulletin.core.audit import record_audit
-from bulletin.extensions import db
-from bulletin.models import Issue, Send, SendStatus, Topic, utcnow
 from bulletin.api.schemas import ID_MAX
 from bulletin.api.serialize import page_json, send_json
 from bulletin.api.validation import ApiError, invalid, parse_timestamp
 from bulletin.api.views import PAGING, get_or_404, operation, paginate
+from bulletin.core import sends as send_ops
+from bulletin.core.audit import record_audit
+from bulletin.extensions import db
+from bulletin.models import Issue, Send, SendStatus, Topic, utcnow
 
 SEND_FILTERS = (
-    {"name": "issue_id", "in": "query", "required": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX}},
-    {"name": "status", "in": "query", "required": False,
-     "schema": {"type": "string", "enum": [str(s) for s in SendStatus]}},
+    {
+        "name": "issue_id",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+    },
+    {
+        "name": "status",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": [str(s) for s in SendStatus]},
+    },
 )
 
 
 def _audience(body: dict) -> dict[str, list[str]]:
     given = body["audience"]
     audience = {key: list(given.get(key) or []) for key in ("topics", "regions", "languages")}
-    active = set(db.session.scalars(
-        select(Topic.slug).where(Topic.is_active, Topic.slug.in_(audience["topics"]))))
+    active = set(
+        db.session.scalars(
+            select(Topic.slug).where(Topic.is_active, Topic.slug.in_(audience["topics"]))
+        )
+    )
     unknown = [slug for slug in audience["topics"] if slug not in active]
     if unknown:
         raise invalid("audience.topics", f"Unknown or inactive topic: {unknown[0]}.")
@@ -45,25 +56,44 @@ def _when(raw: str):
     return moment
 
 
-@operation("/issues/<int:issue_id>/sends", "POST", "scheduleSend",
-           "Schedule a send of the issue to an audience, now or at a time.", "sends",
-           body="SendCreate", status=201, returns="Send", errors=(409,))
+@operation(
+    "/issues/<int:issue_id>/sends",
+    "POST",
+    "scheduleSend",
+    "Schedule a send of the issue to an audience, now or at a time.",
+    "sends",
+    body="SendCreate",
+    status=201,
+    returns="Send",
+    errors=(409,),
+)
 def schedule_send(issue_id: int, body: dict):
     issue = get_or_404(Issue, issue_id)
     audience, when = _audience(body), _when(body["scheduled_at"])
     try:
-        send = send_ops.schedule_send(issue, send_ops.audience_json(**audience), when,
-                                      g.api_token.editor)
+        send = send_ops.schedule_send(
+            issue, send_ops.audience_json(**audience), when, g.api_token.editor
+        )
     except send_ops.SendStateError as exc:
         raise ApiError(409, f"This issue cannot be sent: {exc}.") from None
-    record_audit("send.schedule", send, detail={"audience": audience, "via": "api",
-                                                "scheduled_at": send.scheduled_at.isoformat()})
+    record_audit(
+        "send.schedule",
+        send,
+        detail={"audience": audience, "via": "api", "scheduled_at": send.scheduled_at.isoformat()},
+    )
     db.session.commit()
     return send_json(send), 201, {"Location": f"/api/v1/sends/{send.id}"}
 
 
-@operation("/sends", "GET", "listSends", "Sends, newest first.", "sends", returns="SendPage",
-           query=(*SEND_FILTERS, *PAGING))
+@operation(
+    "/sends",
+    "GET",
+    "listSends",
+    "Sends, newest first.",
+    "sends",
+    returns="SendPage",
+    query=(*SEND_FILTERS, *PAGING),
+)
 def list_sends(query: dict):
     statement = select(Send).order_by(Send.id.desc())
     if query["issue_id"] is not None:
@@ -74,16 +104,27 @@ def list_sends(query: dict):
     return page_json(rows, total, limit, offset, send_json)
 
 
-@operation("/sends/<int:send_id>", "GET", "getSend",
-           "A send with its progress: counts by delivery status, rate and time left.", "sends",
-           returns="Send")
+@operation(
+    "/sends/<int:send_id>",
+    "GET",
+    "getSend",
+    "A send with its progress: counts by delivery status, rate and time left.",
+    "sends",
+    returns="Send",
+)
 def get_send(send_id: int):
     return send_json(get_or_404(Send, send_id))
 
 
-@operation("/sends/<int:send_id>/cancel", "POST", "cancelSend",
-           "Cancel a send that has not finished: its queued deliveries are skipped.", "sends",
-           returns="Send", errors=(409,))
+@operation(
+    "/sends/<int:send_id>/cancel",
+    "POST",
+    "cancelSend",
+    "Cancel a send that has not finished: its queued deliveries are skipped.",
+    "sends",
+    returns="Send",
+    errors=(409,),
+)
 def cancel_send(send_id: int):
     send = get_or_404(Send, send_id)
     try:

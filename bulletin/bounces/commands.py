@@ -22,8 +22,12 @@ def classify_bounce(files: tuple[str, ...]) -> None:
     """Print one JSON line per FILE: its kind, status and failed recipient."""
     for name in files:
         result = classify_message(_read(name))
-        record = {"file": name, "kind": result.kind, "status": result.status,
-                  "recipient": result.recipient}
+        record = {
+            "file": name,
+            "kind": result.kind,
+            "status": result.status,
+            "recipient": result.recipient,
+        }
         click.echo(json.dumps(record, ensure_ascii=False))
 
 
@@ -48,12 +52,15 @@ def bounce_server_command(host: str, port: int, lmtp: bool) -> None:
     app = current_app._get_current_object()
     if not app.config.get("BOUNCE_DOMAIN"):
         raise click.UsageError("Set BOUNCE_DOMAIN: the server accepts mail for that domain only.")
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     server = make_server(app, host, port, lmtp=lmtp)
     server.start()
-    click.echo(f"{'LMTP' if lmtp else 'SMTP'} bounce server on {host}:{port} "
-               f"for @{app.config['BOUNCE_DOMAIN']}")
+    click.echo(
+        f"{'LMTP' if lmtp else 'SMTP'} bounce server on {host}:{port} "
+        f"for @{app.config['BOUNCE_DOMAIN']}"
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -74,8 +81,10 @@ def process_bounces_command(paths: tuple[str, ...]) -> None:
             tally = process_path(path)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="PATH") from exc
-        click.echo(f"{path}: {tally.processed} processed, {tally.duplicates} seen before, "
-                   f"{tally.failed} failed")
+        click.echo(
+            f"{path}: {tally.processed} processed, {tally.duplicates} seen before, "
+            f"{tally.failed} failed"
+        )
         failed += tally.failed
     if failed:
         raise SystemExit(1)

@@ -18,8 +18,11 @@ from flask import current_app
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.exc import IntegrityError
 
+from bulletin.bounces.classify import Classification, classify_message
+from bulletin.bounces.classify.envelope import TOKEN_RE, envelope_tokens
+from bulletin.bounces.targets import Target, find_target, from_unsubscribe_token
+from bulletin.core.subscribers import unsubscribe
 from bulletin.core.suppressions import Report, bounce_event, complaint, hard_bounce
-
 from bulletin.extensions import db
 from bulletin.models import (
     BounceAction,
@@ -29,10 +32,6 @@ from bulletin.models import (
     InboundMessage,
     utcnow,
 )
-from bulletin.core.subscribers import unsubscribe
-from bulletin.bounces.classify import Classification, classify_message
-from bulletin.bounces.classify.envelope import TOKEN_RE, envelope_tokens
-from bulletin.bounces.targets import Target, find_target, from_unsubscribe_token
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +51,9 @@ class Policy:
     @classmethod
     def from_config(cls, config) -> Policy:
         """Read BOUNCE_SOFT_LIMIT and BOUNCE_SOFT_WINDOW_DAYS."""
-        return cls(int(config["BOUNCE_SOFT_LIMIT"]),
-                   timedelta(days=int(config["BOUNCE_SOFT_WINDOW_DAYS"])))
+        return cls(
+            int(config["BOUNCE_SOFT_LIMIT"]), timedelta(days=int(config["BOUNCE_SOFT_WINDOW_DAYS"]))
+        )
 
 
 def message_key(raw: bytes) -> str:
@@ -87,8 +87,13 @@ def claim_once(key: str, source: str) -> InboundMessage | None:
     return row
 
 
-def ingest_raw(raw: bytes, *, source: str, recipients: Iterable[str] = (),
-               classification: Classification | None = None) -> BounceEvent | None:
+def ingest_raw(
+    raw: bytes,
+    *,
+    source: str,
+    recipients: Iterable[str] = (),
+    classification: Classification | None = None,
+) -> BounceEvent | None:
     """Process one inbound mail once; None when it was already processed.
 
     Doors that take mail from strangers pass the classification made beforehand by
@@ -132,8 +137,9 @@ def apply_mailto(token: str, *, source: str) -> BounceEvent:
     return _event("unsubscribe", target, source, action)
 
 
-def apply_classification(result: Classification, *, source: str, policy: Policy | None = None,
-                         vouched: bool = False) -> BounceEvent:
+def apply_classification(
+    result: Classification, *, source: str, policy: Policy | None = None, vouched: bool = False
+) -> BounceEvent:
     """Decide what a classified report means for its subscriber, do it and record it.
 
     Only a report that proves we sent that message to that reader changes the reader
@@ -164,17 +170,26 @@ def _would_act(result: Classification) -> bool:
 def _unmatched(result: Classification, target: Target, source: str) -> BounceEvent:
     if target.how != "none":  # our signature verified, but its delivery or reader is gone
         return _event(result.kind, target, source, BounceAction.UNMATCHED, result)
-    log.info("a %s report via %s carries no proof that we sent that message to that reader: "
-             "recorded, nobody changed", result.kind, source)
+    log.info(
+        "a %s report via %s carries no proof that we sent that message to that reader: "
+        "recorded, nobody changed",
+        result.kind,
+        source,
+    )
     return _event(result.kind, target, source, BounceAction.UNPROVEN, result)
 
 
 def _alert(result: Classification, target: Target, source: str) -> BounceEvent:
     event = _event(result.kind, target, source, BounceAction.ALERT, result)
     event.is_sender_fault = True
-    log.warning("sender-side rejection (%s via %s, status %s): check the sending domain's "
-                "reputation and authentication: %s", result.kind, source, result.status,
-                event.diagnostic)
+    log.warning(
+        "sender-side rejection (%s via %s, status %s): check the sending domain's "
+        "reputation and authentication: %s",
+        result.kind,
+        source,
+        result.status,
+        event.diagnostic,
+    )
     return event
 
 
@@ -187,42 +202,67 @@ def _soft(result: Classification, target: Target, source: str, policy: Policy) -
     return event
 
 
-def soft_count(subscriber_id: int, delivery_id: int | None, policy: Policy,
-               now: datetime | None = None) -> int:
+def soft_count(
+    subscriber_id: int, delivery_id: int | None, policy: Policy, now: datetime | None = None
+) -> int:
     """Soft bounces (one per delivery) in the window and since the last sign of delivery."""
     since = (now or utcnow()) - policy.soft_window
     success = last_success(subscriber_id, delivery_id)
     if success is not None and success > since:
         since = success
     per_delivery = func.coalesce(BounceEvent.delivery_id, -BounceEvent.id)
-    return db.session.scalar(select(func.count(func.distinct(per_delivery))).where(
-        BounceEvent.subscriber_id == subscriber_id, BounceEvent.kind == "soft",
-        BounceEvent.created_at > since)) or 0
+    return (
+        db.session.scalar(
+            select(func.count(func.distinct(per_delivery))).where(
+                BounceEvent.subscriber_id == subscriber_id,
+                BounceEvent.kind == "soft",
+                BounceEvent.created_at > since,
+            )
+        )
+        or 0
+    )
 
 
 def last_success(subscriber_id: int, current_delivery: int | None) -> datetime | None:
     """When a message last reached the reader: a delivered report, or a sent unbounced delivery."""
-    delivered = db.session.scalar(select(func.max(BounceEvent.created_at)).where(
-        BounceEvent.subscriber_id == subscriber_id, BounceEvent.kind == "delivered"))
-    bounced = select(BounceEvent.id).where(BounceEvent.delivery_id == Delivery.id,
-                                           BounceEvent.kind.in_(("hard", "soft")))
-    sent = db.session.scalar(select(func.max(Delivery.sent_at)).where(and_(
-        Delivery.subscriber_id == subscriber_id, Delivery.status == DeliveryStatus.SENT,
-        Delivery.id != (current_delivery or 0), not_(bounced.exists()))))
+    delivered = db.session.scalar(
+        select(func.max(BounceEvent.created_at)).where(
+            BounceEvent.subscriber_id == subscriber_id, BounceEvent.kind == "delivered"
+        )
+    )
+    bounced = select(BounceEvent.id).where(
+        BounceEvent.delivery_id == Delivery.id, BounceEvent.kind.in_(("hard", "soft"))
+    )
+    sent = db.session.scalar(
+        select(func.max(Delivery.sent_at)).where(
+            and_(
+                Delivery.subscriber_id == subscriber_id,
+                Delivery.status == DeliveryStatus.SENT,
+                Delivery.id != (current_delivery or 0),
+                not_(bounced.exists()),
+            )
+        )
+    )
     return max((t for t in (delivered, sent) if t is not None), default=None)
 
 
 def _report(target: Target, source: str, result: Classification | None = None) -> Report:
     """The policy's view of a report: whom it is about (by proof) and what it said."""
     address = target.email or (result.recipient if result else None)
-    return Report(subscriber=target.subscriber, address=address, source=source,
-                  delivery_id=target.delivery_id, status=result.status if result else None,
-                  diagnostic=result.diagnostic if result else None,
-                  feedback_type=result.feedback_type if result else None)
+    return Report(
+        subscriber=target.subscriber,
+        address=address,
+        source=source,
+        delivery_id=target.delivery_id,
+        status=result.status if result else None,
+        diagnostic=result.diagnostic if result else None,
+        feedback_type=result.feedback_type if result else None,
+    )
 
 
-def _event(kind: str, target: Target, source: str, action: str,
-           result: Classification | None = None) -> BounceEvent:
+def _event(
+    kind: str, target: Target, source: str, action: str, result: Classification | None = None
+) -> BounceEvent:
     return bounce_event(kind, _report(target, source, result), action)
 
 
@@ -232,4 +272,3 @@ def _at(address: str, domain: str) -> bool:
 
 def _headers(raw: bytes) -> Message:
     return BytesHeaderParser().parsebytes(raw[:65536])
-

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from bulletin.config import Config
-from bulletin.extensions import db
 from bulletin.bounces.ingest import ingest_raw
 from bulletin.bounces.pool import classify_isolated
+from bulletin.config import Config
+from bulletin.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +96,19 @@ def parse_imap_url(url: str) -> ImapAddress:
     if parts.scheme not in ("imap", "imaps") or not parts.hostname or parts.username is None:
         raise ValueError("BOUNCE_IMAP_URL must look like imaps://user:password@host/INBOX")
     is_ssl = parts.scheme == "imaps"
-    return ImapAddress(is_ssl, parts.hostname, parts.port or (993 if is_ssl else 143),
-                       unquote(parts.username), unquote(parts.password or ""),
-                       unquote(parts.path.lstrip("/")) or "INBOX")
+    return ImapAddress(
+        is_ssl,
+        parts.hostname,
+        parts.port or (993 if is_ssl else 143),
+        unquote(parts.username),
+        unquote(parts.password or ""),
+        unquote(parts.path.lstrip("/")) or "INBOX",
+    )
 
 
-def connect_imap(where: ImapAddress, *, timeout: float = 60.0,
-                 ca_file: str | None = None) -> imaplib.IMAP4:
+def connect_imap(
+    where: ImapAddress, *, timeout: float = 60.0, ca_file: str | None = None
+) -> imaplib.IMAP4:
     """Open the connection; over TLS, only to a server whose certificate names where.host.
 
     imaplib's own default TLS context checks neither the certificate nor the host name, so
@@ -169,9 +175,16 @@ def poll_bounce_mailbox(worker) -> None:
         tally = poll_imap(url, ca_file=worker.app.config.get("BOUNCE_IMAP_CA_FILE"))
     except ssl.SSLCertVerificationError as exc:
         # Not logged in, nothing read: say why in one line; the next poll tries again.
-        log.error("bounce mailbox: refused the IMAP server's TLS certificate (%s); if a "
-                  "private CA signs it, set BOUNCE_IMAP_CA_FILE", exc.verify_message)
+        log.error(
+            "bounce mailbox: refused the IMAP server's TLS certificate (%s); if a "
+            "private CA signs it, set BOUNCE_IMAP_CA_FILE",
+            exc.verify_message,
+        )
         return
     if tally.processed or tally.failed:
-        log.info("bounce mailbox: %d processed, %d failed, %d seen before", tally.processed,
-                 tally.failed, tally.duplicates)
+        log.info(
+            "bounce mailbox: %d processed, %d failed, %d seen before",
+            tally.processed,
+            tally.failed,
+            tally.duplicates,
+        )

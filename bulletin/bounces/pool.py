@@ -69,8 +69,9 @@ class _Worker:
 
     def __init__(self, context: multiprocessing.context.BaseContext, classifier: Classifier):
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, classifier), daemon=True,
-                                       name="bounce-classifier")
+        self.process = context.Process(
+            target=_serve, args=(child, classifier), daemon=True, name="bounce-classifier"
+        )
         self.process.start()
         child.close()
         try:
@@ -118,8 +119,11 @@ class ClassifierPool:
                 result = worker.classify(raw, self.timeout)
             except TimeoutError:
                 self._discard(worker)
-                log.warning("classifying a message took over %g s: recorded as unclassified, "
-                            "its worker process replaced", self.timeout)
+                log.warning(
+                    "classifying a message took over %g s: recorded as unclassified, "
+                    "its worker process replaced",
+                    self.timeout,
+                )
                 return unclassified(f"classification did not finish within {self.timeout:g} s")
             except EOFError:
                 self._discard(worker)
@@ -185,7 +189,8 @@ def classifier_pool(app: Flask) -> ClassifierPool:
         if pool is None:
             pool = app.extensions[EXTENSION] = ClassifierPool(
                 workers=int(app.config["BOUNCE_CLASSIFY_WORKERS"]),
-                timeout=float(app.config["BOUNCE_CLASSIFY_TIMEOUT_SECONDS"]))
+                timeout=float(app.config["BOUNCE_CLASSIFY_TIMEOUT_SECONDS"]),
+            )
         return pool
 
 

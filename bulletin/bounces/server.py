@@ -10,8 +10,8 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Flask
 
-from bulletin.extensions import db
 from bulletin.bounces.pool import classify_isolated
+from bulletin.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +23,14 @@ class BounceHandler:
         self.app, self.lmtp = app, lmtp
         self.domain = (app.config.get("BOUNCE_DOMAIN") or "").lower()
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         if not self.domain or not address.lower().endswith("@" + self.domain):
             return "550 5.1.1 Not a bounce address of this server"
         envelope.rcpt_tos.append(address)
@@ -52,8 +58,7 @@ class BounceHandler:
             try:
                 # In a worker process: this thread only waits, so the event loop keeps answering.
                 result = classify_isolated(raw)
-                event = ingest_raw(raw, source="smtp", recipients=recipients,
-                                   classification=result)
+                event = ingest_raw(raw, source="smtp", recipients=recipients, classification=result)
                 db.session.commit()
                 if event is not None:
                     log.info("inbound %s: %s", event.kind, event.action)
@@ -71,8 +76,9 @@ class _SizeReplies:
 
     async def push(self, status: str) -> None:
         if status.startswith("552 Error:"):
-            status = (f"552 5.3.4 Message too big for this server "
-                      f"(limit {self.data_size_limit} bytes)")
+            status = (
+                f"552 5.3.4 Message too big for this server (limit {self.data_size_limit} bytes)"
+            )
         await super().push(status)  # type: ignore[misc]
 
 
@@ -92,8 +98,9 @@ class BounceController(Controller):
     """
 
     def __init__(self, handler: BounceHandler, *, hostname: str, port: int, max_bytes: int):
-        super().__init__(handler, hostname=hostname, port=port, decode_data=False,
-                         data_size_limit=max_bytes)
+        super().__init__(
+            handler, hostname=hostname, port=port, decode_data=False, data_size_limit=max_bytes
+        )
 
     def factory(self) -> SMTP:
         if self.handler.lmtp:
@@ -103,5 +110,9 @@ class BounceController(Controller):
 
 def make_server(app: Flask, host: str, port: int, *, lmtp: bool = False) -> BounceController:
     """A stopped listener; call .start() and .stop() (then close_classifier_pool(app))."""
-    return BounceController(BounceHandler(app, lmtp=lmtp), hostname=host, port=port,
-                            max_bytes=int(app.config["BOUNCE_MAX_MESSAGE_BYTES"]))
+    return BounceController(
+        BounceHandler(app, lmtp=lmtp),
+        hostname=host,
+        port=port,
+        max_bytes=int(app.config["BOUNCE_MAX_MESSAGE_BYTES"]),
+    )

@@ -12,15 +12,13 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from bulletin.bounces.classify import Classification
 from bulletin.core.subscribers import find_by_email, find_by_uid
-
-from bulletin.mail.messages import default_list_id
-
-from bulletin.mail import tokens
 from bulletin.extensions import db
+from bulletin.mail import tokens
+from bulletin.mail.messages import default_list_id
 from bulletin.mail.mime import domain_of
 from bulletin.models import Delivery, OutboxMessage, Subscriber
-from bulletin.bounces.classify import Classification
 
 
 @dataclass(frozen=True)
@@ -86,8 +84,9 @@ def from_bounce_token(token: str) -> Target | None:
     if kind == "o":
         row = db.session.get(OutboxMessage, int(number))
         if row is not None and (row.subscriber is not None or row.to_address):
-            return Target(row.subscriber, None, None if row.subscriber else row.to_address,
-                          how="token")
+            return Target(
+                row.subscriber, None, None if row.subscriber else row.to_address, how="token"
+            )
     return Target(how="token")  # signed by us, but the row is gone
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 from flask import Blueprint, current_app, request
 
-from bulletin.extensions import csrf, db, limiter
 from bulletin.bounces.ingest import (
     apply_classification,
     apply_mailto,
@@ -32,6 +31,7 @@ from bulletin.bounces.providers.postmark import (
 )
 from bulletin.bounces.providers.ses_events import classify_ses, notification_type, received_mail
 from bulletin.bounces.providers.sns import SnsError, confirm_subscription, verify_message
+from bulletin.extensions import csrf, db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,9 @@ def _postmark_authorised() -> bool:
     given = request.authorization
     if not user or not password or given is None or given.type != "basic":
         return False
-    return (hmac.compare_digest((given.username or "").encode(), user.encode())
-            & hmac.compare_digest((given.password or "").encode(), password.encode()))
+    return hmac.compare_digest(
+        (given.username or "").encode(), user.encode()
+    ) & hmac.compare_digest((given.password or "").encode(), password.encode())
 
 
 @bp.post("/postmark")
@@ -144,8 +145,9 @@ def postmark():
     if result is None or key is None:
         return _refuse(400, "not a Postmark bounce or spam complaint", "postmark")
     # Behind its credentials Postmark vouches for the recipient, as SES does (_apply_all).
-    return _once("postmark", key,
-                 lambda: apply_classification(result, source="postmark", vouched=True))
+    return _once(
+        "postmark", key, lambda: apply_classification(result, source="postmark", vouched=True)
+    )
 
 
 def _postmark_inbound(payload: dict):
@@ -159,14 +161,14 @@ def _postmark_inbound(payload: dict):
     return _ingest_inbound("postmark-inbound", key, raw, recipients, source="postmark")
 
 
-def _ingest_inbound(provider: str, key: str, raw: bytes, recipients: list[str], *,
-                    source: str):
+def _ingest_inbound(provider: str, key: str, raw: bytes, recipients: list[str], *, source: str):
     """Inbound mail (anyone's words): classified out of process first, then recorded once."""
     try:
         result = classify_isolated(raw)
     except ClassifierUnavailable:
         return _refuse(503, "no classifier could take the message; retry later", source)
-    return _once(provider, key, lambda: ingest_raw(raw, source=source, recipients=recipients,
-                                                   classification=result))
-
-
+    return _once(
+        provider,
+        key,
+        lambda: ingest_raw(raw, source=source, recipients=recipients, classification=result),
+    )

@@ -33,8 +33,7 @@ def issue_token(editor: Editor, name: str, *, by: Editor | None = None) -> tuple
     row = ApiToken(name=name.strip(), token_hash=hash_token(token), editor=editor)
     db.session.add(row)
     db.session.flush()
-    record_audit("api_token.create", row, detail={"name": row.name, "editor": editor.id},
-                 editor=by)
+    record_audit("api_token.create", row, detail={"name": row.name, "editor": editor.id}, editor=by)
     return row, token
 
 

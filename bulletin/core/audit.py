@@ -36,6 +36,7 @@ def visible_to(editor) -> ColumnElement[bool] | None:
     the editorial actions of anyone. None: no filter."""
     if editor.is_admin:
         return None
-    editorial = [AuditLog.action.startswith(f"{noun}.", autoescape=True)
-                 for noun in EDITORIAL_NOUNS]
+    editorial = [
+        AuditLog.action.startswith(f"{noun}.", autoescape=True) for noun in EDITORIAL_NOUNS
+    ]
     return or_(AuditLog.editor_id == editor.id, *editorial)

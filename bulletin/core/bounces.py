@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 
 from bulletin.core.audit import record_audit
-from bulletin.extensions import db
-from bulletin.models import BounceAction, BounceEvent, Subscriber, SubscriberStatus, Suppression
-from bulletin.mail.pseudonyms import hash_address
 from bulletin.core.suppressions import lift, suppress
+from bulletin.extensions import db
+from bulletin.mail.pseudonyms import hash_address
+from bulletin.models import BounceAction, BounceEvent, Subscriber, SubscriberStatus, Suppression
 
 CSV_COLUMNS = ["address_hash", "reason", "source", "created_at"]
 
@@ -56,8 +56,11 @@ def lift_subscriber(subscriber: Subscriber, why: str) -> bool:
 
 def reason_counts() -> list[tuple[str, int]]:
     """How many entries the list holds per reason."""
-    return db.session.execute(select(Suppression.reason, func.count()).group_by(
-        Suppression.reason).order_by(Suppression.reason)).all()
+    return db.session.execute(
+        select(Suppression.reason, func.count())
+        .group_by(Suppression.reason)
+        .order_by(Suppression.reason)
+    ).all()
 
 
 def suppressions_csv() -> Iterator[str]:
@@ -67,8 +70,9 @@ def suppressions_csv() -> Iterator[str]:
     writer.writerow(CSV_COLUMNS)
     query = select(Suppression).order_by(Suppression.id).execution_options(yield_per=500)
     for entry in db.session.scalars(query):
-        writer.writerow([entry.address_hash, entry.reason, entry.source or "",
-                         entry.created_at.isoformat()])
+        writer.writerow(
+            [entry.address_hash, entry.reason, entry.source or "", entry.created_at.isoformat()]
+        )
         if buffer.tell() > 65536:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -78,14 +82,26 @@ def suppressions_csv() -> Iterator[str]:
 
 def bounce_history(subscriber_id: int, limit: int = 100) -> list[BounceEvent]:
     """A subscriber's bounce, complaint and unsubscribe-mail records, newest first."""
-    return list(db.session.scalars(select(BounceEvent).filter_by(subscriber_id=subscriber_id)
-                                   .order_by(BounceEvent.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(BounceEvent)
+            .filter_by(subscriber_id=subscriber_id)
+            .order_by(BounceEvent.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def sender_alerts(limit: int = 100) -> list[BounceEvent]:
     """Rejections that are our fault (policy, reputation, authentication), newest first."""
-    return list(db.session.scalars(select(BounceEvent).filter_by(is_sender_fault=True)
-                                   .order_by(BounceEvent.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(BounceEvent)
+            .filter_by(is_sender_fault=True)
+            .order_by(BounceEvent.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def unproven_reports(limit: int = 100, address: str | None = None) -> list[BounceEvent]:
@@ -100,8 +116,14 @@ def unproven_reports(limit: int = 100, address: str | None = None) -> list[Bounc
 def export_bounces(subscriber: Subscriber) -> list[dict]:
     """Subject access: the subscriber's bounce records, oldest first."""
     return [
-        {"at": event.created_at.isoformat(), "kind": event.kind, "status": event.status,
-         "diagnostic": event.diagnostic, "feedback_type": event.feedback_type,
-         "source": event.source, "action": event.action}
+        {
+            "at": event.created_at.isoformat(),
+            "kind": event.kind,
+            "status": event.status,
+            "diagnostic": event.diagnostic,
+            "feedback_type": event.feedback_type,
+            "source": event.source,
+            "action": event.action,
+        }
         for event in reversed(bounce_history(subscriber.id, limit=10_000))
     ]

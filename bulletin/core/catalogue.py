@@ -12,16 +12,15 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
+from bulletin.core.audit import record_audit
 from bulletin.core.fields import (
     OPPORTUNITY_FIELDS,
     OPPORTUNITY_TIMES,
     WORKSHOP_FIELDS,
     WORKSHOP_TIMES,
 )
-from bulletin.i18n import london_to_utc
-
-from bulletin.core.audit import record_audit
 from bulletin.extensions import db
+from bulletin.i18n import london_to_utc
 from bulletin.models import Opportunity, Topic, Workshop, utcnow
 
 
@@ -56,6 +55,7 @@ def catalogue_listing(kind: Kind, show: str):
     if show == "closed":
         return query.where(Opportunity.closes_at < now).order_by(Opportunity.closes_at.desc())
     return query.order_by(Opportunity.id.desc())
+
 
 CatalogueEntry = Workshop | Opportunity
 

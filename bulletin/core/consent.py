@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import bindparam, select
 
-from bulletin.i18n import Language, language_of
-
 from bulletin.extensions import db
+from bulletin.i18n import Language, language_of
 from bulletin.models import ConsentEvent, ConsentWording
 
 #: Bump the version whenever either text changes; old versions stay in the database.
@@ -39,7 +38,8 @@ def statement(lang: str) -> str:
 
 
 _STORED_LANGUAGES = select(ConsentWording.__table__.c.language).where(
-    ConsentWording.__table__.c.version == bindparam("version"))
+    ConsentWording.__table__.c.version == bindparam("version")
+)
 
 
 def ensure_wording() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bulletin.core.consent import ensure_wording
 from bulletin.extensions import db
 from bulletin.models import Topic
-from bulletin.core.consent import ensure_wording
 
 #: (slug, English, Welsh)
 DEFAULT_TOPICS = [

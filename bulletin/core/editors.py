@@ -13,10 +13,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
+from bulletin.core import sessions
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
 from bulletin.models import Editor, Role, utcnow
-from bulletin.core import sessions
 
 #: OWASP (SEC-08) asks for at least m=19456 KiB, t=2, p=1; these are argon2-cffi's
 #: RFC 9106 "low memory" profile, comfortably above it.
@@ -116,11 +116,13 @@ def authenticate(email: str, password: str) -> Editor | None:
 def check_new_password(password: str) -> None:
     """The one password rule, wherever a password is set: long enough and not a common one."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(_("The password must be at least %(n)d characters.",
-                             n=MIN_PASSWORD_LENGTH))
+        raise AccountError(
+            _("The password must be at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+        )
     if len(password) > MAX_PASSWORD_LENGTH:  # the forms' limit too; keeps the checks cheap
-        raise AccountError(_("The password must be at most %(n)d characters.",
-                             n=MAX_PASSWORD_LENGTH))
+        raise AccountError(
+            _("The password must be at most %(n)d characters.", n=MAX_PASSWORD_LENGTH)
+        )
     if is_common_password(password):
         raise AccountError(_("This password is too common: choose one that is harder to guess."))
 

@@ -98,7 +98,8 @@ class Field:
     def describe(self, problem: Problem) -> str:
         """The English sentence for a problem with this field."""
         return PROBLEM_TEXT[problem].format(
-            max_length=self.max_length, minimum=self.minimum, maximum=self.maximum)
+            max_length=self.max_length, minimum=self.minimum, maximum=self.maximum
+        )
 
 
 def problem_with(field: Field, value) -> Problem | None:
@@ -165,18 +166,25 @@ def is_web_link(text: str) -> bool:
         parts.port  # noqa: B018  (raises on a bad port)
     except ValueError:
         return False
-    return (parts.scheme in ("http", "https") and bool(parts.hostname)
-            and not (parts.username or parts.password) and bool(_HOSTNAME(parts.hostname)))
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not (parts.username or parts.password)
+        and bool(_HOSTNAME(parts.hostname))
+    )
 
 
 def _table(*fields: Field) -> dict[str, Field]:
     return {f.name: f for f in fields}
 
 
-def _bilingual(name: str, kind: Kind, max_length: int | None, *,
-               required: bool = False) -> tuple[Field, Field]:
-    return (Field(f"{name}_cy", kind, max_length, required=required),
-            Field(f"{name}_en", kind, max_length, required=required))
+def _bilingual(
+    name: str, kind: Kind, max_length: int | None, *, required: bool = False
+) -> tuple[Field, Field]:
+    return (
+        Field(f"{name}_cy", kind, max_length, required=required),
+        Field(f"{name}_en", kind, max_length, required=required),
+    )
 
 
 REGION_CODES: tuple[str, ...] = tuple(REGIONS)
@@ -199,7 +207,9 @@ _REGION = Field("region", Kind.CHOICE, 40, choices=("", *REGION_CODES))
 
 #: The columns an editor sets on a workshop (the API's WorkshopCreate, the WorkshopForm).
 WORKSHOP = _table(
-    *_TITLE, *_SUMMARY, *_BODY,
+    *_TITLE,
+    *_SUMMARY,
+    *_BODY,
     Field("is_online", Kind.FLAG),
     *_bilingual("venue", Kind.TEXT, 2000),
     Field("has_step_free_access", Kind.FLAG),
@@ -216,7 +226,9 @@ WORKSHOP = _table(
     Field("booking_deadline_at", Kind.WHEN),
 )
 OPPORTUNITY = _table(
-    *_TITLE, *_SUMMARY, *_BODY,
+    *_TITLE,
+    *_SUMMARY,
+    *_BODY,
     Field("kind", Kind.CHOICE, 30, choices=OPPORTUNITY_KINDS),
     *_bilingual("payment", Kind.TEXT, 2000),
     Field("url", Kind.LINK, 1000),
@@ -243,8 +255,11 @@ TEST_SEND = _table(
 
 def names(table: dict[str, Field], *kinds: Kind, exclude: tuple[Kind, ...] = ()) -> tuple[str, ...]:
     """The names of a table's fields, of the given kinds (all when none) bar `exclude`."""
-    return tuple(name for name, f in table.items()
-                 if (not kinds or f.kind in kinds) and f.kind not in exclude)
+    return tuple(
+        name
+        for name, f in table.items()
+        if (not kinds or f.kind in kinds) and f.kind not in exclude
+    )
 
 
 #: Columns an editor may set on each kind of entry, times apart (they are parsed in UK time).

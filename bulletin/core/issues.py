@@ -8,14 +8,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from wtforms import SelectChoice
 
-from bulletin.core.fields import ISSUE_FIELDS, NEWS_FIELDS
-from bulletin.i18n import LANGUAGES
-
 from bulletin.core.audit import record_audit
+from bulletin.core.catalogue import unique_slug
+from bulletin.core.fields import ISSUE_FIELDS, NEWS_FIELDS
 from bulletin.extensions import db
+from bulletin.i18n import LANGUAGES
 from bulletin.mail.issue_view import SECTION_OF_KIND
 from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
-from bulletin.core.catalogue import unique_slug
 
 
 class StaleIssue(Exception):
@@ -150,8 +149,9 @@ def flag_items(issue: Issue, at: datetime) -> dict[int, str]:
 
 def missing_languages(issue: Issue) -> list[tuple[str, str]]:
     """(what, language) pairs lacking text: the issue subject and each item's title."""
-    missing = [(_l("The issue's subject"), lang) for lang in LANGUAGES
-               if not issue.has_language(lang)]
+    missing = [
+        (_l("The issue's subject"), lang) for lang in LANGUAGES if not issue.has_language(lang)
+    ]
     for item in sorted(issue.items, key=lambda i: i.position):
         source = item.workshop or item.opportunity or item
         label = source.title_en or source.title_cy or ""

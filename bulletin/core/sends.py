@@ -13,9 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import Select, and_, case, exists, func, literal, select, update
 
-from bulletin.i18n import LANGUAGES, Language
-
 from bulletin.extensions import db
+from bulletin.i18n import LANGUAGES, Language
 from bulletin.models import (
     Delivery,
     DeliveryStatus,
@@ -37,8 +36,9 @@ class SendStateError(ValueError):
 
 def audience_json(topics: list[str], regions: list[str], languages: list[str]) -> str:
     """The stored form of an audience (empty lists mean everyone)."""
-    return json.dumps({"topics": sorted(topics), "regions": sorted(regions),
-                       "languages": sorted(languages)})
+    return json.dumps(
+        {"topics": sorted(topics), "regions": sorted(regions), "languages": sorted(languages)}
+    )
 
 
 def delivery_language(issue: Issue):
@@ -52,16 +52,20 @@ def delivery_language(issue: Issue):
 def audience_select(audience: dict[str, list[str]], *columns) -> Select:
     """Confirmed subscribers matching topics x regions x languages (an empty list: any)."""
     query = select(*(columns or (Subscriber.id,))).where(
-        Subscriber.status == SubscriberStatus.CONFIRMED)
+        Subscriber.status == SubscriberStatus.CONFIRMED
+    )
     if audience.get("regions"):
         query = query.where(Subscriber.region.in_(audience["regions"]))
     if audience.get("languages"):
         query = query.where(Subscriber.language.in_(audience["languages"]))
     if audience.get("topics"):
-        chosen = exists().where(and_(
-            subscriber_topic.c.subscriber_id == Subscriber.id,
-            subscriber_topic.c.topic_id == Topic.id,
-            Topic.slug.in_(audience["topics"])))
+        chosen = exists().where(
+            and_(
+                subscriber_topic.c.subscriber_id == Subscriber.id,
+                subscriber_topic.c.topic_id == Topic.id,
+                Topic.slug.in_(audience["topics"]),
+            )
+        )
         query = query.where(chosen)
     return query
 
@@ -72,13 +76,19 @@ def count_audience(audience: dict[str, list[str]]) -> int:
     return db.session.scalar(query) or 0
 
 
-def schedule_send(issue: Issue, audience: str, when: datetime | None,
-                  editor: Editor | None) -> Send:
+def schedule_send(
+    issue: Issue, audience: str, when: datetime | None, editor: Editor | None
+) -> Send:
     """Create a scheduled send; `when=None` means now (the next worker tick starts it)."""
     if not any(issue.has_language(lang) for lang in LANGUAGES):
         raise SendStateError("the issue has no subject in either language")
-    send = Send(issue=issue, audience=audience, scheduled_at=when or utcnow(),
-                status=SendStatus.SCHEDULED, created_by=editor)
+    send = Send(
+        issue=issue,
+        audience=audience,
+        scheduled_at=when or utcnow(),
+        status=SendStatus.SCHEDULED,
+        created_by=editor,
+    )
     db.session.add(send)
     db.session.flush()
     return send
@@ -109,12 +119,20 @@ def resume_send(send: Send) -> None:
 
 def cancel_send(send: Send) -> None:
     """Cancel a scheduled, missed, paused or running send: its queued deliveries are skipped."""
-    _require(send, SendStatus.SCHEDULED, SendStatus.MISSED, SendStatus.SENDING,
-             SendStatus.PAUSED, SendStatus.DRAFT)
+    _require(
+        send,
+        SendStatus.SCHEDULED,
+        SendStatus.MISSED,
+        SendStatus.SENDING,
+        SendStatus.PAUSED,
+        SendStatus.DRAFT,
+    )
     send.status, send.finished_at = SendStatus.CANCELLED, utcnow()
-    db.session.execute(update(Delivery).where(
-        Delivery.send_id == send.id, Delivery.status == DeliveryStatus.QUEUED)
-        .values(status=DeliveryStatus.SKIPPED, last_reply="send cancelled"))
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.send_id == send.id, Delivery.status == DeliveryStatus.QUEUED)
+        .values(status=DeliveryStatus.SKIPPED, last_reply="send cancelled")
+    )
 
 
 @dataclass(frozen=True)
@@ -147,36 +165,63 @@ class Progress:
 
 def delivery_counts(send_id: int) -> dict[str, int]:
     """How many of a send's deliveries are in each status."""
-    return dict(db.session.execute(select(Delivery.status, func.count()).where(
-        Delivery.send_id == send_id).group_by(Delivery.status)).all())
+    return dict(
+        db.session.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.send_id == send_id)
+            .group_by(Delivery.status)
+        ).all()
+    )
 
 
 def send_progress(send: Send, window_seconds: int = 60) -> Progress:
     """Counts by status, the rate over the last minute, and the time left at that rate."""
     counts = delivery_counts(send.id)
     since = utcnow().timestamp() - window_seconds
-    recent = db.session.scalar(select(func.count()).where(
-        Delivery.send_id == send.id, Delivery.status == DeliveryStatus.SENT,
-        Delivery.sent_at >= datetime.fromtimestamp(since, tz=utcnow().tzinfo))) or 0
+    recent = (
+        db.session.scalar(
+            select(func.count()).where(
+                Delivery.send_id == send.id,
+                Delivery.status == DeliveryStatus.SENT,
+                Delivery.sent_at >= datetime.fromtimestamp(since, tz=utcnow().tzinfo),
+            )
+        )
+        or 0
+    )
     started = send.started_at.timestamp() if send.started_at else since
     rate = recent / max(1.0, min(window_seconds, utcnow().timestamp() - started))
     left = counts.get(DeliveryStatus.QUEUED, 0) + counts.get(DeliveryStatus.SENDING, 0)
     return Progress(
-        status=send.status, total=sum(counts.values()),
-        queued=counts.get(DeliveryStatus.QUEUED, 0), sending=counts.get(DeliveryStatus.SENDING, 0),
-        sent=counts.get(DeliveryStatus.SENT, 0), failed=counts.get(DeliveryStatus.FAILED, 0),
-        skipped=counts.get(DeliveryStatus.SKIPPED, 0), rate_per_second=round(rate, 1),
-        seconds_left=round(left / rate) if rate > 0 and left else (0 if not left else None))
+        status=send.status,
+        total=sum(counts.values()),
+        queued=counts.get(DeliveryStatus.QUEUED, 0),
+        sending=counts.get(DeliveryStatus.SENDING, 0),
+        sent=counts.get(DeliveryStatus.SENT, 0),
+        failed=counts.get(DeliveryStatus.FAILED, 0),
+        skipped=counts.get(DeliveryStatus.SKIPPED, 0),
+        rate_per_second=round(rate, 1),
+        seconds_left=round(left / rate) if rate > 0 and left else (0 if not left else None),
+    )
 
 
 def export_deliveries(subscriber: Subscriber) -> list[dict]:
     """Subject access: every bulletin delivery to this subscriber (see core/subject_access.py)."""
     rows = db.session.execute(
-        select(Delivery, Send.issue_id, Issue.slug).join(Send, Send.id == Delivery.send_id)
+        select(Delivery, Send.issue_id, Issue.slug)
+        .join(Send, Send.id == Delivery.send_id)
         .join(Issue, Issue.id == Send.issue_id)
-        .where(Delivery.subscriber_id == subscriber.id).order_by(Delivery.id)).all()
+        .where(Delivery.subscriber_id == subscriber.id)
+        .order_by(Delivery.id)
+    ).all()
     return [
-        {"issue": slug, "send_id": d.send_id, "status": d.status, "language": d.language,
-         "attempts": d.attempts, "last_reply": d.last_reply,
-         "sent_at": d.sent_at.isoformat() if d.sent_at else None}
-        for d, _issue_id, slug in rows]
+        {
+            "issue": slug,
+            "send_id": d.send_id,
+            "status": d.status,
+            "language": d.language,
+            "attempts": d.attempts,
+            "last_reply": d.last_reply,
+            "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+        }
+        for d, _issue_id, slug in rows
+    ]

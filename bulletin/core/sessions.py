@@ -27,8 +27,10 @@ def _digest(key: str) -> str:
 
 def _limits() -> tuple[timedelta, timedelta]:
     config = current_app.config
-    return (timedelta(hours=config["SESSION_IDLE_HOURS"]),
-            timedelta(days=config["SESSION_MAX_DAYS"]))
+    return (
+        timedelta(hours=config["SESSION_IDLE_HOURS"]),
+        timedelta(days=config["SESSION_MAX_DAYS"]),
+    )
 
 
 def _is_alive(row: EditorSession, now: datetime) -> bool:
@@ -97,7 +99,8 @@ def _drop_expired(editor: Editor) -> None:
     db.session.execute(
         delete(EditorSession).where(
             EditorSession.editor_id == editor.id,
-            or_(EditorSession.last_seen_at <= now - idle,
-                EditorSession.created_at <= now - lifetime),
+            or_(
+                EditorSession.last_seen_at <= now - idle, EditorSession.created_at <= now - lifetime
+            ),
         )
     )

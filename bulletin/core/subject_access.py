@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bulletin.core.bounces import export_bounces
-from bulletin.models import Subscriber
 from bulletin.core.sends import export_deliveries
 from bulletin.core.subscriber_data import (
     export_consent_events,
@@ -17,6 +16,7 @@ from bulletin.core.subscriber_data import (
     export_service_emails,
     export_topics,
 )
+from bulletin.models import Subscriber
 
 #: The parts of an export, in the order they appear in it.
 PARTS: tuple[tuple[str, Callable[[Subscriber], object]], ...] = (

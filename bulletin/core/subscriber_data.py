@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bulletin.core.consent import consent_trail
 from bulletin.extensions import db
 from bulletin.models import OutboxMessage, Subscriber
-from bulletin.core.consent import consent_trail
 
 
 def _iso(value) -> str | None:
@@ -38,9 +38,14 @@ def export_topics(subscriber: Subscriber) -> list[str]:
 def export_consent_events(subscriber: Subscriber) -> list[dict]:
     """The consent trail, oldest first."""
     return [
-        {"kind": e.kind, "at": _iso(e.created_at), "source": e.source,
-         "wording_version": e.wording_version, "language": e.language,
-         "details": e.details}
+        {
+            "kind": e.kind,
+            "at": _iso(e.created_at),
+            "source": e.source,
+            "wording_version": e.wording_version,
+            "language": e.language,
+            "details": e.details,
+        }
         for e in consent_trail(subscriber.uid)
     ]
 
@@ -51,7 +56,11 @@ def export_service_emails(subscriber: Subscriber) -> list[dict]:
         select(OutboxMessage).filter_by(subscriber_id=subscriber.id).order_by(OutboxMessage.id)
     )
     return [
-        {"kind": m.kind, "status": m.status, "created_at": _iso(m.created_at),
-         "sent_at": _iso(m.sent_at)}
+        {
+            "kind": m.kind,
+            "status": m.status,
+            "created_at": _iso(m.created_at),
+            "sent_at": _iso(m.sent_at),
+        }
         for m in mails
     ]

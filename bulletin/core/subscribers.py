@@ -10,10 +10,12 @@ from flask import current_app
 from sqlalchemy import String, bindparam, case, delete, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bulletin.core import consent
 from bulletin.core.addresses import address_key
-
-from bulletin.mail import outbox
+from bulletin.core.suppressions import lift, suppress
 from bulletin.extensions import db
+from bulletin.mail import outbox
+from bulletin.mail.pseudonyms import hash_ip
 from bulletin.models import (
     ConsentEvent,
     Delivery,
@@ -23,9 +25,6 @@ from bulletin.models import (
     subscriber_topic,
     utcnow,
 )
-from bulletin.mail.pseudonyms import hash_ip
-from bulletin.core.suppressions import lift, suppress
-from bulletin.core import consent
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,12 @@ class Choices:
 
     def as_json(self) -> str:
         return json.dumps(
-            {"topics": self.topics, "region": self.region, "language": self.language,
-             "name_given": bool(self.name)},
+            {
+                "topics": self.topics,
+                "region": self.region,
+                "language": self.language,
+                "name_given": bool(self.name),
+            },
             sort_keys=True,
         )
 
@@ -59,14 +62,24 @@ def find_by_uid(uid: str) -> Subscriber | None:
     found = db.session.scalar(select(Subscriber).filter_by(uid=uid))
     if found is None:
         # Tokens in mail sent to a copy that migration 3f6a2d8c1b7e merged away.
-        found = db.session.scalar(select(Subscriber).join(
-            ConsentEvent, ConsentEvent.subscriber_id == Subscriber.id).where(
-            ConsentEvent.subject_uid == uid, ConsentEvent.kind == "merged").limit(1))
+        found = db.session.scalar(
+            select(Subscriber)
+            .join(ConsentEvent, ConsentEvent.subscriber_id == Subscriber.id)
+            .where(ConsentEvent.subject_uid == uid, ConsentEvent.kind == "merged")
+            .limit(1)
+        )
     return found
 
 
-def record_event(subscriber: Subscriber, kind: str, *, source: str, ip: str | None = None,
-                 details: str | None = None, wording: bool = False) -> ConsentEvent:
+def record_event(
+    subscriber: Subscriber,
+    kind: str,
+    *,
+    source: str,
+    ip: str | None = None,
+    details: str | None = None,
+    wording: bool = False,
+) -> ConsentEvent:
     """Append a consent event (the trail is never updated or deleted)."""
     event = ConsentEvent(
         subscriber_id=subscriber.id,
@@ -78,11 +91,17 @@ def record_event(subscriber: Subscriber, kind: str, *, source: str, ip: str | No
     return event
 
 
-def _event_fields(kind: str, *, source: str, ip: str | None, details: str | None,
-                  wording: bool) -> dict[str, str | None]:
+def _event_fields(
+    kind: str, *, source: str, ip: str | None, details: str | None, wording: bool
+) -> dict[str, str | None]:
     # What an event records besides whose it is: shared by record_event and _record_signup.
-    return {"kind": kind, "wording_version": consent.VERSION if wording else None,
-            "source": source, "ip_hash": hash_ip(ip), "details": details}
+    return {
+        "kind": kind,
+        "wording_version": consent.VERSION if wording else None,
+        "source": source,
+        "ip_hash": hash_ip(ip),
+        "details": details,
+    }
 
 
 def subscribe(email: str, choices: Choices, *, source: str, ip: str | None) -> None:
@@ -98,16 +117,23 @@ def subscribe(email: str, choices: Choices, *, source: str, ip: str | None) -> N
     statements = _signup_statements(db.session.get_bind().dialect.name)
     now = utcnow()
     params = {
-        "s_email": email, "s_key": address_key(email), "s_now": now,
+        "s_email": email,
+        "s_key": address_key(email),
+        "s_now": now,
         **{f"s_{column}": value for column, value in choices.columns().items()},
         "s_slugs": list(choices.topics),
-        **{f"s_{field}": value for field, value in _event_fields(
-            "signup", source=source, ip=ip, details=choices.as_json(), wording=True).items()},
+        **{
+            f"s_{field}": value
+            for field, value in _event_fields(
+                "signup", source=source, ip=ip, details=choices.as_json(), wording=True
+            ).items()
+        },
     }
     for statement in statements[:-1]:
         db.session.execute(statement, params)
-    db.session.execute(statements[-1], {"s_key": params["s_key"],
-                                        **outbox.typed_in_params(email, _typed_in_cap())})
+    db.session.execute(
+        statements[-1], {"s_key": params["s_key"], **outbox.typed_in_params(email, _typed_in_cap())}
+    )
     db.session.expire_all()  # the rows changed under any Subscriber the session holds
 
 
@@ -124,8 +150,10 @@ def _signup_statements(dialect: str) -> tuple:
     key = bindparam("s_key", type_=String)
     values = {
         "status": literal(SubscriberStatus.PENDING.value, String),
-        **{column: bindparam(f"s_{column}", type_=table.c[column].type)
-           for column in ("region", "language", "name")},
+        **{
+            column: bindparam(f"s_{column}", type_=table.c[column].type)
+            for column in ("region", "language", "name")
+        },
         "updated_at": bindparam("s_now", type_=table.c.updated_at.type),
     }
     email = bindparam("s_email", type_=String)
@@ -134,31 +162,39 @@ def _signup_statements(dialect: str) -> tuple:
     # confirmed takes the spelling typed now: the confirmation mail goes there.
     upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     upsert = upsert.values(email=email, email_key=key, **values).on_conflict_do_update(
-        index_elements=[table.c.email_key], set_={"email": email, **values},
-        where=table.c.status != SubscriberStatus.CONFIRMED.value)
-    signing_up = select(Subscriber).where(Subscriber.email_key == key,
-                                          Subscriber.status == SubscriberStatus.PENDING)
+        index_elements=[table.c.email_key],
+        set_={"email": email, **values},
+        where=table.c.status != SubscriberStatus.CONFIRMED.value,
+    )
+    signing_up = select(Subscriber).where(
+        Subscriber.email_key == key, Subscriber.status == SubscriberStatus.PENDING
+    )
     links = subscriber_topic.c
     drop_topics = delete(subscriber_topic).where(
-        links.subscriber_id.in_(signing_up.with_only_columns(Subscriber.id)))
-    chosen = (signing_up.with_only_columns(Subscriber.id, Topic.id)
-              .join(Topic, Topic.slug.in_(bindparam("s_slugs", expanding=True))))
-    add_topics = insert(subscriber_topic).from_select(
-        [links.subscriber_id, links.topic_id], chosen)
+        links.subscriber_id.in_(signing_up.with_only_columns(Subscriber.id))
+    )
+    chosen = signing_up.with_only_columns(Subscriber.id, Topic.id).join(
+        Topic, Topic.slug.in_(bindparam("s_slugs", expanding=True))
+    )
+    add_topics = insert(subscriber_topic).from_select([links.subscriber_id, links.topic_id], chosen)
     # record_event's signup row, set-based: nothing happens when `signing_up` finds no row.
     events = ConsentEvent.__table__
     event_columns = {
         "subscriber_id": Subscriber.id,
         "subject_uid": Subscriber.uid,
         "language": Subscriber.language,
-        **{name: bindparam(f"s_{name}", type_=events.c[name].type)
-           for name in ("kind", "wording_version", "source", "ip_hash", "details")},
+        **{
+            name: bindparam(f"s_{name}", type_=events.c[name].type)
+            for name in ("kind", "wording_version", "source", "ip_hash", "details")
+        },
         "created_at": bindparam("s_now", type_=events.c.created_at.type),
     }
-    record = insert(events).from_select(list(event_columns),
-                                        signing_up.with_only_columns(*event_columns.values()))
-    kind = case((Subscriber.status == SubscriberStatus.CONFIRMED, "already-subscribed"),
-                else_="confirm")
+    record = insert(events).from_select(
+        list(event_columns), signing_up.with_only_columns(*event_columns.values())
+    )
+    kind = case(
+        (Subscriber.status == SubscriberStatus.CONFIRMED, "already-subscribed"), else_="confirm"
+    )
     mail = outbox.typed_in_insert(select(Subscriber).where(Subscriber.email_key == key), kind)
     return upsert, drop_topics, add_topics, record, mail
 
@@ -222,6 +258,7 @@ def erase(subscriber: Subscriber, *, source: str, ip: str | None = None) -> None
 def request_manage_link(email: str) -> None:
     """Mail a fresh manage link to a current subscriber; silently nothing otherwise."""
     # One statement whether or not the address is a current subscriber (see subscribe).
-    confirmed = select(Subscriber).where(Subscriber.email_key == address_key(email),
-                                         Subscriber.status == SubscriberStatus.CONFIRMED)
+    confirmed = select(Subscriber).where(
+        Subscriber.email_key == address_key(email), Subscriber.status == SubscriberStatus.CONFIRMED
+    )
     outbox.enqueue_typed_in(confirmed, "manage-link", address=email, limit=_typed_in_cap())

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from bulletin.core.redaction import redact
 from bulletin.extensions import db
+from bulletin.mail.pseudonyms import hash_address
 from bulletin.models import (
     BounceAction,
     BounceEvent,
@@ -23,8 +25,6 @@ from bulletin.models import (
     Suppression,
     SuppressionReason,
 )
-from bulletin.core.redaction import redact
-from bulletin.mail.pseudonyms import hash_address
 
 
 def is_suppressed(address: str) -> bool:
@@ -78,11 +78,15 @@ def bounce_event(kind: str, report: Report, action: str) -> BounceEvent:
     subscriber = report.subscriber
     event = BounceEvent(
         subscriber_id=subscriber.id if subscriber is not None else None,
-        delivery_id=report.delivery_id, kind=kind, source=report.source, action=action,
+        delivery_id=report.delivery_id,
+        kind=kind,
+        source=report.source,
+        action=action,
         status=report.status,
         diagnostic=redact(report.diagnostic)[:1000] if report.diagnostic else None,
         feedback_type=report.feedback_type,
-        recipient_hash=hash_address(report.address) if report.address else None)
+        recipient_hash=hash_address(report.address) if report.address else None,
+    )
     db.session.add(event)
     db.session.flush()
     return event
@@ -92,8 +96,7 @@ def is_hard_bounce(code: int | None, enhanced_status: str | None) -> bool:
     """Whether an SMTP refusal says the mailbox does not exist (5xx with 5.1.x).
 
     Other 5xx (policy, 5.7.x) are not the reader's fault (BNC-05) and leave them alone."""
-    return (code is not None and code >= 500
-            and (enhanced_status or "").startswith("5.1."))
+    return code is not None and code >= 500 and (enhanced_status or "").startswith("5.1.")
 
 
 def hard_bounce(report: Report, event: BounceEvent | None = None) -> BounceEvent:
@@ -103,15 +106,18 @@ def hard_bounce(report: Report, event: BounceEvent | None = None) -> BounceEvent
     new `hard` event is recorded."""
     event = event or bounce_event("hard", report, BounceAction.CLEANED)
     subscriber = report.subscriber
-    if subscriber is not None and subscriber.status in (SubscriberStatus.CONFIRMED,
-                                                        SubscriberStatus.PENDING):
+    if subscriber is not None and subscriber.status in (
+        SubscriberStatus.CONFIRMED,
+        SubscriberStatus.PENDING,
+    ):
         subscriber.status = SubscriberStatus.CLEANED
         event.action = BounceAction.CLEANED
     else:  # already unsubscribed or cleaned, or an address with no subscriber row
         event.action = BounceAction.SUPPRESSED
     if report.address and not is_suppressed(report.address):
-        suppress(report.address, SuppressionReason.BOUNCED, source=report.source,
-                 note=report.status)
+        suppress(
+            report.address, SuppressionReason.BOUNCED, source=report.source, note=report.status
+        )
     db.session.flush()
     return event
 
@@ -130,7 +136,11 @@ def complaint(report: Report) -> BounceEvent:
     else:
         event.action = BounceAction.SUPPRESSED
     if report.address:
-        suppress(report.address, SuppressionReason.COMPLAINT, source=report.source,
-                 note=report.feedback_type)
+        suppress(
+            report.address,
+            SuppressionReason.COMPLAINT,
+            source=report.source,
+            note=report.feedback_type,
+        )
     db.session.flush()
     return event

@@ -43,8 +43,11 @@ def active_topics() -> tuple[ActiveTopic, ...]:
     now = _clock()
     if held is not None and now < cache["until"]:
         return held
-    query = (select(Topic.slug, Topic.name_en, Topic.name_cy)
-             .where(Topic.is_active.is_(True)).order_by(Topic.position, Topic.id))
+    query = (
+        select(Topic.slug, Topic.name_en, Topic.name_cy)
+        .where(Topic.is_active.is_(True))
+        .order_by(Topic.position, Topic.id)
+    )
     topics = tuple(ActiveTopic(*row) for row in db.session.execute(query))
     if topics != held:
         held = topics
@@ -60,8 +63,11 @@ def forget_active_topics() -> None:
 
 @event.listens_for(Session, "after_flush")
 def _note_topic_change(session: Session, flush_context) -> None:
-    if any(isinstance(row, Topic) for rows in (session.new, session.dirty, session.deleted)
-           for row in rows):
+    if any(
+        isinstance(row, Topic)
+        for rows in (session.new, session.dirty, session.deleted)
+        for row in rows
+    ):
         session.info["topics_changed"] = True
 
 

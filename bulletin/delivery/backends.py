@@ -67,8 +67,9 @@ class SMTPBackend:
     def __init__(self, url: str, timeout: float = 30.0):
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtp+starttls", "smtps"):
-            raise ValueError("SMTP_URL scheme must be smtp, smtp+starttls or smtps, "
-                             f"not {parts.scheme!r}")
+            raise ValueError(
+                f"SMTP_URL scheme must be smtp, smtp+starttls or smtps, not {parts.scheme!r}"
+            )
         self.scheme = parts.scheme
         self.host = parts.hostname or "localhost"
         self.port = parts.port or {"smtp": 25, "smtp+starttls": 587, "smtps": 465}[parts.scheme]
@@ -105,8 +106,9 @@ class SMTPBackend:
             return SendResult(ok=False, reply=str(exc)[:500], connection_error=True)
         except smtplib.SMTPAuthenticationError as exc:
             self.close()
-            return SendResult(ok=False, code=exc.smtp_code, reply=_text(exc.smtp_error),
-                              connection_error=True)
+            return SendResult(
+                ok=False, code=exc.smtp_code, reply=_text(exc.smtp_error), connection_error=True
+            )
 
     def _sendmail(self, message: bytes, sender: str, recipients: list[str]) -> SendResult:
         """MAIL, RCPT, DATA by hand: smtplib.sendmail re-parses both addresses and runs a
@@ -134,8 +136,9 @@ class SMTPBackend:
             return self._refused(code, reply)
         return SendResult(ok=True, code=250, reply=_text(reply))
 
-    def _envelope(self, conn: smtplib.SMTP, sender: str,
-                  recipients: list[str]) -> SendResult | None:
+    def _envelope(
+        self, conn: smtplib.SMTP, sender: str, recipients: list[str]
+    ) -> SendResult | None:
         """MAIL, RCPT..., DATA one round trip each; None when the server said go ahead."""
         code, reply = conn.docmd("MAIL", f"FROM:<{sender}>")
         if code != 250:
@@ -147,8 +150,9 @@ class SMTPBackend:
         code, reply = conn.docmd("DATA")
         return None if code == 354 else self._refused(code, reply)
 
-    def _envelope_pipelined(self, conn: smtplib.SMTP, sender: str,
-                            recipients: list[str]) -> SendResult | None:
+    def _envelope_pipelined(
+        self, conn: smtplib.SMTP, sender: str, recipients: list[str]
+    ) -> SendResult | None:
         """RFC 2920: MAIL, RCPT... and DATA in one write, then read the replies in order."""
         lines = [f"MAIL FROM:<{sender}>", *(f"RCPT TO:<{r}>" for r in recipients), "DATA"]
         conn.send("".join(line + "\r\n" for line in lines))
@@ -165,8 +169,12 @@ class SMTPBackend:
     def _refused(self, code: int, reply: bytes) -> SendResult:
         if code == -1 or code == 421:  # the server hung up or is closing
             self.close()
-            return SendResult(ok=False, code=code if code > 0 else None, reply=_text(reply),
-                              connection_error=code == -1)
+            return SendResult(
+                ok=False,
+                code=code if code > 0 else None,
+                reply=_text(reply),
+                connection_error=code == -1,
+            )
         self._reset()
         return SendResult(ok=False, code=code, reply=_text(reply))
 

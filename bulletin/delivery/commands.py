@@ -6,11 +6,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from bulletin.i18n import LONDON
-
-from bulletin.extensions import db
-from bulletin.models import Send
 from bulletin.core.sends import Progress, send_progress
+from bulletin.extensions import db
+from bulletin.i18n import LONDON
+from bulletin.models import Send
 
 
 def _when(value) -> str:
@@ -28,10 +27,12 @@ def _left(progress: Progress) -> str:
 
 def describe(send: Send, progress: Progress) -> str:
     """One line: id, status, issue, schedule and the progress figures."""
-    return (f"#{send.id} {progress.status:<9} {send.issue.slug:<24} {_when(send.scheduled_at)}  "
-            f"queued {progress.queued + progress.sending}  sent {progress.sent}  "
-            f"failed {progress.failed}  skipped {progress.skipped}  of {progress.total}  "
-            f"{progress.rate_per_second}/s  left {_left(progress)}")
+    return (
+        f"#{send.id} {progress.status:<9} {send.issue.slug:<24} {_when(send.scheduled_at)}  "
+        f"queued {progress.queued + progress.sending}  sent {progress.sent}  "
+        f"failed {progress.failed}  skipped {progress.skipped}  of {progress.total}  "
+        f"{progress.rate_per_second}/s  left {_left(progress)}"
+    )
 
 
 @click.command("sends")
@@ -56,8 +57,12 @@ def send_status_command(send_id: int) -> None:
         raise click.ClickException(f"There is no send {send_id}.")
     p = send_progress(send)
     click.echo(f"Send #{send.id} of {send.issue.slug}: {p.status}")
-    click.echo(f"Scheduled {_when(send.scheduled_at)}, started {_when(send.started_at)}, "
-               f"finished {_when(send.finished_at)}")
-    click.echo(f"Queued {p.queued} (in flight {p.sending}), sent {p.sent}, failed {p.failed}, "
-               f"skipped {p.skipped}, of {p.total} ({p.percent}%)")
+    click.echo(
+        f"Scheduled {_when(send.scheduled_at)}, started {_when(send.started_at)}, "
+        f"finished {_when(send.finished_at)}"
+    )
+    click.echo(
+        f"Queued {p.queued} (in flight {p.sending}), sent {p.sent}, failed {p.failed}, "
+        f"skipped {p.skipped}, of {p.total} ({p.percent}%)"
+    )
     click.echo(f"Rate {p.rate_per_second} messages/s, time left {_left(p)}")

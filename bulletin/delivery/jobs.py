@@ -7,7 +7,6 @@ import threading
 from typing import TYPE_CHECKING
 
 from bulletin.delivery.engine import SendEngine
-
 from bulletin.delivery.pipeline import finish_sends, start_due_sends
 
 if TYPE_CHECKING:

@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, insert, literal, not_, or_, select, update
 
-from bulletin.mail.pseudonyms import key_hasher
+from bulletin.core.sends import audience_select, delivery_counts, delivery_language
 from bulletin.core.suppressions import Report, hard_bounce, is_hard_bounce
-
 from bulletin.extensions import db
+from bulletin.mail.pseudonyms import key_hasher
+from bulletin.mail.settings import DeliverySettings
 from bulletin.models import (
     Delivery,
     DeliveryStatus,
@@ -32,8 +33,6 @@ from bulletin.models import (
     Suppression,
     utcnow,
 )
-from bulletin.core.sends import audience_select, delivery_counts, delivery_language
-from bulletin.mail.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
 #: BounceEvent.source of a refusal our own SMTP relay gave while sending.
@@ -52,16 +51,24 @@ def start_due_sends(settings: DeliverySettings, now: datetime | None = None) -> 
 def _claim_one_due_send(settings: DeliverySettings, now: datetime) -> int | None:
     # One send per transaction: the row lock (SKIP LOCKED) keeps two workers apart, and
     # materialising inside it means nobody sees a "sending" send without its deliveries.
-    due = (select(Send).where(Send.status == SendStatus.SCHEDULED, Send.scheduled_at <= now)
-           .order_by(Send.scheduled_at).limit(1).with_for_update(skip_locked=True))
+    due = (
+        select(Send)
+        .where(Send.status == SendStatus.SCHEDULED, Send.scheduled_at <= now)
+        .order_by(Send.scheduled_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
     send = db.session.scalar(due)
     if send is None:
         db.session.commit()
         return None
     if send.scheduled_at < now - timedelta(hours=settings.grace_hours):
         send.status = SendStatus.MISSED
-        log.warning("send %s missed its time (%s): an editor must start it", send.id,
-                    send.scheduled_at.isoformat())
+        log.warning(
+            "send %s missed its time (%s): an editor must start it",
+            send.id,
+            send.scheduled_at.isoformat(),
+        )
     else:
         send.status, send.started_at = SendStatus.SENDING, now
         send.recipient_count = materialise(send, now)
@@ -73,17 +80,24 @@ def _claim_one_due_send(settings: DeliverySettings, now: datetime) -> int | None
 def materialise(send: Send, now: datetime | None = None) -> int:
     """One INSERT ... SELECT of the send's recipients; re-running it adds nothing."""
     issue = db.session.get(Issue, send.issue_id)
-    already = select(Delivery.id).where(Delivery.send_id == send.id,
-                                         Delivery.subscriber_id == Subscriber.id)
+    already = select(Delivery.id).where(
+        Delivery.send_id == send.id, Delivery.subscriber_id == Subscriber.id
+    )
     due_at = literal(now or utcnow(), Delivery.next_attempt_at.type)
     rows = audience_select(
-        send.audience_filter, literal(send.id), Subscriber.id, delivery_language(issue),
-        literal(DeliveryStatus.QUEUED.value), literal(0), due_at,
+        send.audience_filter,
+        literal(send.id),
+        Subscriber.id,
+        delivery_language(issue),
+        literal(DeliveryStatus.QUEUED.value),
+        literal(0),
+        due_at,
     )
     # A first run (the usual case) skips the anti-join: the send's row lock keeps other
     # workers out and UNIQUE (send_id, subscriber_id) still guards against a double.
-    first = db.session.scalar(select(Delivery.id).where(Delivery.send_id == send.id)
-                              .limit(1)) is None
+    first = (
+        db.session.scalar(select(Delivery.id).where(Delivery.send_id == send.id).limit(1)) is None
+    )
     if not first:
         rows = rows.where(~already.exists())
     columns = ["send_id", "subscriber_id", "language", "status", "attempts", "next_attempt_at"]
@@ -110,14 +124,27 @@ def claim_batch(worker: str, settings: DeliverySettings, limit: int) -> list[Rec
     """Lease up to `limit` due deliveries of running sends; skip those no longer mailable."""
     now = utcnow()
     until = now + timedelta(seconds=settings.lease_seconds)
-    due = (select(Delivery.id).join(Send, Send.id == Delivery.send_id)
-           .where(Send.status == SendStatus.SENDING, or_(
-               and_(Delivery.status == DeliveryStatus.QUEUED, Delivery.next_attempt_at <= now),
-               and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_until < now)))
-           .order_by(Delivery.id).limit(limit).with_for_update(of=Delivery, skip_locked=True))
-    claim = (update(Delivery).where(Delivery.id.in_(due.scalar_subquery()))
-             .values(status=DeliveryStatus.SENDING, claimed_by=worker, claimed_until=until)
-             .returning(Delivery.id).execution_options(synchronize_session=False))
+    due = (
+        select(Delivery.id)
+        .join(Send, Send.id == Delivery.send_id)
+        .where(
+            Send.status == SendStatus.SENDING,
+            or_(
+                and_(Delivery.status == DeliveryStatus.QUEUED, Delivery.next_attempt_at <= now),
+                and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_until < now),
+            ),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+        .with_for_update(of=Delivery, skip_locked=True)
+    )
+    claim = (
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(status=DeliveryStatus.SENDING, claimed_by=worker, claimed_until=until)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
     ids = list(db.session.scalars(claim))
     db.session.commit()
     if not ids:
@@ -126,10 +153,21 @@ def claim_batch(worker: str, settings: DeliverySettings, limit: int) -> list[Rec
 
 
 def _load(ids: list[int]) -> list[tuple]:
-    query = (select(Delivery.id, Delivery.send_id, Delivery.language, Subscriber.uid,
-                    Subscriber.email, Subscriber.name, Subscriber.status, Subscriber.email_key)
-             .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-             .where(Delivery.id.in_(ids)).order_by(Delivery.id))
+    query = (
+        select(
+            Delivery.id,
+            Delivery.send_id,
+            Delivery.language,
+            Subscriber.uid,
+            Subscriber.email,
+            Subscriber.name,
+            Subscriber.status,
+            Subscriber.email_key,
+        )
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(Delivery.id.in_(ids))
+        .order_by(Delivery.id)
+    )
     return db.session.execute(query).all()
 
 
@@ -142,9 +180,11 @@ class Lease:
 
     def fence(self, statement):
         """The UPDATE limited to rows this claim still holds."""
-        return statement.where(Delivery.status == DeliveryStatus.SENDING,
-                               Delivery.claimed_by == self.worker,
-                               Delivery.claimed_until == self.until)
+        return statement.where(
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_by == self.worker,
+            Delivery.claimed_until == self.until,
+        )
 
 
 def _mailable(ids: list[int], rows: list[tuple], lease: Lease) -> list[Recipient]:
@@ -154,15 +194,23 @@ def _mailable(ids: list[int], rows: list[tuple], lease: Lease) -> list[Recipient
     # id with no row lost its subscriber to an erasure as the send started (no FK).
     hash_of = key_hasher()
     hashes = {row.id: hash_of(row.email_key) for row in rows}
-    suppressed = set(db.session.scalars(select(Suppression.address_hash).where(
-        Suppression.address_hash.in_(set(hashes.values())))))
+    suppressed = set(
+        db.session.scalars(
+            select(Suppression.address_hash).where(
+                Suppression.address_hash.in_(set(hashes.values()))
+            )
+        )
+    )
     keep, skip = [], []
     for row in rows:
         if row.status != SubscriberStatus.CONFIRMED or hashes[row.id] in suppressed:
             skip.append(row.id)
         else:
-            keep.append(Recipient(row.id, row.send_id, row.language, row.uid, row.email,
-                                  row.name, lease.until))
+            keep.append(
+                Recipient(
+                    row.id, row.send_id, row.language, row.uid, row.email, row.name, lease.until
+                )
+            )
     gone = set(ids).difference(row.id for row in rows)
     if gone:
         _finish(sorted(gone), lease, DeliveryStatus.SKIPPED, "subscriber erased before sending")
@@ -173,16 +221,24 @@ def _mailable(ids: list[int], rows: list[tuple], lease: Lease) -> list[Recipient
     return keep
 
 
-def _finish(ids: list[int], lease: Lease, status: str, reply: str | None,
-            sent_at: datetime | None = None, bump: bool = False) -> int:
+def _finish(
+    ids: list[int],
+    lease: Lease,
+    status: str,
+    reply: str | None,
+    sent_at: datetime | None = None,
+    bump: bool = False,
+) -> int:
     values = dict(status=status, last_reply=reply, claimed_by=None, claimed_until=None)
     if sent_at is not None:
         values["sent_at"] = sent_at
     if bump:
         values["attempts"] = Delivery.attempts + 1
-    return db.session.execute(lease.fence(update(Delivery).where(Delivery.id.in_(ids)))
-                              .values(**values).execution_options(synchronize_session=False)
-                              ).rowcount
+    return db.session.execute(
+        lease.fence(update(Delivery).where(Delivery.id.in_(ids)))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def release(ids: list[int], lease: Lease, *, commit: bool = True) -> int:
@@ -190,13 +246,17 @@ def release(ids: list[int], lease: Lease, *, commit: bool = True) -> int:
     only those the lease still holds. Returns how many went back."""
     released = 0
     if ids:
-        released = db.session.execute(lease.fence(update(Delivery).where(Delivery.id.in_(ids)))
-                                      .values(status=DeliveryStatus.QUEUED, claimed_by=None,
-                                              claimed_until=None)
-                                      .execution_options(synchronize_session=False)).rowcount
+        released = db.session.execute(
+            lease.fence(update(Delivery).where(Delivery.id.in_(ids)))
+            .values(status=DeliveryStatus.QUEUED, claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
     if released < len(ids):
-        log.warning("%d hand-back(s) by %s not written: the lease passed to another worker",
-                    len(ids) - released, lease.worker)
+        log.warning(
+            "%d hand-back(s) by %s not written: the lease passed to another worker",
+            len(ids) - released,
+            lease.worker,
+        )
     if commit:
         db.session.commit()
     return released
@@ -204,10 +264,16 @@ def release(ids: list[int], lease: Lease, *, commit: bool = True) -> int:
 
 def finish_sends() -> list[int]:
     """Mark running sends whose deliveries are all final as done; publish their issues."""
-    open_rows = select(Delivery.id).where(Delivery.send_id == Send.id,
-                                          Delivery.status.in_(("queued", "sending")))
-    ids = list(db.session.scalars(select(Send.id).where(
-        Send.status.in_((SendStatus.SENDING, SendStatus.PAUSED)), not_(open_rows.exists()))))
+    open_rows = select(Delivery.id).where(
+        Delivery.send_id == Send.id, Delivery.status.in_(("queued", "sending"))
+    )
+    ids = list(
+        db.session.scalars(
+            select(Send.id).where(
+                Send.status.in_((SendStatus.SENDING, SendStatus.PAUSED)), not_(open_rows.exists())
+            )
+        )
+    )
     for send_id in ids:
         _close_send(db.session.get(Send, send_id))
     db.session.commit()
@@ -222,8 +288,13 @@ def _close_send(send: Send) -> None:
     send.status, send.finished_at = SendStatus.DONE, utcnow()
     if send.issue.published_at is None:
         send.issue.published_at = send.finished_at
-    log.info("send %s done: %d sent, %d failed, %d skipped", send.id, send.sent_count,
-             send.failed_count, send.skipped_count)
+    log.info(
+        "send %s done: %d sent, %d failed, %d skipped",
+        send.id,
+        send.sent_count,
+        send.failed_count,
+        send.skipped_count,
+    )
 
 
 def sent_in_last_hour() -> int:
@@ -245,31 +316,41 @@ class Outcome:
     claimed_until: datetime | None = None  #: the lease of the claim it was sent under
 
 
-def record_results(outcomes: list[Outcome], settings: DeliverySettings, worker: str, *,
-                   commit: bool = True) -> int:
+def record_results(
+    outcomes: list[Outcome], settings: DeliverySettings, worker: str, *, commit: bool = True
+) -> int:
     """Record a batch for the claims `worker` still holds: one UPDATE per lease for the sent
     ones, retries and failures row by row. Returns how many were recorded."""
     now = utcnow()
     recorded, short = 0, []
     for until, ids in _by_lease(o for o in outcomes if o.ok).items():
-        done = _finish(ids, Lease(worker, until), DeliveryStatus.SENT, None, sent_at=now,
-                       bump=True)
+        done = _finish(ids, Lease(worker, until), DeliveryStatus.SENT, None, sent_at=now, bump=True)
         recorded += done
         short += ids if done < len(ids) else []
     others = [o for o in outcomes if not o.ok]
     if others:
-        rows = {row.id: row for row in db.session.execute(
-            select(Delivery.id, Delivery.attempts, Delivery.subscriber_id).where(
-                Delivery.id.in_([o.delivery_id for o in others]))).all()}
+        rows = {
+            row.id: row
+            for row in db.session.execute(
+                select(Delivery.id, Delivery.attempts, Delivery.subscriber_id).where(
+                    Delivery.id.in_([o.delivery_id for o in others])
+                )
+            ).all()
+        }
         for outcome in others:
             row = rows.get(outcome.delivery_id)
             done = row is not None and _record_refusal(
-                outcome, row, Lease(worker, outcome.claimed_until), settings, now)
+                outcome, row, Lease(worker, outcome.claimed_until), settings, now
+            )
             recorded += done
             short += [] if done else [outcome.delivery_id]
     if recorded < len(outcomes):
-        log.warning("%d result(s) not recorded: their lease passed to another worker or the "
-                    "row is gone (among delivery ids %s)", len(outcomes) - recorded, short[:50])
+        log.warning(
+            "%d result(s) not recorded: their lease passed to another worker or the "
+            "row is gone (among delivery ids %s)",
+            len(outcomes) - recorded,
+            short[:50],
+        )
     if commit:
         db.session.commit()
     return recorded
@@ -282,8 +363,9 @@ def _by_lease(outcomes) -> dict[datetime, list[int]]:
     return groups
 
 
-def _record_refusal(outcome: Outcome, row, lease: Lease, settings: DeliverySettings,
-                    now: datetime) -> int:
+def _record_refusal(
+    outcome: Outcome, row, lease: Lease, settings: DeliverySettings, now: datetime
+) -> int:
     attempts = row.attempts + 1
     reply = f"{outcome.code or ''} {outcome.reply}".strip()[:500]
     permanent = outcome.code is not None and outcome.code >= 500
@@ -292,14 +374,21 @@ def _record_refusal(outcome: Outcome, row, lease: Lease, settings: DeliverySetti
         values = dict(status=DeliveryStatus.QUEUED, next_attempt_at=now + timedelta(seconds=delay))
     else:
         values = dict(status=DeliveryStatus.FAILED)
-    changed = db.session.execute(lease.fence(update(Delivery).where(
-        Delivery.id == outcome.delivery_id)).values(
-        attempts=attempts, last_reply=reply, claimed_by=None, claimed_until=None, **values)
-        .execution_options(synchronize_session=False)).rowcount
+    changed = db.session.execute(
+        lease.fence(update(Delivery).where(Delivery.id == outcome.delivery_id))
+        .values(attempts=attempts, last_reply=reply, claimed_by=None, claimed_until=None, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if changed and is_hard_bounce(outcome.code, outcome.enhanced_status):
         # The one hard-bounce policy (core.suppressions), as for an ingested DSN.
-        hard_bounce(Report(subscriber=db.session.get(Subscriber, row.subscriber_id),
-                           address=outcome.email, source=SMTP_REPLY,
-                           delivery_id=outcome.delivery_id, status=outcome.enhanced_status,
-                           diagnostic=reply))
+        hard_bounce(
+            Report(
+                subscriber=db.session.get(Subscriber, row.subscriber_id),
+                address=outcome.email,
+                source=SMTP_REPLY,
+                delivery_id=outcome.delivery_id,
+                status=outcome.enhanced_status,
+                diagnostic=reply,
+            )
+        )
     return changed

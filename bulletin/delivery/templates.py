@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import threading
 
-from bulletin.mail.dkim import make_signer
-from bulletin.mail.messages import MessageTemplate
-
 from bulletin.extensions import db
+from bulletin.mail.dkim import make_signer
 from bulletin.mail.links import external_url
-from bulletin.models import Send
+from bulletin.mail.messages import MessageTemplate
 from bulletin.mail.rendering import render_issue
 from bulletin.mail.settings import DeliverySettings
+from bulletin.models import Send
 
 
-def build_template(send: Send, language: str, settings: DeliverySettings,
-                   sign=None) -> MessageTemplate:
+def build_template(
+    send: Send, language: str, settings: DeliverySettings, sign=None
+) -> MessageTemplate:
     """Render the send's issue once in a language (Jinja + premailer) and encode it once."""
     rendered = render_issue(send.issue, language)
-    return MessageTemplate(rendered, settings, send_id=send.id,
-                           archive_url=external_url("archive.issue", slug=send.issue.slug),
-                           sign=sign)
+    return MessageTemplate(
+        rendered,
+        settings,
+        send_id=send.id,
+        archive_url=external_url("archive.issue", slug=send.issue.slug),
+        sign=sign,
+    )
 
 
 class TemplateCache:

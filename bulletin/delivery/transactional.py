@@ -7,19 +7,17 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bulletin.mail.dkim import make_signer
-from bulletin.mail.messages import build_transactional, envelope_sender
-from bulletin.core.suppressions import Report, hard_bounce, is_hard_bounce
-
-from bulletin.mail import tokens
-from bulletin.extensions import db
-from bulletin.mail.links import external_url
-from bulletin.models import OutboxMessage, OutboxStatus, utcnow
-from bulletin.mail.rendering import render_email
-from bulletin.core.suppressions import is_suppressed
+from bulletin.core.suppressions import Report, hard_bounce, is_hard_bounce, is_suppressed
 from bulletin.delivery.backends import MailBackend, SendResult
 from bulletin.delivery.pipeline import SMTP_REPLY
+from bulletin.extensions import db
+from bulletin.mail import tokens
+from bulletin.mail.dkim import make_signer
+from bulletin.mail.links import external_url
+from bulletin.mail.messages import build_transactional, envelope_sender
+from bulletin.mail.rendering import render_email
 from bulletin.mail.settings import DeliverySettings
+from bulletin.models import OutboxMessage, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +30,11 @@ def claim_outbox(settings: DeliverySettings, limit: int = 50) -> list[int]:
     now = utcnow()
     due = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING,
-               OutboxMessage.next_attempt_at <= now,
-               (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now))
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until < now),
+        )
         .order_by(OutboxMessage.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -42,8 +42,9 @@ def claim_outbox(settings: DeliverySettings, limit: int = 50) -> list[int]:
     ids = list(db.session.scalars(due))
     if ids:
         until = now + timedelta(seconds=settings.lease_seconds)
-        db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                           .values(claimed_until=until))
+        db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(claimed_until=until)
+        )
     db.session.commit()
     return ids
 
@@ -66,8 +67,9 @@ def deliver_outbox(settings: DeliverySettings, backend: MailBackend, limit: int 
     return sent
 
 
-def _deliver_one(row: OutboxMessage, settings: DeliverySettings,
-                 backend: MailBackend) -> SendResult | None:
+def _deliver_one(
+    row: OutboxMessage, settings: DeliverySettings, backend: MailBackend
+) -> SendResult | None:
     try:
         prepared = _prepare(row, settings)
     except ValueError as exc:  # an address the builder refuses (it would need SMTPUTF8)
@@ -108,18 +110,21 @@ def build_outbox_message(row: OutboxMessage, settings: DeliverySettings) -> byte
 def _links(kind: str, subscriber) -> dict:
     from flask import current_app
 
-    links = {"manage_url": external_url("public.manage",
-                                        token=tokens.make_manage_token(subscriber.uid)),
-             "max_age_days": current_app.config["CONFIRM_MAX_AGE_DAYS"]}
+    links = {
+        "manage_url": external_url("public.manage", token=tokens.make_manage_token(subscriber.uid)),
+        "max_age_days": current_app.config["CONFIRM_MAX_AGE_DAYS"],
+    }
     if kind == "confirm":
-        links["confirm_url"] = external_url("public.confirm",
-                                            token=tokens.make_confirm_token(subscriber.uid))
+        links["confirm_url"] = external_url(
+            "public.confirm", token=tokens.make_confirm_token(subscriber.uid)
+        )
         links["manage_url"] = None  # nothing to manage until confirmed
     return links
 
 
-def record_outbox_result(row: OutboxMessage, result: SendResult,
-                         settings: DeliverySettings) -> None:
+def record_outbox_result(
+    row: OutboxMessage, result: SendResult, settings: DeliverySettings
+) -> None:
     """Sent, failed for good (5xx or too old), or retried later with exponential backoff."""
     now = utcnow()
     row.attempts += 1
@@ -143,13 +148,21 @@ def _hard_bounce(row: OutboxMessage, result: SendResult) -> None:
     # a confirmation refused with 5.1.1 cleans the pending reader.
     subscriber = row.subscriber
     address = row.to_address or (subscriber.email if subscriber is not None else None)
-    hard_bounce(Report(subscriber=subscriber, address=address, source=SMTP_REPLY,
-                       status=result.enhanced_status, diagnostic=row.last_error))
+    hard_bounce(
+        Report(
+            subscriber=subscriber,
+            address=address,
+            source=SMTP_REPLY,
+            status=result.enhanced_status,
+            diagnostic=row.last_error,
+        )
+    )
 
 
 def _release(ids: list[int]) -> None:
     # The server is down: hand our remaining leases back for a later tick.
     if ids:
-        db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                           .values(claimed_until=None))
+        db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(claimed_until=None)
+        )
         db.session.commit()

@@ -7,9 +7,9 @@ from functools import wraps
 from flask import abort, request
 from flask_login import current_user
 
+from bulletin.core import sessions
 from bulletin.extensions import login_manager
 from bulletin.models import Editor
-from bulletin.core import sessions
 
 
 @login_manager.user_loader

@@ -11,9 +11,13 @@ from bulletin.web import email_field
 
 
 def _reason(label) -> TextAreaField:
-    return TextAreaField(label, validators=[
-        InputRequired(_l("Say why, for the audit log")),
-        Length(max=500, message=_l("The reason must be 500 characters or fewer"))])
+    return TextAreaField(
+        label,
+        validators=[
+            InputRequired(_l("Say why, for the audit log")),
+            Length(max=500, message=_l("The reason must be 500 characters or fewer")),
+        ],
+    )
 
 
 class SuppressionSearchForm(FlaskForm):
@@ -26,14 +30,24 @@ class SuppressionAddForm(FlaskForm):
     """Put an address on the list by hand."""
 
     email = email_field()
-    reason = RadioField(_l("Reason"), default="manual", choices=[
-        SelectChoice("manual", _l("Added by an admin")),
-        SelectChoice("bounced", _l("The address bounces")),
-        SelectChoice("complaint", _l("The person complained")),
-        SelectChoice("unsubscribed", _l("The person asked to stop")),
-    ], validators=[InputRequired(_l("Choose a reason"))])
-    note = StringField(_l("Note (optional)"), validators=[
-        Optional(), Length(max=500, message=_l("The note must be 500 characters or fewer"))])
+    reason = RadioField(
+        _l("Reason"),
+        default="manual",
+        choices=[
+            SelectChoice("manual", _l("Added by an admin")),
+            SelectChoice("bounced", _l("The address bounces")),
+            SelectChoice("complaint", _l("The person complained")),
+            SelectChoice("unsubscribed", _l("The person asked to stop")),
+        ],
+        validators=[InputRequired(_l("Choose a reason"))],
+    )
+    note = StringField(
+        _l("Note (optional)"),
+        validators=[
+            Optional(),
+            Length(max=500, message=_l("The note must be 500 characters or fewer")),
+        ],
+    )
 
 
 class SuppressionRemoveForm(FlaskForm):

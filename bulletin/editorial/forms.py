@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from bulletin.core.editors import MAX_PASSWORD_LENGTH, AccountError, check_new_password
 from bulletin.core.fields import (
     EDITOR,
     FILL_WEEKS,
@@ -29,6 +30,7 @@ from bulletin.core.fields import (
     Field,
 )
 from bulletin.i18n import london_to_utc_safe
+from bulletin.mail.issue_view import ACCESS_FEATURES, OPPORTUNITY_KINDS
 from bulletin.web import (
     MultiCheckboxField,
     email_field,
@@ -37,9 +39,6 @@ from bulletin.web import (
     rules,
     topic_choices,
 )
-
-from bulletin.mail.issue_view import ACCESS_FEATURES, OPPORTUNITY_KINDS
-from bulletin.core.editors import MAX_PASSWORD_LENGTH, AccountError, check_new_password
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 

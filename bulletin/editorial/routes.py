@@ -17,8 +17,7 @@ from bulletin.editorial import (
 )
 from bulletin.extensions import login_manager
 
-BLUEPRINTS = (views.bp, views_sends.bp, views_subscribers.bp, views_bounces.bp,
-              views_api_tokens.bp)
+BLUEPRINTS = (views.bp, views_sends.bp, views_subscribers.bp, views_bounces.bp, views_api_tokens.bp)
 
 
 def register(app: Flask) -> None:

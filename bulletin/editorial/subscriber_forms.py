@@ -9,6 +9,8 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from bulletin.core.fields import SUBSCRIBER
+from bulletin.models import SubscriberStatus
+from bulletin.privacy.csvsource import FIELDS
 from bulletin.web import (
     NoControlCharacters,
     ValidEmail,
@@ -17,9 +19,6 @@ from bulletin.web import (
     rules,
     topic_choices,
 )
-
-from bulletin.models import SubscriberStatus
-from bulletin.privacy.csvsource import FIELDS
 
 
 def _any() -> SelectChoice:

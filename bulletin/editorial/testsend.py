@@ -5,15 +5,14 @@ from __future__ import annotations
 from flask import current_app
 
 from bulletin.core.addresses import InvalidAddress, parse
-from bulletin.core.fields import MAX_TEST_ADDRESSES
-from bulletin.mail.messages import MailSettings, build_test
-
 from bulletin.core.audit import record_audit
+from bulletin.core.fields import MAX_TEST_ADDRESSES
 from bulletin.extensions import db
 from bulletin.mail.links import external_url
-from bulletin.models import Issue
+from bulletin.mail.messages import MailSettings, build_test
 from bulletin.mail.outbox import enqueue_raw
 from bulletin.mail.rendering import render_issue
+from bulletin.models import Issue
 
 
 class BadAddresses(ValueError):
@@ -52,8 +51,9 @@ def queue_test_send(issue: Issue, addresses: list[str], languages: list[str]) ->
         for address in addresses:
             row = enqueue_raw(address, b"", kind="test")
             db.session.flush()  # the row's id goes into the VERP sender
-            row.message = build_test(rendered, settings, outbox_id=row.id, to=address,
-                                     archive_url=archive_url).message
+            row.message = build_test(
+                rendered, settings, outbox_id=row.id, to=address, archive_url=archive_url
+            ).message
             queued += 1
     record_audit("issue.test_send", issue, detail={"count": queued, "languages": languages})
     return queued

@@ -23,13 +23,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from bulletin.web import ButtonForm
-
+from bulletin.core import editors as accounts
+from bulletin.core import sessions
 from bulletin.core.audit import visible_to
+from bulletin.editorial.forms import LoginForm, PasswordChangeForm
 from bulletin.extensions import db, limiter, login_manager
 from bulletin.models import AuditLog, Issue, Opportunity, Workshop, utcnow
-from bulletin.core import editors as accounts, sessions
-from bulletin.editorial.forms import LoginForm, PasswordChangeForm
+from bulletin.web import ButtonForm
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 OPEN_ENDPOINTS = {"editor.login"}

@@ -7,16 +7,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from sqlalchemy import select
 
-from bulletin.web import ButtonForm
-
+from bulletin.core import catalogue as operations
+from bulletin.core import editors as accounts
+from bulletin.core import sessions
 from bulletin.core.audit import record_audit
-from bulletin.extensions import db
-from bulletin.mail.links import requested_page
-from bulletin.models import AuditLog, Editor, Topic
-from bulletin.core import editors as accounts, catalogue as operations, sessions
 from bulletin.editorial.access import admin_required
 from bulletin.editorial.forms import EditorForm, TopicForm
 from bulletin.editorial.views import bp
+from bulletin.extensions import db
+from bulletin.mail.links import requested_page
+from bulletin.models import AuditLog, Editor, Topic
+from bulletin.web import ButtonForm
 
 
 @bp.get("/admin")
@@ -131,5 +132,6 @@ def workers():
     """The worker processes: which are alive, where they run, and when each was last seen."""
     from bulletin.core import heartbeats
 
-    return render_template("editorial/workers.html", workers=heartbeats.workers(),
-                           live_seconds=heartbeats.LIVE_SECONDS)
+    return render_template(
+        "editorial/workers.html", workers=heartbeats.workers(), live_seconds=heartbeats.LIVE_SECONDS
+    )

@@ -20,36 +20,46 @@ from sqlalchemy import select
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired
 
+from bulletin.core import api_tokens as auth
 from bulletin.core.fields import API_TOKEN
-from bulletin.web import ButtonForm, rules
-
 from bulletin.editorial.access import admin_required
 from bulletin.extensions import db
 from bulletin.models import ApiToken, Editor
-from bulletin.core import api_tokens as auth
+from bulletin.web import ButtonForm, rules
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/editor/api-tokens")
 
 
 class TokenForm(FlaskForm):
-    name = StringField(_l("What the token is for"),
-                       validators=rules(API_TOKEN["name"]))
-    editor = SelectField(_l("The editor it acts as (changes are logged in their name)"),
-                         coerce=int, validators=[InputRequired()])
+    name = StringField(_l("What the token is for"), validators=rules(API_TOKEN["name"]))
+    editor = SelectField(
+        _l("The editor it acts as (changes are logged in their name)"),
+        coerce=int,
+        validators=[InputRequired()],
+    )
 
     def fill_choices(self) -> None:
         """Active editors, by address."""
-        editors = db.session.scalars(select(Editor).where(Editor.is_active_account)
-                                     .order_by(Editor.email))
+        editors = db.session.scalars(
+            select(Editor).where(Editor.is_active_account).order_by(Editor.email)
+        )
         self.editor.choices = [SelectChoice(e.id, e.email) for e in editors]
 
 
 def _page(form: TokenForm, new_token: str | None = None, status: int = 200):
-    tokens = db.session.scalars(select(ApiToken).order_by(ApiToken.revoked_at.is_not(None),
-                                                          ApiToken.id.desc())).all()
-    response = make_response(render_template(
-        "editorial/api_tokens.html", form=form, tokens=tokens, new_token=new_token,
-        button=ButtonForm()), status)
+    tokens = db.session.scalars(
+        select(ApiToken).order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())
+    ).all()
+    response = make_response(
+        render_template(
+            "editorial/api_tokens.html",
+            form=form,
+            tokens=tokens,
+            new_token=new_token,
+            button=ButtonForm(),
+        ),
+        status,
+    )
     response.headers["Cache-Control"] = "no-store"  # the new token must not sit in a cache
     return response
 

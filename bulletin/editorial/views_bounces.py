@@ -13,30 +13,31 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from bulletin.web import ButtonForm
-
-from bulletin.core.audit import record_audit
-from bulletin.web import private_download
-from bulletin.editorial.access import admin_required
-from bulletin.extensions import db
-from bulletin.models import Subscriber
 from bulletin.core import bounces as operations
+from bulletin.core.audit import record_audit
+from bulletin.editorial.access import admin_required
 from bulletin.editorial.bounce_forms import (
     LiftForm,
     SuppressionAddForm,
     SuppressionRemoveForm,
     SuppressionSearchForm,
 )
+from bulletin.extensions import db
+from bulletin.models import Subscriber
+from bulletin.web import ButtonForm, private_download
 
 bp = Blueprint("bounce_admin", __name__, url_prefix="/editor")
-
 
 
 def _index(status: int = 200, **forms):
     forms.setdefault("search", SuppressionSearchForm(formdata=None, prefix="search"))
     forms.setdefault("add", SuppressionAddForm(formdata=None, prefix="add"))
-    return render_template("editorial/suppressions/index.html", counts=operations.reason_counts(),
-                           export=ButtonForm(formdata=None), **forms), status
+    return render_template(
+        "editorial/suppressions/index.html",
+        counts=operations.reason_counts(),
+        export=ButtonForm(formdata=None),
+        **forms,
+    ), status
 
 
 @bp.get("/suppressions")
@@ -53,8 +54,9 @@ def search_suppression():
         return _index(400, search=form)
     entry = operations.find_entry(form.email.data)
     remove = SuppressionRemoveForm(formdata=None, email=form.email.data)
-    return render_template("editorial/suppressions/result.html", email=form.email.data,
-                           entry=entry, form=remove)
+    return render_template(
+        "editorial/suppressions/result.html", email=form.email.data, entry=entry, form=remove
+    )
 
 
 @bp.post("/suppressions/add")
@@ -75,12 +77,17 @@ def remove_suppression():
     form = SuppressionRemoveForm()
     if not form.validate_on_submit():
         entry = operations.find_entry(form.email.data) if form.email.data else None
-        return render_template("editorial/suppressions/result.html", email=form.email.data,
-                               entry=entry, form=form), 400
+        return render_template(
+            "editorial/suppressions/result.html", email=form.email.data, entry=entry, form=form
+        ), 400
     removed = operations.remove_entry(form.email.data, form.reason.data)
     db.session.commit()
-    flash(_("The address was removed from the suppression list.") if removed else
-          _("That address is not on the suppression list."), "success")
+    flash(
+        _("The address was removed from the suppression list.")
+        if removed
+        else _("That address is not on the suppression list."),
+        "success",
+    )
     return redirect(url_for(".suppressions"), code=303)
 
 
@@ -91,8 +98,9 @@ def export_suppressions():
         abort(400)
     record_audit("suppression.export")
     db.session.commit()
-    return private_download(stream_with_context(operations.suppressions_csv()),
-                            "suppressions.csv", "text/csv")
+    return private_download(
+        stream_with_context(operations.suppressions_csv()), "suppressions.csv", "text/csv"
+    )
 
 
 @bp.get("/bounces/alerts")
@@ -104,8 +112,7 @@ def alerts():
 @bp.get("/bounces/unproven")
 @admin_required
 def unproven():
-    return render_template("editorial/bounces/unproven.html",
-                           events=operations.unproven_reports())
+    return render_template("editorial/bounces/unproven.html", events=operations.unproven_reports())
 
 
 @bp.get("/bounces/subscribers/<int:subscriber_id>")
@@ -116,11 +123,13 @@ def subscriber_bounces(subscriber_id: int):
 
 def _subscriber_page(subscriber: Subscriber, form: LiftForm | None = None, status: int = 200):
     return render_template(
-        "editorial/bounces/subscriber.html", subscriber=subscriber,
+        "editorial/bounces/subscriber.html",
+        subscriber=subscriber,
         events=operations.bounce_history(subscriber.id),
         unproven=operations.unproven_reports(address=subscriber.email),
         entry=operations.find_entry(subscriber.email),
-        form=form or LiftForm(formdata=None)), status
+        form=form or LiftForm(formdata=None),
+    ), status
 
 
 @bp.post("/bounces/subscribers/<int:subscriber_id>/lift")
@@ -132,8 +141,8 @@ def lift_suppression(subscriber_id: int):
         return _subscriber_page(subscriber, form, 400)
     lifted = operations.lift_subscriber(subscriber, form.reason.data)
     db.session.commit()
-    flash(_("The suppression was lifted.") if lifted else
-          _("This subscriber was not suppressed."), "success")
-    return redirect(url_for(".subscriber_bounces", subscriber_id=subscriber.id),
-                    code=303)
-
+    flash(
+        _("The suppression was lifted.") if lifted else _("This subscriber was not suppressed."),
+        "success",
+    )
+    return redirect(url_for(".subscriber_bounces", subscriber_id=subscriber.id), code=303)

@@ -5,16 +5,14 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from bulletin.i18n import current_lang, is_ambiguous, utc_to_london
-from bulletin.web import ButtonForm
-
-from bulletin.extensions import db
-from bulletin.mail.links import requested_page
 from bulletin.core import catalogue as operations
 from bulletin.core.catalogue import OPPORTUNITIES, WORKSHOPS, Kind, catalogue_listing
 from bulletin.editorial.forms import OpportunityForm, WorkshopForm
 from bulletin.editorial.views import bp
-
+from bulletin.extensions import db
+from bulletin.i18n import current_lang, is_ambiguous, utc_to_london
+from bulletin.mail.links import requested_page
+from bulletin.web import ButtonForm
 
 #: The editor's form for each kind of entry.
 FORMS = {WORKSHOPS: WorkshopForm, OPPORTUNITIES: OpportunityForm}

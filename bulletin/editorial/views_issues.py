@@ -10,16 +10,15 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from bulletin.i18n import LANGUAGES, language_of, london_to_utc_safe, utc_to_london
-from bulletin.web import ButtonForm
-
-from bulletin.extensions import db, limiter
-from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
-from bulletin.mail.rendering import render_issue
 from bulletin.core import issues as ops
 from bulletin.editorial import testsend
 from bulletin.editorial.forms import AddItemForm, FillForm, IssueForm, NewsItemForm, TestSendForm
 from bulletin.editorial.views import bp
+from bulletin.extensions import db, limiter
+from bulletin.i18n import LANGUAGES, language_of, london_to_utc_safe, utc_to_london
+from bulletin.mail.rendering import render_issue
+from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
+from bulletin.web import ButtonForm
 
 #: Preview documents hold the email's inline styles and nothing that runs.
 PREVIEW_CSP = (
@@ -225,8 +224,11 @@ def test_send(issue_id: int):
                 else _("%(address)s is not a valid email address.", address=str(exc))
             )
         else:
-            languages = list(LANGUAGES) if form.language.data == "both" else [
-                language_of(form.language.data)]
+            languages = (
+                list(LANGUAGES)
+                if form.language.data == "both"
+                else [language_of(form.language.data)]
+            )
             count = testsend.queue_test_send(issue, addresses, languages)
             db.session.commit()
             flash(_("%(count)s test emails queued.", count=count), "success")

@@ -14,19 +14,17 @@ from sqlalchemy import select
 from wtforms import DateTimeLocalField, HiddenField, RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
-from bulletin.i18n import current_lang, london_to_utc, london_to_utc_safe
-from bulletin.web import MultiCheckboxField, language_choices, region_choices, topic_choices
-
 from bulletin.core import sends as ops
 from bulletin.core.audit import record_audit
-from bulletin.extensions import db
-from bulletin.models import Issue, Send, SendStatus, utcnow
+from bulletin.core.issues import missing_languages
 from bulletin.editorial.access import editor_required
 from bulletin.editorial.forms import LOCAL_FORMAT, ExistsInLondon
-from bulletin.core.issues import missing_languages
+from bulletin.extensions import db
+from bulletin.i18n import current_lang, london_to_utc, london_to_utc_safe
+from bulletin.models import Issue, Send, SendStatus, utcnow
+from bulletin.web import MultiCheckboxField, language_choices, region_choices, topic_choices
 
 bp = Blueprint("sends", __name__, url_prefix="/editor/sends")
-
 
 
 class SendForm(FlaskForm):
@@ -34,18 +32,28 @@ class SendForm(FlaskForm):
     topics = MultiCheckboxField(_l("Topics"), validators=[Optional()])
     regions = MultiCheckboxField(_l("Regions"), validators=[Optional()])
     languages = MultiCheckboxField(_l("Languages"), validators=[Optional()])
-    when = RadioField(_l("When"), choices=[SelectChoice("now", _l("Send now")), SelectChoice(
-                          "later", _l("Schedule for a date and time"))],
-                      default="now", validators=[InputRequired()])
-    at = DateTimeLocalField(_l("Date and time (UK time)"), format=LOCAL_FORMAT,
-                            validators=[Optional(), ExistsInLondon()])
+    when = RadioField(
+        _l("When"),
+        choices=[
+            SelectChoice("now", _l("Send now")),
+            SelectChoice("later", _l("Schedule for a date and time")),
+        ],
+        default="now",
+        validators=[InputRequired()],
+    )
+    at = DateTimeLocalField(
+        _l("Date and time (UK time)"),
+        format=LOCAL_FORMAT,
+        validators=[Optional(), ExistsInLondon()],
+    )
     #: The audience count the editor saw; scheduling needs it, so the count is always seen.
     confirmed = HiddenField()
 
     def fill_choices(self, lang: str) -> None:
         issues = db.session.scalars(select(Issue).order_by(Issue.id.desc()).limit(50))
-        self.issue.choices = [SelectChoice(i.id, i.subject_en or i.subject_cy or i.slug)
-                              for i in issues]
+        self.issue.choices = [
+            SelectChoice(i.id, i.subject_en or i.subject_cy or i.slug) for i in issues
+        ]
         self.topics.choices = topic_choices(lang, active_only=True)
         self.regions.choices = region_choices(lang)
         self.languages.choices = language_choices()
@@ -65,8 +73,11 @@ class SendForm(FlaskForm):
                 raise ValidationError(_l("The date and time must be in the future"))
 
     def audience(self) -> dict[str, list[str]]:
-        return {"topics": self.topics.data or [], "regions": self.regions.data or [],
-                "languages": self.languages.data or []}
+        return {
+            "topics": self.topics.data or [],
+            "regions": self.regions.data or [],
+            "languages": self.languages.data or [],
+        }
 
 
 class ButtonOnly(FlaskForm):
@@ -77,8 +88,9 @@ class ButtonOnly(FlaskForm):
 @editor_required
 def index():
     sends = db.session.scalars(select(Send).order_by(Send.id.desc()).limit(50)).all()
-    return render_template("editorial/sends/index.html", rows=[
-        (s, ops.send_progress(s)) for s in sends])
+    return render_template(
+        "editorial/sends/index.html", rows=[(s, ops.send_progress(s)) for s in sends]
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -94,8 +106,9 @@ def new():
     if form.confirmed.data != str(reach):
         form.confirmed.data = str(reach)  # show the count; the next press schedules
         issue = db.get_or_404(Issue, form.issue.data)
-        return render_template("editorial/sends/new.html", form=form, reach=reach,
-                               missing=missing_languages(issue))
+        return render_template(
+            "editorial/sends/new.html", form=form, reach=reach, missing=missing_languages(issue)
+        )
     return _schedule(form)
 
 
@@ -107,8 +120,11 @@ def _schedule(form: SendForm):
         send = ops.schedule_send(issue, ops.audience_json(**audience), when, current_user)
     except ops.SendStateError:
         abort(409)
-    record_audit("send.schedule", send, detail={"audience": audience,
-                                                "scheduled_at": send.scheduled_at.isoformat()})
+    record_audit(
+        "send.schedule",
+        send,
+        detail={"audience": audience, "scheduled_at": send.scheduled_at.isoformat()},
+    )
     db.session.commit()
     flash(_("The send is scheduled."))
     return redirect(url_for("sends.show", send_id=send.id), code=303)
@@ -118,8 +134,12 @@ def _schedule(form: SendForm):
 @editor_required
 def show(send_id: int):
     send = db.get_or_404(Send, send_id)
-    return render_template("editorial/sends/show.html", send=send,
-                           progress=ops.send_progress(send), button=ButtonOnly())
+    return render_template(
+        "editorial/sends/show.html",
+        send=send,
+        progress=ops.send_progress(send),
+        button=ButtonOnly(),
+    )
 
 
 @bp.get("/<int:send_id>/progress.json")
@@ -128,8 +148,12 @@ def progress(send_id: int):
     return jsonify(ops.send_progress(db.get_or_404(Send, send_id)).as_dict())
 
 
-ACTIONS = {"pause": ops.pause_send, "resume": ops.resume_send, "cancel": ops.cancel_send,
-           "send-now": ops.send_now}
+ACTIONS = {
+    "pause": ops.pause_send,
+    "resume": ops.resume_send,
+    "cancel": ops.cancel_send,
+    "send-now": ops.send_now,
+}
 
 
 @bp.post("/<int:send_id>/<action>")
@@ -150,15 +174,21 @@ def act(send_id: int, action: str):
 
 def audience_summary(audience: dict[str, list[str]]) -> str:
     """Human words for an audience (for the page)."""
-    parts = [", ".join(audience[key]) for key in ("topics", "regions", "languages")
-             if audience[key]]
+    parts = [
+        ", ".join(audience[key]) for key in ("topics", "regions", "languages") if audience[key]
+    ]
     return "; ".join(parts) if parts else _("Everyone confirmed")
 
 
-STATUS_LABELS = {SendStatus.DRAFT: _l("Draft"), SendStatus.SCHEDULED: _l("Scheduled"),
-                 SendStatus.SENDING: _l("Sending"), SendStatus.PAUSED: _l("Paused"),
-                 SendStatus.CANCELLED: _l("Cancelled"), SendStatus.DONE: _l("Done"),
-                 SendStatus.MISSED: _l("Missed: its time passed while no worker ran")}
+STATUS_LABELS = {
+    SendStatus.DRAFT: _l("Draft"),
+    SendStatus.SCHEDULED: _l("Scheduled"),
+    SendStatus.SENDING: _l("Sending"),
+    SendStatus.PAUSED: _l("Paused"),
+    SendStatus.CANCELLED: _l("Cancelled"),
+    SendStatus.DONE: _l("Done"),
+    SendStatus.MISSED: _l("Missed: its time passed while no worker ran"),
+}
 
 
 @bp.app_template_global("send_status_label")
@@ -171,4 +201,3 @@ def send_status_label(status: str) -> str:
 def send_audience(send: Send) -> str:
     """The audience of a send, in words."""
     return audience_summary(send.audience_filter)
-

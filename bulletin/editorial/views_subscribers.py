@@ -18,15 +18,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from bulletin.core.subject_access import export_subscriber
-from bulletin.i18n import current_lang
-from bulletin.web import ButtonForm
-
 from bulletin.core.audit import record_audit
-from bulletin.web import private_download
-from bulletin.extensions import db
-from bulletin.models import Delivery, ImportJob, ImportJobStatus, OutboxMessage, Send, Subscriber
 from bulletin.core.consent import consent_trail
+from bulletin.core.subject_access import export_subscriber
+from bulletin.core.subscribers import find_by_email
+from bulletin.core.suppressions import is_suppressed
+from bulletin.editorial.access import admin_required
+from bulletin.editorial.subscriber_forms import ExportForm, ImportForm, SearchForm
+from bulletin.extensions import db
+from bulletin.i18n import current_lang
+from bulletin.models import Delivery, ImportJob, ImportJobStatus, OutboxMessage, Send, Subscriber
 from bulletin.privacy import imports
 from bulletin.privacy.csvsource import FIELDS, MappingError
 from bulletin.privacy.exporter import (
@@ -38,13 +39,9 @@ from bulletin.privacy.exporter import (
     stream_subscribers_csv,
 )
 from bulletin.privacy.importer import ImportOptions
-from bulletin.core.subscribers import find_by_email
-from bulletin.core.suppressions import is_suppressed
-from bulletin.editorial.access import admin_required
-from bulletin.editorial.subscriber_forms import ExportForm, ImportForm, SearchForm
+from bulletin.web import ButtonForm, private_download
 
 bp = Blueprint("editor_subscribers", __name__, url_prefix="/editor/subscribers")
-
 
 
 def _render(template: str, status: int = 200, **context):
@@ -141,8 +138,9 @@ def export():
     )
     record_audit("subscribers.export", detail={"via": "web", **selection.as_dict()})
     db.session.commit()
-    return private_download(stream_with_context(stream_subscribers_csv(selection)),
-                            "subscribers.csv", "text/csv")
+    return private_download(
+        stream_with_context(stream_subscribers_csv(selection)), "subscribers.csv", "text/csv"
+    )
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -166,8 +164,9 @@ def import_page():
     except MappingError as exc:
         imports.discard_file(name)
         return _render("import.html", 400, form=form, mapping_error=str(exc))
-    job = imports.queue_import(name, rows, options, language=current_lang(),
-                               editor=current_user._get_current_object())
+    job = imports.queue_import(
+        name, rows, options, language=current_lang(), editor=current_user._get_current_object()
+    )
     db.session.commit()
     return redirect(url_for(".import_job", job_id=job.id), code=303)
 
@@ -178,16 +177,21 @@ def import_job(job_id: int):
     job = db.get_or_404(ImportJob, job_id)
     if job.status == ImportJobStatus.DONE:
         return _render("import_report.html", report=imports.job_report(job))
-    return _render("import_job.html", job=job, progress=imports.job_progress(job),
-                   status_label=IMPORT_STATUS_LABELS[job.status])
+    return _render(
+        "import_job.html",
+        job=job,
+        progress=imports.job_progress(job),
+        status_label=IMPORT_STATUS_LABELS[job.status],
+    )
 
 
 @bp.get("/import/<int:job_id>/progress")
 @admin_required
 def import_progress(job_id: int):
     job = db.get_or_404(ImportJob, job_id)
-    return jsonify({**imports.job_progress(job),
-                    "status_label": str(IMPORT_STATUS_LABELS[job.status])})
+    return jsonify(
+        {**imports.job_progress(job), "status_label": str(IMPORT_STATUS_LABELS[job.status])}
+    )
 
 
 #: How the job page names each status.

@@ -7,7 +7,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from bulletin.i18n import LONDON
-
 from bulletin.mail.links import external_url
 from bulletin.mail.markup import render_plain
 from bulletin.models import Workshop, utcnow

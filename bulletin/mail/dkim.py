@@ -27,11 +27,27 @@ class DkimSettings(Protocol):
     dkim_domain: str | None
     dkim_private_key_path: str | None
 
+
 #: Headers signed when present (DKIM-02). Never trace fields (DKIM-03).
-SIGNED = ("from", "to", "subject", "date", "message-id", "reply-to", "mime-version",
-          "content-type", "content-language", "list-id", "list-help", "list-archive",
-          "list-unsubscribe", "list-unsubscribe-post", "feedback-id", "precedence",
-          "auto-submitted")
+SIGNED = (
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "reply-to",
+    "mime-version",
+    "content-type",
+    "content-language",
+    "list-id",
+    "list-help",
+    "list-archive",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+    "feedback-id",
+    "precedence",
+    "auto-submitted",
+)
 #: Signed once more than they occur, so a prepended duplicate breaks the signature (DKIM-04).
 OVERSIGNED = ("from", "subject", "to", "list-unsubscribe", "list-unsubscribe-post")
 
@@ -100,18 +116,21 @@ class Signer:
     def __call__(self, message: bytes) -> bytes:
         """The message with a DKIM-Signature header prepended."""
         split = message.find(b"\r\n\r\n")
-        head, body = message[:split + 2], message[split + 4:]
+        head, body = message[: split + 2], message[split + 4 :]
         fields = split_headers(head)
         names = header_names(fields)
         body_hash = base64.b64encode(hashlib.sha256(canonical_body(body)).digest()).decode()
-        tags = (f"v=1; a=rsa-sha256; c=relaxed/relaxed; d={self.domain}; s={self.selector};\r\n"
-                f"\tt={int(time.time())}; h={b':'.join(names).decode()};\r\n"
-                f"\tbh={body_hash};\r\n\tb=")
+        tags = (
+            f"v=1; a=rsa-sha256; c=relaxed/relaxed; d={self.domain}; s={self.selector};\r\n"
+            f"\tt={int(time.time())}; h={b':'.join(names).decode()};\r\n"
+            f"\tbh={body_hash};\r\n\tb="
+        )
         signed = b"".join(select_headers(fields, names))
         signed += canonical_header(b"DKIM-Signature", tags.encode())
         signature = base64.b64encode(
-            self.key.sign(signed, padding.PKCS1v15(), hashes.SHA256())).decode()
-        folded = "\r\n\t".join(signature[i:i + 72] for i in range(0, len(signature), 72))
+            self.key.sign(signed, padding.PKCS1v15(), hashes.SHA256())
+        ).decode()
+        folded = "\r\n\t".join(signature[i : i + 72] for i in range(0, len(signature), 72))
         return f"DKIM-Signature: {tags}{folded}\r\n".encode() + message
 
 

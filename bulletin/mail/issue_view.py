@@ -8,7 +8,6 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 from bulletin.i18n import other_language
-
 from bulletin.mail.links import external_url
 from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
 

@@ -100,7 +100,7 @@ def html_nesting(text: str) -> int:
             open_tags.append(name)
             deepest = max(deepest, len(open_tags))
         elif name in open_tags:  # an end tag closes its element and any left open inside
-            del open_tags[len(open_tags) - 1 - open_tags[::-1].index(name):]
+            del open_tags[len(open_tags) - 1 - open_tags[::-1].index(name) :]
     return deepest
 
 

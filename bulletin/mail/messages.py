@@ -25,7 +25,6 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from urllib.parse import urlsplit, urlunsplit
 
 from bulletin.i18n import language_tag
-
 from bulletin.mail import tokens
 from bulletin.mail.links import external_url
 from bulletin.mail.mime import SMTP_POLICY, domain_of, safe_header
@@ -64,8 +63,12 @@ class MailSettings:
     @classmethod
     def from_config(cls, config) -> MailSettings:
         """Read the settings from an app's config."""
-        return cls(mail_from=config["MAIL_FROM"], reply_to=config.get("REPLY_TO"),
-                   list_id=default_list_id(config), bounce_domain=config.get("BOUNCE_DOMAIN"))
+        return cls(
+            mail_from=config["MAIL_FROM"],
+            reply_to=config.get("REPLY_TO"),
+            list_id=default_list_id(config),
+            bounce_domain=config.get("BOUNCE_DOMAIN"),
+        )
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def _qp_segments(body: str) -> list[bytes | str]:
             break
         at, placeholder = min(found)
         pieces += [_qp(rest[:at]) + SOFT_BREAK, PLACEHOLDERS[placeholder]]
-        rest = rest[at + len(placeholder):]
+        rest = rest[at + len(placeholder) :]
     pieces.append(_qp(rest))
     return pieces
 
@@ -126,7 +129,7 @@ def qp_url(url: str) -> bytes:
     """A URL on lines of its own: soft breaks every 75 characters, ends in one. A URL with
     an '=' or a '.' that would start a line goes through _qp, which escapes both (at 73,
     leaving room for the closing soft break)."""
-    lines = [url[i:i + 75] for i in range(0, len(url), 75)]
+    lines = [url[i : i + 75] for i in range(0, len(url), 75)]
     if "=" in url or any(line.startswith(".") for line in lines):
         return _qp(url, 73) + SOFT_BREAK
     return "=\r\n".join(lines).encode("ascii") + SOFT_BREAK
@@ -141,10 +144,17 @@ class MessageTemplate:
     (Message-IDs and VERP name it); without, it is an outbox row's id and the Message-ID is
     random."""
 
-    def __init__(self, rendered: RenderedEmail, settings: MailSettings, *,
-                 send_id: int | None = None, archive_url: str | None = None,
-                 sign: Callable[[bytes], bytes] | None = None, is_list: bool = True,
-                 subject_prefix: str = ""):
+    def __init__(
+        self,
+        rendered: RenderedEmail,
+        settings: MailSettings,
+        *,
+        send_id: int | None = None,
+        archive_url: str | None = None,
+        sign: Callable[[bytes], bytes] | None = None,
+        is_list: bool = True,
+        subject_prefix: str = "",
+    ):
         self.settings, self.send_id, self.sign, self.is_list = settings, send_id, sign, is_list
         self.language = rendered.language
         self.from_address = settings.from_address
@@ -164,17 +174,21 @@ class MessageTemplate:
         self.fixed_headers = self._fixed_headers(rendered, archive_url, subject_prefix)
         boundary = "==bulletin-" + secrets.token_hex(12)
         self.boundary = boundary.encode("ascii")
-        self.fixed_headers += (f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"'
-                               "\r\n").encode("ascii")
+        self.fixed_headers += (
+            f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n'
+        ).encode("ascii")
         self.text = self._part("plain", rendered.text)
         self.html = self._part("html", rendered.html)
         self._date = (0, "")
 
-    def _fixed_headers(self, rendered: RenderedEmail, archive_url: str | None,
-                       subject_prefix: str) -> bytes:
+    def _fixed_headers(
+        self, rendered: RenderedEmail, archive_url: str | None, subject_prefix: str
+    ) -> bytes:
         s = self.settings
-        lines = [_header("From", s.mail_from),
-                 _header("Subject", subject_prefix + rendered.subject)]
+        lines = [
+            _header("From", s.mail_from),
+            _header("Subject", subject_prefix + rendered.subject),
+        ]
         if s.reply_to:
             lines.append(_header("Reply-To", s.reply_to))
         if self.is_list:
@@ -191,9 +205,11 @@ class MessageTemplate:
         return b"".join(lines)
 
     def _part(self, subtype: str, body: str) -> list[bytes | str]:
-        head = (f"Content-Type: text/{subtype}; charset=\"utf-8\"\r\n"
-                "Content-Transfer-Encoding: quoted-printable\r\n"
-                f"Content-Language: {language_tag(self.language)}\r\n\r\n")
+        head = (
+            f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n"
+            f"Content-Language: {language_tag(self.language)}\r\n\r\n"
+        )
         return [head.encode("ascii"), *_qp_segments(body)]
 
     def _now(self) -> str:
@@ -206,13 +222,17 @@ class MessageTemplate:
     def personalise(self, who: Personal) -> Built:
         """The finished (and, when configured, DKIM-signed) message for one recipient."""
         s = self.settings
-        head = (f"To: {_to(who)}\r\n"
-                f"Date: {self._now()}\r\n"
-                f"Message-ID: {self.message_id(who.delivery_id)}\r\n")
+        head = (
+            f"To: {_to(who)}\r\n"
+            f"Date: {self._now()}\r\n"
+            f"Message-ID: {self.message_id(who.delivery_id)}\r\n"
+        )
         encoded: dict[str, tuple[bytes, bytes]] = {}
         if self.is_list:
-            links = {"unsubscribe": self.unsubscribe_prefix + self.tokens["unsubscribe"](who.uid),
-                     "manage": self.manage_prefix + self.tokens["manage"](who.uid)}
+            links = {
+                "unsubscribe": self.unsubscribe_prefix + self.tokens["unsubscribe"](who.uid),
+                "manage": self.manage_prefix + self.tokens["manage"](who.uid),
+            }
             unsubscribe = f"<{links['unsubscribe']}>"
             if s.bounce_domain:
                 mailto = self.tokens["mailto"](who.uid)
@@ -248,20 +268,28 @@ def _verp(token: str, settings: MailSettings) -> str:
     return f"bounces+{token}@{settings.bounce_domain}"
 
 
-def build_transactional(rendered: RenderedEmail, settings: MailSettings, *,
-                        outbox_id: int, to: str) -> Built:
+def build_transactional(
+    rendered: RenderedEmail, settings: MailSettings, *, outbox_id: int, to: str
+) -> Built:
     """A confirmation, welcome, already-subscribed or manage-link mail, unsigned (the outbox
     signs what it sends)."""
     template = MessageTemplate(rendered, settings, is_list=False)
     return template.personalise(Personal(outbox_id, "", to))
 
 
-def build_test(rendered: RenderedEmail, settings: MailSettings, *, outbox_id: int,
-               to: str, archive_url: str | None = None) -> Built:
+def build_test(
+    rendered: RenderedEmail,
+    settings: MailSettings,
+    *,
+    outbox_id: int,
+    to: str,
+    archive_url: str | None = None,
+) -> Built:
     """An issue as a reader gets it, subject marked [TEST], its personal links (and the
     List-Unsubscribe ones) made for tokens.TEST_UID, which acts on nobody."""
-    template = MessageTemplate(rendered, settings, archive_url=archive_url,
-                               subject_prefix="[TEST] ")
+    template = MessageTemplate(
+        rendered, settings, archive_url=archive_url, subject_prefix="[TEST] "
+    )
     return template.personalise(Personal(outbox_id, tokens.TEST_UID, to))
 
 

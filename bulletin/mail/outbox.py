@@ -18,8 +18,8 @@ from sqlalchemy import (
 )
 
 from bulletin.extensions import db
-from bulletin.models import OutboxMessage, OutboxStatus, Subscriber, utcnow
 from bulletin.mail.pseudonyms import hash_address
+from bulletin.models import OutboxMessage, OutboxStatus, Subscriber, utcnow
 
 #: Mails sent to an address because someone typed it into a form: capped per address.
 TYPED_IN_KINDS = ("confirm", "already-subscribed", "manage-link")
@@ -49,8 +49,9 @@ def enqueue_raw(to_address: str, message: bytes, *, kind: str = "test") -> Outbo
     return row
 
 
-def enqueue_typed_in(recipients: Select, kind: str | ColumnElement[str], *, address: str,
-                     limit: int) -> None:
+def enqueue_typed_in(
+    recipients: Select, kind: str | ColumnElement[str], *, address: str, limit: int
+) -> None:
     """Queue a form-triggered mail to the subscriber `recipients` selects, unless `address`
     already had `limit` of them in 24 hours.
 
@@ -68,8 +69,8 @@ def typed_in_insert(recipients: Select, kind: str | ColumnElement[str]) -> Inser
     sent_lately = select(func.count(OutboxMessage.id)).where(
         OutboxMessage.recipient_hash == hashed,
         OutboxMessage.kind.in_(TYPED_IN_KINDS),
-        OutboxMessage.created_at >= bindparam("typed_in_since",
-                                              type_=OutboxMessage.created_at.type),
+        OutboxMessage.created_at
+        >= bindparam("typed_in_since", type_=OutboxMessage.created_at.type),
     )
     columns = {
         "kind": literal(kind, String) if isinstance(kind, str) else kind,
@@ -82,7 +83,8 @@ def typed_in_insert(recipients: Select, kind: str | ColumnElement[str]) -> Inser
         "created_at": now,
     }
     rows = recipients.with_only_columns(*columns.values()).where(
-        sent_lately.scalar_subquery() < bindparam("typed_in_limit", type_=Integer))
+        sent_lately.scalar_subquery() < bindparam("typed_in_limit", type_=Integer)
+    )
     # The table, not the class: an ORM-enabled INSERT would take the parameters for rows.
     return insert(OutboxMessage.__table__).from_select(list(columns), rows)
 
@@ -90,5 +92,9 @@ def typed_in_insert(recipients: Select, kind: str | ColumnElement[str]) -> Inser
 def typed_in_params(address: str, limit: int) -> dict:
     """The parameters of typed_in_insert for a mail typed in for `address`."""
     now = utcnow()
-    return {"typed_in_hash": hash_address(address), "typed_in_now": now,
-            "typed_in_since": now - timedelta(hours=24), "typed_in_limit": limit}
+    return {
+        "typed_in_hash": hash_address(address),
+        "typed_in_now": now,
+        "typed_in_since": now - timedelta(hours=24),
+        "typed_in_limit": limit,
+    }

@@ -35,8 +35,12 @@ def render_email(name: str, lang: str, **context) -> RenderedEmail:
         subject = render_template(f"email/{name}.subject.txt", **context).strip()
         text = render_template(f"email/{name}.txt", subject=subject, **context)
         html = render_template(f"email/{name}.html", subject=subject, **context)
-    return RenderedEmail(subject=" ".join(subject.split()), text=_tidy_text(text),
-                         html=inline_css(html), language=lang)
+    return RenderedEmail(
+        subject=" ".join(subject.split()),
+        text=_tidy_text(text),
+        html=inline_css(html),
+        language=lang,
+    )
 
 
 def inline_css(html: str) -> str:
@@ -70,6 +74,9 @@ def render_issue(issue, lang: str, *, personal: bool = True, now=None) -> Render
         view = build_issue_view(issue, lang, now=now)
     links = {"view_url": None, "manage_url": None, "unsubscribe_url": None}
     if personal:
-        links = {"view_url": external_url("archive.issue", slug=issue.slug),
-                 "manage_url": MANAGE_PLACEHOLDER, "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER}
+        links = {
+            "view_url": external_url("archive.issue", slug=issue.slug),
+            "manage_url": MANAGE_PLACEHOLDER,
+            "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+        }
     return render_email("issue", lang, view=view, preheader=view.preheader, **links)

@@ -8,7 +8,6 @@ from email.utils import parseaddr
 from flask import Flask
 
 from bulletin.mail.messages import default_list_id
-
 from bulletin.mail.mime import domain_of
 
 
@@ -52,17 +51,26 @@ class DeliverySettings:
         """Read the settings from an app's config."""
         c = app.config
         return cls(
-            smtp_url=c.get("SMTP_URL"), smtp_timeout=float(c["SMTP_TIMEOUT"]),
-            outbox_dir=c["OUTBOX_DIR"], mail_from=c["MAIL_FROM"], reply_to=c.get("REPLY_TO"),
-            base_url=c["BASE_URL"], list_id=default_list_id(c),
-            bounce_domain=c.get("BOUNCE_DOMAIN"), dkim_selector=c.get("DKIM_SELECTOR"),
-            dkim_domain=c.get("DKIM_DOMAIN"), dkim_private_key_path=c.get("DKIM_PRIVATE_KEY_PATH"),
+            smtp_url=c.get("SMTP_URL"),
+            smtp_timeout=float(c["SMTP_TIMEOUT"]),
+            outbox_dir=c["OUTBOX_DIR"],
+            mail_from=c["MAIL_FROM"],
+            reply_to=c.get("REPLY_TO"),
+            base_url=c["BASE_URL"],
+            list_id=default_list_id(c),
+            bounce_domain=c.get("BOUNCE_DOMAIN"),
+            dkim_selector=c.get("DKIM_SELECTOR"),
+            dkim_domain=c.get("DKIM_DOMAIN"),
+            dkim_private_key_path=c.get("DKIM_PRIVATE_KEY_PATH"),
             smtp_connections=int(c["SMTP_CONNECTIONS"]),
             rate_per_second=float(c["SEND_RATE_PER_SECOND"]),
-            rate_per_hour=float(c["SEND_RATE_PER_HOUR"]), max_attempts=int(c["SEND_MAX_ATTEMPTS"]),
-            batch_size=int(c["SEND_BATCH_SIZE"]), lease_seconds=int(c["SEND_LEASE_SECONDS"]),
+            rate_per_hour=float(c["SEND_RATE_PER_HOUR"]),
+            max_attempts=int(c["SEND_MAX_ATTEMPTS"]),
+            batch_size=int(c["SEND_BATCH_SIZE"]),
+            lease_seconds=int(c["SEND_LEASE_SECONDS"]),
             outbox_max_age_hours=int(c["OUTBOX_MAX_AGE_HOURS"]),
-            grace_hours=float(c["SEND_GRACE_HOURS"]), tick_seconds=float(c["WORKER_TICK_SECONDS"]),
+            grace_hours=float(c["SEND_GRACE_HOURS"]),
+            tick_seconds=float(c["WORKER_TICK_SECONDS"]),
             retry_seconds=float(c["SEND_RETRY_SECONDS"]),
             smtp_down_pause_seconds=float(c["SMTP_DOWN_PAUSE_SECONDS"]),
         )

@@ -37,10 +37,12 @@ class BounceEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     #: Null once the subscriber is erased (the event stays, with no address in it).
     subscriber_id: Mapped[int | None] = mapped_column(
-        ForeignKey("subscriber.id", ondelete="SET NULL"), index=True)
+        ForeignKey("subscriber.id", ondelete="SET NULL"), index=True
+    )
     #: The delivery the VERP token or Message-ID named; null when unknown or purged.
     delivery_id: Mapped[int | None] = mapped_column(
-        ForeignKey("delivery.id", ondelete="SET NULL"), index=True)
+        ForeignKey("delivery.id", ondelete="SET NULL"), index=True
+    )
     #: hard / soft / complaint / auto-reply / delivered / not-bounce / unsubscribe /
     #: unclassified (the classifier did not finish: see bounces/pool.py)
     kind: Mapped[str] = mapped_column(String(20))
@@ -68,6 +70,7 @@ class InboundMessage(db.Model):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     source: Mapped[str] = mapped_column(String(20))
     bounce_event_id: Mapped[int | None] = mapped_column(
-        ForeignKey("bounce_event.id", ondelete="SET NULL"))
+        ForeignKey("bounce_event.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)

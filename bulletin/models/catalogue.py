@@ -8,9 +8,8 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bulletin.i18n import other_language
-
 from bulletin.extensions import db
+from bulletin.i18n import other_language
 from bulletin.models.subscriber import Topic
 from bulletin.models.types import UTCDateTime, utcnow
 

@@ -8,9 +8,8 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bulletin.i18n import Language
-
 from bulletin.extensions import db
+from bulletin.i18n import Language
 from bulletin.models.subscriber import Subscriber
 from bulletin.models.types import UTCDateTime, utcnow
 

@@ -59,8 +59,12 @@ class Send(db.Model):
     created_by: Mapped[Editor | None] = relationship()
 
     __table_args__ = (
-        Index("ix_send_due", "scheduled_at", postgresql_where=text("status = 'scheduled'"),
-              sqlite_where=text("status = 'scheduled'")),
+        Index(
+            "ix_send_due",
+            "scheduled_at",
+            postgresql_where=text("status = 'scheduled'"),
+            sqlite_where=text("status = 'scheduled'"),
+        ),
     )
 
     @property
@@ -98,16 +102,25 @@ class Delivery(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    send: Mapped[Send] = relationship(primaryjoin="Delivery.send_id == Send.id",
-                                      foreign_keys=[send_id])
+    send: Mapped[Send] = relationship(
+        primaryjoin="Delivery.send_id == Send.id", foreign_keys=[send_id]
+    )
 
     __table_args__ = (
         UniqueConstraint("send_id", "subscriber_id", name="uq_delivery_send_subscriber"),
         # Only open rows are ever searched for work: the index stays small as sends finish.
-        Index("ix_delivery_due", "send_id", "id",
-              postgresql_where=text("status IN ('queued', 'sending')"),
-              sqlite_where=text("status IN ('queued', 'sending')")),
+        Index(
+            "ix_delivery_due",
+            "send_id",
+            "id",
+            postgresql_where=text("status IN ('queued', 'sending')"),
+            sqlite_where=text("status IN ('queued', 'sending')"),
+        ),
         # For the hourly rate and retention; unsent rows (all of them, at first) stay out.
-        Index("ix_delivery_sent_at", "sent_at", postgresql_where=text("sent_at IS NOT NULL"),
-              sqlite_where=text("sent_at IS NOT NULL")),
+        Index(
+            "ix_delivery_sent_at",
+            "sent_at",
+            postgresql_where=text("sent_at IS NOT NULL"),
+            sqlite_where=text("sent_at IS NOT NULL"),
+        ),
     )

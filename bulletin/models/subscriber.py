@@ -10,10 +10,8 @@ from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from bulletin.core.addresses import address_key
-
-from bulletin.i18n import Language
-
 from bulletin.extensions import db
+from bulletin.i18n import Language
 from bulletin.models.types import UTCDateTime, utcnow
 
 

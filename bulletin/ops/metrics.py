@@ -76,8 +76,10 @@ class DatabaseCollector:
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
-            "bulletin_database_up", "1 when the database answered this scrape's queries, else 0 "
-            "(the database's figures are then missing).")
+            "bulletin_database_up",
+            "1 when the database answered this scrape's queries, else 0 "
+            "(the database's figures are then missing).",
+        )
         try:
             figures = list(self._collect())
         except SQLAlchemyError:

@@ -9,10 +9,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
-from bulletin.i18n import CODES
-
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
+from bulletin.i18n import CODES
 from bulletin.privacy.csvsource import MappingError, parse_mapping
 from bulletin.privacy.exporter import ExportFilter, stream_subscribers_csv
 from bulletin.privacy.importer import ImportOptions, ImportReport, import_csv

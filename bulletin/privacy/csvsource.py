@@ -9,7 +9,6 @@ from itertools import chain
 from typing import BinaryIO
 
 from bulletin.core.fields import SUBSCRIBER
-
 from bulletin.privacy.messages import _
 
 #: No physical line may be longer: a file of one endless line must not fill memory.

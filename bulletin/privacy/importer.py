@@ -13,9 +13,8 @@ from typing import BinaryIO
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from bulletin.mail.pseudonyms import key_hasher
-
 from bulletin.extensions import db
+from bulletin.mail.pseudonyms import key_hasher
 from bulletin.models import (
     ConsentEvent,
     OutboxMessage,

@@ -72,12 +72,20 @@ def discard_file(name: str) -> None:
     (import_dir() / name).unlink(missing_ok=True)
 
 
-def queue_import(name: str, rows: int, options: ImportOptions, *, language: str,
-                 editor: Editor) -> ImportJob:
+def queue_import(
+    name: str, rows: int, options: ImportOptions, *, language: str, editor: Editor
+) -> ImportJob:
     """A queued job for a stored upload; the caller commits."""
-    job = ImportJob(file_name=name, label=options.label, mapping=json.dumps(options.mapping),
-                    is_invite=options.invite, is_dry_run=options.dry_run, language=language,
-                    total_rows=rows, created_by=editor)
+    job = ImportJob(
+        file_name=name,
+        label=options.label,
+        mapping=json.dumps(options.mapping),
+        is_invite=options.invite,
+        is_dry_run=options.dry_run,
+        language=language,
+        total_rows=rows,
+        created_by=editor,
+    )
     db.session.add(job)
     db.session.flush()
     return job
@@ -111,8 +119,12 @@ def claim_import_job(worker: str, now: datetime | None = None) -> int | None:
         # conditional UPDATE makes the claim exact on every database (SQLite has no row
         # locks): of two workers that picked the same row, one updates it and one does not.
         candidate = db.session.scalar(
-            select(ImportJob.id).where(ImportJob.status == ImportJobStatus.QUEUED)
-            .order_by(ImportJob.id).limit(1).with_for_update(skip_locked=True))
+            select(ImportJob.id)
+            .where(ImportJob.status == ImportJobStatus.QUEUED)
+            .order_by(ImportJob.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
         if candidate is None:
             db.session.commit()
             return None
@@ -125,8 +137,12 @@ def take_job(job_id: int, worker: str, now: datetime) -> bool:
     taken = db.session.execute(
         update(ImportJob)
         .where(ImportJob.id == job_id, ImportJob.status == ImportJobStatus.QUEUED)
-        .values(status=ImportJobStatus.RUNNING, claimed_by=worker, started_at=now,
-                claimed_until=now + timedelta(seconds=LEASE_SECONDS))
+        .values(
+            status=ImportJobStatus.RUNNING,
+            claimed_by=worker,
+            started_at=now,
+            claimed_until=now + timedelta(seconds=LEASE_SECONDS),
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -148,17 +164,24 @@ class _Progress:
     def write(self) -> None:
         with db.engine.begin() as connection:
             connection.execute(
-                update(ImportJob).where(ImportJob.id == self.job_id)
-                .values(rows_done=self.rows,
-                        claimed_until=utcnow() + timedelta(seconds=LEASE_SECONDS)))
+                update(ImportJob)
+                .where(ImportJob.id == self.job_id)
+                .values(
+                    rows_done=self.rows, claimed_until=utcnow() + timedelta(seconds=LEASE_SECONDS)
+                )
+            )
         self.written_at = time.monotonic()
 
 
 def run_import_job(job_id: int) -> ImportJob:
     """Run a claimed job to the end: done with its report, or failed with a reason."""
     job = db.session.get(ImportJob, job_id)
-    options = ImportOptions(mapping=json.loads(job.mapping), invite=job.is_invite,
-                            dry_run=job.is_dry_run, label=job.label)
+    options = ImportOptions(
+        mapping=json.loads(job.mapping),
+        invite=job.is_invite,
+        dry_run=job.is_dry_run,
+        label=job.label,
+    )
     name, language, progress = job.file_name, job.language, _Progress(job_id)
     try:
         with in_language(language), open(import_dir() / name, "rb") as stream:
@@ -171,10 +194,14 @@ def run_import_job(job_id: int) -> ImportJob:
     except Exception:
         log.exception("import job %s failed", job_id)
         with in_language(language):
-            return _fail(job_id, _(
-                "The import stopped because of an unexpected error. Rows imported before it "
-                "stay; upload the file again to add the rest (rows already on the list are "
-                "skipped)."))
+            return _fail(
+                job_id,
+                _(
+                    "The import stopped because of an unexpected error. Rows imported before it "
+                    "stay; upload the file again to add the rest (rows already on the list are "
+                    "skipped)."
+                ),
+            )
     finally:
         discard_file(name)
     return _finish(job_id, report)
@@ -186,8 +213,11 @@ def _finish(job_id: int, report: ImportReport) -> ImportJob:
     job.rows_done = job.total_rows
     job.report = json.dumps(dataclasses.asdict(report))
     if not report.dry_run:
-        record_audit("subscribers.import", detail={"via": "web", "job": job.id,
-                                                   **report.as_dict()}, editor=job.created_by)
+        record_audit(
+            "subscribers.import",
+            detail={"via": "web", "job": job.id, **report.as_dict()},
+            editor=job.created_by,
+        )
     db.session.commit()
     return job
 
@@ -205,22 +235,33 @@ def expire_import_jobs(retention_hours: int, now: datetime | None = None) -> int
     """Fail jobs that will never finish, delete old ones and stray files; how many went."""
     now = now or utcnow()
     cutoff = now - timedelta(hours=retention_hours)
-    stale = db.session.scalars(select(ImportJob).where(
-        ((ImportJob.status == ImportJobStatus.RUNNING) & (ImportJob.claimed_until < now))
-        | ((ImportJob.status == ImportJobStatus.QUEUED) & (ImportJob.created_at < cutoff))
-    ).with_for_update(skip_locked=True)).all()
+    stale = db.session.scalars(
+        select(ImportJob)
+        .where(
+            ((ImportJob.status == ImportJobStatus.RUNNING) & (ImportJob.claimed_until < now))
+            | ((ImportJob.status == ImportJobStatus.QUEUED) & (ImportJob.created_at < cutoff))
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
     for job in stale:
         with in_language(job.language):
-            job.error = (_("No worker started the import in time. Upload the file again.")
-                         if job.status == ImportJobStatus.QUEUED else
-                         _("The worker stopped during the import. Rows imported before it "
-                           "stay; upload the file again to add the rest (rows already on "
-                           "the list are skipped)."))
+            job.error = (
+                _("No worker started the import in time. Upload the file again.")
+                if job.status == ImportJobStatus.QUEUED
+                else _(
+                    "The worker stopped during the import. Rows imported before it "
+                    "stay; upload the file again to add the rest (rows already on "
+                    "the list are skipped)."
+                )
+            )
         job.status, job.finished_at, job.claimed_until = ImportJobStatus.FAILED, now, None
         discard_file(job.file_name)
-    gone = db.session.execute(delete(ImportJob).where(
-        ImportJob.status.in_([ImportJobStatus.DONE, ImportJobStatus.FAILED]),
-        ImportJob.finished_at < cutoff)).rowcount
+    gone = db.session.execute(
+        delete(ImportJob).where(
+            ImportJob.status.in_([ImportJobStatus.DONE, ImportJobStatus.FAILED]),
+            ImportJob.finished_at < cutoff,
+        )
+    ).rowcount
     db.session.commit()
     _remove_stray_files(cutoff)
     return len(stale) + gone
@@ -228,8 +269,13 @@ def expire_import_jobs(retention_hours: int, now: datetime | None = None) -> int
 
 def _remove_stray_files(cutoff: datetime) -> None:
     # Uploads whose request failed before its job was committed.
-    wanted = set(db.session.scalars(select(ImportJob.file_name).where(
-        ImportJob.status.in_([ImportJobStatus.QUEUED, ImportJobStatus.RUNNING]))))
+    wanted = set(
+        db.session.scalars(
+            select(ImportJob.file_name).where(
+                ImportJob.status.in_([ImportJobStatus.QUEUED, ImportJobStatus.RUNNING])
+            )
+        )
+    )
     for path in import_dir().glob("*.csv"):
         if path.name not in wanted and path.stat().st_mtime < cutoff.timestamp():
             path.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 
+from bulletin.core.sends import delivery_counts
 from bulletin.extensions import db
 from bulletin.models import (
     BounceAction,
@@ -27,7 +28,6 @@ from bulletin.models import (
     subscriber_topic,
     utcnow,
 )
-from bulletin.core.sends import delivery_counts
 
 BATCH = 500
 #: Outbox rows that will never be sent again.
@@ -47,8 +47,11 @@ class Policy:
     @classmethod
     def from_config(cls, config) -> Policy:
         """The policy set by PENDING_, DELIVERY_ and UNPROVEN_REPORT_RETENTION_DAYS."""
-        return cls(int(config["PENDING_RETENTION_DAYS"]), int(config["DELIVERY_RETENTION_DAYS"]),
-                   int(config["UNPROVEN_REPORT_RETENTION_DAYS"]))
+        return cls(
+            int(config["PENDING_RETENTION_DAYS"]),
+            int(config["DELIVERY_RETENTION_DAYS"]),
+            int(config["UNPROVEN_REPORT_RETENTION_DAYS"]),
+        )
 
 
 @dataclass
@@ -77,8 +80,11 @@ def purge(policy: Policy, *, now: datetime | None = None, dry_run: bool = False)
     unproven_cutoff = now - timedelta(days=policy.unproven_days)
     report = PurgeReport(
         dry_run=dry_run,
-        cutoffs={"pending": pending_cutoff.isoformat(), "delivery": delivery_cutoff.isoformat(),
-                 "unproven": unproven_cutoff.isoformat()},
+        cutoffs={
+            "pending": pending_cutoff.isoformat(),
+            "delivery": delivery_cutoff.isoformat(),
+            "unproven": unproven_cutoff.isoformat(),
+        },
     )
     report.pending_subscribers = purge_pending(pending_cutoff, now=now, dry_run=dry_run)
     report.sends_reduced, report.deliveries = reduce_deliveries(delivery_cutoff, dry_run=dry_run)
@@ -201,7 +207,8 @@ def purge_unproven_reports(cutoff: datetime, *, dry_run: bool = False) -> int:
     a stranger could grow the table for ever.
     """
     old = select(BounceEvent.id).where(
-        BounceEvent.action == BounceAction.UNPROVEN, BounceEvent.created_at < cutoff)
+        BounceEvent.action == BounceAction.UNPROVEN, BounceEvent.created_at < cutoff
+    )
     if dry_run:
         return db.session.scalar(select(func.count()).select_from(old.subquery())) or 0
     db.session.execute(delete(InboundMessage).where(InboundMessage.bounce_event_id.in_(old)))

@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from bulletin.core.addresses import Address, AddressTooLong, InvalidAddress, parse
 from bulletin.core.fields import CONTROL, EMAIL_MAX, SUBSCRIBER
-from bulletin.i18n import DEFAULT, LONDON, Language
-
 from bulletin.extensions import db
+from bulletin.i18n import DEFAULT, LONDON, Language
 from bulletin.models import REGIONS, Topic
 from bulletin.privacy.messages import _
 
@@ -91,8 +90,9 @@ def check_address(value: str) -> Address:
     try:
         return parse(value)
     except AddressTooLong:
-        raise RowError(_("The email address is longer than %(limit)s characters.",
-                         limit=EMAIL_MAX)) from None
+        raise RowError(
+            _("The email address is longer than %(limit)s characters.", limit=EMAIL_MAX)
+        ) from None
     except InvalidAddress as exc:
         raise RowError(_("The email address is not valid: %(reason)s", reason=str(exc))) from None
 

@@ -8,10 +8,9 @@ from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, abort, current_app, render_template
 from sqlalchemy import select
 
-from bulletin.i18n import current_lang, language_tag
-
-from bulletin.mail.calendar import workshop_calendar
 from bulletin.extensions import db
+from bulletin.i18n import current_lang, language_tag
+from bulletin.mail.calendar import workshop_calendar
 from bulletin.mail.issue_view import build_issue_view, item_language
 from bulletin.mail.links import external_url, requested_page
 from bulletin.mail.mime import domain_of
@@ -19,7 +18,6 @@ from bulletin.models import Issue, Workshop
 
 bp = Blueprint("archive", __name__)
 PER_PAGE = 20
-
 
 
 def _published():
@@ -32,9 +30,7 @@ def _published():
 
 @bp.get("/issues")
 def issues():
-    page = db.paginate(
-        _published(), page=requested_page(), per_page=PER_PAGE, error_out=True
-    )
+    page = db.paginate(_published(), page=requested_page(), per_page=PER_PAGE, error_out=True)
     return render_template("archive/issues.html", page=page, lang=current_lang())
 
 

@@ -26,12 +26,15 @@ class PreferencesForm(FlaskForm):
 
     name = StringField(
         _l("Name (optional)"),
-        validators=rules(SUBSCRIBER["name"],
-                         length_message=_l("Name must be 100 characters or fewer")),
+        validators=rules(
+            SUBSCRIBER["name"], length_message=_l("Name must be 100 characters or fewer")
+        ),
         render_kw={"autocomplete": "name"},
     )
     topics = MultiCheckboxField(
-        _l("Topics"), validators=rules(SUBSCRIBER["topics"], required=False), coerce=str,
+        _l("Topics"),
+        validators=rules(SUBSCRIBER["topics"], required=False),
+        coerce=str,
         validate_choice=True,
     )
     region = RadioField(

@@ -17,16 +17,15 @@ from flask import (
 )
 from markupsafe import Markup
 
-from bulletin.i18n import current_lang
-
+from bulletin.core import consent
+from bulletin.core import subscribers as operations
 from bulletin.core.subject_access import export_subscriber
-
-from bulletin.mail import tokens
-from bulletin.web import private_download
 from bulletin.extensions import csrf, db, limiter
+from bulletin.i18n import current_lang
+from bulletin.mail import tokens
 from bulletin.models import Subscriber, SubscriberStatus
-from bulletin.core import consent, subscribers as operations
 from bulletin.subscriptions.forms import ButtonForm, EmailOnlyForm, PreferencesForm, SubscribeForm
+from bulletin.web import private_download
 
 bp = Blueprint("public", __name__)
 
@@ -51,15 +50,18 @@ def subscribe():
     form.fill_choices(_lang())
     if request.method != "POST":  # GET or HEAD: a blank form
         form.language.data = _lang()
-        return render_template("subscriptions/subscribe.html", form=form,
-                               fields=_blank_signup_fields(form))
+        return render_template(
+            "subscriptions/subscribe.html", form=form, fields=_blank_signup_fields(form)
+        )
     if not form.validate_on_submit():
-        return render_template("subscriptions/subscribe.html", form=form,
-                               statement=consent.statement(_lang())), 400
+        return render_template(
+            "subscriptions/subscribe.html", form=form, statement=consent.statement(_lang())
+        ), 400
     if not form.website.data:  # honeypot filled: drop silently, answer the same
         choices = _choices(form)
-        operations.subscribe(form.email.data, choices, source="web:/subscribe",
-                             ip=request.remote_addr)
+        operations.subscribe(
+            form.email.data, choices, source="web:/subscribe", ip=request.remote_addr
+        )
         db.session.commit()
     return redirect(url_for("public.check_email"), code=303)
 
@@ -76,8 +78,11 @@ def _blank_signup_fields(form: SubscribeForm) -> Markup:
     topics = form.topics.choices
     kept = held.get(lang)
     if kept is None or kept[0] != topics:
-        html = Markup(render_template("subscriptions/_signup_fields.html", form=form,
-                                      statement=consent.statement(lang)))
+        html = Markup(
+            render_template(
+                "subscriptions/_signup_fields.html", form=form, statement=consent.statement(lang)
+            )
+        )
         kept = held[lang] = (topics, html)
     return kept[1]
 
@@ -88,8 +93,12 @@ def check_email():
 
 
 def _choices(form: PreferencesForm) -> operations.Choices:
-    return operations.Choices(topics=list(form.topics.data or []), region=form.region.data,
-                              language=form.language.data, name=(form.name.data or "").strip())
+    return operations.Choices(
+        topics=list(form.topics.data or []),
+        region=form.region.data,
+        language=form.language.data,
+        name=(form.name.data or "").strip(),
+    )
 
 
 def _subscriber_from(token: str, reader) -> Subscriber:
@@ -138,8 +147,14 @@ def manage(token: str):
         g.subscriber_language = subscriber.language
         saved = True
     status = 400 if request.method == "POST" and not saved else 200
-    return render_template("subscriptions/manage.html", form=form, subscriber=subscriber,
-                           token=token, saved=saved, button=ButtonForm()), status
+    return render_template(
+        "subscriptions/manage.html",
+        form=form,
+        subscriber=subscriber,
+        token=token,
+        saved=saved,
+        button=ButtonForm(),
+    ), status
 
 
 def _fill_preferences(form: PreferencesForm, subscriber: Subscriber) -> None:
@@ -204,5 +219,6 @@ def accessibility():
 
 @bp.get("/privacy")
 def privacy():
-    return render_template("pages/privacy.html", statement=consent.statement(_lang()),
-                           version=consent.VERSION)
+    return render_template(
+        "pages/privacy.html", statement=consent.statement(_lang()), version=consent.VERSION
+    )

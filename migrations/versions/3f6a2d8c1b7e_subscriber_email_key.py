@@ -21,6 +21,7 @@ Revises: 5b1e7c2a9d40
 Create Date: 2026-12-05 04:30:00.000000
 
 """
+
 import hashlib
 import hmac
 import json
@@ -31,8 +32,8 @@ from alembic import op
 from email_validator import EmailNotValidError, validate_email
 
 # revision identifiers, used by Alembic.
-revision = '3f6a2d8c1b7e'
-down_revision = '5b1e7c2a9d40'
+revision = "3f6a2d8c1b7e"
+down_revision = "5b1e7c2a9d40"
 branch_labels = None
 depends_on = None
 
@@ -43,42 +44,74 @@ DELIVERY_RANK = {"sent": 0, "sending": 1, "failed": 2, "queued": 3, "skipped": 4
 NEVER = datetime.min
 
 subscriber = sa.table(
-    "subscriber", sa.column("id", sa.Integer), sa.column("uid", sa.String),
-    sa.column("email", sa.String), sa.column("email_key", sa.String),
-    sa.column("name", sa.String), sa.column("status", sa.String),
-    sa.column("language", sa.String), sa.column("created_at", sa.DateTime),
-    sa.column("confirmed_at", sa.DateTime), sa.column("unsubscribed_at", sa.DateTime),
-    sa.column("updated_at", sa.DateTime))
+    "subscriber",
+    sa.column("id", sa.Integer),
+    sa.column("uid", sa.String),
+    sa.column("email", sa.String),
+    sa.column("email_key", sa.String),
+    sa.column("name", sa.String),
+    sa.column("status", sa.String),
+    sa.column("language", sa.String),
+    sa.column("created_at", sa.DateTime),
+    sa.column("confirmed_at", sa.DateTime),
+    sa.column("unsubscribed_at", sa.DateTime),
+    sa.column("updated_at", sa.DateTime),
+)
 consent_event = sa.table(
-    "consent_event", sa.column("id", sa.Integer), sa.column("subscriber_id", sa.Integer),
-    sa.column("subject_uid", sa.String), sa.column("kind", sa.String),
-    sa.column("language", sa.String), sa.column("source", sa.String),
-    sa.column("details", sa.Text), sa.column("created_at", sa.DateTime))
+    "consent_event",
+    sa.column("id", sa.Integer),
+    sa.column("subscriber_id", sa.Integer),
+    sa.column("subject_uid", sa.String),
+    sa.column("kind", sa.String),
+    sa.column("language", sa.String),
+    sa.column("source", sa.String),
+    sa.column("details", sa.Text),
+    sa.column("created_at", sa.DateTime),
+)
 subscriber_topic = sa.table(
-    "subscriber_topic", sa.column("subscriber_id", sa.Integer), sa.column("topic_id", sa.Integer))
+    "subscriber_topic", sa.column("subscriber_id", sa.Integer), sa.column("topic_id", sa.Integer)
+)
 delivery = sa.table(
-    "delivery", sa.column("id", sa.Integer), sa.column("send_id", sa.Integer),
-    sa.column("subscriber_id", sa.Integer), sa.column("status", sa.String))
+    "delivery",
+    sa.column("id", sa.Integer),
+    sa.column("send_id", sa.Integer),
+    sa.column("subscriber_id", sa.Integer),
+    sa.column("status", sa.String),
+)
 bounce_event = sa.table(
-    "bounce_event", sa.column("subscriber_id", sa.Integer), sa.column("delivery_id", sa.Integer))
-outbox_message = sa.table("outbox_message", sa.column("subscriber_id", sa.Integer),
-                          sa.column("status", sa.String), sa.column("last_error", sa.Text))
+    "bounce_event", sa.column("subscriber_id", sa.Integer), sa.column("delivery_id", sa.Integer)
+)
+outbox_message = sa.table(
+    "outbox_message",
+    sa.column("subscriber_id", sa.Integer),
+    sa.column("status", sa.String),
+    sa.column("last_error", sa.Text),
+)
 audit_log = sa.table(
-    "audit_log", sa.column("target_type", sa.String), sa.column("target_id", sa.Integer))
+    "audit_log", sa.column("target_type", sa.String), sa.column("target_id", sa.Integer)
+)
 suppression = sa.table(
-    "suppression", sa.column("address_hash", sa.String), sa.column("reason", sa.String))
+    "suppression", sa.column("address_hash", sa.String), sa.column("reason", sa.String)
+)
 
 
 def upgrade():
-    op.add_column('subscriber', sa.Column('email_key', sa.String(length=320), nullable=False,
-                                          server_default=''))
+    op.add_column(
+        "subscriber",
+        sa.Column("email_key", sa.String(length=320), nullable=False, server_default=""),
+    )
     bind = op.get_bind()
-    keys = {row.id: _address_key(row.email)
-            for row in bind.execute(sa.select(subscriber.c.id, subscriber.c.email))}
+    keys = {
+        row.id: _address_key(row.email)
+        for row in bind.execute(sa.select(subscriber.c.id, subscriber.c.email))
+    }
     if keys:
-        bind.execute(subscriber.update().where(subscriber.c.id == sa.bindparam("row_id"))
-                     .values(email_key=sa.bindparam("key")),
-                     [{"row_id": i, "key": k} for i, k in keys.items()])
+        bind.execute(
+            subscriber.update()
+            .where(subscriber.c.id == sa.bindparam("row_id"))
+            .values(email_key=sa.bindparam("key")),
+            [{"row_id": i, "key": k} for i, k in keys.items()],
+        )
     groups: dict[str, list[int]] = {}
     for row_id, key in keys.items():
         groups.setdefault(key, []).append(row_id)
@@ -87,15 +120,15 @@ def upgrade():
         if len(ids) > 1:
             _merge(bind, ids, hash_of(key) if hash_of else None)
     if bind.dialect.name != "sqlite":  # SQLite cannot drop a default without a new table
-        op.alter_column('subscriber', 'email_key', server_default=None)
-    with op.batch_alter_table('subscriber', schema=None) as batch_op:
-        batch_op.create_index('ix_subscriber_email_key', ['email_key'], unique=True)
+        op.alter_column("subscriber", "email_key", server_default=None)
+    with op.batch_alter_table("subscriber", schema=None) as batch_op:
+        batch_op.create_index("ix_subscriber_email_key", ["email_key"], unique=True)
 
 
 def downgrade():
-    with op.batch_alter_table('subscriber', schema=None) as batch_op:
-        batch_op.drop_index('ix_subscriber_email_key')
-    op.drop_column('subscriber', 'email_key')
+    with op.batch_alter_table("subscriber", schema=None) as batch_op:
+        batch_op.drop_index("ix_subscriber_email_key")
+    op.drop_column("subscriber", "email_key")
 
 
 def _address_key(email: str) -> str:
@@ -132,33 +165,47 @@ def _key_hasher():
 
 def _merge(bind, ids: list[int], digest: str | None) -> None:
     rows = bind.execute(sa.select(subscriber).where(subscriber.c.id.in_(ids))).all()
-    consented = dict(bind.execute(
-        sa.select(consent_event.c.subscriber_id, sa.func.max(consent_event.c.created_at))
-        .where(consent_event.c.subscriber_id.in_(ids), consent_event.c.kind.in_(CONSENT_KINDS))
-        .group_by(consent_event.c.subscriber_id)).all())
+    consented = dict(
+        bind.execute(
+            sa.select(consent_event.c.subscriber_id, sa.func.max(consent_event.c.created_at))
+            .where(consent_event.c.subscriber_id.in_(ids), consent_event.c.kind.in_(CONSENT_KINDS))
+            .group_by(consent_event.c.subscriber_id)
+        ).all()
+    )
 
     def consent_at(row) -> datetime:
-        return max(t for t in (consented.get(row.id), row.confirmed_at, row.created_at, NEVER)
-                   if t is not None)
+        return max(
+            t
+            for t in (consented.get(row.id), row.confirmed_at, row.created_at, NEVER)
+            if t is not None
+        )
 
     rows.sort(key=lambda row: (consent_at(row), row.id), reverse=True)
     kept, dropped = rows[0], rows[1:]
     reason = digest and bind.scalar(
-        sa.select(suppression.c.reason).where(suppression.c.address_hash == digest))
+        sa.select(suppression.c.reason).where(suppression.c.address_hash == digest)
+    )
     state = _merged_state(rows, consent_at, reason)
     name = next((row.name for row in rows if row.name), None)
-    bind.execute(subscriber.update().where(subscriber.c.id == kept.id).values(
-        name=name, updated_at=datetime.now(UTC).replace(tzinfo=None), **state))
+    bind.execute(
+        subscriber.update()
+        .where(subscriber.c.id == kept.id)
+        .values(name=name, updated_at=datetime.now(UTC).replace(tzinfo=None), **state)
+    )
     for row in dropped:
         _move_children(bind, row, kept, state["status"])
 
 
 def _merged_state(rows, consent_at, reason: str | None) -> dict:
     """The status (and its dates) of the merged row: never mailable after any stop."""
-    confirmed = max((r.confirmed_at for r in rows if r.status == CONFIRMED and r.confirmed_at),
-                    default=None)
-    stops = [((r.unsubscribed_at or r.updated_at or NEVER), r.status) for r in rows
-             if r.status in (UNSUBSCRIBED, CLEANED)]
+    confirmed = max(
+        (r.confirmed_at for r in rows if r.status == CONFIRMED and r.confirmed_at), default=None
+    )
+    stops = [
+        ((r.unsubscribed_at or r.updated_at or NEVER), r.status)
+        for r in rows
+        if r.status in (UNSUBSCRIBED, CLEANED)
+    ]
     last_stop = max(stops, default=(None, None))
     signed_up = max((consent_at(r) for r in rows if r.status == PENDING), default=None)
     if reason is not None:  # a suppression entry holds the address: mail to it is stopped
@@ -179,41 +226,76 @@ def _merged_state(rows, consent_at, reason: str | None) -> dict:
 
 def _move_children(bind, row, kept, status: str) -> None:
     _move_deliveries(bind, row.id, kept.id)
-    bind.execute(consent_event.update().where(sa.or_(
-        consent_event.c.subscriber_id == row.id, consent_event.c.subject_uid == row.uid))
-        .values(subscriber_id=kept.id, subject_uid=kept.uid))
-    have = set(bind.scalars(sa.select(subscriber_topic.c.topic_id)
-                            .where(subscriber_topic.c.subscriber_id == kept.id)))
-    extra = set(bind.scalars(sa.select(subscriber_topic.c.topic_id)
-                             .where(subscriber_topic.c.subscriber_id == row.id))) - have
+    bind.execute(
+        consent_event.update()
+        .where(
+            sa.or_(consent_event.c.subscriber_id == row.id, consent_event.c.subject_uid == row.uid)
+        )
+        .values(subscriber_id=kept.id, subject_uid=kept.uid)
+    )
+    have = set(
+        bind.scalars(
+            sa.select(subscriber_topic.c.topic_id).where(
+                subscriber_topic.c.subscriber_id == kept.id
+            )
+        )
+    )
+    extra = (
+        set(
+            bind.scalars(
+                sa.select(subscriber_topic.c.topic_id).where(
+                    subscriber_topic.c.subscriber_id == row.id
+                )
+            )
+        )
+        - have
+    )
     bind.execute(subscriber_topic.delete().where(subscriber_topic.c.subscriber_id == row.id))
     if extra:
-        bind.execute(subscriber_topic.insert(),
-                     [{"subscriber_id": kept.id, "topic_id": t} for t in sorted(extra)])
+        bind.execute(
+            subscriber_topic.insert(),
+            [{"subscriber_id": kept.id, "topic_id": t} for t in sorted(extra)],
+        )
     # Mail still queued for a dropped copy (a confirmation, a welcome) was for the old state.
-    bind.execute(outbox_message.update().where(outbox_message.c.subscriber_id == row.id,
-                                               outbox_message.c.status == "pending")
-                 .values(status="skipped", last_error="merged into another spelling"))
+    bind.execute(
+        outbox_message.update()
+        .where(outbox_message.c.subscriber_id == row.id, outbox_message.c.status == "pending")
+        .values(status="skipped", last_error="merged into another spelling")
+    )
     for table in (outbox_message, bounce_event):
-        bind.execute(table.update().where(table.c.subscriber_id == row.id)
-                     .values(subscriber_id=kept.id))
-    bind.execute(audit_log.update().where(audit_log.c.target_type == "subscriber",
-                                          audit_log.c.target_id == row.id)
-                 .values(target_id=kept.id))
+        bind.execute(
+            table.update().where(table.c.subscriber_id == row.id).values(subscriber_id=kept.id)
+        )
+    bind.execute(
+        audit_log.update()
+        .where(audit_log.c.target_type == "subscriber", audit_log.c.target_id == row.id)
+        .values(target_id=kept.id)
+    )
     # Under the dropped copy's uid, so its tokens find the kept row (find_by_uid).
-    bind.execute(consent_event.insert().values(
-        subscriber_id=kept.id, subject_uid=row.uid, kind="merged", language=kept.language,
-        source=f"migration:{revision}", created_at=datetime.now(UTC).replace(tzinfo=None),
-        details=json.dumps({"into": kept.uid, "status": status,
-                            "reason": "same address, other letter case"}, sort_keys=True)))
+    bind.execute(
+        consent_event.insert().values(
+            subscriber_id=kept.id,
+            subject_uid=row.uid,
+            kind="merged",
+            language=kept.language,
+            source=f"migration:{revision}",
+            created_at=datetime.now(UTC).replace(tzinfo=None),
+            details=json.dumps(
+                {"into": kept.uid, "status": status, "reason": "same address, other letter case"},
+                sort_keys=True,
+            ),
+        )
+    )
     bind.execute(subscriber.delete().where(subscriber.c.id == row.id))
 
 
 def _move_deliveries(bind, dropped_id: int, kept_id: int) -> None:
     # UNIQUE (send_id, subscriber_id): where both copies had a send, keep one delivery.
     pairs = bind.execute(
-        sa.select(delivery.c.send_id, delivery.c.id, delivery.c.status, delivery.c.subscriber_id)
-        .where(delivery.c.subscriber_id.in_((dropped_id, kept_id)))).all()
+        sa.select(
+            delivery.c.send_id, delivery.c.id, delivery.c.status, delivery.c.subscriber_id
+        ).where(delivery.c.subscriber_id.in_((dropped_id, kept_id)))
+    ).all()
     by_send: dict[int, list] = {}
     for pair in pairs:
         by_send.setdefault(pair.send_id, []).append(pair)
@@ -222,8 +304,14 @@ def _move_deliveries(bind, dropped_id: int, kept_id: int) -> None:
         both.sort(key=lambda d: (DELIVERY_RANK.get(d.status, 9), d.subscriber_id != kept_id))
         losers.append(both[1].id)
     if losers:
-        bind.execute(bounce_event.update().where(bounce_event.c.delivery_id.in_(losers))
-                     .values(delivery_id=None))
+        bind.execute(
+            bounce_event.update()
+            .where(bounce_event.c.delivery_id.in_(losers))
+            .values(delivery_id=None)
+        )
         bind.execute(delivery.delete().where(delivery.c.id.in_(losers)))
-    bind.execute(delivery.update().where(delivery.c.subscriber_id == dropped_id)
-                 .values(subscriber_id=kept_id))
+    bind.execute(
+        delivery.update()
+        .where(delivery.c.subscriber_id == dropped_id)
+        .values(subscriber_id=kept_id)
+    )

@@ -29,7 +29,8 @@ def describe(found: list[dict]) -> str:
 def horizontal_overflow(page) -> int:
     """How many CSS px the page scrolls sideways (0 when it reflows)."""
     return page.evaluate(
-        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
 
 
 class Audit:
@@ -56,4 +57,5 @@ class Audit:
 
     def assert_clean(self) -> None:
         assert not self.problems, (
-            f"{len(self.problems)} accessibility problem(s):\n\n" + "\n\n".join(self.problems))
+            f"{len(self.problems)} accessibility problem(s):\n\n" + "\n\n".join(self.problems)
+        )

@@ -7,14 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.smtp import free_port
-
 from tests.browser.axe import Audit
 from tests.browser.live import LiveServer
+from tests.support.smtp import free_port
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                 "--no-first-run", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
 DESKTOP = {"width": 1280, "height": 900}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 _SAVED: list[Path] = []
@@ -112,4 +117,5 @@ def pytest_terminal_summary(terminalreporter) -> None:
         listing.parent.mkdir(parents=True, exist_ok=True)
         listing.write_text("\n".join(_AUDITED) + "\n", encoding="utf-8")
         terminalreporter.write_line(
-            f"axe-core checked {len(_AUDITED)} pages, states and emails: list in {listing}")
+            f"axe-core checked {len(_AUDITED)} pages, states and emails: list in {listing}"
+        )

@@ -16,12 +16,14 @@ _FOCUS_VISIBLE = """() => {
 def is_focused(page, selector: str) -> bool:
     """Whether the focused element matches a CSS selector."""
     return page.evaluate(
-        "sel => !!document.activeElement && document.activeElement.matches(sel)", selector)
+        "sel => !!document.activeElement && document.activeElement.matches(sel)", selector
+    )
 
 
 def describe_focus(page) -> str:
-    return page.evaluate("() => document.activeElement ? document.activeElement.outerHTML"
-                         ".slice(0, 120) : 'nothing'")
+    return page.evaluate(
+        "() => document.activeElement ? document.activeElement.outerHTML.slice(0, 120) : 'nothing'"
+    )
 
 
 def tab_to(page, selector: str, *, backwards: bool = False) -> int:
@@ -32,8 +34,9 @@ def tab_to(page, selector: str, *, backwards: bool = False) -> int:
         if is_focused(page, selector):
             assert page.evaluate(_FOCUS_VISIBLE), f"no visible focus on {describe_focus(page)}"
             return presses
-    raise AssertionError(f"{selector} never took focus after {MAX_TABS} Tabs; "
-                         f"focus is on {describe_focus(page)}")
+    raise AssertionError(
+        f"{selector} never took focus after {MAX_TABS} Tabs; focus is on {describe_focus(page)}"
+    )
 
 
 def type_into(page, selector: str, text: str) -> None:
@@ -61,8 +64,10 @@ def choose(page, name: str, value: str) -> None:
             page.keyboard.press("Space")
             break
         page.keyboard.press("ArrowDown")
-    assert page.evaluate(f'() => document.querySelector(\'input[name="{name}"]:checked\').value'
-                         ) == value
+    assert (
+        page.evaluate(f"() => document.querySelector('input[name=\"{name}\"]:checked').value")
+        == value
+    )
 
 
 def press_button(page, selector: str) -> None:

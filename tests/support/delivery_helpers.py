@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 
 from bulletin.delivery.engine import SendEngine
-from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
+from bulletin.mail.settings import DeliverySettings
 from bulletin.models import Delivery, Issue, Send, SendStatus, Subscriber, SubscriberStatus, utcnow
 
 _batch = itertools.count(1)
@@ -19,26 +19,50 @@ def seed_subscribers(n: int, *, language: str = "en", region: str = "south-east-
     """n confirmed subscribers in one executemany (no per-row ORM objects)."""
     tag = next(_batch)
     now = utcnow()
-    rows = [{"email": f"r{tag}-{i}@example.com", "status": SubscriberStatus.CONFIRMED,
-             "language": language, "region": region, "confirmed_at": now}
-            for i in range(n)]
+    rows = [
+        {
+            "email": f"r{tag}-{i}@example.com",
+            "status": SubscriberStatus.CONFIRMED,
+            "language": language,
+            "region": region,
+            "confirmed_at": now,
+        }
+        for i in range(n)
+    ]
     db.session.execute(insert(Subscriber), rows)
     db.session.commit()
 
 
-def make_issue_row(subject_en: str = "Research bulletin", subject_cy: str | None = "Bwletin ŵ ŷ",
-                   slug: str | None = None) -> Issue:
-    issue = Issue(slug=slug or f"issue-{next(_batch)}", subject_en=subject_en,
-                  subject_cy=subject_cy, intro_en="Hello.", intro_cy="Helo ŵ ŷ â ô.")
+def make_issue_row(
+    subject_en: str = "Research bulletin",
+    subject_cy: str | None = "Bwletin ŵ ŷ",
+    slug: str | None = None,
+) -> Issue:
+    issue = Issue(
+        slug=slug or f"issue-{next(_batch)}",
+        subject_en=subject_en,
+        subject_cy=subject_cy,
+        intro_en="Hello.",
+        intro_cy="Helo ŵ ŷ â ô.",
+    )
     db.session.add(issue)
     db.session.commit()
     return issue
 
 
-def make_send(issue: Issue | None = None, *, audience: str = "{}", minutes_ago: float = 0,
-              status: str = SendStatus.SCHEDULED) -> Send:
-    send = Send(issue=issue or make_issue_row(), audience=audience, status=status,
-                scheduled_at=utcnow() - timedelta(minutes=minutes_ago))
+def make_send(
+    issue: Issue | None = None,
+    *,
+    audience: str = "{}",
+    minutes_ago: float = 0,
+    status: str = SendStatus.SCHEDULED,
+) -> Send:
+    send = Send(
+        issue=issue or make_issue_row(),
+        audience=audience,
+        status=status,
+        scheduled_at=utcnow() - timedelta(minutes=minutes_ago),
+    )
     db.session.add(send)
     db.session.commit()
     return send
@@ -46,8 +70,13 @@ def make_send(issue: Issue | None = None, *, audience: str = "{}", minutes_ago: 
 
 def configure(app, server=None, **overrides) -> DeliverySettings:
     """Point the app at a test SMTP server with fast retries; return its settings."""
-    values = {"SEND_RETRY_SECONDS": 0.0, "SMTP_DOWN_PAUSE_SECONDS": 0.2,
-              "WORKER_TICK_SECONDS": 0.1, "SEND_BATCH_SIZE": 50, "SMTP_CONNECTIONS": 2}
+    values = {
+        "SEND_RETRY_SECONDS": 0.0,
+        "SMTP_DOWN_PAUSE_SECONDS": 0.2,
+        "WORKER_TICK_SECONDS": 0.1,
+        "SEND_BATCH_SIZE": 50,
+        "SMTP_CONNECTIONS": 2,
+    }
     if server is not None:
         values["SMTP_URL"] = server.url
     values.update(overrides)
@@ -64,6 +93,9 @@ def drain(app, settings: DeliverySettings, name: str = "test-worker") -> SendEng
 
 def status_counts(send_id: int) -> dict[str, int]:
     db.session.expire_all()
-    rows = db.session.execute(select(Delivery.status, func.count()).where(
-        Delivery.send_id == send_id).group_by(Delivery.status)).all()
+    rows = db.session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.send_id == send_id)
+        .group_by(Delivery.status)
+    ).all()
     return dict(rows)

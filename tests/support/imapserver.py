@@ -24,8 +24,13 @@ class Stored:
 
 
 class ImapServer:
-    def __init__(self, user: str = "bounces", password: str = "s3cret p@ss",
-                 mailbox: str = "INBOX", tls: ssl.SSLContext | None = None):
+    def __init__(
+        self,
+        user: str = "bounces",
+        password: str = "s3cret p@ss",
+        mailbox: str = "INBOX",
+        tls: ssl.SSLContext | None = None,
+    ):
         self.user, self.password, self.mailbox = user, password, mailbox
         self.tls = tls
         self.messages: dict[int, Stored] = {}
@@ -43,7 +48,8 @@ class ImapServer:
     def start(self) -> ImapServer:
         self.thread.start()
         future = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self.serve, "127.0.0.1", self.port, ssl=self.tls), self.loop)
+            asyncio.start_server(self.serve, "127.0.0.1", self.port, ssl=self.tls), self.loop
+        )
         self.server = future.result(timeout=10)
         return self
 
@@ -85,8 +91,10 @@ class ImapServer:
         if command == "SELECT":
             if shlex.split(args)[0] != self.mailbox:
                 return b"{tag} NO no such mailbox\r\n"
-            return (f"* {len(self.messages)} EXISTS\r\n* FLAGS (\\Seen \\Deleted)\r\n"
-                    "{tag} OK [READ-WRITE] selected\r\n").encode()
+            return (
+                f"* {len(self.messages)} EXISTS\r\n* FLAGS (\\Seen \\Deleted)\r\n"
+                "{tag} OK [READ-WRITE] selected\r\n"
+            ).encode()
         if command == "UID":
             return self.uid(*args.split(" ", 1))
         return b"{tag} BAD unknown command\r\n"
@@ -109,6 +117,8 @@ class ImapServer:
         if command == "STORE":
             flags = re.search(r"\((.*)\)", rest).group(1).split()
             stored.flags.update(flags)
-            return (f"* {seq} FETCH (UID {uid_text} FLAGS ({' '.join(sorted(stored.flags))}))"
-                    "\r\n{tag} OK done\r\n").encode()
+            return (
+                f"* {seq} FETCH (UID {uid_text} FLAGS ({' '.join(sorted(stored.flags))}))"
+                "\r\n{tag} OK done\r\n"
+            ).encode()
         return b"{tag} BAD unknown UID command\r\n"

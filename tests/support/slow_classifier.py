@@ -33,8 +33,12 @@ def classify_slowly(raw: bytes) -> Classification:
 
 def slow_message(run: int = 64, *, signal_port: int | None = None) -> bytes:
     """A plain mail whose X-Slow-Run keeps classify_slowly busy (64: for good)."""
-    lines = ["From: Someone <someone@example.net>", "To: bounces@bounces.example.org",
-             "Subject: hello", f"X-Slow-Run: {'a' * run}!"]
+    lines = [
+        "From: Someone <someone@example.net>",
+        "To: bounces@bounces.example.org",
+        "Subject: hello",
+        f"X-Slow-Run: {'a' * run}!",
+    ]
     if signal_port is not None:
         lines.append(f"X-Signal-Port: {signal_port}")
     return ("\r\n".join(lines) + "\r\n\r\nHello.\r\n").encode()

@@ -65,8 +65,13 @@ class Handler:
 class SMTPServer:
     """Start/stop an aiosmtpd server; can be stopped and restarted on the same port."""
 
-    def __init__(self, port: int | None = None, *, tls: ssl.SSLContext | None = None,
-                 starttls: ssl.SSLContext | None = None):
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        tls: ssl.SSLContext | None = None,
+        starttls: ssl.SSLContext | None = None,
+    ):
         self.port = port or free_port()
         self.handler = Handler()
         self.controller: Controller | None = None
@@ -82,9 +87,15 @@ class SMTPServer:
         return self.handler.received
 
     def start(self) -> SMTPServer:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
-                                     decode_data=False, data_size_limit=0,
-                                     ssl_context=self.tls, tls_context=self.starttls)
+        self.controller = Controller(
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            decode_data=False,
+            data_size_limit=0,
+            ssl_context=self.tls,
+            tls_context=self.starttls,
+        )
         self.controller.start()
         return self
 

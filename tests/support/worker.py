@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from bulletin.worker import Worker, run_once
 from bulletin.mail.settings import DeliverySettings
+from bulletin.worker import Worker, run_once
 
 
-def run_worker_once(app: Flask, settings: DeliverySettings | None = None, *,
-                    times: int = 1) -> None:
+def run_worker_once(
+    app: Flask, settings: DeliverySettings | None = None, *, times: int = 1
+) -> None:
     """`times` passes of every worker job, in order, by one worker that is closed after.
 
     Each job runs in an app context of its own (run_job), so the caller needs none. Settings

@@ -26,7 +26,6 @@ from bulletin.bounces.classify.envelope import (
 )
 from bulletin.bounces.classify.mime import Parts, header, headers, parse, split_parts
 from bulletin.bounces.classify.ndr import ndr_template
-from bulletin.bounces.providers.ses import ses_notice
 from bulletin.bounces.classify.textscan import (
     diagnostic_line,
     find_recipient,
@@ -34,12 +33,17 @@ from bulletin.bounces.classify.textscan import (
     text_record,
 )
 from bulletin.bounces.classify.verdict import judge
+from bulletin.bounces.providers.ses import ses_notice
 
 QUOTE_RE = re.compile(r"^> ?", re.MULTILINE)
 KINDS = ("hard", "soft", "complaint", "auto-reply", "delivered", "not-bounce")
 # RFC 3463 codes for the reasons of a hard verdict reached from report wording alone.
-INFERRED_STATUS = {"userunknown": "5.1.1", "hostunknown": "5.1.2", "notaccept": "5.1.2",
-                   "hasmoved": "5.1.6"}
+INFERRED_STATUS = {
+    "userunknown": "5.1.1",
+    "hostunknown": "5.1.2",
+    "notaccept": "5.1.2",
+    "hasmoved": "5.1.6",
+}
 EXCLUDED_HEADERS = ("To", "From", "Return-Path", "Reply-To", "Sender")
 MAX_INPUT_BYTES = 1024 * 1024
 MAX_INPUT_LINES = 10_000  # seven times the longest report in the sisimai corpus
@@ -94,8 +98,9 @@ def _classify_message(msg: Message, depth: int) -> Classification:
     if isinstance(notice, Record):
         return _bounce(base, notice)
     if complaint := complaint or notice:
-        return _with(base, "complaint", recipient=complaint.recipient,
-                     feedback_type=complaint.feedback_type)
+        return _with(
+            base, "complaint", recipient=complaint.recipient, feedback_type=complaint.feedback_type
+        )
     if record := _dsn_record(parts, text):
         return _bounce(base, record)
     if is_challenge(msg, text):
@@ -119,9 +124,12 @@ def _is_bounce(msg: Message) -> bool:
 
 def _base(msg: Message, parts: Parts) -> Classification:
     tokens = envelope_tokens(msg, parts.original, parts.dsn + parts.feedback)
-    return Classification("not-bounce", envelope_tokens=tokens,
-                          original_message_id=original_message_id(parts.original),
-                          original_list_id=original_list_id(parts.original))
+    return Classification(
+        "not-bounce",
+        envelope_tokens=tokens,
+        original_message_id=original_message_id(parts.original),
+        original_list_id=original_list_id(parts.original),
+    )
 
 
 def _with(base: Classification, kind: str, **values: object) -> Classification:
@@ -181,8 +189,14 @@ def _bounce(base: Classification, record: Record) -> Classification:
         # address-gone reason (verdict.py): give the RFC 3463 code of that reason.
         status = INFERRED_STATUS.get(verdict.reason or "", "5.0.0")
     diagnostic = (record.diagnostic or "")[:500] or None
-    return _with(base, verdict.kind, status=status, recipient=record.recipient,
-                 diagnostic=diagnostic, is_sender_fault=verdict.is_sender_fault)
+    return _with(
+        base,
+        verdict.kind,
+        status=status,
+        recipient=record.recipient,
+        diagnostic=diagnostic,
+        is_sender_fault=verdict.is_sender_fault,
+    )
 
 
 def _auto_reply(base: Classification, msg: Message) -> Classification:

@@ -10,11 +10,16 @@ from bulletin.bounces.classify.mime import header, headers
 
 # The token is bounded: an unbounded run would be rescanned from every "bounces+" in a
 # crafted header that never reaches an "@".
-TOKEN_RE = re.compile(
-    r"(?<![\w.+-])(bounces|unsubscribe)\+([^@\s<>\"',;]{1,256})@", re.IGNORECASE
+TOKEN_RE = re.compile(r"(?<![\w.+-])(bounces|unsubscribe)\+([^@\s<>\"',;]{1,256})@", re.IGNORECASE)
+TOKEN_HEADERS = (
+    "To",
+    "Delivered-To",
+    "X-Original-To",
+    "Return-Path",
+    "Envelope-To",
+    "X-Envelope-To",
+    "Original-Mail-From",
 )
-TOKEN_HEADERS = ("To", "Delivered-To", "X-Original-To", "Return-Path", "Envelope-To",
-                 "X-Envelope-To", "Original-Mail-From")
 TOKEN_FIELDS = ("original-mail-from", "x-postfix-sender", "original-envelope-id")
 ANGLE_RE = re.compile(r"<([^<>\s]+)>")
 

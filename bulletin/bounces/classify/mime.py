@@ -305,7 +305,7 @@ def split_inline(text: str) -> tuple[str, Message | None]:
     match = SEPARATOR_RE.search(text)
     if match is None:
         return text, None
-    rest = text[match.end():].split("\n", 1)
+    rest = text[match.end() :].split("\n", 1)
     return text[: match.start()], parse_text_message(rest[1] if len(rest) > 1 else "")
 
 

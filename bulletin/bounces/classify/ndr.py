@@ -23,26 +23,62 @@ def _phrases(*patterns: str) -> re.Pattern[str]:
 # Each template: its name and the phrases that must ALL occur (lower-cased, whitespace
 # collapsed) in the report text. Every entry is the sending MTA's fixed notice wording.
 TEMPLATES: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = (
-    ("exchange", (_phrases(
-        r"your message .{0,300}did not reach the following recipient",
-        r"your message did not reach some or all of the intended recipients",
-        r"delivery has failed to these recipients or (?:groups|distribution lists)"),)),
-    ("exim", (re.compile(r"this message was created automatically by mail delivery software"),
-              re.compile(r"following address(?:\(es\)|es)? failed"))),
-    ("qmail", (re.compile(r"this is the qmail-send program"),
-               re.compile(r"permanent error|wasn't able to deliver"))),
-    ("postfix", (re.compile(r"this is the mail system at host"),
-                 re.compile(r"could not be delivered to one or more recipients"))),
+    (
+        "exchange",
+        (
+            _phrases(
+                r"your message .{0,300}did not reach the following recipient",
+                r"your message did not reach some or all of the intended recipients",
+                r"delivery has failed to these recipients or (?:groups|distribution lists)",
+            ),
+        ),
+    ),
+    (
+        "exim",
+        (
+            re.compile(r"this message was created automatically by mail delivery software"),
+            re.compile(r"following address(?:\(es\)|es)? failed"),
+        ),
+    ),
+    (
+        "qmail",
+        (
+            re.compile(r"this is the qmail-send program"),
+            re.compile(r"permanent error|wasn't able to deliver"),
+        ),
+    ),
+    (
+        "postfix",
+        (
+            re.compile(r"this is the mail system at host"),
+            re.compile(r"could not be delivered to one or more recipients"),
+        ),
+    ),
     ("sendmail", (re.compile(r"the following addresses had permanent fatal errors"),)),
-    ("opensmtpd", (re.compile(r"this is the mailer-daemon, please do not reply"),
-                   re.compile(r"error has occurred while attempting to deliver"))),
-    ("dragonfly", (re.compile(r"this is the dragonfly mail agent"),
-                   re.compile(r"there was an error delivering your mail to"))),
+    (
+        "opensmtpd",
+        (
+            re.compile(r"this is the mailer-daemon, please do not reply"),
+            re.compile(r"error has occurred while attempting to deliver"),
+        ),
+    ),
+    (
+        "dragonfly",
+        (
+            re.compile(r"this is the dragonfly mail agent"),
+            re.compile(r"there was an error delivering your mail to"),
+        ),
+    ),
     ("yahoo", (re.compile(r"sorry, we were unable to deliver your message to the following"),)),
     # "-{3}" and not "-{3,}": the same matches, without rescanning a long dash run from
     # each of its dashes.
-    ("failed-addresses", (re.compile(r"--- ?message log follows: ?---"),
-                          re.compile(r"--- ?failed addresses follow: ?---"))),
+    (
+        "failed-addresses",
+        (
+            re.compile(r"--- ?message log follows: ?---"),
+            re.compile(r"--- ?failed addresses follow: ?---"),
+        ),
+    ),
 )
 # IMail (Ipswitch) writes "<reason>: <address>" then "Original message follows.", under the
 # subject "Undeliverable Mail" and an X-Mailer of "<SMTP32 vN>".
@@ -54,10 +90,16 @@ IMAIL_SUBJECT_RE = re.compile(r"^undeliverable mail$", re.IGNORECASE)
 BLOCK_CODES = {"exchange": re.compile(r"msexch:.{0,80}?\([0-9a-f]{8}\)")}
 # Wording of delay warnings (the message is still queued): never a final failure.
 DELAY_NOTICE_RE = _phrases(
-    r"this is a warning only", r"do not need to re-?send", r"temporary failure report",
-    r"will (?:continue to )?(?:re)?try", r"\bis (?:being )?delayed\b", r"\bdelayed for\b",
-    r"not yet been delivered", r"still (?:being )?(?:re)?tr(?:y|ied)",
-    r"kept in the queue", r"warning: (?:message|could not send)",
+    r"this is a warning only",
+    r"do not need to re-?send",
+    r"temporary failure report",
+    r"will (?:continue to )?(?:re)?try",
+    r"\bis (?:being )?delayed\b",
+    r"\bdelayed for\b",
+    r"not yet been delivered",
+    r"still (?:being )?(?:re)?tr(?:y|ied)",
+    r"kept in the queue",
+    r"warning: (?:message|could not send)",
 )
 
 

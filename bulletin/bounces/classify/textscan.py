@@ -99,9 +99,9 @@ def _status(text: str) -> str | None:
 # are look-behinds, not "(word|\s)[ \t]*": a blank run could then be split between the two
 # in every way, from every blank (quadratic on a long run of spaces).
 SMTP_REPLY_RE = re.compile(
-    r"(?=[45])(?:^|(?<=\s)|(?<=<<<)|" + "|".join(
-        f"(?<={word})|(?<={word}:)" for word in ("said", "response", "reply", "error")
-    ) + r")([45][0-5]\d)(?:[ \t:-]|$)",
+    r"(?=[45])(?:^|(?<=\s)|(?<=<<<)|"
+    + "|".join(f"(?<={word})|(?<={word}:)" for word in ("said", "response", "reply", "error"))
+    + r")([45][0-5]\d)(?:[ \t:-]|$)",
     re.IGNORECASE | re.MULTILINE,
 )
 

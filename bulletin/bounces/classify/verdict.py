@@ -20,8 +20,11 @@ from bulletin.bounces.classify.patterns import (
 # - these say by themselves that the address is gone (hard), unless the diagnostic names a
 #   specific contrary reason (mailbox full, suspended, a named policy block);
 HARD_CODES = {
-    "5.1.1": "userunknown", "5.1.10": "userunknown", "5.1.3": "userunknown",
-    "5.1.2": "hostunknown", "5.1.6": "hasmoved",
+    "5.1.1": "userunknown",
+    "5.1.10": "userunknown",
+    "5.1.3": "userunknown",
+    "5.1.2": "hostunknown",
+    "5.1.6": "hasmoved",
 }
 # - the sender's address, not the recipient's (5.1.7, 5.1.8), and security or policy (5.7.x,
 #   BNC-05): soft, and a sender-side fault;

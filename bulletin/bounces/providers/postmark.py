@@ -33,8 +33,9 @@ def classify_postmark(payload: dict) -> Classification | None:
     if record_type == "SpamComplaint" or bounce_type in COMPLAINT:
         return Classification("complaint", recipient=recipient, feedback_type="abuse")
     if bounce_type in SENDER_FAULT:
-        return Classification("hard", status="5.7.1", recipient=recipient, diagnostic=diagnostic,
-                              is_sender_fault=True)
+        return Classification(
+            "hard", status="5.7.1", recipient=recipient, diagnostic=diagnostic, is_sender_fault=True
+        )
     if bounce_type in HARD:
         return Classification("hard", status="5.1.1", recipient=recipient, diagnostic=diagnostic)
     if bounce_type in SOFT:
@@ -52,8 +53,11 @@ def inbound_recipients(payload: dict) -> list[str]:
     """The envelope and header recipients of an inbound message."""
     found = [str(payload.get("OriginalRecipient") or "")]
     for field in ("ToFull", "CcFull", "BccFull"):
-        found += [str(item.get("Email") or "") for item in payload.get(field) or []
-                  if isinstance(item, dict)]
+        found += [
+            str(item.get("Email") or "")
+            for item in payload.get(field) or []
+            if isinstance(item, dict)
+        ]
     return [address for address in found if address]
 
 

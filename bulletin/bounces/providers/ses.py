@@ -38,9 +38,12 @@ def ses_notice(text: str) -> Record | Complaint | None:
         return Complaint(_field(flat, "complaintFeedbackType") or "abuse", recipient)
     if kind.group(1) == "Delivery":
         response = _field(flat, "smtpResponse") or ""
-        return Record(recipient=normalise(_first_listed(flat, "recipients")),
-                      status=status_code(response) or "2.0.0", action="delivered",
-                      diagnostic=response or None)
+        return Record(
+            recipient=normalise(_first_listed(flat, "recipients")),
+            status=status_code(response) or "2.0.0",
+            action="delivered",
+            diagnostic=response or None,
+        )
     return _bounce(flat)
 
 

@@ -27,14 +27,22 @@ def classify_ses(event: dict) -> list[Classification]:
     if kind == "Complaint":
         complaint = event.get("complaint") or {}
         feedback = complaint.get("complaintFeedbackType") or "abuse"
-        return [Classification("complaint", recipient=_address(r), feedback_type=feedback,
-                               **common)
-                for r in complaint.get("complainedRecipients") or [{}]]
+        return [
+            Classification("complaint", recipient=_address(r), feedback_type=feedback, **common)
+            for r in complaint.get("complainedRecipients") or [{}]
+        ]
     if kind == "Delivery":
         delivery = event.get("delivery") or {}
-        return [Classification("delivered", status="2.0.0", recipient=address,
-                               diagnostic=delivery.get("smtpResponse"), **common)
-                for address in delivery.get("recipients") or [None]]
+        return [
+            Classification(
+                "delivered",
+                status="2.0.0",
+                recipient=address,
+                diagnostic=delivery.get("smtpResponse"),
+                **common,
+            )
+            for address in delivery.get("recipients") or [None]
+        ]
     return []
 
 
@@ -45,9 +53,15 @@ def _bounces(bounce: dict, common: dict) -> list[Classification]:
     found = []
     for recipient in bounce.get("bouncedRecipients") or [{}]:
         status = recipient.get("status") or ("5.0.0" if permanent else "4.0.0")
-        found.append(Classification(
-            "hard" if permanent else "soft", status=status, recipient=_address(recipient),
-            diagnostic=recipient.get("diagnosticCode"), **common))
+        found.append(
+            Classification(
+                "hard" if permanent else "soft",
+                status=status,
+                recipient=_address(recipient),
+                diagnostic=recipient.get("diagnosticCode"),
+                **common,
+            )
+        )
     return found
 
 
@@ -62,14 +76,20 @@ def _common(mail: dict) -> dict:
     for value in [mail.get("source") or "", *(mail.get("destination") or [])]:
         for match in TOKEN_RE.finditer(str(value)):
             tokens.append((match.group(1).lower(), match.group(2)))
-    headers = {str(h.get("name", "")).lower(): str(h.get("value", ""))
-               for h in mail.get("headers") or [] if isinstance(h, dict)}
+    headers = {
+        str(h.get("name", "")).lower(): str(h.get("value", ""))
+        for h in mail.get("headers") or []
+        if isinstance(h, dict)
+    }
     message_id = headers.get("message-id") or (mail.get("commonHeaders") or {}).get("messageId")
     list_id = headers.get("list-id", "")
     if "<" in list_id:
         list_id = list_id.rpartition("<")[2].rstrip(">").strip()
-    return {"envelope_tokens": tuple(tokens), "original_message_id": message_id or None,
-            "original_list_id": list_id or None}
+    return {
+        "envelope_tokens": tuple(tokens),
+        "original_message_id": message_id or None,
+        "original_list_id": list_id or None,
+    }
 
 
 def received_mail(event: dict) -> tuple[bytes, list[str]] | None:

@@ -40,10 +40,24 @@ SNS_HOST = re.compile(rf"sns\.{REGION}\.amazonaws\.com(?:\.cn)?")
 SIGNER_NAME = re.compile(rf"sns(?:-{REGION}|-signing\.{REGION})?\.amazonaws\.com(?:\.cn)?")
 SIGNED_FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
-    "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token",
-                                 "TopicArn", "Type"),
-    "UnsubscribeConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token",
-                                "TopicArn", "Type"),
+    "SubscriptionConfirmation": (
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ),
+    "UnsubscribeConfirmation": (
+        "Message",
+        "MessageId",
+        "SubscribeURL",
+        "Timestamp",
+        "Token",
+        "TopicArn",
+        "Type",
+    ),
 }
 HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
 MAX_CERT_BYTES = 64 * 1024
@@ -72,7 +86,8 @@ def http_get(url: str, *, context: ssl.SSLContext | None = None) -> bytes:
         raise SnsError("only https URLs are fetched")
     opener = urllib.request.build_opener(
         urllib.request.HTTPSHandler(context=context or ssl.create_default_context()),
-        _RefuseRedirects())
+        _RefuseRedirects(),
+    )
     with opener.open(url, timeout=10) as response:
         return response.read(MAX_CERT_BYTES + 1)
 
@@ -86,8 +101,11 @@ def check_sns_url(url: str | None) -> str:
     """The URL, if it is https on exactly sns.<region>.amazonaws.com; SnsError otherwise."""
     parts = urlsplit(url or "")
     # The whole authority must be the host: no user@, no :port (nor a bad one), no backslash.
-    if (parts.scheme != "https" or parts.netloc != parts.hostname
-            or not SNS_HOST.fullmatch(parts.netloc)):
+    if (
+        parts.scheme != "https"
+        or parts.netloc != parts.hostname
+        or not SNS_HOST.fullmatch(parts.netloc)
+    ):
         raise SnsError("the URL is not an https URL on an SNS host")
     return url
 

@@ -17,8 +17,8 @@ from flask import Flask
 from bulletin.delivery.engine.pool import Item, SenderPool
 from bulletin.delivery.engine.recorder import Recorder
 from bulletin.delivery.pipeline import claim_batch, sent_in_last_hour
-from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
+from bulletin.mail.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
 #: What _claim returns when it claimed nothing but the engine is busy or paused (not idle).
@@ -28,8 +28,14 @@ BUSY = -1
 class Dispatcher:
     """Claims batches with a lease and puts them on the pool's work queue."""
 
-    def __init__(self, app: Flask, settings: DeliverySettings, name: str, pool: SenderPool,
-                 recorder: Recorder):
+    def __init__(
+        self,
+        app: Flask,
+        settings: DeliverySettings,
+        name: str,
+        pool: SenderPool,
+        recorder: Recorder,
+    ):
         self.app, self.settings, self.name = app, settings, name
         self.pool, self.recorder = pool, recorder
         self.idle = threading.Event()

@@ -20,11 +20,17 @@ log = logging.getLogger(__name__)
 class SendEngine:
     """Long-lived sender threads for one worker process."""
 
-    def __init__(self, app: Flask, settings: DeliverySettings, name: str,
-                 backend_factory: Callable[[], MailBackend] | None = None):
+    def __init__(
+        self,
+        app: Flask,
+        settings: DeliverySettings,
+        name: str,
+        backend_factory: Callable[[], MailBackend] | None = None,
+    ):
         self.app, self.settings, self.name = app, settings, name
-        factory = backend_factory or (lambda: make_backend(
-            settings.smtp_url, settings.outbox_dir, settings.smtp_timeout))
+        factory = backend_factory or (
+            lambda: make_backend(settings.smtp_url, settings.outbox_dir, settings.smtp_timeout)
+        )
         self.recorder = Recorder(app, settings, name)
         self.pool = SenderPool(app, settings, factory, self.recorder)
         self.dispatcher = Dispatcher(app, settings, name, self.pool, self.recorder)

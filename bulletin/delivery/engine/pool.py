@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from flask import Flask
 
 from bulletin.delivery.backends import MailBackend
-from bulletin.mail.messages import Personal
 from bulletin.delivery.engine.recorder import HandBack, Recorder
 from bulletin.delivery.pipeline import Outcome, Recipient
-from bulletin.mail.settings import DeliverySettings
 from bulletin.delivery.templates import TemplateCache
+from bulletin.mail.messages import Personal
+from bulletin.mail.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,13 @@ class Item:
 class SenderPool:
     """Sender threads fed by the dispatcher through a bounded queue."""
 
-    def __init__(self, app: Flask, settings: DeliverySettings,
-                 backend_factory: Callable[[], MailBackend], recorder: Recorder):
+    def __init__(
+        self,
+        app: Flask,
+        settings: DeliverySettings,
+        backend_factory: Callable[[], MailBackend],
+        recorder: Recorder,
+    ):
         self.app, self.settings, self.recorder = app, settings, recorder
         self.backend_factory = backend_factory
         self.connections = max(1, settings.smtp_connections)
@@ -77,8 +82,10 @@ class SenderPool:
     def start(self) -> None:
         """Start the sender threads."""
         self._stop.clear()
-        self._threads = [threading.Thread(target=self._run, name=f"bulk-sender-{i}", daemon=True)
-                         for i in range(self.connections)]
+        self._threads = [
+            threading.Thread(target=self._run, name=f"bulk-sender-{i}", daemon=True)
+            for i in range(self.connections)
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -88,8 +95,11 @@ class SenderPool:
         for thread in self._threads:
             thread.join(timeout)
         if any(thread.is_alive() for thread in self._threads):
-            log.error("a sender thread did not stop within %.0f s: its message in hand is "
-                      "unrecorded and will be sent again when its lease runs out", timeout)
+            log.error(
+                "a sender thread did not stop within %.0f s: its message in hand is "
+                "unrecorded and will be sent again when its lease runs out",
+                timeout,
+            )
         self._threads = []
         self._hand_back_queued()
 
@@ -156,10 +166,19 @@ class SenderPool:
         self.rate.wait(self._stop)
         try:
             built = self.templates.get(r.send_id, r.language).personalise(
-                Personal(r.delivery_id, r.uid, r.email, r.name))
+                Personal(r.delivery_id, r.uid, r.email, r.name)
+            )
         except ValueError as exc:
-            self.recorder.add(Outcome(r.delivery_id, r.email, ok=False, code=550, reply=str(exc),
-                                      claimed_until=r.claimed_until))
+            self.recorder.add(
+                Outcome(
+                    r.delivery_id,
+                    r.email,
+                    ok=False,
+                    code=550,
+                    reply=str(exc),
+                    claimed_until=r.claimed_until,
+                )
+            )
             return
         result = backend.send(built.message, built.sender, [built.recipient])
         if result.connection_error:
@@ -167,8 +186,17 @@ class SenderPool:
             self._hand_back(r)
             return
         self._server_up()
-        self.recorder.add(Outcome(r.delivery_id, r.email, result.ok, result.code, result.reply,
-                                  result.enhanced_status, r.claimed_until))
+        self.recorder.add(
+            Outcome(
+                r.delivery_id,
+                r.email,
+                result.ok,
+                result.code,
+                result.reply,
+                result.enhanced_status,
+                r.claimed_until,
+            )
+        )
 
     def _hand_back(self, r: Recipient) -> None:
         self.recorder.add(HandBack(r.delivery_id, r.claimed_until))
@@ -190,8 +218,9 @@ class SenderPool:
             if now < self._down_until:
                 return
             self._down_failures += 1
-            pause = min(self.settings.smtp_down_pause_seconds * 2 ** (self._down_failures - 1),
-                        300.0)
+            pause = min(
+                self.settings.smtp_down_pause_seconds * 2 ** (self._down_failures - 1), 300.0
+            )
             self._down_until = now + pause
         log.warning("SMTP server unreachable (%s): pausing %.1f s", reply, pause)
 

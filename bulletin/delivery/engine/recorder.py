@@ -25,8 +25,8 @@ from datetime import datetime
 from flask import Flask
 
 from bulletin.delivery.pipeline import Lease, Outcome, record_results, release
-from bulletin.mail.settings import DeliverySettings
 from bulletin.extensions import db
+from bulletin.mail.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5
@@ -143,8 +143,11 @@ class Recorder:
         took = 0
         while len(waiting) < self.settings.batch_size:
             try:
-                entry = self.inbox.get(timeout=timeout) if timeout and not took else \
-                    self.inbox.get_nowait()
+                entry = (
+                    self.inbox.get(timeout=timeout)
+                    if timeout and not took
+                    else self.inbox.get_nowait()
+                )
             except queue.Empty:
                 break
             if not waiting:
@@ -193,8 +196,9 @@ class Recorder:
             c.unflushed -= len(outcomes) + len(handed_back)
             c.sent += sum(1 for o in outcomes if o.ok)
         if self._failures:
-            log.warning("recording works again after %d failed attempt(s): claiming resumes",
-                        self._failures)
+            log.warning(
+                "recording works again after %d failed attempt(s): claiming resumes", self._failures
+            )
             self._failures = 0
             self.healthy.set()
 
@@ -204,9 +208,14 @@ class Recorder:
             self.counters.failed_writes += 1
         with self.claim_gate:  # no claim may start after this without seeing it
             self.healthy.clear()
-        log.error("recording %d result(s) and %d hand-back(s) failed (attempt %d): claiming "
-                  "is paused and nothing is dropped; retrying", len(waiting.outcomes),
-                  len(waiting.handed_back), self._failures, exc_info=self._failures == 1)
+        log.error(
+            "recording %d result(s) and %d hand-back(s) failed (attempt %d): claiming "
+            "is paused and nothing is dropped; retrying",
+            len(waiting.outcomes),
+            len(waiting.handed_back),
+            self._failures,
+            exc_info=self._failures == 1,
+        )
 
     def _pause(self, stopping: bool, give_up_at: float | None) -> None:
         delay = min(RETRY_FIRST_SECONDS * 2 ** (self._failures - 1), RETRY_MAX_SECONDS)
@@ -225,8 +234,14 @@ class Recorder:
         # Ids only: no address goes into the log.
         sent = [o.delivery_id for o in waiting.outcomes if o.ok]
         refused = [o.delivery_id for o in waiting.outcomes if not o.ok]
-        log.error("stopping with %d result(s) and %d hand-back(s) NOT recorded after %d "
-                  "failed attempt(s); these rows stay 'sending' until their lease runs out "
-                  "and the sent ones will then go again. Sent: %s; refused: %s; handed back: %s",
-                  len(waiting.outcomes), len(waiting.handed_back), self._failures, sent, refused,
-                  [h.delivery_id for h in waiting.handed_back])
+        log.error(
+            "stopping with %d result(s) and %d hand-back(s) NOT recorded after %d "
+            "failed attempt(s); these rows stay 'sending' until their lease runs out "
+            "and the sent ones will then go again. Sent: %s; refused: %s; handed back: %s",
+            len(waiting.outcomes),
+            len(waiting.handed_back),
+            self._failures,
+            sent,
+            refused,
+            [h.delivery_id for h in waiting.handed_back],
+        )
