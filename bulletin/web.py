@@ -18,6 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from bulletin.core import fields
 from bulletin.core.addresses import InvalidAddress
 from bulletin.core.fields import CONTROL, NUL, Field, Kind, normalise_email
+from bulletin.core.topics import active_topics
 from bulletin.i18n import LANGUAGES, current_lang, html_lang, language_of, switch_language_url
 from bulletin.mail.issue_view import OPPORTUNITY_KINDS, access_features, partner_names
 from bulletin.mail.markup import MAX_HTML_NESTING, html_nesting, render_markdown, render_plain
@@ -179,6 +180,11 @@ def topic_choices(lang: str, *, active_only: bool) -> list[SelectChoice]:
     """Topics in their order, named in `lang` (readers see only the active ones)."""
     query = Topic.query.filter_by(is_active=True) if active_only else Topic.query
     return [SelectChoice(t.slug, t.name(lang)) for t in query.order_by(Topic.position)]
+
+
+def active_topic_choices(lang: str) -> list[SelectChoice]:
+    """The active topics named in `lang`, for readers' forms (held briefly: core/topics.py)."""
+    return [SelectChoice(t.slug, t.name(lang)) for t in active_topics()]
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bulletin.extensions import db
 from bulletin.i18n import Language, language_of
@@ -37,13 +37,20 @@ def statement(lang: str) -> str:
     return STATEMENT[language_of(lang)].format(org=current_app.config["ORG_NAME"])
 
 
+_STORED_LANGUAGES = select(ConsentWording.__table__.c.language).where(
+    ConsentWording.__table__.c.version == bindparam("version")
+)
+
+
 def ensure_wording() -> None:
     """Store the current version's texts, so every consent event's version resolves."""
-    for lang in STATEMENT:
-        key = (VERSION, lang)
-        if db.session.get(ConsentWording, key) is None:
-            db.session.add(ConsentWording(version=VERSION, language=lang, text=statement(lang)))
-    db.session.flush()
+    # One query for both languages, built once: every sign-up runs this.
+    stored = set(db.session.scalars(_STORED_LANGUAGES, {"version": VERSION}))
+    missing = [lang for lang in STATEMENT if lang not in stored]
+    for lang in missing:
+        db.session.add(ConsentWording(version=VERSION, language=lang, text=statement(lang)))
+    if missing:
+        db.session.flush()
 
 
 def wording_exists() -> bool:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import Select, case, delete, insert, literal, select
+from sqlalchemy import String, bindparam, case, delete, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bulletin.core import consent
@@ -113,74 +114,89 @@ def subscribe(email: str, choices: Choices, *, source: str, ip: str | None) -> N
     becomes pending with these choices, a signup event and a confirmation mail.
     """
     consent.ensure_wording()
-    key = address_key(email)
-    db.session.execute(_upsert_pending(email, key, choices))
-    # After the upsert, every state but confirmed is pending: these rows are the sign-up.
-    signing_up = select(Subscriber).where(
-        Subscriber.email_key == key, Subscriber.status == SubscriberStatus.PENDING
-    )
-    _replace_topics(signing_up, choices.topics)
-    _record_signup(signing_up, choices, source=source, ip=ip)
-    kind = case(
-        (Subscriber.status == SubscriberStatus.CONFIRMED, "already-subscribed"), else_="confirm"
-    )
-    outbox.enqueue_typed_in(
-        select(Subscriber).where(Subscriber.email_key == key),
-        kind,
-        address=email,
-        limit=_typed_in_cap(),
+    statements = _signup_statements(db.session.get_bind().dialect.name)
+    now = utcnow()
+    params = {
+        "s_email": email,
+        "s_key": address_key(email),
+        "s_now": now,
+        **{f"s_{column}": value for column, value in choices.columns().items()},
+        "s_slugs": list(choices.topics),
+        **{
+            f"s_{field}": value
+            for field, value in _event_fields(
+                "signup", source=source, ip=ip, details=choices.as_json(), wording=True
+            ).items()
+        },
+    }
+    for statement in statements[:-1]:
+        db.session.execute(statement, params)
+    db.session.execute(
+        statements[-1], {"s_key": params["s_key"], **outbox.typed_in_params(email, _typed_in_cap())}
     )
     db.session.expire_all()  # the rows changed under any Subscriber the session holds
 
 
-def _upsert_pending(email: str, key: str, choices: Choices):
+@functools.cache
+def _signup_statements(dialect: str) -> tuple:
+    """subscribe's statements, built once per database kind and run with its parameters.
+
+    In order: make the row pending with these choices unless it is confirmed (the upsert),
+    replace its topics, record the signup event, and queue the mail. Each later statement
+    selects the rows the upsert left pending, so it does nothing for a confirmed address; the
+    mail goes either way (confirm or already-subscribed), within the per-address cap.
+    """
+    table = Subscriber.__table__  # Core statements: the ORM would take parameters for rows
+    key = bindparam("s_key", type_=String)
+    values = {
+        "status": literal(SubscriberStatus.PENDING.value, String),
+        **{
+            column: bindparam(f"s_{column}", type_=table.c[column].type)
+            for column in ("region", "language", "name")
+        },
+        "updated_at": bindparam("s_now", type_=table.c.updated_at.type),
+    }
+    email = bindparam("s_email", type_=String)
     # Insert the address as pending, or make its row (any spelling of the address) pending
     # with these choices unless it is confirmed: one statement either way. A row that is not
     # confirmed takes the spelling typed now: the confirmation mail goes there.
-    values = {"status": SubscriberStatus.PENDING.value, **choices.columns(), "updated_at": utcnow()}
-    dialect = db.session.get_bind().dialect.name
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Subscriber)
-    return upsert.values(email=email, email_key=key, **values).on_conflict_do_update(
-        index_elements=[Subscriber.email_key],
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    upsert = upsert.values(email=email, email_key=key, **values).on_conflict_do_update(
+        index_elements=[table.c.email_key],
         set_={"email": email, **values},
-        where=Subscriber.status != SubscriberStatus.CONFIRMED,
+        where=table.c.status != SubscriberStatus.CONFIRMED.value,
     )
-
-
-def _replace_topics(signing_up: Select, slugs: list[str]) -> None:
-    # apply_choices' topics, set-based: nothing happens when `signing_up` finds no row.
+    signing_up = select(Subscriber).where(
+        Subscriber.email_key == key, Subscriber.status == SubscriberStatus.PENDING
+    )
     links = subscriber_topic.c
-    db.session.execute(
-        delete(subscriber_topic).where(
-            links.subscriber_id.in_(signing_up.with_only_columns(Subscriber.id))
-        )
+    drop_topics = delete(subscriber_topic).where(
+        links.subscriber_id.in_(signing_up.with_only_columns(Subscriber.id))
     )
     chosen = signing_up.with_only_columns(Subscriber.id, Topic.id).join(
-        Topic, Topic.slug.in_(slugs)
+        Topic, Topic.slug.in_(bindparam("s_slugs", expanding=True))
     )
-    db.session.execute(
-        insert(subscriber_topic).from_select([links.subscriber_id, links.topic_id], chosen)
-    )
-
-
-def _record_signup(signing_up: Select, choices: Choices, *, source: str, ip: str | None) -> None:
+    add_topics = insert(subscriber_topic).from_select([links.subscriber_id, links.topic_id], chosen)
     # record_event's signup row, set-based: nothing happens when `signing_up` finds no row.
-    fields = _event_fields("signup", source=source, ip=ip, details=choices.as_json(), wording=True)
-    columns = {
+    events = ConsentEvent.__table__
+    event_columns = {
         "subscriber_id": Subscriber.id,
         "subject_uid": Subscriber.uid,
         "language": Subscriber.language,
         **{
-            name: literal(value, ConsentEvent.__table__.c[name].type)
-            for name, value in fields.items()
+            name: bindparam(f"s_{name}", type_=events.c[name].type)
+            for name in ("kind", "wording_version", "source", "ip_hash", "details")
         },
-        "created_at": literal(utcnow(), ConsentEvent.created_at.type),
+        "created_at": bindparam("s_now", type_=events.c.created_at.type),
     }
-    db.session.execute(
-        insert(ConsentEvent).from_select(
-            list(columns), signing_up.with_only_columns(*columns.values())
-        )
+    record = insert(events).from_select(
+        list(event_columns), signing_up.with_only_columns(*event_columns.values())
     )
+    kind = case(
+        (Subscriber.status == SubscriberStatus.CONFIRMED, "already-subscribed"), else_="confirm"
+    )
+    mail = outbox.typed_in_insert(select(Subscriber).where(Subscriber.email_key == key), kind)
+    return upsert, drop_topics, add_topics, record, mail
 
 
 def _typed_in_cap() -> int:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, Integer, Select, String, func, insert, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+)
 
 from bulletin.extensions import db
 from bulletin.mail.pseudonyms import hash_address
@@ -47,24 +58,43 @@ def enqueue_typed_in(
     One INSERT ... SELECT whether a row goes in or not: the database decides, so the time the
     request takes does not tell whether the address is subscribed or over its cap (SEC-04).
     """
-    hashed = hash_address(address)
-    now = utcnow()
+    db.session.execute(typed_in_insert(recipients, kind), typed_in_params(address, limit))
+
+
+def typed_in_insert(recipients: Select, kind: str | ColumnElement[str]) -> Insert:
+    """enqueue_typed_in's statement, to build once and run with typed_in_params each time
+    (`recipients` may hold bound parameters of its own, named apart from these)."""
+    now = bindparam("typed_in_now", type_=OutboxMessage.created_at.type)
+    hashed = bindparam("typed_in_hash", type_=String)
     sent_lately = select(func.count(OutboxMessage.id)).where(
         OutboxMessage.recipient_hash == hashed,
         OutboxMessage.kind.in_(TYPED_IN_KINDS),
-        OutboxMessage.created_at >= now - timedelta(hours=24),
+        OutboxMessage.created_at
+        >= bindparam("typed_in_since", type_=OutboxMessage.created_at.type),
     )
     columns = {
         "kind": literal(kind, String) if isinstance(kind, str) else kind,
         "subscriber_id": Subscriber.id,
-        "recipient_hash": literal(hashed, String),
+        "recipient_hash": hashed,
         "language": Subscriber.language,
         "status": literal(OutboxStatus.PENDING.value, String),
         "attempts": literal(0, Integer),
-        "next_attempt_at": literal(now, OutboxMessage.next_attempt_at.type),
-        "created_at": literal(now, OutboxMessage.created_at.type),
+        "next_attempt_at": now,
+        "created_at": now,
     }
     rows = recipients.with_only_columns(*columns.values()).where(
-        sent_lately.scalar_subquery() < limit
+        sent_lately.scalar_subquery() < bindparam("typed_in_limit", type_=Integer)
     )
-    db.session.execute(insert(OutboxMessage).from_select(list(columns), rows))
+    # The table, not the class: an ORM-enabled INSERT would take the parameters for rows.
+    return insert(OutboxMessage.__table__).from_select(list(columns), rows)
+
+
+def typed_in_params(address: str, limit: int) -> dict:
+    """The parameters of typed_in_insert for a mail typed in for `address`."""
+    now = utcnow()
+    return {
+        "typed_in_hash": hash_address(address),
+        "typed_in_now": now,
+        "typed_in_since": now - timedelta(hours=24),
+        "typed_in_limit": limit,
+    }

@@ -11,11 +11,11 @@ from bulletin.core.fields import SUBSCRIBER
 from bulletin.web import (
     ButtonForm,
     MultiCheckboxField,
+    active_topic_choices,
     email_field,
     language_choices,
     region_choices,
     rules,
-    topic_choices,
 )
 
 __all__ = ["ButtonForm", "EmailOnlyForm", "PreferencesForm", "SubscribeForm"]
@@ -49,7 +49,7 @@ class PreferencesForm(FlaskForm):
 
     def fill_choices(self, lang: str) -> None:
         """Load the topic and region options in the page's language."""
-        self.topics.choices = topic_choices(lang, active_only=True)
+        self.topics.choices = active_topic_choices(lang)
         self.region.choices = region_choices(lang)
 
     def validate_topics(self, field) -> None:

@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 
 from bulletin.core import consent
 from bulletin.core import subscribers as operations
@@ -47,13 +48,15 @@ def index():
 def subscribe():
     form = SubscribeForm()
     form.fill_choices(_lang())
-    if request.method == "GET" and not form.language.data:
+    if request.method != "POST":  # GET or HEAD: a blank form
         form.language.data = _lang()
+        return render_template(
+            "subscriptions/subscribe.html", form=form, fields=_blank_signup_fields(form)
+        )
     if not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
         return render_template(
             "subscriptions/subscribe.html", form=form, statement=consent.statement(_lang())
-        ), status
+        ), 400
     if not form.website.data:  # honeypot filled: drop silently, answer the same
         choices = _choices(form)
         operations.subscribe(
@@ -61,6 +64,27 @@ def subscribe():
         )
         db.session.commit()
     return redirect(url_for("public.check_email"), code=303)
+
+
+def _blank_signup_fields(form: SubscribeForm) -> Markup:
+    """The fields of a blank sign-up form, rendered once per language and topic list.
+
+    A GET form holds no input and no errors: its fields depend only on the language, the
+    topics (core/topics.py gives the same tuple until they change) and the app's settings.
+    The CSRF token and the rest of the page are rendered per request as usual.
+    """
+    lang = _lang()
+    held = current_app.extensions.setdefault("bulletin.signup_fields", {})
+    topics = form.topics.choices
+    kept = held.get(lang)
+    if kept is None or kept[0] != topics:
+        html = Markup(
+            render_template(
+                "subscriptions/_signup_fields.html", form=form, statement=consent.statement(lang)
+            )
+        )
+        kept = held[lang] = (topics, html)
+    return kept[1]
 
 
 @bp.get("/subscribe/check-your-email")
