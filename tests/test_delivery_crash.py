@@ -33,8 +33,8 @@ def start_worker(database_url: str, smtp_url: str, tmp_path, **extra) -> subproc
         SMTP_CONNECTIONS="4",
         BASE_URL="http://localhost",
         MAIL_FROM="Research bulletin <bulletin@example.org>",
-        **{k: str(v) for k, v in extra.items()},
     )
+    env.update({k: str(v) for k, v in extra.items()})
     with open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w") as log:
         return subprocess.Popen([BULLETIN, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -102,7 +102,12 @@ def test_two_workers_never_send_one_recipient_twice(app, database_url, smtp_serv
     seed_subscribers(1500)
     send = make_send()
     workers = [
-        start_worker(database_url, smtp_server.url, tmp_path, SEND_BATCH_SIZE=25) for _ in range(2)
+        # A lease long enough that no healthy worker loses one, even on a loaded machine: this
+        # test is about two workers claiming at once (a lost lease is the crash test's subject).
+        start_worker(
+            database_url, smtp_server.url, tmp_path, SEND_BATCH_SIZE=25, SEND_LEASE_SECONDS=60
+        )
+        for _ in range(2)
     ]
     try:
         wait_until(lambda: send_is_done(send.id), 180, "the send to finish")

@@ -85,9 +85,9 @@ def _seed_case_duplicates(conn, hash_address) -> dict[str, int]:
     for number, (label, email, status, created, confirmed, left, updated) in enumerate(rows, 1):
         conn.execute(
             text(
-                "INSERT INTO subscriber (id, uid, email, status, language, created_at, confirmed_at,"
-                " unsubscribed_at, updated_at) VALUES (:id, :uid, :email, :status, 'en', :created,"
-                " :confirmed, :left, :updated)"
+                "INSERT INTO subscriber (id, uid, email, status, language, created_at,"
+                " confirmed_at, unsubscribed_at, updated_at)"
+                " VALUES (:id, :uid, :email, :status, 'en', :created, :confirmed, :left, :updated)"
             ),
             {
                 "id": number,
@@ -132,8 +132,9 @@ def _seed_case_duplicates(conn, hash_address) -> dict[str, int]:
         )
     conn.execute(
         text(
-            "INSERT INTO bounce_event (created_at, subscriber_id, delivery_id, kind, source, action,"
-            " is_sender_fault) VALUES ('2026-02-02', :sub, 2, 'soft', 'smtp', 'counted', false)"
+            "INSERT INTO bounce_event (created_at, subscriber_id, delivery_id, kind, source,"
+            " action, is_sender_fault)"
+            " VALUES ('2026-02-02', :sub, 2, 'soft', 'smtp', 'counted', false)"
         ),
         {"sub": ids["rhys_new"]},
     )
@@ -148,8 +149,8 @@ def _seed_case_duplicates(conn, hash_address) -> dict[str, int]:
     conn.execute(
         text(
             "INSERT INTO outbox_message (kind, subscriber_id, recipient_hash, language, status,"
-            " attempts, next_attempt_at, created_at) VALUES ('welcome', :sub, 'y', 'en', 'pending', 0,"
-            " '2026-01-01', '2026-01-01')"
+            " attempts, next_attempt_at, created_at) VALUES ('welcome', :sub, 'y', 'en',"
+            " 'pending', 0, '2026-01-01', '2026-01-01')"
         ),
         {"sub": ids["una_on"]},
     )
