@@ -114,7 +114,8 @@ def new():
         return render_template("editorial/sends/new.html", form=form, reach=None), 400
     issue = db.get_or_404(Issue, form.issue.data)
     reach = ops.count_reach(issue, form.audience())
-    seen = f"{reach.audience}:{reach.already_had}"
+    # The figures the editor saw: both of them once anyone in the audience had the issue.
+    seen = f"{reach.audience}-{reach.already_had}" if reach.already_had else str(reach.audience)
     if form.confirmed.data != seen:
         form.confirmed.data = seen  # show the counts; the next press schedules
         return render_template(
