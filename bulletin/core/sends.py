@@ -2,7 +2,8 @@
 
 The editor web schedules, pauses and cancels by writing rows; the worker (delivery/) does
 the sending. Both use audience_select, so the count shown before scheduling is the number
-the worker materialises (less anyone who leaves in between).
+the worker materialises (less anyone who leaves in between). A later send of the same issue
+leaves out, by default, readers who already had it (already_had, send_audience_select).
 """
 
 from __future__ import annotations
@@ -94,9 +95,16 @@ def already_had(issue_id: int, but_send_id: int | None = None):
 def send_audience_select(send: Send, *columns) -> Select:
     """The send's recipients: its audience, less those who had the issue if it says so."""
     query = audience_select(send.audience_filter, *columns)
-    if send.exclude_already_sent:
+    if send.exclude_already_sent and _has_other_send(send):
         query = query.where(~already_had(send.issue_id, send.id))
     return query
+
+
+def _has_other_send(send: Send) -> bool:
+    # The usual first send of an issue skips the anti-join: on a million readers it is a
+    # million index probes for nothing.
+    other = select(Send.id).where(Send.issue_id == send.issue_id, Send.id != send.id).limit(1)
+    return db.session.scalar(other) is not None
 
 
 def count_audience(audience: dict[str, list[str]], *, less_issue_id: int | None = None) -> int:
