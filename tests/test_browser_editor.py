@@ -178,7 +178,24 @@ def test_editor_signs_in_composes_previews_and_schedules_in_welsh(
     fallback = mail_page.locator(".item[lang='en-GB']")
     assert "Join the dementia research panel" in fallback.inner_text()
     save_screenshots(mail_page, screenshots, "email-issue-cy")
+    count_again(page, live.url, audit, screenshots)
     audit.assert_clean()
+
+
+def count_again(page, base: str, audit, screenshots) -> None:
+    """A second send of the issue: the count warns that the reader had it, in both languages."""
+    for lang, warning in (
+        ("cy", "Mae 1 person yn y gynulleidfa hon wedi cael y rhifyn hwn yn barod."),
+        ("en", "1 person in this audience has already had this issue."),
+    ):
+        page.goto(f"{base}/editor/sends/new?lang={lang}")
+        page.select_option("#issue", label="March bulletin")
+        with page.expect_navigation():
+            page.click("main form button[type=submit]")
+        assert warning in page.locator("[role=status]").inner_text()
+        assert page.is_checked("input[name=recipients][value=rest]")
+        audit.check(page, f"{lang} send again: some already had it")
+        save_screenshots(page, screenshots, f"send-again-{lang}")
 
 
 def crawl(page, start: str, audit, lang: str) -> list[str]:

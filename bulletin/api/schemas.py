@@ -139,6 +139,13 @@ REQUESTS: dict[str, dict] = {
                 "anyOf": [{"const": "now"}, TIMESTAMP],
                 "description": '"now" (the next worker tick), or ' + TIMESTAMP["description"],
             },
+            "exclude_already_sent": {
+                "type": "boolean",
+                "default": True,
+                "description": "Leave out readers who already had this issue from an earlier "
+                "send (a delivery with status sent; failed ones get it again). "
+                "false: everyone in the audience.",
+            },
         },
         ("audience", "scheduled_at"),
     ),
@@ -334,6 +341,7 @@ RESPONSES: dict[str, dict] = {
             "started_at": _MAYBE_WHEN,
             "finished_at": _MAYBE_WHEN,
             "created_by_id": {"type": ["integer", "null"]},
+            "exclude_already_sent": {"type": "boolean"},
             "progress": {"$ref": "#/components/schemas/Progress"},
         }
     ),

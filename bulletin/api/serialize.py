@@ -82,7 +82,13 @@ def send_json(send: Send) -> dict:
     """A send, its audience and reach, and its progress."""
     audience = send.audience_filter
     # Once started, the recipients are fixed: no need to count the audience again.
-    reach = send.recipient_count if send.started_at else count_audience(audience)
+    reach = (
+        send.recipient_count
+        if send.started_at
+        else count_audience(
+            audience, less_issue_id=send.issue_id if send.exclude_already_sent else None
+        )
+    )
     return {
         "id": send.id,
         "issue_id": send.issue_id,
@@ -94,6 +100,7 @@ def send_json(send: Send) -> dict:
         "started_at": timestamp(send.started_at),
         "finished_at": timestamp(send.finished_at),
         "created_by_id": send.created_by_id,
+        "exclude_already_sent": send.exclude_already_sent,
         "progress": send_progress(send).as_dict(),
     }
 

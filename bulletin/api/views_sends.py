@@ -70,16 +70,26 @@ def _when(raw: str):
 def schedule_send(issue_id: int, body: dict):
     issue = get_or_404(Issue, issue_id)
     audience, when = _audience(body), _when(body["scheduled_at"])
+    exclude = body.get("exclude_already_sent", True)
     try:
         send = send_ops.schedule_send(
-            issue, send_ops.audience_json(**audience), when, g.api_token.editor
+            issue,
+            send_ops.audience_json(**audience),
+            when,
+            g.api_token.editor,
+            exclude_already_sent=exclude,
         )
     except send_ops.SendStateError as exc:
         raise ApiError(409, f"This issue cannot be sent: {exc}.") from None
     record_audit(
         "send.schedule",
         send,
-        detail={"audience": audience, "via": "api", "scheduled_at": send.scheduled_at.isoformat()},
+        detail={
+            "audience": audience,
+            "via": "api",
+            "scheduled_at": send.scheduled_at.isoformat(),
+            "exclude_already_sent": exclude,
+        },
     )
     db.session.commit()
     return send_json(send), 201, {"Location": f"/api/v1/sends/{send.id}"}

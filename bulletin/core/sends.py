@@ -2,7 +2,8 @@
 
 The editor web schedules, pauses and cancels by writing rows; the worker (delivery/) does
 the sending. Both use audience_select, so the count shown before scheduling is the number
-the worker materialises (less anyone who leaves in between).
+the worker materialises (less anyone who leaves in between). A later send of the same issue
+leaves out, by default, readers who already had it (already_had, send_audience_select).
 """
 
 from __future__ import annotations
@@ -70,14 +71,75 @@ def audience_select(audience: dict[str, list[str]], *columns) -> Select:
     return query
 
 
-def count_audience(audience: dict[str, list[str]]) -> int:
-    """How many people the audience reaches right now."""
+def already_had(issue_id: int, but_send_id: int | None = None):
+    """SQL test: the subscriber already had this issue from another send of it.
+
+    Only a delivery with status sent counts. A failed or skipped one does not (that reader
+    should get it now), nor a queued or sending one of a send still running: if that send
+    is cancelled or the delivery fails, the reader would otherwise never get the issue.
+    """
+    earlier = (
+        select(Delivery.id)
+        .join(Send, Send.id == Delivery.send_id)
+        .where(
+            Delivery.subscriber_id == Subscriber.id,
+            Delivery.status == DeliveryStatus.SENT,
+            Send.issue_id == issue_id,
+        )
+    )
+    if but_send_id is not None:
+        earlier = earlier.where(Send.id != but_send_id)
+    return earlier.exists()
+
+
+def send_audience_select(send: Send, *columns) -> Select:
+    """The send's recipients: its audience, less those who had the issue if it says so."""
+    query = audience_select(send.audience_filter, *columns)
+    if send.exclude_already_sent and _has_other_send(send):
+        query = query.where(~already_had(send.issue_id, send.id))
+    return query
+
+
+def _has_other_send(send: Send) -> bool:
+    # The usual first send of an issue skips the anti-join: on a million readers it is a
+    # million index probes for nothing.
+    other = select(Send.id).where(Send.issue_id == send.issue_id, Send.id != send.id).limit(1)
+    return db.session.scalar(other) is not None
+
+
+def count_audience(audience: dict[str, list[str]], *, less_issue_id: int | None = None) -> int:
+    """How many people the audience reaches right now (less those who had that issue)."""
     query = audience_select(audience).with_only_columns(func.count(Subscriber.id))
+    if less_issue_id is not None:
+        query = query.where(~already_had(less_issue_id))
     return db.session.scalar(query) or 0
 
 
+@dataclass(frozen=True)
+class Reach:
+    """What the editor sees before a send: the audience and how many already had the issue."""
+
+    audience: int
+    already_had: int
+
+    @property
+    def rest(self) -> int:
+        return self.audience - self.already_had
+
+
+def count_reach(issue: Issue, audience: dict[str, list[str]]) -> Reach:
+    """The audience's size and how many of it already had this issue."""
+    everyone = count_audience(audience)
+    return Reach(everyone, everyone - count_audience(audience, less_issue_id=issue.id))
+
+
 def schedule_send(
-    issue: Issue, audience: str, when: datetime | None, editor: Editor | None
+    issue: Issue,
+    audience: str,
+    when: datetime | None,
+    editor: Editor | None,
+    *,
+    exclude_already_sent: bool = True,
 ) -> Send:
     """Create a scheduled send; `when=None` means now (the next worker tick starts it)."""
     if not any(issue.has_language(lang) for lang in LANGUAGES):
@@ -88,6 +150,7 @@ def schedule_send(
         scheduled_at=when or utcnow(),
         status=SendStatus.SCHEDULED,
         created_by=editor,
+        exclude_already_sent=exclude_already_sent,
     )
     db.session.add(send)
     db.session.flush()

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, insert, literal, not_, or_, select, update
 
-from bulletin.core.sends import audience_select, delivery_counts, delivery_language
+from bulletin.core.sends import delivery_counts, delivery_language, send_audience_select
 from bulletin.core.suppressions import Report, hard_bounce, is_hard_bounce
 from bulletin.extensions import db
 from bulletin.mail.pseudonyms import key_hasher
@@ -84,8 +84,8 @@ def materialise(send: Send, now: datetime | None = None) -> int:
         Delivery.send_id == send.id, Delivery.subscriber_id == Subscriber.id
     )
     due_at = literal(now or utcnow(), Delivery.next_attempt_at.type)
-    rows = audience_select(
-        send.audience_filter,
+    rows = send_audience_select(
+        send,
         literal(send.id),
         Subscriber.id,
         delivery_language(issue),

@@ -20,8 +20,8 @@ from bulletin.core.issues import missing_languages
 from bulletin.editorial.access import editor_required
 from bulletin.editorial.forms import LOCAL_FORMAT, ExistsInLondon
 from bulletin.extensions import db
-from bulletin.i18n import current_lang, london_to_utc, london_to_utc_safe
-from bulletin.models import Issue, Send, SendStatus, utcnow
+from bulletin.i18n import LANGUAGES, Language, current_lang, london_to_utc, london_to_utc_safe
+from bulletin.models import Issue, Send, SendStatus, Topic, region_name, utcnow
 from bulletin.web import MultiCheckboxField, language_choices, region_choices, topic_choices
 
 bp = Blueprint("sends", __name__, url_prefix="/editor/sends")
@@ -45,6 +45,16 @@ class SendForm(FlaskForm):
         _l("Date and time (UK time)"),
         format=LOCAL_FORMAT,
         validators=[Optional(), ExistsInLondon()],
+    )
+    #: Who of the audience gets it when some already had this issue from an earlier send.
+    recipients = RadioField(
+        _l("Who gets it"),
+        choices=[
+            SelectChoice("rest", _l("Only those who have not had this issue")),
+            SelectChoice("everyone", _l("Everyone in the audience, again for those who had it")),
+        ],
+        default="rest",
+        validators=[Optional()],
     )
     #: The audience count the editor saw; scheduling needs it, so the count is always seen.
     confirmed = HiddenField()
@@ -102,12 +112,18 @@ def new():
         return render_template("editorial/sends/new.html", form=form, reach=None)
     if not form.validate():
         return render_template("editorial/sends/new.html", form=form, reach=None), 400
-    reach = ops.count_audience(form.audience())
-    if form.confirmed.data != str(reach):
-        form.confirmed.data = str(reach)  # show the count; the next press schedules
-        issue = db.get_or_404(Issue, form.issue.data)
+    issue = db.get_or_404(Issue, form.issue.data)
+    reach = ops.count_reach(issue, form.audience())
+    # The figures the editor saw: both of them once anyone in the audience had the issue.
+    seen = f"{reach.audience}-{reach.already_had}" if reach.already_had else str(reach.audience)
+    if form.confirmed.data != seen:
+        form.confirmed.data = seen  # show the counts; the next press schedules
         return render_template(
-            "editorial/sends/new.html", form=form, reach=reach, missing=missing_languages(issue)
+            "editorial/sends/new.html",
+            form=form,
+            reach=reach,
+            audience_words=audience_summary(form.audience()),
+            missing=missing_languages(issue),
         )
     return _schedule(form)
 
@@ -116,14 +132,21 @@ def _schedule(form: SendForm):
     issue = db.get_or_404(Issue, form.issue.data)
     audience = form.audience()
     when = london_to_utc(form.at.data) if form.when.data == "later" else None
+    exclude = form.recipients.data != "everyone"
     try:
-        send = ops.schedule_send(issue, ops.audience_json(**audience), when, current_user)
+        send = ops.schedule_send(
+            issue, ops.audience_json(**audience), when, current_user, exclude_already_sent=exclude
+        )
     except ops.SendStateError:
         abort(409)
     record_audit(
         "send.schedule",
         send,
-        detail={"audience": audience, "scheduled_at": send.scheduled_at.isoformat()},
+        detail={
+            "audience": audience,
+            "scheduled_at": send.scheduled_at.isoformat(),
+            "exclude_already_sent": exclude,
+        },
     )
     db.session.commit()
     flash(_("The send is scheduled."))
@@ -173,9 +196,18 @@ def act(send_id: int, action: str):
 
 
 def audience_summary(audience: dict[str, list[str]]) -> str:
-    """Human words for an audience (for the page)."""
+    """An audience in words, named in the page's language: "News; Outside Wales; Cymraeg"."""
+    lang = current_lang()
+    topics = {t.slug: t.name(lang) for t in db.session.scalars(select(Topic))}
+    namers = {
+        "topics": lambda slug: topics.get(slug, slug),
+        "regions": lambda code: region_name(code, lang) or code,
+        "languages": lambda code: Language(code).native_name if code in LANGUAGES else code,
+    }
     parts = [
-        ", ".join(audience[key]) for key in ("topics", "regions", "languages") if audience[key]
+        ", ".join(namers[key](value) for value in audience[key])
+        for key in ("topics", "regions", "languages")
+        if audience[key]
     ]
     return "; ".join(parts) if parts else _("Everyone confirmed")
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bulletin.extensions import db
@@ -47,6 +48,8 @@ class Send(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=SendStatus.DRAFT)
     #: Deliveries materialised when the send started; the other counts are set when it ends.
     recipient_count: Mapped[int] = mapped_column(default=0)
+    #: Leave out readers who already had this issue from an earlier send (see core/sends.py).
+    exclude_already_sent: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     sent_count: Mapped[int] = mapped_column(default=0)
     failed_count: Mapped[int] = mapped_column(default=0)
     skipped_count: Mapped[int] = mapped_column(default=0)
