@@ -72,14 +72,23 @@ def schedule_send(issue_id: int, body: dict):
     audience, when = _audience(body), _when(body["scheduled_at"])
     try:
         send = send_ops.schedule_send(
-            issue, send_ops.audience_json(**audience), when, g.api_token.editor
+            issue,
+            send_ops.audience_json(**audience),
+            when,
+            g.api_token.editor,
+            publish=body.get("publish"),
         )
     except send_ops.SendStateError as exc:
         raise ApiError(409, f"This issue cannot be sent: {exc}.") from None
     record_audit(
         "send.schedule",
         send,
-        detail={"audience": audience, "via": "api", "scheduled_at": send.scheduled_at.isoformat()},
+        detail={
+            "audience": audience,
+            "publish": send.publish,
+            "via": "api",
+            "scheduled_at": send.scheduled_at.isoformat(),
+        },
     )
     db.session.commit()
     return send_json(send), 201, {"Location": f"/api/v1/sends/{send.id}"}

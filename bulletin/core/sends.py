@@ -76,15 +76,32 @@ def count_audience(audience: dict[str, list[str]]) -> int:
     return db.session.scalar(query) or 0
 
 
+def publishes_by_default(audience: dict[str, list[str]]) -> bool:
+    """A send to everyone publishes the issue unless told not to; a segment-only send does not."""
+    return not any(audience.get(key) for key in ("topics", "regions", "languages"))
+
+
 def schedule_send(
-    issue: Issue, audience: str, when: datetime | None, editor: Editor | None
+    issue: Issue,
+    audience: str,
+    when: datetime | None,
+    editor: Editor | None,
+    *,
+    publish: bool | None = None,
 ) -> Send:
-    """Create a scheduled send; `when=None` means now (the next worker tick starts it)."""
+    """Create a scheduled send; `when=None` means now (the next worker tick starts it).
+
+    `publish`: whether the issue goes into the public archive and feed when the send ends;
+    None chooses by audience (publishes_by_default).
+    """
     if not any(issue.has_language(lang) for lang in LANGUAGES):
         raise SendStateError("the issue has no subject in either language")
+    if publish is None:
+        publish = publishes_by_default(json.loads(audience))
     send = Send(
         issue=issue,
         audience=audience,
+        publish=publish,
         scheduled_at=when or utcnow(),
         status=SendStatus.SCHEDULED,
         created_by=editor,

@@ -46,6 +46,16 @@ class SendForm(FlaskForm):
         format=LOCAL_FORMAT,
         validators=[Optional(), ExistsInLondon()],
     )
+    archive = RadioField(
+        _l("Publish in the public archive and feed"),
+        choices=[
+            SelectChoice("auto", _l("Yes for a send to everyone, no for a segment")),
+            SelectChoice("yes", _l("Yes, publish it")),
+            SelectChoice("no", _l("No, keep it out of the archive")),
+        ],
+        default="auto",
+        validators=[InputRequired()],
+    )
     #: The audience count the editor saw; scheduling needs it, so the count is always seen.
     confirmed = HiddenField()
 
@@ -71,6 +81,12 @@ class SendForm(FlaskForm):
             moment = london_to_utc_safe(field.data)
             if moment is not None and moment <= utcnow():
                 raise ValidationError(_l("The date and time must be in the future"))
+
+    def publish(self) -> bool:
+        """The archive choice, resolved: "auto" follows the audience."""
+        if self.archive.data == "auto":
+            return ops.publishes_by_default(self.audience())
+        return self.archive.data == "yes"
 
     def audience(self) -> dict[str, list[str]]:
         return {
@@ -107,7 +123,11 @@ def new():
         form.confirmed.data = str(reach)  # show the count; the next press schedules
         issue = db.get_or_404(Issue, form.issue.data)
         return render_template(
-            "editorial/sends/new.html", form=form, reach=reach, missing=missing_languages(issue)
+            "editorial/sends/new.html",
+            form=form,
+            reach=reach,
+            missing=missing_languages(issue),
+            publish=form.publish(),
         )
     return _schedule(form)
 
@@ -117,13 +137,19 @@ def _schedule(form: SendForm):
     audience = form.audience()
     when = london_to_utc(form.at.data) if form.when.data == "later" else None
     try:
-        send = ops.schedule_send(issue, ops.audience_json(**audience), when, current_user)
+        send = ops.schedule_send(
+            issue, ops.audience_json(**audience), when, current_user, publish=form.publish()
+        )
     except ops.SendStateError:
         abort(409)
     record_audit(
         "send.schedule",
         send,
-        detail={"audience": audience, "scheduled_at": send.scheduled_at.isoformat()},
+        detail={
+            "audience": audience,
+            "publish": send.publish,
+            "scheduled_at": send.scheduled_at.isoformat(),
+        },
     )
     db.session.commit()
     flash(_("The send is scheduled."))
