@@ -21,7 +21,8 @@ STATUS = {
     "name": "status",
     "in": "query",
     "required": False,
-    "description": "draft: not yet sent; published: sent (in_archive says whether the public archive shows it).",
+    "description": "draft: not yet sent; published: sent "
+    "(in_archive says whether the public archive shows it).",
     "schema": {"type": "string", "enum": ["all", "draft", "published"], "default": "all"},
 }
 

@@ -53,8 +53,7 @@ class SendForm(FlaskForm):
             SelectChoice("yes", _l("Yes, publish it")),
             SelectChoice("no", _l("No, keep it out of the archive")),
         ],
-        default="auto",
-        validators=[InputRequired()],
+        default="auto",  # also when the field is left out (older API-like posts)
     )
     #: The audience count the editor saw; scheduling needs it, so the count is always seen.
     confirmed = HiddenField()
