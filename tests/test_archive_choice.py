@@ -183,3 +183,13 @@ def test_a_test_send_never_publishes(app, client, editor_client):
     assert db.session.scalar(select(func.count(Send.id))) == 0
     assert client.get("/issues/trial").status_code == 404
     assert _feed_titles(client) == []
+
+
+def test_the_issue_list_tells_published_from_sent_but_kept_out(app, editor_client):
+    shown = make_issue_row(subject_en="Shown bulletin")
+    kept = make_issue_row(subject_en="Kept bulletin")
+    for issue, archive in ((shown, "yes"), (kept, "no")):
+        send, _ = _schedule(editor_client, issue, archive=archive)
+        _run_send(app, send)
+    page = editor_client.get("/editor/issues?lang=en").text
+    assert page.count("Sent ") == 1 and "not in the archive" in page and "Published " in page
