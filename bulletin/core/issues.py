@@ -193,17 +193,29 @@ def close_send_archive(issue: Issue, *, publish: bool, finished_at: datetime) ->
         issue.unpublished_at = None
 
 
-def unpublish_issue(issue: Issue) -> None:
-    """Take a sent issue out of the public archive and feed (its page then answers 410)."""
-    if not issue.is_in_archive:
-        raise ArchiveStateError("the issue is not in the public archive")
+def unpublish_issue(issue: Issue) -> bool:
+    """Take a sent issue out of the public archive and feed (its page then answers 410).
+
+    False when it was already out (nothing changes); a draft raises ArchiveStateError.
+    """
+    if issue.published_at is None:
+        raise ArchiveStateError("the issue has not been sent")
+    if issue.unpublished_at is not None:
+        return False
     issue.unpublished_at = utcnow()
     record_audit("issue.unpublish", issue)
+    return True
 
 
-def republish_issue(issue: Issue) -> None:
-    """Put a sent, unpublished issue (back) in the public archive and feed."""
-    if issue.published_at is None or issue.unpublished_at is None:
-        raise ArchiveStateError("only a sent issue kept out of the archive can be published")
+def republish_issue(issue: Issue) -> bool:
+    """Put a sent issue (back) in the public archive and feed.
+
+    False when it was already there (nothing changes); a draft raises ArchiveStateError.
+    """
+    if issue.published_at is None:
+        raise ArchiveStateError("the issue has not been sent")
+    if issue.unpublished_at is None:
+        return False
     issue.unpublished_at = None
     record_audit("issue.republish", issue)
+    return True
