@@ -62,7 +62,9 @@ def _seed(make_workshop, make_opportunity, make_issue) -> dict[str, int]:
     """Fresh rows for pinned path ids: an issue with two news items, a send, catalogue entries."""
     workshop, opportunity = make_workshop(), make_opportunity()
     issue = make_issue(
-        version=1, items=[make_workshop(), {"title_en": "News one"}, {"title_en": "News two"}]
+        version=1,
+        items=[make_workshop(), {"title_en": "News one"}, {"title_en": "News two"}],
+        published_at=utcnow(),  # sent, so unpublish and republish succeed
     )
     sent = make_issue()
     send = Send(issue=sent, audience="{}", scheduled_at=utcnow(), status=SendStatus.SCHEDULED)

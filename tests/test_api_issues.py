@@ -159,3 +159,26 @@ def test_delete_only_issues_never_sent(api, make_issue):
     assert response.status_code == 204 and response.data == b""
     assert db.session.get(Issue, fresh.id) is None
     assert _actions() == [("issue.delete", api.editor.id)]
+
+
+def test_unpublish_and_republish_through_the_api(api, client, make_issue):
+    from bulletin.models import AuditLog, utcnow
+
+    issue = make_issue("Sent one", slug="sent-one", published_at=utcnow())
+    draft = make_issue("Draft one", slug="draft-one")
+    gone = api.post(f"/api/v1/issues/{issue.id}/unpublish")
+    assert gone.status_code == 200
+    body = gone.get_json()
+    assert body["in_archive"] is False and body["unpublished_at"] is not None
+    assert client.get("/issues/sent-one").status_code == 410
+    assert api.post(f"/api/v1/issues/{issue.id}/unpublish").status_code == 200  # no change
+    back = api.post(f"/api/v1/issues/{issue.id}/republish").get_json()
+    assert back["in_archive"] is True and back["unpublished_at"] is None
+    assert client.get("/issues/sent-one").status_code == 200
+    assert api.post(f"/api/v1/issues/{draft.id}/republish").status_code == 409
+    actions = db.session.scalars(
+        db.select(AuditLog.action)
+        .where(AuditLog.target_type == "issue", AuditLog.target_id == issue.id)
+        .order_by(AuditLog.id)
+    ).all()
+    assert actions == ["issue.unpublish", "issue.republish"]

@@ -38,7 +38,7 @@ def test_every_api_route_is_documented_and_nothing_else(app, document):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
             routes |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, method, _spec in _operations(document)}
-    assert routes == documented and len(routes) == 29
+    assert routes == documented and len(routes) == 31
 
 
 def test_every_operation_documents_its_errors(document):
@@ -84,6 +84,7 @@ def ids(make_workshop, make_opportunity, make_issue):
         "news": issue.items[1].id,
         "other_news": issue.items[2].id,
         "spare_issue": make_issue("Spare").id,
+        "public_issue": make_issue("Public", published_at=utcnow()).id,
         "send": send.id,
     }
 
@@ -120,6 +121,8 @@ def _walk(ids):
         ("listSends", "/sends?status=scheduled", None),
         ("getSend", f"/sends/{ids['send']}", None),
         ("cancelSend", f"/sends/{ids['send']}/cancel", None),
+        ("unpublishIssue", f"/issues/{ids['public_issue']}/unpublish", None),
+        ("republishIssue", f"/issues/{ids['public_issue']}/republish", None),
         ("deleteIssue", f"/issues/{ids['spare_issue']}", None),
     ]
 

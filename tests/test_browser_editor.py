@@ -178,6 +178,7 @@ def test_editor_signs_in_composes_previews_and_schedules_in_welsh(
     fallback = mail_page.locator(".item[lang='en-GB']")
     assert "Join the dementia research panel" in fallback.inner_text()
     save_screenshots(mail_page, screenshots, "email-issue-cy")
+    unpublish_and_republish(page, live, edit_url, audit)
     count_again(page, live.url, audit, screenshots)
     audit.assert_clean()
 
@@ -196,6 +197,27 @@ def count_again(page, base: str, audit, screenshots) -> None:
         assert page.is_checked("input[name=recipients][value=rest]")
         audit.check(page, f"{lang} send again: some already had it")
         save_screenshots(page, screenshots, f"send-again-{lang}")
+
+
+def unpublish_and_republish(page, live, edit_url: str, audit) -> None:
+    """The sent issue is in the archive; the editor takes it out (410) and puts it back."""
+    run_worker_once(live.app)  # the send finishes: the issue is published
+    page.goto(edit_url)
+    audit.check(page, "cy sent issue in the archive")
+    with page.expect_navigation():
+        page.click("main form button:has-text('Dad-gyhoeddi o’r archif a’r ffrwd')")
+    audit.check(page, "cy issue unpublished")
+    from bulletin.extensions import db
+    from bulletin.models import Issue
+
+    with live.app.app_context():
+        slug = db.session.scalar(db.select(Issue.slug).where(Issue.subject_en == "March bulletin"))
+    response = page.goto(f"{live.url}/issues/{slug}?lang=cy")
+    assert response.status == 410 and "Nid yw’r bwletin hwn yn yr archif" in page.inner_text("main")
+    page.goto(edit_url)
+    with page.expect_navigation():
+        page.click("main form button:has-text('Cyhoeddi yn yr archif a’r ffrwd')")
+    assert page.goto(f"{live.url}/issues/{slug}?lang=cy").status == 200
 
 
 def crawl(page, start: str, audit, lang: str) -> list[str]:

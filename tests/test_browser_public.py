@@ -185,6 +185,15 @@ def publish_issue(app) -> None:
             ),
         ]
         db.session.add(issue)
+        # Sent, then taken out of the archive by an editor: its page answers 410.
+        db.session.add(
+            Issue(
+                slug="gone",
+                subject_en="Withdrawn bulletin",
+                published_at=utcnow(),
+                unpublished_at=utcnow(),
+            )
+        )
         db.session.commit()
 
 
@@ -196,6 +205,7 @@ def test_other_public_pages_and_error_pages(live, page, audit, lang):
         ("/privacy", "privacy"),
         ("/issues", "archive"),
         ("/issues/march", "archived issue"),
+        ("/issues/gone", "unpublished issue (410)"),
         ("/workshops/plain-language", "workshop page"),
         ("/no-such-page", "404"),
         ("/confirm/not-a-token", "bad link"),

@@ -146,6 +146,12 @@ REQUESTS: dict[str, dict] = {
                 "send (a delivery with status sent; failed ones get it again). "
                 "false: everyone in the audience.",
             },
+            "publish": {
+                "type": "boolean",
+                "description": "Put the issue in the public archive and feed when the send "
+                "ends. Default: true for a send to everyone (empty audience), false for a "
+                "segment.",
+            },
         },
         ("audience", "scheduled_at"),
     ),
@@ -285,6 +291,11 @@ RESPONSES: dict[str, dict] = {
             **_text_of(ISSUE_FIELDS),
             "version": {"type": "integer"},
             "published_at": _MAYBE_WHEN,
+            "unpublished_at": _MAYBE_WHEN,
+            "in_archive": {
+                "type": "boolean",
+                "description": "Whether the public archive and Atom feed show the issue.",
+            },
             "created_at": _WHEN,
             "updated_at": _WHEN,
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/IssueItem"}},
@@ -335,6 +346,11 @@ RESPONSES: dict[str, dict] = {
                 **_COUNT,
                 "description": "Recipients once the send started; "
                 "before that, how many the audience reaches now.",
+            },
+            "publish": {
+                "type": "boolean",
+                "description": "Whether the issue goes into the public archive and feed when "
+                "this send ends.",
             },
             "scheduled_at": _MAYBE_WHEN,
             "created_at": _WHEN,

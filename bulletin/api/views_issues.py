@@ -21,7 +21,8 @@ STATUS = {
     "name": "status",
     "in": "query",
     "required": False,
-    "description": "draft: not yet sent; published: sent (in the public archive).",
+    "description": "draft: not yet sent; published: sent "
+    "(in_archive says whether the public archive shows it).",
     "schema": {"type": "string", "enum": ["all", "draft", "published"], "default": "all"},
 }
 
@@ -131,6 +132,46 @@ def delete_issue(issue_id: int):
     return "", 204
 
 
+@operation(
+    ONE + "/unpublish",
+    "POST",
+    "unpublishIssue",
+    "Take a sent issue out of the public archive and Atom feed; its archive page then "
+    "answers 410. Unpublishing an issue already out changes nothing; 409 for a draft.",
+    "issues",
+    returns="Issue",
+    errors=(409,),
+)
+def unpublish_issue(issue_id: int):
+    issue = get_or_404(Issue, issue_id)
+    try:
+        ops.unpublish_issue(issue)
+    except ops.ArchiveStateError as exc:
+        raise ApiError(409, f"This issue cannot be unpublished: {exc}.") from None
+    db.session.commit()
+    return issue_json(issue)
+
+
+@operation(
+    ONE + "/republish",
+    "POST",
+    "republishIssue",
+    "Put a sent issue that is kept out of the archive (back) in the public archive and "
+    "Atom feed. Republishing an issue already there changes nothing; 409 for a draft.",
+    "issues",
+    returns="Issue",
+    errors=(409,),
+)
+def republish_issue(issue_id: int):
+    issue = get_or_404(Issue, issue_id)
+    try:
+        ops.republish_issue(issue)
+    except ops.ArchiveStateError as exc:
+        raise ApiError(409, f"This issue cannot be published: {exc}.") from None
+    db.session.commit()
+    return issue_json(issue)
+
+
 def _catalogue_entry(issue: Issue, body: dict):
     model = Workshop if body["kind"] == "workshop" else Opportunity
     entry = db.session.get(model, int(body["entry_id"]))  # JSON allows 3.0 for 3
@@ -237,6 +278,8 @@ OPERATIONS = (
     get_issue,
     update_issue,
     delete_issue,
+    unpublish_issue,
+    republish_issue,
     add_item,
     update_news,
     move_item,

@@ -78,6 +78,7 @@ def schedule_send(issue_id: int, body: dict):
             when,
             g.api_token.editor,
             exclude_already_sent=exclude,
+            publish=body.get("publish"),
         )
     except send_ops.SendStateError as exc:
         raise ApiError(409, f"This issue cannot be sent: {exc}.") from None
@@ -86,6 +87,7 @@ def schedule_send(issue_id: int, body: dict):
         send,
         detail={
             "audience": audience,
+            "publish": send.publish,
             "via": "api",
             "scheduled_at": send.scheduled_at.isoformat(),
             "exclude_already_sent": exclude,

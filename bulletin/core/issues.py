@@ -174,3 +174,48 @@ def catalogue_choices(issue: Issue) -> list[SelectChoice]:
             if (kind, row.id) not in have
         ]
     return choices
+
+
+class ArchiveStateError(ValueError):
+    """The issue is not in a state that allows this archive change."""
+
+
+def close_send_archive(issue: Issue, *, publish: bool, finished_at: datetime) -> None:
+    """A send of the issue finished: mark it sent, and publish it if the send said so.
+
+    A send that publishes puts the issue (back) in the archive; one that does not leaves an
+    issue already public where it is, and keeps a first-time issue out of the archive.
+    """
+    if issue.published_at is None:
+        issue.published_at = finished_at
+        issue.unpublished_at = None if publish else finished_at
+    elif publish:
+        issue.unpublished_at = None
+
+
+def unpublish_issue(issue: Issue) -> bool:
+    """Take a sent issue out of the public archive and feed (its page then answers 410).
+
+    False when it was already out (nothing changes); a draft raises ArchiveStateError.
+    """
+    if issue.published_at is None:
+        raise ArchiveStateError("the issue has not been sent")
+    if issue.unpublished_at is not None:
+        return False
+    issue.unpublished_at = utcnow()
+    record_audit("issue.unpublish", issue)
+    return True
+
+
+def republish_issue(issue: Issue) -> bool:
+    """Put a sent issue (back) in the public archive and feed.
+
+    False when it was already there (nothing changes); a draft raises ArchiveStateError.
+    """
+    if issue.published_at is None:
+        raise ArchiveStateError("the issue has not been sent")
+    if issue.unpublished_at is None:
+        return False
+    issue.unpublished_at = None
+    record_audit("issue.republish", issue)
+    return True

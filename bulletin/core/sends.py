@@ -133,6 +133,11 @@ def count_reach(issue: Issue, audience: dict[str, list[str]]) -> Reach:
     return Reach(everyone, everyone - count_audience(audience, less_issue_id=issue.id))
 
 
+def publishes_by_default(audience: dict[str, list[str]]) -> bool:
+    """A send to everyone publishes the issue unless told not to; a segment-only send does not."""
+    return not any(audience.get(key) for key in ("topics", "regions", "languages"))
+
+
 def schedule_send(
     issue: Issue,
     audience: str,
@@ -140,13 +145,21 @@ def schedule_send(
     editor: Editor | None,
     *,
     exclude_already_sent: bool = True,
+    publish: bool | None = None,
 ) -> Send:
-    """Create a scheduled send; `when=None` means now (the next worker tick starts it)."""
+    """Create a scheduled send; `when=None` means now (the next worker tick starts it).
+
+    `publish`: whether the issue goes into the public archive and feed when the send ends;
+    None chooses by audience (publishes_by_default).
+    """
     if not any(issue.has_language(lang) for lang in LANGUAGES):
         raise SendStateError("the issue has no subject in either language")
+    if publish is None:
+        publish = publishes_by_default(json.loads(audience))
     send = Send(
         issue=issue,
         audience=audience,
+        publish=publish,
         scheduled_at=when or utcnow(),
         status=SendStatus.SCHEDULED,
         created_by=editor,

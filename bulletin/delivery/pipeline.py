@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, insert, literal, not_, or_, select, update
 
+from bulletin.core.issues import close_send_archive
 from bulletin.core.sends import delivery_counts, delivery_language, send_audience_select
 from bulletin.core.suppressions import Report, hard_bounce, is_hard_bounce
 from bulletin.extensions import db
@@ -286,8 +287,7 @@ def _close_send(send: Send) -> None:
     send.failed_count = counts.get(DeliveryStatus.FAILED, 0)
     send.skipped_count = counts.get(DeliveryStatus.SKIPPED, 0)
     send.status, send.finished_at = SendStatus.DONE, utcnow()
-    if send.issue.published_at is None:
-        send.issue.published_at = send.finished_at
+    close_send_archive(send.issue, publish=send.publish, finished_at=send.finished_at)
     log.info(
         "send %s done: %d sent, %d failed, %d skipped",
         send.id,

@@ -166,6 +166,25 @@ def remove_item(issue_id: int, item_id: int):
     return redirect(url_for("editor.edit_issue", issue_id=issue.id) + "#items", code=303)
 
 
+@bp.post("/issues/<int:issue_id>/archive/<any(unpublish, republish):action>")
+def archive_issue(issue_id: int, action: str):
+    _check_button()
+    issue = _issue(issue_id)
+    try:
+        if action == "unpublish":
+            ops.unpublish_issue(issue)
+        else:
+            ops.republish_issue(issue)
+    except ops.ArchiveStateError:
+        abort(409)
+    db.session.commit()
+    if action == "unpublish":
+        flash(_("The issue is out of the public archive and feed."), "success")
+    else:
+        flash(_("The issue is in the public archive and feed."), "success")
+    return redirect(url_for("editor.edit_issue", issue_id=issue.id), code=303)
+
+
 @bp.route("/issues/<int:issue_id>/news/new", methods=["GET", "POST"], defaults={"item_id": None})
 @bp.route("/issues/<int:issue_id>/news/<int:item_id>", methods=["GET", "POST"])
 def edit_news(issue_id: int, item_id: int | None):

@@ -56,6 +56,15 @@ class SendForm(FlaskForm):
         default="rest",
         validators=[Optional()],
     )
+    archive = RadioField(
+        _l("Publish in the public archive and feed"),
+        choices=[
+            SelectChoice("auto", _l("Yes for a send to everyone, no for a segment")),
+            SelectChoice("yes", _l("Yes, publish it")),
+            SelectChoice("no", _l("No, keep it out of the archive")),
+        ],
+        default="auto",  # also when the field is left out (older API-like posts)
+    )
     #: The audience count the editor saw; scheduling needs it, so the count is always seen.
     confirmed = HiddenField()
 
@@ -81,6 +90,12 @@ class SendForm(FlaskForm):
             moment = london_to_utc_safe(field.data)
             if moment is not None and moment <= utcnow():
                 raise ValidationError(_l("The date and time must be in the future"))
+
+    def publish(self) -> bool:
+        """The archive choice, resolved: "auto" follows the audience."""
+        if self.archive.data == "auto":
+            return ops.publishes_by_default(self.audience())
+        return self.archive.data == "yes"
 
     def audience(self) -> dict[str, list[str]]:
         return {
@@ -124,6 +139,7 @@ def new():
             reach=reach,
             audience_words=audience_summary(form.audience()),
             missing=missing_languages(issue),
+            publish=form.publish(),
         )
     return _schedule(form)
 
@@ -135,7 +151,12 @@ def _schedule(form: SendForm):
     exclude = form.recipients.data != "everyone"
     try:
         send = ops.schedule_send(
-            issue, ops.audience_json(**audience), when, current_user, exclude_already_sent=exclude
+            issue,
+            ops.audience_json(**audience),
+            when,
+            current_user,
+            exclude_already_sent=exclude,
+            publish=form.publish(),
         )
     except ops.SendStateError:
         abort(409)
@@ -144,6 +165,7 @@ def _schedule(form: SendForm):
         send,
         detail={
             "audience": audience,
+            "publish": send.publish,
             "scheduled_at": send.scheduled_at.isoformat(),
             "exclude_already_sent": exclude,
         },

@@ -30,8 +30,11 @@ class Issue(Bilingual, db.Model):
     intro_cy: Mapped[str | None] = mapped_column(Text)
     #: Optimistic locking: a save names the version it edited; a stale one is refused.
     version: Mapped[int] = mapped_column(default=1)
-    #: Set when the first send of the issue finishes: it then appears in the public archive.
+    #: Set when the first send of the issue finishes (the issue has been sent).
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: Set while the issue is kept out of the public archive and feed: an editor unpublished
+    #: it, or it has only gone to a segment. The archive page then answers 410.
+    unpublished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -40,6 +43,11 @@ class Issue(Bilingual, db.Model):
     )
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_in_archive(self) -> bool:
+        """Whether the public archive and feed show the issue."""
+        return self.published_at is not None and self.unpublished_at is None
 
     def has_language(self, lang: str) -> bool:
         """Whether the issue has a subject in this language."""

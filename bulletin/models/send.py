@@ -57,6 +57,8 @@ class Send(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The editor's choice: put the issue in the public archive and feed when this send ends.
+    publish: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
 
     issue: Mapped[Issue] = relationship()
     created_by: Mapped[Editor | None] = relationship()

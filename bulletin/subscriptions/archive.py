@@ -23,7 +23,7 @@ PER_PAGE = 20
 def _published():
     return (
         select(Issue)
-        .where(Issue.published_at.is_not(None))
+        .where(Issue.published_at.is_not(None), Issue.unpublished_at.is_(None))
         .order_by(Issue.published_at.desc(), Issue.id.desc())
     )
 
@@ -36,9 +36,12 @@ def issues():
 
 @bp.get("/issues/<slug>")
 def issue(slug: str):
-    found = db.session.scalar(_published().where(Issue.slug == slug))
-    if found is None:
+    found = db.session.scalar(select(Issue).where(Issue.slug == slug))
+    if found is None or found.published_at is None:
         abort(404)
+    if not found.is_in_archive:
+        # Sent, but the editors keep it out of the archive: gone, not missing.
+        return render_template("archive/unpublished.html", lang=current_lang()), 410
     lang = current_lang()
     return render_template(
         "archive/issue.html", issue=found, lang=lang, view=build_issue_view(found, lang)
