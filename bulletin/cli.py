@@ -126,7 +126,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     else:
         click.echo(
             f"The demo admin account {demo.DEMO_ADMIN} already exists; its password is "
-            "unchanged. Reset it with `bulletin create-editor` for another address."
+            f"unchanged. Set a new one with `bulletin set-password {demo.DEMO_ADMIN}`."
         )
     click.echo(f"Sign in at http://{host}:{port}/editor/login ; the archive is at /issues")
     if not no_serve:
@@ -136,6 +136,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 # Commands that live beside the code they drive, each named here.
 for _command in (
     editor_commands.create_editor_command,
+    editor_commands.set_password_command,
     bounce_commands.classify_bounce,
     bounce_commands.bounce_server_command,
     bounce_commands.process_bounces_command,
