@@ -72,6 +72,10 @@ def _load_config(app: Flask, config: type | Mapping | None) -> None:
         app.config["OUTBOX_DIR"] = str(instance / "outbox")
     if not app.config.get("IMPORT_DIR"):
         app.config["IMPORT_DIR"] = str(instance / "imports")
+    # With BASE_URL unset, `bulletin run` and `demo` point links at where they serve.
+    app.config["BASE_URL_FOLLOWS_SERVER"] = not app.config.get("BASE_URL")
+    if not app.config.get("BASE_URL"):
+        app.config["BASE_URL"] = config_module.DEFAULT_BASE_URL
     app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(app.config["DATABASE_URL"])
     if not app.config["SECRET_KEYS"] and app.config["ENV"] != "production":
         _use_generated_secret(app, instance)

@@ -64,6 +64,8 @@ def serve(host: str, port: int, *, with_worker: bool) -> None:
     from bulletin.worker import start_scheduler
 
     app = current_app._get_current_object()
+    if app.config.get("BASE_URL_FOLLOWS_SERVER"):
+        app.config["BASE_URL"] = served_url(host, port)
     prepare_database()
     _configure_logging()  # after Alembic, whose logging config would replace ours
     scheduler = None
@@ -75,6 +77,7 @@ def serve(host: str, port: int, *, with_worker: bool) -> None:
         else f"outbox folder {app.config['OUTBOX_DIR']}"
     )
     click.echo(f"bulletin on http://{host}:{port}/  database: {app.config['DATABASE_URL']}")
+    click.echo(f"links in mail start {app.config['BASE_URL']}")
     click.echo(f"mail goes to the {mode}")
     try:
         # Werkzeug directly: Flask's app.run() refuses to run inside its own CLI.
@@ -84,6 +87,16 @@ def serve(host: str, port: int, *, with_worker: bool) -> None:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+
+
+def served_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches `bulletin run --host --port`: links in mail
+    follow it when BASE_URL is unset (an any-address host is reached as 127.0.0.1)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 @main.command("worker")
@@ -126,9 +139,9 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     else:
         click.echo(
             f"The demo admin account {demo.DEMO_ADMIN} already exists; its password is "
-            "unchanged. Reset it with `bulletin create-editor` for another address."
+            f"unchanged. Set a new one with `bulletin set-password {demo.DEMO_ADMIN}`."
         )
-    click.echo(f"Sign in at http://{host}:{port}/editor/login ; the archive is at /issues")
+    click.echo(f"Sign in at {served_url(host, port)}/editor/login ; the archive is at /issues")
     if not no_serve:
         serve(host, port, with_worker=True)
 
@@ -136,6 +149,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 # Commands that live beside the code they drive, each named here.
 for _command in (
     editor_commands.create_editor_command,
+    editor_commands.set_password_command,
     bounce_commands.classify_bounce,
     bounce_commands.bounce_server_command,
     bounce_commands.process_bounces_command,

@@ -21,6 +21,8 @@ PUBLISHED_SECRETS = frozenset(
     }
 )
 ROOT = Path(__file__).resolve().parent.parent
+#: BASE_URL when none is set (and `bulletin run` has not said where it serves).
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -56,9 +58,13 @@ class Config:
     OUTBOX_DIR = _env("OUTBOX_DIR")  # default: <instance>/outbox
     MAIL_FROM = _env("MAIL_FROM", "Research bulletin <bulletin@localhost>")
     REPLY_TO = _env("REPLY_TO")
-    BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    #: Unset: http://127.0.0.1:5000, or the host and port `bulletin run`/`demo` serve on.
+    BASE_URL = (_env("BASE_URL") or "").rstrip("/")
     ORG_NAME = _env("ORG_NAME", "Health and Care Research Bulletin")
     ORG_POSTAL_ADDRESS = _env("ORG_POSTAL_ADDRESS", "1 Example Street, Cardiff, CF10 1AA")
+    #: The Welsh name and address, in Welsh pages and mail; unset: the English ones.
+    ORG_NAME_CY = _env("ORG_NAME_CY")
+    ORG_POSTAL_ADDRESS_CY = _env("ORG_POSTAL_ADDRESS_CY")
     LIST_ID = _env("LIST_ID")  # default: bulletin.<domain of MAIL_FROM>
     BOUNCE_DOMAIN = _env("BOUNCE_DOMAIN")
     #: The host BOUNCE_DOMAIN's MX should name (where the bounce server runs): `bulletin doctor`

@@ -11,7 +11,7 @@ from enum import StrEnum
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import g, has_request_context, request, session, url_for
+from flask import current_app, g, has_request_context, request, session, url_for
 from flask_babel import get_locale
 
 #: Where editors enter and read dates (stored in UTC), and where consent dates are read.
@@ -83,6 +83,23 @@ def select_locale() -> str:
 def current_lang() -> Language:
     """The language of this page (English outside a request)."""
     return language_of(str(get_locale()))
+
+
+def org_name(lang: str | None = None) -> str:
+    """The organisation's name in a language (ORG_NAME_CY, else ORG_NAME); default: the page's."""
+    return _org_setting("ORG_NAME", lang)
+
+
+def org_address(lang: str | None = None) -> str:
+    """The organisation's postal address in a language (ORG_POSTAL_ADDRESS_CY, else English)."""
+    return _org_setting("ORG_POSTAL_ADDRESS", lang)
+
+
+def _org_setting(name: str, lang: str | None) -> str:
+    config = current_app.config
+    if language_of(lang or current_lang()) is Language.CY:
+        return config.get(f"{name}_CY") or config[name]
+    return config[name]
 
 
 def html_lang(lang: str | None = None) -> str:

@@ -19,7 +19,15 @@ from bulletin.core import fields
 from bulletin.core.addresses import InvalidAddress
 from bulletin.core.fields import CONTROL, NUL, Field, Kind, normalise_email
 from bulletin.core.topics import active_topics
-from bulletin.i18n import LANGUAGES, current_lang, html_lang, language_of, switch_language_url
+from bulletin.i18n import (
+    LANGUAGES,
+    current_lang,
+    html_lang,
+    language_of,
+    org_address,
+    org_name,
+    switch_language_url,
+)
 from bulletin.mail.issue_view import OPPORTUNITY_KINDS, access_features, partner_names
 from bulletin.mail.markup import MAX_HTML_NESTING, html_nesting, render_markdown, render_plain
 from bulletin.mail.tokens import make_unsubscribe_token
@@ -201,6 +209,8 @@ def register_template_helpers(app: Flask) -> None:
         access_features=access_features,
         partner_names=partner_names,
         opportunity_kinds=OPPORTUNITY_KINDS,
+        org_name=org_name,
+        org_address=org_address,
     )
     app.jinja_env.filters["markdown"] = lambda text, lowest=4: render_markdown(
         text, lowest_heading=lowest

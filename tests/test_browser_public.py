@@ -19,7 +19,7 @@ TEXT = {
         "saved": "Mae eich dewisiadau wedi'u cadw.",
         "unsubscribed": "Rydych wedi dad-danysgrifio",
         "confirm_subject": "Cadarnhewch eich tanysgrifiad",
-        "welcome_subject": "Croeso i fwletin",
+        "welcome_subject": "Croeso i ",
     },
     "en": {
         "error": "Error:",
@@ -28,7 +28,7 @@ TEXT = {
         "saved": "Your choices have been saved.",
         "unsubscribed": "You have unsubscribed",
         "confirm_subject": "Confirm your subscription",
-        "welcome_subject": "Welcome to the",
+        "welcome_subject": "Welcome to ",
     },
 }
 

@@ -187,7 +187,7 @@ def test_admin_adds_an_editor_and_the_audit_log_shows_it(editor_client):
     created = db.session.scalar(db.select(Editor).filter_by(email="newbie@example.org"))
     assert created is not None and created.role == "editor"
     log = editor_client.get("/editor/admin/audit").text
-    assert "editor.create" in log and "admin@example.org" in log
+    assert "Editor account created" in log and "admin@example.org" in log
     assert (
         db.session.scalar(db.select(AuditLog).filter_by(action="editor.create")).editor_id
         == editor_client.editor.id
@@ -238,3 +238,13 @@ def test_signing_in_keeps_the_language_chosen_before(app, make_editor):
     assert _login(client, "ffion@example.org", EDITOR_PASSWORD).status_code == 303
     with client.session_transaction() as session:
         assert session.get("lang") == "cy"
+
+
+def test_a_plain_editor_gets_a_403_page_saying_only_admins(app, make_editor):
+    client = app.test_client()
+    sign_in(client, make_editor("plain@example.org"))
+    for path in ("/editor/admin", "/editor/admin/topics", "/editor/api-tokens"):
+        response = client.get(path)
+        assert response.status_code == 403
+        assert "Only admins can open this page" in response.text
+    assert "Dim ond gweinyddwyr" in client.get("/editor/admin?lang=cy").text

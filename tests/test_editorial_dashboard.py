@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from bulletin.core.audit import record_audit
+from bulletin.editorial.labels import AUDIT_ACTIONS
 from bulletin.extensions import db
 from tests.factories import sign_in
+
+#: The dashboard names each action in words (English here): back from words to codes.
+CODES = {str(words): code for code, words in AUDIT_ACTIONS.items()}
 
 ACTIONS = [  # (by whom, action)
     ("admin", "editor.create"),
@@ -25,7 +30,8 @@ def _recent(client) -> list[str]:
     page = client.get("/editor/")
     assert page.status_code == 200
     section = page.text.split("Recent changes", 1)[1]
-    return re.findall(r"<li>[^<]*?, ([a-z_]+\.[a-z_]+)</li>", section)
+    words = re.findall(r"<li>[^<]*?@example\.org, ([^<]+)</li>", section)
+    return [CODES[html.unescape(w)] for w in words]
 
 
 def _log_actions(make_editor):

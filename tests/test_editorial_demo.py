@@ -21,6 +21,7 @@ def test_demo_seeds_idempotently_and_prints_the_password_once(make_app, tmp_path
     second = runner.invoke(main, args=["demo", "--no-serve"])
     assert second.exit_code == 0, second.output
     assert "already exists" in second.output and password not in second.output
+    assert f"bulletin set-password {DEMO_ADMIN}" in second.output  # the way back in
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Workshop.id))) == 3
         assert db.session.scalar(db.select(db.func.count(Opportunity.id))) == 3

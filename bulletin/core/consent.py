@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import bindparam, select
 
 from bulletin.extensions import db
-from bulletin.i18n import Language, language_of
+from bulletin.i18n import Language, language_of, org_name
 from bulletin.models import ConsentEvent, ConsentWording
 
 #: Bump the version whenever either text changes; old versions stay in the database.
@@ -34,7 +33,7 @@ STATEMENT = {
 
 def statement(lang: str) -> str:
     """The consent statement in a language, with the organisation's name."""
-    return STATEMENT[language_of(lang)].format(org=current_app.config["ORG_NAME"])
+    return STATEMENT[language_of(lang)].format(org=org_name(lang))
 
 
 _STORED_LANGUAGES = select(ConsentWording.__table__.c.language).where(

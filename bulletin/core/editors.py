@@ -183,3 +183,14 @@ def set_password(editor: Editor, password: str, *, by: Editor | None = None) -> 
     editor.password_hash = hash_password(password)
     sessions.end_all_sessions(editor)
     record_audit("editor.password", editor, editor=by)
+
+
+def reset_password(editor: Editor, password: str) -> None:
+    """`bulletin set-password`: a new password for a locked-out account, its sessions ended
+    and its wrong-password throttle cleared (the caller commits)."""
+    check_new_password(password)
+    editor.password_hash = hash_password(password)
+    editor.failed_login_count = 0
+    editor.last_failed_login_at = None
+    sessions.end_all_sessions(editor)
+    record_audit("editor.password_reset", editor, detail={"by": "command line"})

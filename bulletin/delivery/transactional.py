@@ -119,6 +119,10 @@ def _links(kind: str, subscriber) -> dict:
             "public.confirm", token=tokens.make_confirm_token(subscriber.uid)
         )
         links["manage_url"] = None  # nothing to manage until confirmed
+    if kind == "welcome":  # the first mail of a subscription says how to leave it
+        links["unsubscribe_url"] = external_url(
+            "public.unsubscribe", token=tokens.make_unsubscribe_token(subscriber.uid)
+        )
     return links
 
 

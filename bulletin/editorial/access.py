@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, request
+from flask import abort, render_template, request
 from flask_login import current_user
 
 from bulletin.core import sessions
@@ -40,7 +40,9 @@ def admin_required(view):
     @editor_required
     def guarded(*args, **kwargs):
         if not current_user.is_admin:
-            abort(403)
+            if request.path.startswith("/api/"):
+                abort(403)
+            return render_template("editorial/admins_only.html"), 403
         return view(*args, **kwargs)
 
     return guarded

@@ -6,6 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from bulletin.editorial import (
+    labels,
     views,
     views_admin,  # noqa: F401  (adds its pages to views.bp)
     views_api_tokens,
@@ -24,6 +25,7 @@ def register(app: Flask) -> None:
     """Add the editor pages: nothing under /editor without a sign-in."""
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    labels.register(app)
     app.before_request(views.require_editor)
     app.teardown_request(views.forget_request_state)
     login_manager.login_message = _l("Sign in to use the editor pages.")

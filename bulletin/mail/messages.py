@@ -21,10 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import quoprimime
+from email.headerregistry import Address
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from urllib.parse import urlsplit, urlunsplit
 
-from bulletin.i18n import language_tag
+from bulletin.i18n import language_tag, org_name
 from bulletin.mail import tokens
 from bulletin.mail.links import external_url
 from bulletin.mail.mime import SMTP_POLICY, domain_of, safe_header
@@ -186,13 +187,13 @@ class MessageTemplate:
     ) -> bytes:
         s = self.settings
         lines = [
-            _header("From", s.mail_from),
+            _header("From", from_header(s.mail_from, rendered.language)),
             _header("Subject", subject_prefix + rendered.subject),
         ]
         if s.reply_to:
             lines.append(_header("Reply-To", s.reply_to))
         if self.is_list:
-            lines.append(_header("List-Id", f"{_list_name()} <{s.list_id}>"))
+            lines.append(_header("List-Id", f"{_list_name(rendered.language)} <{s.list_id}>"))
             lines.append(_header("List-Help", f"<{external_url('public.request_link')}>"))
             if archive_url:
                 lines.append(_header("List-Archive", f"<{archive_url}>"))
@@ -312,10 +313,17 @@ def _to(who: Personal) -> str:
     return formataddr((name, who.email), charset="utf-8") if name else who.email
 
 
-def _list_name() -> str:
-    from flask import current_app
+def from_header(mail_from: str, lang: str) -> str:
+    """MAIL_FROM, with the organisation's name (in the mail's language) as its display name
+    when MAIL_FROM is a bare address: mail from a bare address looks like spam."""
+    name, address = parseaddr(mail_from)
+    if name or not address:
+        return mail_from
+    return str(Address(display_name=org_name(lang), addr_spec=address))
 
-    return current_app.config["ORG_NAME"].replace('"', "")
+
+def _list_name(lang: str) -> str:
+    return org_name(lang).replace('"', "")
 
 
 def _link_prefix(endpoint: str) -> str:
