@@ -85,31 +85,44 @@ def _conditions(wanted: ListFilter) -> list:
     return where
 
 
+FACETS = ("status", "region", "language")
+
+
 def count_by(wanted: ListFilter) -> dict[str, dict[str, int]]:
     """Per status, region, language and topic: how many of the filtered set have each value.
 
     Each facet is counted with its own filter lifted, so the counts show what choosing
-    another value would give (as listmonk and Mailchimp show them)."""
-    counts: dict[str, dict[str, int]] = {}
-    for name in ("status", "region", "language"):
-        column = getattr(Subscriber, name)
-        query = (
-            select(column, func.count())
-            .where(*_conditions(replace(wanted, **{name: ""})))
-            .group_by(column)
-        )
-        counts[name] = {value or "": n for value, n in db.session.execute(query)}
-    others = _conditions(replace(wanted, topic=""))
-    topic_query = (
+    another value would give (as listmonk and Mailchimp show them). One scan groups the
+    set by all three columns (a few dozen groups); the facets are summed from it here."""
+    columns = [getattr(Subscriber, name) for name in FACETS]
+    loose = replace(wanted, **{name: "" for name in FACETS})
+    groups = db.session.execute(
+        select(*columns, func.count()).where(*_conditions(loose)).group_by(*columns)
+    ).all()
+    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    for *values, n in groups:
+        row = dict(zip(FACETS, values, strict=True))
+        for name in FACETS:
+            if all(
+                not getattr(wanted, o) or row[o] == getattr(wanted, o) for o in FACETS if o != name
+            ):
+                key = row[name] or ""
+                counts[name][key] = counts[name].get(key, 0) + n
+    counts["topic"] = _count_topics(_conditions(replace(wanted, topic="")))
+    return counts
+
+
+def _count_topics(conditions: list) -> dict[str, int]:
+    query = (
         select(Topic.slug, func.count())
         .join(subscriber_topic, subscriber_topic.c.topic_id == Topic.id)
         .group_by(Topic.slug)
     )
-    if others:
-        ids = select(Subscriber.id).where(*others)
-        topic_query = topic_query.where(subscriber_topic.c.subscriber_id.in_(ids))
-    counts["topic"] = dict(db.session.execute(topic_query).all())
-    return counts
+    if conditions:
+        query = query.join(Subscriber, Subscriber.id == subscriber_topic.c.subscriber_id).where(
+            *conditions
+        )
+    return dict(db.session.execute(query).all())
 
 
 def list_subscribers(
