@@ -69,6 +69,11 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave PostgreSQL-only trigram indexes (migration b4e8d2f1a6c3) out of autogenerate."""
+    return not (type_ == "index" and reflected and (name or "").endswith("_trgm"))
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -98,6 +103,7 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             render_item=render_item,
+            include_object=include_object,
             **conf_args,
         )
 

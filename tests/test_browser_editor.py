@@ -254,24 +254,33 @@ ERROR_FORMS = [
     "/editor/api-tokens",
     "/editor/sends/new",
     "/editor/subscribers/import",
+    "/editor/subscribers/list",
 ]
 #: What to do before sending a form so that it is refused (default: leave it empty).
 MAKE_INVALID = {
     "/editor/sends/new": lambda page: (
         page.check("#when-1"),  # later, but past
         page.fill("#at", "2020-01-01T09:00"),
-    )
+    ),
+    "/editor/subscribers/list": lambda page: (  # past the maxlength a browser keeps to
+        page.eval_on_selector("#q", "e => e.removeAttribute('maxlength')"),
+        page.fill("#q", "x" * 201),
+    ),
 }
 
 
 @pytest.mark.parametrize("lang", ["cy", "en"])
-def test_every_editor_page_and_error_state_passes_axe(live, page, audit, lang):
+def test_every_editor_page_and_error_state_passes_axe(live, page, audit, lang, screenshots):
     seed(live.app)
     sign_in(page, live.url, audit)
     compose(page, live.url, audit)
     page.goto(f"{live.url}/editor/?lang={lang}")
     pages = crawl(page, f"{live.url}/editor/", audit, lang)
     assert len(pages) >= 10, pages
+    assert "/editor/subscribers/list" in pages, pages
+    page.goto(f"{live.url}/editor/subscribers/list?language=cy")
+    assert "darllenydd@example.org" in page.inner_text("main")
+    save_screenshots(page, screenshots, f"subscriber-list-{lang}")
     for path in ERROR_FORMS:
         page.goto(live.url + path)
         MAKE_INVALID.get(path, lambda page: None)(page)

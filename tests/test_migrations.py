@@ -47,12 +47,18 @@ def empty_database(request, tmp_path):
     engine.dispose()
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    # The trigram indexes of b4e8d2f1a6c3 are PostgreSQL-only and not in the models.
+    return not (type_ == "index" and reflected and (name or "").endswith("_trgm"))
+
+
 def test_upgrade_gives_exactly_the_models_schema(empty_database):
     app = create_app(config_for(DATABASE_URL=empty_database))
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            opts = {"compare_type": True, "include_object": include_object}
+            context = MigrationContext.configure(conn, opts=opts)
             differences = compare_metadata(context, db.metadata)
         assert differences == []
         tables = set(inspect(db.engine).get_table_names())

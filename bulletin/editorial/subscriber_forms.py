@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from bulletin.core.fields import SUBSCRIBER
@@ -90,3 +90,49 @@ for _field in FIELDS:
             COLUMN_LABELS[_field], validators=[Optional(), Length(max=200), NoControlCharacters()]
         ),
     )
+
+
+#: How the admin pages name each subscriber status.
+STATUS_LABELS = {
+    SubscriberStatus.PENDING: _l("Waiting for confirmation"),
+    SubscriberStatus.CONFIRMED: _l("Confirmed"),
+    SubscriberStatus.UNSUBSCRIBED: _l("Unsubscribed"),
+    SubscriberStatus.CLEANED: _l("Removed after bounces"),
+}
+
+
+class ListForm(FlaskForm):
+    """The subscriber list's filters and search (a GET form: no CSRF, bookmarkable)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        _l("Part of an address or name"),
+        validators=[Optional(), Length(max=200, message=_l("Search for 200 characters or fewer"))],
+        render_kw={"spellcheck": "false", "autocomplete": "off"},
+    )
+    status = SelectField(_l("Status"), validators=[Optional()])
+    topic = SelectField(_l("Topic"), validators=[Optional()])
+    region = SelectField(_l("Region"), validators=[Optional()])
+    language = SelectField(
+        _l("Language"), validators=[Optional()], choices=[_any(), *language_choices()]
+    )
+    since = DateField(
+        _l("Signed up on or after"),
+        validators=[Optional()],
+        render_kw={"type": "date"},
+    )
+    until = DateField(
+        _l("Signed up on or before"),
+        validators=[Optional()],
+        render_kw={"type": "date"},
+    )
+
+    def fill_choices(self, lang: str) -> None:
+        """Load statuses (as words), topics and regions."""
+        self.status.choices = [_any()] + [
+            SelectChoice(s.value, STATUS_LABELS[s]) for s in SubscriberStatus
+        ]
+        self.topic.choices = [_any(), *topic_choices(lang, active_only=False)]
+        self.region.choices = [_any(), *region_choices(lang)]

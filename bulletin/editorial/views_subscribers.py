@@ -14,17 +14,26 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from bulletin.core.audit import record_audit
 from bulletin.core.consent import consent_trail
 from bulletin.core.subject_access import export_subscriber
+from bulletin.core.subscriber_list import PAGE_SIZE, ListFilter, list_subscribers
 from bulletin.core.subscribers import find_by_email
 from bulletin.core.suppressions import is_suppressed
 from bulletin.editorial.access import admin_required
-from bulletin.editorial.subscriber_forms import ExportForm, ImportForm, SearchForm
+from bulletin.editorial.subscriber_forms import (
+    STATUS_LABELS,
+    ExportForm,
+    ImportForm,
+    ListForm,
+    SearchForm,
+)
 from bulletin.extensions import db
 from bulletin.i18n import current_lang
 from bulletin.models import Delivery, ImportJob, ImportJobStatus, OutboxMessage, Send, Subscriber
@@ -60,6 +69,52 @@ def search():
     return _render(
         "search.html", form=form, not_found=True, suppressed=is_suppressed(form.email.data)
     )
+
+
+@bp.get("/list")
+@admin_required
+def browse():
+    """Every subscriber, filtered and searched, newest first, with counts per filter value."""
+    form = ListForm(request.args)
+    form.fill_choices(current_lang())
+    if not form.validate():
+        return _render("list.html", 400, form=form, page=None, query={})
+    wanted = ListFilter(
+        status=form.status.data or "",
+        topic=form.topic.data or "",
+        region=form.region.data or "",
+        language=form.language.data or "",
+        since=form.since.data,
+        until=form.until.data,
+        search=(form.q.data or "").strip(),
+    )
+    page = list_subscribers(
+        wanted, after=_page_key("after"), before=_page_key("before"), size=PAGE_SIZE
+    )
+    _count_choices(form, page.counts)
+    query = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
+    return _render("list.html", form=form, page=page, query=query, labels=STATUS_LABELS)
+
+
+def _page_key(name: str) -> int | None:
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        abort(400)
+    return int(value)
+
+
+def _count_choices(form: ListForm, counts: dict[str, dict[str, int]]) -> None:
+    # Each option says how many it would show: "Confirmed (1,204)".
+    for name in ("status", "topic", "region", "language"):
+        field = form[name]
+        field.choices = [
+            SelectChoice(c.value, f"{c.label} ({format_number(counts[name].get(c.value, 0))})")
+            if c.value
+            else c
+            for c in field.choices
+        ]
 
 
 @bp.get("/<int:subscriber_id>")

@@ -27,6 +27,8 @@ subscriber_topic = Table(
     db.metadata,
     Column("subscriber_id", ForeignKey("subscriber.id", ondelete="CASCADE"), primary_key=True),
     Column("topic_id", ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True),
+    #: The subscriber list's topic filter and counts go from topic to subscribers.
+    Index("ix_subscriber_topic_topic_id", "topic_id"),
 )
 
 
@@ -73,6 +75,10 @@ class Subscriber(db.Model):
     __table_args__ = (
         Index("ix_subscriber_status_language", "status", "language"),
         Index("ix_subscriber_email_key", "email_key", unique=True),
+        # The admin subscriber list's filters (core/subscriber_list.py); its part-of-address
+        # search uses trigram indexes that exist on PostgreSQL only (migration b4e8d2f1a6c3).
+        Index("ix_subscriber_region", "region"),
+        Index("ix_subscriber_created_at", "created_at"),
     )
 
     @validates("email")
