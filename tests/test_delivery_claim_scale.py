@@ -16,7 +16,6 @@ from sqlalchemy import event, text
 from bulletin.delivery.pipeline import ClaimCursor, claim_batch, start_due_sends
 from bulletin.extensions import db
 from bulletin.models import utcnow
-
 from tests.support.delivery_helpers import configure, make_send
 
 N = 200_000

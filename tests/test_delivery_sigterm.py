@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from bulletin.extensions import db
 from bulletin.models import Delivery, DeliveryStatus, Send, SendStatus
-
 from tests.support.delivery_helpers import make_send, seed_subscribers, status_counts
 from tests.support.smtp import Handler, SMTPServer
 
