@@ -143,6 +143,7 @@ def claim_batch(worker: str, settings: DeliverySettings, limit: int,
         cursor.recover_at = clock + max(1.0, settings.lease_seconds / 4)
         if recover_expired(now):
             cursor.after.clear()
+        db.session.commit()  # its row locks are not held through the claim
     if clock >= cursor.rescan_at:
         cursor.rescan_at = clock + RESCAN_SECONDS
         cursor.after.clear()
@@ -172,10 +173,14 @@ def _claim_range(send_id: int, after: int, worker: str, until: datetime, now: da
                  limit: int) -> list[int]:
     # An index-ordered scan of ix_delivery_due from `after` that stops at LIMIT: its cost
     # is the batch plus the rows other workers hold, whatever the size of the queue.
+    # From the start, no bound on the id: a scan of the primary key from 0 would read the
+    # deliveries of every earlier send.
     due = (select(Delivery.id)
-           .where(Delivery.send_id == send_id, Delivery.id > after,
-                  Delivery.status == DeliveryStatus.QUEUED, Delivery.next_attempt_at <= now)
+           .where(Delivery.send_id == send_id, Delivery.status == DeliveryStatus.QUEUED,
+                  Delivery.next_attempt_at <= now)
            .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True))
+    if after:
+        due = due.where(Delivery.id > after)
     claim = (update(Delivery).where(Delivery.id.in_(due.scalar_subquery()))
              .values(status=DeliveryStatus.SENDING, claimed_by=worker, claimed_until=until)
              .returning(Delivery.id).execution_options(synchronize_session=False))
