@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, literal, not_, select, text, update
+from sqlalchemy import func, insert, literal, select, text, update
 
 from bulletin.mail.pseudonyms import key_hasher
 from bulletin.core.suppressions import Report, hard_bounce, is_hard_bounce
@@ -293,14 +293,23 @@ def release(ids: list[int], lease: Lease, *, commit: bool = True) -> int:
 
 def finish_sends() -> list[int]:
     """Mark running sends whose deliveries are all final as done; publish their issues."""
-    open_rows = select(Delivery.id).where(Delivery.send_id == Send.id,
-                                          Delivery.status.in_(("queued", "sending")))
-    ids = list(db.session.scalars(select(Send.id).where(
-        Send.status.in_((SendStatus.SENDING, SendStatus.PAUSED)), not_(open_rows.exists()))))
+    running = db.session.scalars(select(Send.id).where(
+        Send.status.in_((SendStatus.SENDING, SendStatus.PAUSED))))
+    ids = [send_id for send_id in running if not _has_open_deliveries(send_id)]
     for send_id in ids:
         _close_send(db.session.get(Send, send_id))
     db.session.commit()
     return ids
+
+
+def _has_open_deliveries(send_id: int) -> bool:
+    # Looked for from the end of the send: the queue is worked in id order, so while it
+    # runs an open row is the first one read. EXISTS read forwards, through every delivery
+    # already sent (146 ms per tick per worker at the end of a million, unvacuumed).
+    last_open = (select(Delivery.id).where(Delivery.send_id == send_id,
+                                           Delivery.status.in_(("queued", "sending")))
+                 .order_by(Delivery.id.desc()).limit(1))
+    return db.session.scalar(last_open) is not None
 
 
 def _close_send(send: Send) -> None:
