@@ -2,12 +2,21 @@
 
     python bench/send_throughput.py [--n 100000] [--database-url URL] [--connections 4]
                                     [--sinks minimal,aiosmtpd] [--dkim] [--materialise-only]
+    python bench/send_throughput.py --workers 2 --database-url postgresql://... --n 1000000
 
 Seeds N confirmed subscribers with one set-based INSERT, then for each sink: runs one real
 send (materialise, render, send, record) in a worker subprocess and reports its rate, peak
 RSS and materialise time; then blasts N pre-rendered messages with bare smtplib over the
 same number of connections to the same sink. The database is emptied first: use a scratch
 database for --database-url.
+
+With --workers N (PostgreSQL): N real `bulletin worker` processes run; the send is scheduled
+through the core verb and timed to the last message the sink received, against bare
+smtplib sending as many on N x --connections connections to the same sink in the same
+run. While it sends, the editor's send page and its progress JSON and a public page are
+fetched every --sample seconds (their latency is reported), and the progress figures give
+the rate over the first and the last tenth of the send: a claim whose cost grew with the
+queue shows as a slower end.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import smtplib
 import subprocess
 import sys
@@ -74,7 +84,9 @@ def seed(n: int) -> float:
 
     now = utcnow().replace(tzinfo=None)
     started = time.perf_counter()
-    columns = "uid, email, status, language, region, created_at, updated_at, confirmed_at"
+    columns = (
+        "uid, email, email_key, status, language, region, created_at, updated_at, confirmed_at"
+    )
     values = (
         "'confirmed', CASE WHEN i % 5 = 0 THEN 'cy' ELSE 'en' END, 'south-east-wales', "
         ":now, :now, :now"
@@ -82,14 +94,16 @@ def seed(n: int) -> float:
     if db.engine.dialect.name == "postgresql":
         sql = (
             f"INSERT INTO subscriber ({columns}) SELECT md5(i::text), 'b' || i || "
-            f"'@example.com', {values} FROM generate_series(1, :n) AS i"
+            f"'@example.com', 'b' || i || '@example.com', {values} "
+            f"FROM generate_series(1, :n) AS i"
         )
         params = {"n": n, "now": now}
     else:
         sql = (
             f"WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq "
             f"WHERE i < :n) INSERT INTO subscriber ({columns}) SELECT "
-            f"lower(hex(randomblob(16))), 'b' || i || '@example.com', {values} FROM seq"
+            f"lower(hex(randomblob(16))), 'b' || i || '@example.com', 'b' || i || "
+            f"'@example.com', {values} FROM seq"
         )
         params = {"n": n, "now": now.strftime("%Y-%m-%d %H:%M:%S.%f")}
     db.session.execute(text(sql), params)
@@ -106,9 +120,9 @@ def prepare(n: int) -> float:
     return seed(n)
 
 
-def new_send() -> int:
+def new_send(status: str = "scheduled") -> int:
     """A fresh issue (about 30 KB of mail) and a send due now."""
-    from bulletin.models import Issue, IssueItem, Send, SendStatus, utcnow
+    from bulletin.models import Issue, IssueItem, Send, utcnow
 
     db.session.execute(text("DELETE FROM delivery"))
     stamp = time.time_ns()
@@ -131,7 +145,7 @@ def new_send() -> int:
                 body_cy=LOREM * 4,
             )
         )
-    send = Send(issue=issue, audience="{}", status=SendStatus.SCHEDULED, scheduled_at=utcnow())
+    send = Send(issue=issue, audience="{}", status=status, scheduled_at=utcnow())
     db.session.add(send)
     db.session.commit()
     return send.id
@@ -271,6 +285,15 @@ def main() -> None:
     parser.add_argument("--dkim", action="store_true", help="sign every message (ours only)")
     parser.add_argument("--materialise-only", action="store_true")
     parser.add_argument("--profile", help="py-spy the worker part into PROFILE.<sink>.txt")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run N `bulletin worker` processes (PostgreSQL) on one send",
+    )
+    parser.add_argument(
+        "--sample", type=float, default=2.0, help="with --workers: seconds between page samples"
+    )
     parser.add_argument("--worker-part", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker_part:
@@ -285,6 +308,8 @@ def main() -> None:
         print(f"seeded {args.n} subscribers in {prepare(args.n):.2f} s")
         if args.materialise_only:
             return materialise_only()
+        if args.workers:
+            return workers_run(app, url, args)
         for sink in args.sinks.split(","):
             compare(url, sink, args)
 
@@ -335,6 +360,200 @@ def compare(url: str, sink: str, args) -> None:
         f"[{sink}] CPU per message: ours {ours['cpu_s'] / max(1, ours['sent']) * 1e6:.0f} us "
         f"(whole worker process, start-up and rendering included), bare "
         f"{BARE_CPU[-1] / args.n * 1e6:.0f} us"
+    )
+
+
+def run_bare_processes(
+    smtp_url: str, messages: list, n: int, processes: int, connections: int
+) -> float:
+    """Bare smtplib with the workers' parallelism: `processes` x `connections` threads."""
+    import multiprocessing
+
+    shares = [n // processes + (1 if i < n % processes else 0) for i in range(processes)]
+    context = multiprocessing.get_context("fork")
+    children = [
+        context.Process(target=run_bare, args=(smtp_url, messages, share, connections))
+        for share in shares
+    ]
+    started = time.perf_counter()
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+    return time.perf_counter() - started
+
+
+def start_workers(url: str, smtp_url: str, count: int, connections: int) -> list:
+    env = base_env(
+        url,
+        smtp_url,
+        SMTP_CONNECTIONS=connections,
+        SEND_BATCH_SIZE=200,
+        PYTHONPATH=str(HERE.parent),
+    )
+    command = [sys.executable, "-c", "from bulletin.cli import main; main()", "worker"]
+    logs = Path(tempfile.mkdtemp(prefix="bench-workers-"))
+    workers = []
+    for i in range(count):
+        with open(logs / f"worker-{i}.log", "w") as log:
+            workers.append(
+                subprocess.Popen(
+                    command, cwd=HERE.parent, env=env, stdout=log, stderr=subprocess.STDOUT
+                )
+            )
+    print(f"{count} worker(s) started; logs in {logs}")
+    return workers
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Sampler(threading.Thread):
+    """Fetches the editor's send page, its progress JSON and a public page every `every` s."""
+
+    def __init__(self, app, send_id: int, every: float):
+        super().__init__(daemon=True)
+        self.app, self.send_id, self.every = app, send_id, every
+        self.stop = threading.Event()
+        self.latency: dict[str, list[float]] = {
+            "send page": [],
+            "progress.json": [],
+            "public page": [],
+        }
+        self.progress: list[tuple[float, int]] = []  #: (epoch time, sent)
+        self.errors = 0
+
+    def run(self) -> None:
+        from bulletin.core.editors import hash_password
+        from bulletin.core.sessions import open_session
+        from bulletin.models import Editor
+
+        with self.app.app_context():
+            editor = Editor(
+                email=f"bench-{time.time_ns()}@example.org",
+                role="admin",
+                name="Bench",
+                password_hash=hash_password("bench-password-123"),
+            )
+            db.session.add(editor)
+            db.session.commit()
+            client = self.app.test_client()
+            open_session(editor)
+            db.session.commit()
+            with client.session_transaction() as session:
+                session["_user_id"], session["_fresh"] = editor.get_id(), True
+            db.session.remove()
+            pages = {
+                "send page": f"/editor/sends/{self.send_id}",
+                "progress.json": f"/editor/sends/{self.send_id}/progress.json",
+                "public page": "/issues",
+            }
+            while not self.stop.wait(self.every):
+                for name, path in pages.items():
+                    started = time.perf_counter()
+                    response = client.get(path)
+                    self.latency[name].append(time.perf_counter() - started)
+                    if response.status_code != 200:
+                        self.errors += 1
+                    elif name == "progress.json":
+                        self.progress.append((time.time(), response.get_json()["sent"]))
+
+
+def workers_run(app, url: str, args) -> None:
+    """N real workers on one send, from the core verb to the sink's last message."""
+    from bulletin.core.sends import schedule_send
+    from bulletin.models import Send, SendStatus
+
+    if db.engine.dialect.name != "postgresql":
+        raise SystemExit("--workers needs --database-url postgresql://... (SKIP LOCKED)")
+    draft = new_send(status=SendStatus.DRAFT)
+    issue_id = db.session.get(Send, draft).issue_id
+    process, smtp_url = start_sink(args.sinks.split(",")[0])
+    workers = []
+    try:
+        messages = prerender(draft, 200)
+        db.session.remove()
+        bare_s = run_bare_processes(smtp_url, messages, args.n, args.workers, args.connections)
+        print(
+            f"bare smtplib: {args.n} messages by {args.workers} process(es) x "
+            f"{args.connections} connection(s) in {bare_s:.1f} s = {args.n / bare_s:.0f} msg/s"
+        )
+        workers = start_workers(url, smtp_url, args.workers, args.connections)
+        time.sleep(3)  # let them import and start their clocks: not part of the send
+        from bulletin.models import Issue
+
+        started = time.time()
+        send = schedule_send(db.session.get(Issue, issue_id), "{}", None, None)
+        db.session.commit()
+        send_id = send.id
+        db.session.remove()
+        sampler = Sampler(app, send_id, args.sample)
+        sampler.start()
+        while True:
+            time.sleep(1.0)
+            status = db.session.scalar(
+                text("SELECT status FROM send WHERE id = :id"), {"id": send_id}
+            )
+            db.session.remove()
+            if status == SendStatus.DONE:
+                break
+            if any(w.poll() is not None for w in workers):
+                raise SystemExit("a worker died: see its log")
+        sampler.stop.set()
+        sampler.join()
+        rss = [peak_rss_mb(w.pid) for w in workers]
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(120)
+        counted = stop_sink(process)
+    last = float(counted.split("LAST")[1])
+    ours_s = last - started
+    print(
+        f"ours: {args.n} messages by {args.workers} worker(s) x {args.connections} "
+        f"connection(s), from schedule_send to the sink's last message: {ours_s:.1f} s = "
+        f"{args.n / ours_s:.0f} msg/s; bare smtplib {bare_s:.1f} s; ratio ours/bare "
+        f"{ours_s / bare_s:.2f}; sink: {counted.split(' LAST')[0]}"
+    )
+    print("peak RSS per worker: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
+    for name, values in sampler.latency.items():
+        if values:
+            values = sorted(values)
+            print(
+                f"{name} during the send: {len(values)} samples, median "
+                f"{values[len(values) // 2] * 1000:.0f} ms, p95 "
+                f"{values[int(len(values) * 0.95)] * 1000:.0f} ms, max "
+                f"{values[-1] * 1000:.0f} ms"
+            )
+    if sampler.errors:
+        print(f"{sampler.errors} page fetch(es) did not answer 200")
+    print_flatness(sampler.progress, started, args.n)
+
+
+def print_flatness(progress: list[tuple[float, int]], started: float, n: int) -> None:
+    """Rate over the first and the last tenth of the messages, from the progress samples."""
+    moving = [(t, sent) for t, sent in progress if 0 < sent < n]
+    if len(moving) < 4:
+        print("too few progress samples for the rate at the start and the end")
+        return
+    first_at = moving[0]
+    print(f"first message recorded by {first_at[0] - started:.1f} s (materialise and claim)")
+
+    def rate(lo: float, hi: float) -> str:
+        inside = [(t, s) for t, s in moving if lo * n <= s <= hi * n]
+        if len(inside) < 2 or inside[-1][0] == inside[0][0]:
+            return "n/a"
+        (t0, s0), (t1, s1) = inside[0], inside[-1]
+        return f"{(s1 - s0) / (t1 - t0):.0f} msg/s ({(t1 - t0) / (s1 - s0) * 1e6:.0f} us/msg)"
+
+    print(
+        f"rate over sent 0-10%: {rate(0.0, 0.1)}; 10-20%: {rate(0.1, 0.2)}; "
+        f"45-55%: {rate(0.45, 0.55)}; 80-90%: {rate(0.8, 0.9)}; 90-100%: {rate(0.9, 1.0)}"
     )
 
 

@@ -1,7 +1,8 @@
 """A minimal SMTP responder: 250 to every command, counts DATA bytes up to the lone dot.
 
 Run: python bench/sink.py [port]  -> prints "PORT <n>" then serves until killed; on SIGTERM
-prints "MESSAGES <count> BYTES <bytes>". It parses nothing, so the sender is the bottleneck.
+prints "MESSAGES <count> BYTES <bytes> LAST <epoch time of the last message>". It parses
+nothing, so the sender is the bottleneck.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import time
 
-COUNTS = {"messages": 0, "bytes": 0}
+COUNTS = {"messages": 0, "bytes": 0, "last": 0.0}
 
 
 async def serve_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -26,6 +28,7 @@ async def serve_client(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
                     break
                 COUNTS["messages"] += 1
                 COUNTS["bytes"] += end
+                COUNTS["last"] = time.time()
                 del buffer[: end + 5]
                 in_data, searched = False, 0
                 writer.write(b"250 queued\r\n")
@@ -60,7 +63,9 @@ async def main(port: int) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with server:
         await stop.wait()
-    print("MESSAGES", COUNTS["messages"], "BYTES", COUNTS["bytes"], flush=True)
+    print(
+        "MESSAGES", COUNTS["messages"], "BYTES", COUNTS["bytes"], "LAST", COUNTS["last"], flush=True
+    )
 
 
 if __name__ == "__main__":

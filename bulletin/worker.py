@@ -55,10 +55,14 @@ class Worker:
             self._backend = make_backend(s.smtp_url, s.outbox_dir, s.smtp_timeout)
         return self._backend
 
-    def close(self) -> None:
-        for closer in self.closers:
+    def stop_senders(self) -> None:
+        """Stop the long-lived parts: the bulk senders record and hand back their leases."""
+        closers, self.closers = self.closers, []
+        for closer in closers:
             closer()
-        self.closers = []
+
+    def close(self) -> None:
+        self.stop_senders()
         if self._backend is not None:
             self._backend.close()
             self._backend = None
@@ -197,5 +201,9 @@ def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        # Hand back the leases first: a long job in hand (a materialise, a bounce poll)
+        # must not keep claimed deliveries from other workers until it ends.
+        scheduler.pause()
+        worker.stop_senders()
         scheduler.shutdown(wait=True)
-        worker.close()
+        worker.close()  # and an engine a job started meanwhile, and the transactional backend

@@ -17,10 +17,11 @@ from bulletin.extensions import db
 from bulletin.models import Delivery, DeliveryStatus, Send, SendStatus
 from tests.support.delivery_helpers import make_send, seed_subscribers, status_counts
 
-BULLETIN = str(Path(sys.executable).with_name("bulletin"))
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_worker(database_url: str, smtp_url: str, tmp_path, **extra) -> subprocess.Popen:
+    """`bulletin worker` on this checkout's code (cwd and PYTHONPATH are the repository)."""
     env = dict(
         os.environ,
         DATABASE_URL=database_url,
@@ -33,10 +34,17 @@ def start_worker(database_url: str, smtp_url: str, tmp_path, **extra) -> subproc
         SMTP_CONNECTIONS="4",
         BASE_URL="http://localhost",
         MAIL_FROM="Research bulletin <bulletin@example.org>",
+        PYTHONPATH=str(ROOT),
     )
     env.update({k: str(v) for k, v in extra.items()})
     with open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w") as log:
-        return subprocess.Popen([BULLETIN, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-c", "from bulletin.cli import main; main()", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_until(condition, timeout: float, what: str) -> None:

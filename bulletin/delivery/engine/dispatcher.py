@@ -16,7 +16,7 @@ from flask import Flask
 
 from bulletin.delivery.engine.pool import Item, SenderPool
 from bulletin.delivery.engine.recorder import Recorder
-from bulletin.delivery.pipeline import claim_batch, sent_in_last_hour
+from bulletin.delivery.pipeline import ClaimCursor, claim_batch, sent_in_last_hour
 from bulletin.extensions import db
 from bulletin.mail.settings import DeliverySettings
 
@@ -39,6 +39,7 @@ class Dispatcher:
         self.app, self.settings, self.name = app, settings, name
         self.pool, self.recorder = pool, recorder
         self.idle = threading.Event()
+        self.cursor = ClaimCursor()  #: where the next claim starts (dispatcher thread only)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -101,7 +102,7 @@ class Dispatcher:
         # The lease runs from the claim's statement, so the deadline counts from before it: a
         # slow claim must not leave senders believing they hold the rows longer than they do.
         claimed_at = time.monotonic()
-        recipients = claim_batch(self.name, self.settings, limit)
+        recipients = claim_batch(self.name, self.settings, limit, self.cursor)
         if not recipients:
             return 0
         self.idle.clear()
