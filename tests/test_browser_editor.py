@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import urljoin, urlsplit
 
@@ -210,8 +211,9 @@ def unpublish_and_republish(page, live, edit_url: str, audit) -> None:
     from bulletin.extensions import db
     from bulletin.models import Issue
 
+    issue_id = int(re.search(r"/issues/(\d+)", edit_url).group(1))  # this issue, not an older one
     with live.app.app_context():
-        slug = db.session.scalar(db.select(Issue.slug).where(Issue.subject_en == "March bulletin"))
+        slug = db.session.scalar(db.select(Issue.slug).where(Issue.id == issue_id))
     response = page.goto(f"{live.url}/issues/{slug}?lang=cy")
     assert response.status == 410 and "Nid yw’r bwletin hwn yn yr archif" in page.inner_text("main")
     page.goto(edit_url)
