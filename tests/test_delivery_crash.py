@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -16,44 +12,13 @@ from sqlalchemy import func, select
 from bulletin.extensions import db
 from bulletin.models import Delivery, DeliveryStatus, Send, SendStatus
 from tests.support.delivery_helpers import make_send, seed_subscribers, status_counts
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.processes import start_worker_process, wait_until
 
 
 def start_worker(database_url: str, smtp_url: str, tmp_path, **extra) -> subprocess.Popen:
-    """`bulletin worker` on this checkout's code (cwd and PYTHONPATH are the repository)."""
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        SMTP_URL=smtp_url,
-        SECRET_KEY="test-secret-key",
-        OUTBOX_DIR=str(tmp_path / "outbox"),
-        WORKER_TICK_SECONDS="0.2",
-        SEND_LEASE_SECONDS="3",
-        SEND_RETRY_SECONDS="0",
-        SMTP_CONNECTIONS="4",
-        BASE_URL="http://localhost",
-        MAIL_FROM="Research bulletin <bulletin@example.org>",
-        PYTHONPATH=str(ROOT),
-    )
-    env.update({k: str(v) for k, v in extra.items()})
-    with open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w") as log:
-        return subprocess.Popen(
-            [sys.executable, "-c", "from bulletin.cli import main; main()", "worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    """Poll a database condition until it holds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+    """A worker process with short leases, so a killed worker's rows come back quickly."""
+    settings = dict(SEND_LEASE_SECONDS=3, SMTP_CONNECTIONS=4)
+    return start_worker_process(database_url, smtp_url, tmp_path, **(settings | extra))
 
 
 def send_is_done(send_id: int) -> bool:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -17,9 +14,9 @@ from sqlalchemy import func, select
 from bulletin.extensions import db
 from bulletin.models import Delivery, DeliveryStatus, Send, SendStatus
 from tests.support.delivery_helpers import make_send, seed_subscribers, status_counts
+from tests.support.processes import start_worker_process, wait_until
 from tests.support.smtp import Handler, SMTPServer
 
-ROOT = Path(__file__).resolve().parent.parent
 N = 600
 
 
@@ -34,39 +31,9 @@ class SlowHandler(Handler):
 
 
 def start_worker(database_url: str, smtp_url: str, tmp_path, **extra) -> subprocess.Popen:
-    """`bulletin worker` on this checkout's code (cwd and PYTHONPATH are the repository)."""
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        SMTP_URL=smtp_url,
-        SECRET_KEY="test-secret-key",
-        OUTBOX_DIR=str(tmp_path / "outbox"),
-        WORKER_TICK_SECONDS="0.2",
-        SEND_RETRY_SECONDS="0",
-        SMTP_CONNECTIONS="2",
-        SEND_BATCH_SIZE="100",
-        BASE_URL="http://localhost",
-        MAIL_FROM="Research bulletin <bulletin@example.org>",
-        PYTHONPATH=str(ROOT),
-        **{k: str(v) for k, v in extra.items()},
-    )
-    with open(tmp_path / f"worker-{time.monotonic_ns()}.log", "w") as log:
-        return subprocess.Popen(
-            [sys.executable, "-c", "from bulletin.cli import main; main()", "worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    """Poll a database condition until it holds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    """A worker process with this file's settings (two connections and batches of 100)."""
+    settings = dict(SMTP_CONNECTIONS=2, SEND_BATCH_SIZE=100)
+    return start_worker_process(database_url, smtp_url, tmp_path, **(settings | extra))
 
 
 def counts(send_id: int) -> dict[str, int]:
