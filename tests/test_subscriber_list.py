@@ -24,7 +24,7 @@ def test_filters_narrow_the_list_and_each_option_shows_its_count(editor_client, 
     assert "2 subscribers match" in html
     # Counts per value over the other filters: Welsh readers by region and status...
     assert re.search(r'value="mid-wales">Mid Wales \(1\)', html)
-    assert re.search(r'value="confirmed">Confirmed \(2\)', html)
+    assert re.search(r'value="confirmed">Subscribed \(2\)', html)
     assert re.search(r'value="pending">Waiting for confirmation \(0\)', html)
     # ...and the language facet ignores its own filter, so English still shows its 1.
     assert re.search(r'value="en">English \(1\)', html)

@@ -9,6 +9,7 @@ from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringFi
 from wtforms.validators import InputRequired, Length, Optional
 
 from bulletin.core.fields import SUBSCRIBER
+from bulletin.editorial.labels import SUBSCRIBER_STATUSES
 from bulletin.models import SubscriberStatus
 from bulletin.privacy.csvsource import FIELDS
 from bulletin.web import (
@@ -92,15 +93,6 @@ for _field in FIELDS:
     )
 
 
-#: How the admin pages name each subscriber status.
-STATUS_LABELS = {
-    SubscriberStatus.PENDING: _l("Waiting for confirmation"),
-    SubscriberStatus.CONFIRMED: _l("Confirmed"),
-    SubscriberStatus.UNSUBSCRIBED: _l("Unsubscribed"),
-    SubscriberStatus.CLEANED: _l("Removed after bounces"),
-}
-
-
 class ListForm(FlaskForm):
     """The subscriber list's filters and search (a GET form: no CSRF, bookmarkable)."""
 
@@ -132,7 +124,7 @@ class ListForm(FlaskForm):
     def fill_choices(self, lang: str) -> None:
         """Load statuses (as words), topics and regions."""
         self.status.choices = [_any()] + [
-            SelectChoice(s.value, STATUS_LABELS[s]) for s in SubscriberStatus
+            SelectChoice(s.value, SUBSCRIBER_STATUSES[s]) for s in SubscriberStatus
         ]
         self.topic.choices = [_any(), *topic_choices(lang, active_only=False)]
         self.region.choices = [_any(), *region_choices(lang)]

@@ -27,8 +27,8 @@ from bulletin.core.subscriber_list import PAGE_SIZE, ListFilter, list_subscriber
 from bulletin.core.subscribers import find_by_email
 from bulletin.core.suppressions import is_suppressed
 from bulletin.editorial.access import admin_required
+from bulletin.editorial.labels import SUBSCRIBER_STATUSES
 from bulletin.editorial.subscriber_forms import (
-    STATUS_LABELS,
     ExportForm,
     ImportForm,
     ListForm,
@@ -93,7 +93,7 @@ def browse():
     )
     _count_choices(form, page.counts)
     query = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
-    return _render("list.html", form=form, page=page, query=query, labels=STATUS_LABELS)
+    return _render("list.html", form=form, page=page, query=query, labels=SUBSCRIBER_STATUSES)
 
 
 def _page_key(name: str) -> int | None:
