@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 from wtforms.validators import HostnameValidation
 
-from bulletin.core.addresses import InvalidAddress, parse
+from bulletin.core.addresses import MAX_LENGTH, InvalidAddress, parse
 from bulletin.i18n import CODES as LANGUAGE_CODES
 from bulletin.mail.markup import MAX_HTML_NESTING, MAX_MARKDOWN_LENGTH, html_nesting
 from bulletin.models import REGIONS, OpportunityKind
@@ -26,7 +26,7 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 #: Multi-line text may hold line breaks and tabs, but never NUL: no database column holds it.
 NUL = "\x00"
 #: RFC 5321's limit on a forward path (the address as stored and compared).
-EMAIL_MAX = 254
+EMAIL_MAX = MAX_LENGTH  # the address rule (core/addresses.py) owns it
 #: A test send goes to at most this many addresses.
 MAX_TEST_ADDRESSES = 5
 #: Topic slugs, as stored (Topic.slug) and named in the API.
