@@ -98,3 +98,14 @@ def typed_in_params(address: str, limit: int) -> dict:
         "typed_in_since": now - timedelta(hours=24),
         "typed_in_limit": limit,
     }
+
+
+def waiting(now=None) -> tuple[int, float]:
+    """(how many mails wait to be sent, the oldest one's age in seconds; 0 when none)."""
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == OutboxStatus.PENDING
+        )
+    ).one()
+    age = max(0.0, ((now or utcnow()) - oldest).total_seconds()) if oldest else 0.0
+    return count or 0, age

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bulletin.core import heartbeats
 from bulletin.extensions import db
-from bulletin.models import OutboxMessage, OutboxStatus, utcnow
+from bulletin.mail import outbox
 
 #: Readiness fails when the oldest transactional mail still waiting is older than this.
 OUTBOX_STUCK_AFTER = timedelta(minutes=10)
@@ -68,12 +68,7 @@ def check_workers() -> Check:
 
 
 def check_outbox() -> Check:
-    oldest = db.session.scalar(
-        select(func.min(OutboxMessage.created_at)).where(
-            OutboxMessage.status == OutboxStatus.PENDING
-        )
-    )
-    age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
+    _count, age = outbox.waiting()
     limit = OUTBOX_STUCK_AFTER.total_seconds()
     return Check(
         "outbox", age < limit, {"oldest_pending_seconds": round(age), "limit_seconds": round(limit)}

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bulletin.core import heartbeats
 from bulletin.extensions import db
+from bulletin.mail import outbox
 from bulletin.models import (
     BounceEvent,
     Delivery,
@@ -256,20 +257,16 @@ def _queue(now) -> Iterator[Metric]:
 
 
 def _outbox(now) -> Iterator[Metric]:
-    pending, oldest = db.session.execute(
-        select(func.count(), func.min(OutboxMessage.created_at)).where(
-            OutboxMessage.status == OutboxStatus.PENDING
-        )
-    ).one()
+    pending, oldest_age = outbox.waiting(now)
     waiting = GaugeMetricFamily(
         "bulletin_outbox_pending", "Transactional mails waiting to be sent."
     )
-    waiting.add_metric([], pending or 0)
+    waiting.add_metric([], pending)
     age = GaugeMetricFamily(
         "bulletin_outbox_oldest_age_seconds",
         "Age of the oldest transactional mail waiting (0: none).",
     )
-    age.add_metric([], max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+    age.add_metric([], oldest_age)
     yield from (waiting, age)
 
 
