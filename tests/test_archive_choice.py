@@ -115,6 +115,9 @@ def test_unpublish_answers_410_drops_from_feed_and_republish_restores(app, clien
     ):
         gone = client.get(f"/issues/spring?lang={lang}")
         assert gone.status_code == 410 and note in gone.text
+        # Republishing must show at once: no browser may keep the 410 (the browser flow
+        # once saw Chromium answer from its cache).
+        assert gone.headers["Cache-Control"] == "no-cache"
     assert _feed_titles(client) == [] and "Spring bulletin" not in client.get("/issues").text
     again = editor_client.post(url, data={"csrf_token": csrf_token(page.text)})
     assert again.status_code == 303  # already out: nothing changes, no second audit entry

@@ -40,8 +40,10 @@ def issue(slug: str):
     if found is None or found.published_at is None:
         abort(404)
     if not found.is_in_archive:
-        # Sent, but the editors keep it out of the archive: gone, not missing.
-        return render_template("archive/unpublished.html", lang=current_lang()), 410
+        # Sent, but the editors keep it out of the archive: gone, not missing. A 410 may be
+        # cached heuristically, and an editor can put the issue back: no cache may reuse it.
+        page = render_template("archive/unpublished.html", lang=current_lang())
+        return page, 410, {"Cache-Control": "no-cache"}
     lang = current_lang()
     return render_template(
         "archive/issue.html", issue=found, lang=lang, view=build_issue_view(found, lang)
