@@ -17,6 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from bulletin.core import fields
 from bulletin.core.addresses import InvalidAddress
+from bulletin.core.disclosure import SMALL_COUNT, shown_count
 from bulletin.core.fields import CONTROL, NUL, Field, Kind, normalise_email
 from bulletin.core.topics import active_topics
 from bulletin.i18n import (
@@ -195,6 +196,14 @@ def active_topic_choices(lang: str) -> list[SelectChoice]:
     return [SelectChoice(t.slug, t.name(lang)) for t in active_topics()]
 
 
+def small_count(count: int) -> str:
+    """A breakdown's count for a page: exact, or "fewer than 5" (core/disclosure.py)."""
+    shown = shown_count(count)
+    if shown is None:
+        return str(_l("fewer than %(n)d", n=SMALL_COUNT))
+    return f"{shown:,}"
+
+
 def register_template_helpers(app: Flask) -> None:
     """Expose the helpers to Jinja."""
     app.jinja_env.globals.update(
@@ -216,6 +225,7 @@ def register_template_helpers(app: Flask) -> None:
         text, lowest_heading=lowest
     )
     app.jinja_env.filters["markdown_text"] = render_plain
+    app.jinja_env.filters["small_count"] = small_count
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
