@@ -295,3 +295,14 @@ def test_feed_changes_when_a_workshop_does(client, seeded):
     second = client.get("/workshops.ics", headers={"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200
     assert "Mid in person (moved)" in summaries(parse(second))
+
+
+def test_empty_feed_is_still_a_calendar(client):
+    calendar = parse(client.get("/workshops.ics?lang=cy"))
+    assert calendar.walk("VEVENT") == [] and str(calendar["VERSION"]) == "2.0"
+
+
+def test_feed_dtstamp_is_the_workshops_last_revision(client, make_workshop):
+    workshop = make_workshop("Stamped", slug="stamped")
+    [event] = parse(client.get("/workshops.ics")).walk("VEVENT")
+    assert event.decoded("DTSTAMP") == workshop.updated_at.replace(microsecond=0)
