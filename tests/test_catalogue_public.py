@@ -164,12 +164,14 @@ def test_many_workshops_are_capped_then_paged(client, make_workshop):
     assert "Page 2 of 2" in second.text
 
 
-def test_public_pages_link_the_catalogue(client):
+def test_public_pages_link_the_catalogue(client, make_workshop):
+    make_workshop("Linked", slug="linked")
     for path in ("/subscribe", "/privacy", "/issues"):
         soup = BeautifulSoup(client.get(f"{path}?lang=cy").text, "html.parser")
         assert soup.select_one("footer a[href='/workshops']").get_text() == "Gweithdai a chyfleoedd"
-    soup = BeautifulSoup(client.get("/subscribe").text, "html.parser")
-    assert soup.select_one("main a[href='/workshops']")
+    for path in ("/subscribe", "/workshops/linked"):
+        soup = BeautifulSoup(client.get(path).text, "html.parser")
+        assert soup.select_one("main a[href='/workshops']")
 
 
 # ----- the feeds -----

@@ -94,6 +94,8 @@ def feed():
     response.cache_control.max_age = FEED_MAX_AGE
     if asked is None:
         response.vary.add("Accept-Language")
+    # An ETag and no Last-Modified: a workshop leaving the feed (over, or archived) changes
+    # the body but no date that stays in it.
     response.add_etag()
     return response.make_conditional(request)
 
