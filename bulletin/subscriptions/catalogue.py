@@ -73,7 +73,7 @@ def filter_args(wanted: PublicFilter) -> dict:
 @bp.get("/workshops.ics")
 def feed():
     """The upcoming workshops that match the filter, as an iCalendar feed in ?lang=."""
-    asked = request.args.get("lang")
+    asked = request.args.get("lang") or None  # ?lang= with no value: as if absent
     lang = language_of(asked or request.accept_languages.best_match(CODES) or DEFAULT)
     with force_locale(lang):  # never the session: the answer is cached and shared
         form = CatalogueFilterForm(request.args)
