@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 
 from bulletin.core.audit import record_audit
 from bulletin.core.fields import (
@@ -21,6 +21,7 @@ from bulletin.core.fields import (
 )
 from bulletin.extensions import db
 from bulletin.i18n import london_to_utc
+from bulletin.mail.issue_view import ACCESS_KEYS
 from bulletin.models import Opportunity, Topic, Workshop, utcnow
 
 
@@ -58,6 +59,56 @@ def catalogue_listing(kind: Kind, show: str):
 
 
 CatalogueEntry = Workshop | Opportunity
+
+#: How a workshop is attended, as the public filter names it (value of Workshop.is_online).
+FORMATS = {"online": True, "in-person": False}
+
+
+@dataclass(frozen=True)
+class PublicFilter:
+    """What a reader narrowed the public catalogue to (the /workshops page and the feeds).
+
+    Values are already checked: a topic slug, a region code, a key of FORMATS, keys of
+    ACCESS_KEYS; empty means any."""
+
+    topic: str = ""
+    region: str = ""
+    format: str = ""
+    access: tuple[str, ...] = ()
+
+    @property
+    def is_workshops_only(self) -> bool:
+        """Opportunities have no format or access details, so these filters leave none."""
+        return bool(self.format or self.access)
+
+
+def _narrow(query, model, wanted: PublicFilter):
+    if wanted.topic:
+        query = query.where(model.topics.any(Topic.slug == wanted.topic))
+    if wanted.region:
+        # An entry with no region is for all of Wales: it belongs in every region's list.
+        query = query.where(
+            or_(model.region == wanted.region, func.coalesce(model.region, "") == "")
+        )
+    return query
+
+
+def public_workshops(wanted: PublicFilter):
+    """Upcoming, non-archived workshops (the catalogue_listing rule) that match the filter."""
+    query = _narrow(catalogue_listing(WORKSHOPS, "upcoming"), Workshop, wanted)
+    if wanted.format:
+        query = query.where(Workshop.is_online.is_(FORMATS[wanted.format]))
+    for key in wanted.access:
+        query = query.where(getattr(Workshop, ACCESS_KEYS[key]).is_(True))
+    return query.order_by(Workshop.id)  # after starts_at: a stable order for paging
+
+
+def public_opportunities(wanted: PublicFilter):
+    """Open, non-archived opportunities (the catalogue_listing rule) that match the filter."""
+    query = _narrow(catalogue_listing(OPPORTUNITIES, "open"), Opportunity, wanted)
+    if wanted.is_workshops_only:
+        query = query.where(false())
+    return query.order_by(Opportunity.id)
 
 
 def slugify(text: str, fallback: str = "item") -> str:

@@ -148,6 +148,10 @@ ACCESS_FEATURES = {
 }
 
 
+#: The same flags as they appear in public URLs (?access=bsl): the attribute without has_.
+ACCESS_KEYS = {attr.removeprefix("has_").replace("_", "-"): attr for attr in ACCESS_FEATURES}
+
+
 def access_features(workshop: Workshop) -> list[str]:
     """The labels of the accessibility features a workshop offers."""
     return [str(label) for attr, label in ACCESS_FEATURES.items() if getattr(workshop, attr)]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, StringField
+from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from bulletin.core.catalogue import FORMATS, PublicFilter
 from bulletin.core.fields import SUBSCRIBER
+from bulletin.mail.issue_view import ACCESS_FEATURES, ACCESS_KEYS
 from bulletin.web import (
     ButtonForm,
     MultiCheckboxField,
@@ -18,7 +20,13 @@ from bulletin.web import (
     rules,
 )
 
-__all__ = ["ButtonForm", "EmailOnlyForm", "PreferencesForm", "SubscribeForm"]
+__all__ = [
+    "ButtonForm",
+    "CatalogueFilterForm",
+    "EmailOnlyForm",
+    "PreferencesForm",
+    "SubscribeForm",
+]
 
 
 class PreferencesForm(FlaskForm):
@@ -71,3 +79,82 @@ class EmailOnlyForm(FlaskForm):
     """Ask for a fresh manage link by email."""
 
     email = email_field()
+
+
+#: What the catalogue page lists: both kinds (a few of each), or one kind page by page.
+SHOW = ("", "workshops", "opportunities")
+
+
+class CatalogueFilterForm(FlaskForm):
+    """The public catalogue's filters, shared by /workshops and its calendar feeds (a GET form:
+    no CSRF, bookmarkable). A value not in the lists is an error that says what to choose."""
+
+    class Meta:
+        csrf = False
+
+    show = SelectField(
+        _l("Show"),
+        choices=[
+            SelectChoice("", _l("Workshops and opportunities")),
+            SelectChoice("workshops", _l("Workshops only")),
+            SelectChoice("opportunities", _l("Opportunities only")),
+        ],
+        default="",
+        validate_choice=False,
+    )
+    topic = SelectField(_l("Topic"), default="", validate_choice=False)
+    region = SelectField(_l("Region"), default="", validate_choice=False)
+    format = SelectField(
+        _l("Online or in person"),
+        choices=[
+            SelectChoice("", _l("Online or in person")),
+            SelectChoice("online", _l("Online")),
+            SelectChoice("in-person", _l("In person")),
+        ],
+        default="",
+        validate_choice=False,
+    )
+    access = MultiCheckboxField(
+        _l("Accessibility"),
+        choices=[SelectChoice(key, ACCESS_FEATURES[attr]) for key, attr in ACCESS_KEYS.items()],
+        coerce=str,
+        validate_choice=False,
+    )
+
+    def fill_choices(self, lang: str) -> None:
+        """Load the topic and region options in the page's language."""
+        self.topic.choices = [SelectChoice("", _l("All topics")), *active_topic_choices(lang)]
+        self.region.choices = [SelectChoice("", _l("All regions")), *region_choices(lang)]
+
+    def wanted(self) -> PublicFilter:
+        """The checked filter (after validate())."""
+        return PublicFilter(
+            topic=self.topic.data or "",
+            region=self.region.data or "",
+            format=self.format.data or "",
+            access=tuple(dict.fromkeys(self.access.data or ())),
+        )
+
+    def validate_show(self, field) -> None:
+        if (field.data or "") not in SHOW:
+            raise ValidationError(_l("Choose workshops, opportunities or both"))
+
+    def validate_topic(self, field) -> None:
+        if not _offered(field):
+            raise ValidationError(_l("Choose a topic from the list"))
+
+    def validate_region(self, field) -> None:
+        if not _offered(field):
+            raise ValidationError(_l("Choose a region from the list"))
+
+    def validate_format(self, field) -> None:
+        if (field.data or "") not in ("", *FORMATS):
+            raise ValidationError(_l("Choose online, in person or either"))
+
+    def validate_access(self, field) -> None:
+        if any(key not in ACCESS_KEYS for key in field.data or ()):
+            raise ValidationError(_l("Choose accessibility features from the list"))
+
+
+def _offered(field: SelectField) -> bool:
+    return (field.data or "") in {choice.value for choice in field.choices}

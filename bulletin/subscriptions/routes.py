@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from bulletin.subscriptions import archive, views
+from bulletin.subscriptions import archive, catalogue, views
 
-BLUEPRINTS = (views.bp, archive.bp)
+BLUEPRINTS = (views.bp, archive.bp, catalogue.bp)
 
 
 def register(app: Flask) -> None:
