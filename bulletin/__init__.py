@@ -72,6 +72,8 @@ def _load_config(app: Flask, config: type | Mapping | None) -> None:
         app.config["OUTBOX_DIR"] = str(instance / "outbox")
     if not app.config.get("IMPORT_DIR"):
         app.config["IMPORT_DIR"] = str(instance / "imports")
+    if not app.config.get("MEDIA_DIR"):
+        app.config["MEDIA_DIR"] = str(instance / "media")
     # With BASE_URL unset, `bulletin run` and `demo` point links at where they serve.
     app.config["BASE_URL_FOLLOWS_SERVER"] = not app.config.get("BASE_URL")
     if not app.config.get("BASE_URL"):
