@@ -118,7 +118,8 @@ def test_an_issue_page_with_a_wide_image_does_not_scroll_sideways_on_a_phone(
         page.goto(f"{live.url}/issues/wide-image?lang={lang}")
         page.wait_for_load_state("load")
         loaded = page.evaluate(
-            "() => [...document.querySelectorAll('main img')].every(i => i.complete && i.naturalWidth > 0)"
+            "() => [...document.querySelectorAll('main img')]"
+            ".every(i => i.complete && i.naturalWidth > 0)"
         )
         assert loaded, "the library images load from /media/"
         scroll, inner = page.evaluate(
@@ -126,7 +127,8 @@ def test_an_issue_page_with_a_wide_image_does_not_scroll_sideways_on_a_phone(
         )
         assert scroll <= inner, f"{lang}: scrolls sideways ({scroll} > {inner})"
         widths = page.evaluate(
-            "() => [...document.querySelectorAll('main img')].map(i => i.getBoundingClientRect().width)"
+            "() => [...document.querySelectorAll('main img')]"
+            ".map(i => i.getBoundingClientRect().width)"
         )
         assert widths and max(widths) <= inner
         audit.check(page, f"{lang} archive issue with a wide image")

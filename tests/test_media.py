@@ -289,3 +289,14 @@ def test_the_news_form_and_item_page_choose_a_library_image(
     db.session.refresh(workshop_item)
     assert workshop_item.image_id == media.id
     assert db.session.scalar(db.select(db.func.count()).select_from(Masthead)) == 0
+
+
+def test_a_photo_stored_on_its_side_is_turned_upright_then_scaled(app):
+    # Stored 4000 x 1600 with EXIF orientation 6 (turn 90°): upright it is 1600 x 4000.
+    tags = Image.Exif()
+    tags[0x0112] = 6
+    out = io.BytesIO()
+    Image.new("RGB", (4000, 1600), (10, 10, 10)).save(out, "JPEG", exif=tags.tobytes())
+    processed = library.process_image(out.getvalue(), max_pixels=10**8)
+    assert (processed.width, processed.height) == (1200, 3000)
+    assert 0x0112 not in Image.open(io.BytesIO(processed.data)).getexif()

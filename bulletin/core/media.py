@@ -40,6 +40,8 @@ MAX_ALT_LENGTH = 300
 #: Stored names: a digest and the extension; nothing else is ever looked up in the storage.
 NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg)$")
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg"}
+#: The EXIF tag whose values 5 to 8 mean the picture is stored on its side.
+ORIENTATION = 0x0112
 
 
 class MediaRefused(ValueError):
@@ -99,7 +101,7 @@ def _too_many_pixels(max_pixels: int) -> MediaRefused:
     )
 
 
-def _open(data: bytes, max_pixels: int) -> Image.Image:
+def _open(data: bytes, max_pixels: int, max_width: int) -> Image.Image:
     """The first frame, decoded; refuses other formats and decompression bombs."""
     Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow's own guard, at the same limit as ours
     try:
@@ -108,6 +110,9 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
             image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
             if image.width * image.height > max_pixels:  # checked before decoding a pixel
                 raise _too_many_pixels(max_pixels)
+            if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale when that is enough
+                turned = image.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
+                image.draft(image.mode, (1, max_width) if turned else (max_width, 1))
             image.seek(0)
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -121,7 +126,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
 
 def process_image(data: bytes, *, max_pixels: int, max_width: int = MAX_WIDTH) -> ProcessedImage:
     """Re-encode an upload: upright, no metadata, at most `max_width` wide, PNG or JPEG."""
-    image = _open(data, max_pixels)
+    image = _open(data, max_pixels, max_width)
     as_jpeg = image.format == "JPEG" or (image.format == "WEBP" and "A" not in image.getbands())
     image = ImageOps.exif_transpose(image)
     icc = image.info.get("icc_profile")
