@@ -105,8 +105,12 @@ def _sqlalchemy_url(url: str) -> str:
 
 
 def _validate_config(app: Flask) -> None:
-    """Refuse production without SECRET_KEY or with a published one, no HASH_KEY, or half a
-    DKIM setup."""
+    """Refuse an unknown MEDIA_STORAGE; in production, no SECRET_KEY or a published one, no
+    HASH_KEY, or half a DKIM setup."""
+    from bulletin.core.media import STORAGES
+
+    if app.config["MEDIA_STORAGE"] not in STORAGES:
+        raise RuntimeError(f"MEDIA_STORAGE must be one of: {', '.join(STORAGES)}")
     if app.config["ENV"] != "production":
         return
     keys = app.config["SECRET_KEYS"]

@@ -224,3 +224,10 @@ def test_the_api_refuses_markdown_images_without_alt(app):
     assert problem_with(NEWS["body_en"], "![](https://x.org/a.png)") is Problem.IMAGE_WITHOUT_ALT
     assert problem_with(NEWS["body_en"], '<img src="https://x.org/a.png">') is not None
     assert problem_with(NEWS["body_en"], "![a chart](https://x.org/a.png)") is None
+
+
+def test_the_archive_list_shows_the_masthead_too(app, client, pictured_issue):
+    page = client.get("/issues?lang=cy")
+    soup = BeautifulSoup(page.get_data(as_text=True), "html.parser")
+    assert soup.select_one("main .masthead img")["alt"] == "Logo"
+    assert soup.find("link", href=lambda h: h and h.startswith("/masthead.css?v=1d4e89ffffff"))

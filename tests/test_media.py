@@ -300,3 +300,8 @@ def test_a_photo_stored_on_its_side_is_turned_upright_then_scaled(app):
     processed = library.process_image(out.getvalue(), max_pixels=10**8)
     assert (processed.width, processed.height) == (1200, 3000)
     assert 0x0112 not in Image.open(io.BytesIO(processed.data)).getexif()
+
+
+def test_an_unknown_media_storage_stops_the_app_starting(make_app):
+    with pytest.raises(RuntimeError, match="MEDIA_STORAGE"):
+        make_app(MEDIA_STORAGE="s3")
