@@ -305,3 +305,11 @@ def test_a_photo_stored_on_its_side_is_turned_upright_then_scaled(app):
 def test_an_unknown_media_storage_stops_the_app_starting(make_app):
     with pytest.raises(RuntimeError, match="MEDIA_STORAGE"):
         make_app(MEDIA_STORAGE="s3")
+
+
+def test_a_request_over_max_content_length_gets_the_form_error(app, editor_client):
+    app.config["MAX_CONTENT_LENGTH"] = 50_000
+    response = upload(editor_client, b"\xff" * 60_000)
+    assert response.status_code == 413
+    page = response.get_data(as_text=True)
+    assert "larger than" in page and 'id="file-error"' in page

@@ -69,16 +69,21 @@ def read_capped(stream: IO[bytes], max_bytes: int) -> bytes:
     """At most `max_bytes` of an upload; one byte more is refused before any decoding."""
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise MediaRefused(
-            _l(
-                "The file is larger than %(mb)s MB. Make the image smaller (fewer pixels, or "
-                "a JPEG for photographs) and upload it again.",
-                mb=_megabytes(max_bytes),
-            )
-        )
+        raise too_large(max_bytes)
     if not data:
         raise MediaRefused(_l("Choose an image file to upload."))
     return data
+
+
+def too_large(max_bytes: int) -> MediaRefused:
+    """The refusal of a file over `max_bytes` (also when the whole request was too large)."""
+    return MediaRefused(
+        _l(
+            "The file is larger than %(mb)s MB. Make the image smaller (fewer pixels, or "
+            "a JPEG for photographs) and upload it again.",
+            mb=_megabytes(max_bytes),
+        )
+    )
 
 
 def _megabytes(size: int) -> str:

@@ -7,6 +7,7 @@ import io
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from bulletin.core import masthead as branding
 from bulletin.core import media as library
@@ -24,9 +25,7 @@ from bulletin.web import ButtonForm
 def _library_page(form: MediaUploadForm, status: int = 200):
     page = db.paginate(library.library(), page=requested_page(), per_page=30, error_out=False)
     uses = {m.id: library.uses_of(m) for m in page.items}
-    return render_template(
-        "editorial/media.html", form=form, page=page, uses=uses, button=ButtonForm()
-    ), status
+    return render_template("editorial/media.html", form=form, page=page, uses=uses), status
 
 
 @bp.get("/media")
@@ -57,6 +56,18 @@ def upload_media():
     db.session.commit()
     flash(_("Image added to the library."), "success")
     return redirect(url_for("editor.media") + f"#media-{added.id}", code=303)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def request_too_large(error):
+    """Over MAX_CONTENT_LENGTH (refused before any view or CSRF check reads the body): an
+    upload gets the library page with the size error; other editor pages the error page."""
+    if request.endpoint != "editor.upload_media":
+        return render_template("errors/error.html", code=413, reason=None), 413
+    form = MediaUploadForm(formdata=None)
+    limit = min(int(current_app.config["MEDIA_MAX_BYTES"]), request.max_content_length or 0)
+    form.file.errors = [str(library.too_large(limit))]
+    return _library_page(form, 413)
 
 
 @bp.route("/media/<int:media_id>", methods=["GET", "POST"])
