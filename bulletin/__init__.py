@@ -72,6 +72,8 @@ def _load_config(app: Flask, config: type | Mapping | None) -> None:
         app.config["OUTBOX_DIR"] = str(instance / "outbox")
     if not app.config.get("IMPORT_DIR"):
         app.config["IMPORT_DIR"] = str(instance / "imports")
+    if not app.config.get("MEDIA_DIR"):
+        app.config["MEDIA_DIR"] = str(instance / "media")
     # With BASE_URL unset, `bulletin run` and `demo` point links at where they serve.
     app.config["BASE_URL_FOLLOWS_SERVER"] = not app.config.get("BASE_URL")
     if not app.config.get("BASE_URL"):
@@ -103,8 +105,12 @@ def _sqlalchemy_url(url: str) -> str:
 
 
 def _validate_config(app: Flask) -> None:
-    """Refuse production without SECRET_KEY or with a published one, no HASH_KEY, or half a
-    DKIM setup."""
+    """Refuse an unknown MEDIA_STORAGE; in production, no SECRET_KEY or a published one, no
+    HASH_KEY, or half a DKIM setup."""
+    from bulletin.core.media import STORAGES
+
+    if app.config["MEDIA_STORAGE"] not in STORAGES:
+        raise RuntimeError(f"MEDIA_STORAGE must be one of: {', '.join(STORAGES)}")
     if app.config["ENV"] != "production":
         return
     keys = app.config["SECRET_KEYS"]

@@ -131,6 +131,15 @@ class Config:
     #: Hours an import job (its file, report and row problems) is kept; a queued job that no
     #: worker started by then fails.
     IMPORT_RETENTION_HOURS = _int("IMPORT_RETENTION_HOURS", 72)
+    #: The media library's storage: "filesystem" (the only one built in; see README for
+    #: how an S3-compatible one plugs in), keeping files in MEDIA_DIR (default <instance>/media).
+    MEDIA_STORAGE = _env("MEDIA_STORAGE", "filesystem")
+    MEDIA_DIR = _env("MEDIA_DIR")
+    #: Largest image upload, in bytes, refused before it is decoded.
+    MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 5 * 1024 * 1024)
+    #: Largest image, in pixels (width x height), that is decoded: a small file that claims
+    #: more (a decompression bomb) is refused. Pillow's MAX_IMAGE_PIXELS is set to it.
+    MEDIA_MAX_PIXELS = _int("MEDIA_MAX_PIXELS", 40_000_000)
     DELIVERY_RETENTION_DAYS = _int("DELIVERY_RETENTION_DAYS", 365)
     PENDING_RETENTION_DAYS = _int("PENDING_RETENTION_DAYS", 30)
     UNPROVEN_REPORT_RETENTION_DAYS = _int("UNPROVEN_REPORT_RETENTION_DAYS", 30)
@@ -171,6 +180,7 @@ class TestConfig(Config):
     SMTP_URL = None
     OUTBOX_DIR = None
     IMPORT_DIR = None
+    MEDIA_DIR = None
 
 
 class ProductionConfig(Config):

@@ -29,8 +29,15 @@ from bulletin.i18n import (
     org_name,
     switch_language_url,
 )
+from bulletin.mail.branding import masthead_view
 from bulletin.mail.issue_view import OPPORTUNITY_KINDS, access_features, partner_names
-from bulletin.mail.markup import MAX_HTML_NESTING, html_nesting, render_markdown, render_plain
+from bulletin.mail.markup import (
+    MAX_HTML_NESTING,
+    html_nesting,
+    images_without_alt,
+    render_markdown,
+    render_plain,
+)
 from bulletin.mail.tokens import make_unsubscribe_token
 from bulletin.models import REGIONS, Topic, region_name
 
@@ -136,6 +143,19 @@ class ShallowHtml:
             )
 
 
+class ImagesHaveAlt:
+    """Refuses Markdown with an image that has no alt text (readers who cannot see it)."""
+
+    def __call__(self, form, field) -> None:
+        if field.data and images_without_alt(field.data):
+            raise ValidationError(
+                _l(
+                    "Give every image a description (alt text), like "
+                    "![what the image shows](https://example.org/image.png)."
+                )
+            )
+
+
 def rules(field: Field, *, required=None, length_message=None) -> list:
     """The WTForms validators of a text field of the table (required-ness, length, characters).
 
@@ -152,7 +172,7 @@ def rules(field: Field, *, required=None, length_message=None) -> list:
     if field.kind is Kind.LINK:
         checks.append(WebLink())
     if field.kind is Kind.MARKDOWN:
-        checks.append(ShallowHtml())
+        checks += [ShallowHtml(), ImagesHaveAlt()]
     return checks
 
 
@@ -220,6 +240,7 @@ def register_template_helpers(app: Flask) -> None:
         opportunity_kinds=OPPORTUNITY_KINDS,
         org_name=org_name,
         org_address=org_address,
+        masthead=masthead_view,
     )
     app.jinja_env.filters["markdown"] = lambda text, lowest=4: render_markdown(
         text, lowest_heading=lowest

@@ -77,6 +77,7 @@ def make_app(database_url, tmp_path):
             DATABASE_URL=database_url,
             OUTBOX_DIR=str(tmp_path / "outbox"),
             IMPORT_DIR=str(tmp_path / "imports"),
+            MEDIA_DIR=str(tmp_path / "media"),
         )
         settings.update(overrides)
         application = create_app(settings)

@@ -31,7 +31,7 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext
 #: Words that are the same in both languages, or are names, and so need no msgid.
 UNTRANSLATED_WORDS = {"Cymraeg", "English", "WCAG", "AA", "RSS", "Atom", "API"}
 #: msgids whose Welsh is spelt the same as the English.
-SAME_IN_WELSH = {"Cymraeg", "system", "Problem", "Drafft"}
+SAME_IN_WELSH = {"Cymraeg", "system", "Problem", "Drafft", "Logo"}
 
 
 def extract_messages() -> dict[str, list[str]]:

@@ -10,11 +10,12 @@ from sqlalchemy import ColumnElement, or_
 from bulletin.extensions import db
 from bulletin.models import AuditLog
 
-#: Nouns of the actions every editor may see (catalogue, issues, sends). Everything else
-#: (editor accounts, topics, API tokens, suppressions, subscriber access, imports, exports,
-#: erasures, retention purges) is an admin action: listed so that a new kind of action
-#: stays hidden from plain editors until someone decides otherwise.
-EDITORIAL_NOUNS = ("workshop", "opportunity", "issue", "send")
+#: Nouns of the actions every editor may see (catalogue, issues, sends, the media library).
+#: Everything else (editor accounts, topics, the masthead, API tokens, suppressions,
+#: subscriber access, imports, exports, erasures, retention purges) is an admin action:
+#: listed so that a new kind of action stays hidden from plain editors until someone decides
+#: otherwise.
+EDITORIAL_NOUNS = ("workshop", "opportunity", "issue", "send", "media")
 
 
 def record_audit(action: str, target=None, *, detail: dict | None = None, editor=None) -> AuditLog:

@@ -17,7 +17,12 @@ from wtforms.validators import HostnameValidation
 
 from bulletin.core.addresses import MAX_LENGTH, InvalidAddress, parse
 from bulletin.i18n import CODES as LANGUAGE_CODES
-from bulletin.mail.markup import MAX_HTML_NESTING, MAX_MARKDOWN_LENGTH, html_nesting
+from bulletin.mail.markup import (
+    MAX_HTML_NESTING,
+    MAX_MARKDOWN_LENGTH,
+    html_nesting,
+    images_without_alt,
+)
 from bulletin.models import REGIONS, OpportunityKind
 
 #: Control characters no single-line value may hold: CR and LF (header injection), the rest
@@ -60,6 +65,7 @@ class Problem(StrEnum):
     NOT_AN_ADDRESS = "not-an-address"
     NOT_A_LINK = "not-a-link"
     DEEP_HTML = "deep-html"
+    IMAGE_WITHOUT_ALT = "image-without-alt"
     OUT_OF_RANGE = "out-of-range"
     UNKNOWN_CHOICE = "unknown-choice"
 
@@ -73,6 +79,7 @@ PROBLEM_TEXT = {
     Problem.NOT_A_LINK: "Enter a full web address starting with https://",
     Problem.DEEP_HTML: f"The HTML in this text is nested more than {MAX_HTML_NESTING} levels "
     "deep. Use Markdown or simpler HTML.",
+    Problem.IMAGE_WITHOUT_ALT: "Give every image alt text: ![what the image shows](address).",
     Problem.OUT_OF_RANGE: "Must be from {minimum} to {maximum}.",
     Problem.UNKNOWN_CHOICE: "Not one of the choices.",
 }
@@ -135,6 +142,8 @@ def _text_problem(field: Field, text: str) -> Problem | None:
         return Problem.NOT_A_LINK
     if field.kind is Kind.MARKDOWN and html_nesting(text) > MAX_HTML_NESTING:
         return Problem.DEEP_HTML
+    if field.kind is Kind.MARKDOWN and images_without_alt(text):
+        return Problem.IMAGE_WITHOUT_ALT
     if field.choices is not None and text not in field.choices:
         return Problem.UNKNOWN_CHOICE
     return None
@@ -242,6 +251,13 @@ ISSUE = _table(
 )
 NEWS = _table(*_TITLE, *_bilingual("body", Kind.MARKDOWN, MAX_MARKDOWN_LENGTH))
 TOPIC = _table(*_bilingual("name", Kind.LINE, 120, required=True))
+#: A library image's alt text: required in both languages (core/media.py checks it too).
+MEDIA = _table(*_bilingual("alt", Kind.LINE, 300, required=True))
+#: The masthead's colours as typed (core/masthead.py makes them "#rrggbb" and checks contrast).
+MASTHEAD = _table(
+    Field("background_colour", Kind.LINE, 20, required=True),
+    Field("text_colour", Kind.LINE, 20, required=True),
+)
 #: An editor's account, and an API token's description.
 EDITOR = _table(Field("email", Kind.EMAIL, EMAIL_MAX, required=True), Field("name", Kind.LINE, 200))
 API_TOKEN = _table(Field("name", Kind.LINE, 120, required=True))

@@ -14,7 +14,7 @@ from bulletin.core.fields import ISSUE_FIELDS, NEWS_FIELDS
 from bulletin.extensions import db
 from bulletin.i18n import LANGUAGES
 from bulletin.mail.issue_view import SECTION_OF_KIND
-from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
+from bulletin.models import Issue, IssueItem, Media, Opportunity, Workshop, utcnow
 
 
 class StaleIssue(Exception):
@@ -66,16 +66,35 @@ def add_entry(issue: Issue, entry: Workshop | Opportunity, *, audit: bool = True
     return item
 
 
-def save_news_item(issue: Issue, item: IssueItem | None, data: dict) -> IssueItem:
-    """Add a free-text news item, or change one."""
+#: save_news_item's `image` when the caller says nothing about it (the API): keep the image.
+KEEP_IMAGE = object()
+
+
+def save_news_item(
+    issue: Issue, item: IssueItem | None, data: dict, *, image: Media | None | object = KEEP_IMAGE
+) -> IssueItem:
+    """Add a free-text news item, or change one (and its library image, when given)."""
     if item is None:
         item = IssueItem(kind="news", section="news", position=_next_position(issue))
         issue.items.append(item)
     for name in NEWS_FIELDS:
         setattr(item, name, _clean(data.get(name)))
+    if image is not KEEP_IMAGE:
+        item.image = image
     db.session.flush()
     record_audit("issue.save_news", issue, detail={"item": item.id})
     return item
+
+
+def set_item_image(item: IssueItem, image: Media | None) -> None:
+    """Show a library image with an issue item (None: no image)."""
+    item.image = image
+    db.session.flush()
+    record_audit(
+        "issue.item_image",
+        item.issue,
+        detail={"item": item.id, "image": getattr(image, "name", None)},
+    )
 
 
 def move_item(item: IssueItem, direction: str) -> bool:

@@ -219,6 +219,7 @@ class NewsItemForm(FlaskForm):
     title_en = _text(_l("Title in English"), NEWS["title_en"])
     body_cy = _text(_l("Text in Welsh (Markdown)"), NEWS["body_cy"])
     body_en = _text(_l("Text in English (Markdown)"), NEWS["body_en"])
+    image = SelectField(_l("Image (optional)"), choices=[], validate_choice=True, default="")
 
     def validate(self, extra_validators=None) -> bool:
         return require_one_language(

@@ -13,6 +13,7 @@ from bulletin.editorial import (
     views_bounces,
     views_catalogue,  # noqa: F401  (adds its pages to views.bp)
     views_issues,  # noqa: F401  (adds its pages to views.bp)
+    views_media,  # noqa: F401  (adds its pages to views.bp)
     views_sends,
     views_subscribers,
 )

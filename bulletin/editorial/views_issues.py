@@ -13,11 +13,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from bulletin.core import issues as ops
 from bulletin.editorial import testsend
 from bulletin.editorial.forms import AddItemForm, FillForm, IssueForm, NewsItemForm, TestSendForm
+from bulletin.editorial.media_forms import ImageChoiceForm
 from bulletin.editorial.views import bp
 from bulletin.extensions import db, limiter
-from bulletin.i18n import LANGUAGES, language_of, london_to_utc_safe, utc_to_london
+from bulletin.i18n import LANGUAGES, current_lang, language_of, london_to_utc_safe, utc_to_london
 from bulletin.mail.rendering import render_issue
-from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
+from bulletin.models import Issue, IssueItem, Media, Opportunity, Workshop, utcnow
 from bulletin.web import ButtonForm
 
 #: Preview documents hold the email's inline styles and nothing that runs.
@@ -193,12 +194,37 @@ def edit_news(issue_id: int, item_id: int | None):
     if item is not None and item.kind != "news":
         abort(404)
     form = NewsItemForm(obj=item if request.method == "GET" else None)
+    form.image.choices = ImageChoiceForm.choices_for(current_lang())
+    if request.method == "GET":
+        form.image.data = str(item.image_id) if item is not None and item.image_id else ""
     if form.validate_on_submit():
-        ops.save_news_item(issue, item, form.data)
+        ops.save_news_item(issue, item, form.data, image=_chosen_image(form.image.data))
         db.session.commit()
         return redirect(url_for("editor.edit_issue", issue_id=issue.id) + "#items", code=303)
     status = 400 if request.method == "POST" else 200
     return render_template("editorial/news_form.html", issue=issue, item=item, form=form), status
+
+
+def _chosen_image(value: str | None) -> Media | None:
+    # The select's choices are the library's images, so a valid choice is a row.
+    return db.session.get(Media, int(value)) if value else None
+
+
+@bp.route("/issues/<int:issue_id>/items/<int:item_id>/image", methods=["GET", "POST"])
+def item_image(issue_id: int, item_id: int):
+    issue = _issue(issue_id)
+    item = _item(issue, item_id)
+    form = ImageChoiceForm()
+    form.image.choices = ImageChoiceForm.choices_for(current_lang())
+    if request.method == "GET":
+        form.image.data = str(item.image_id) if item.image_id else ""
+    if form.validate_on_submit():
+        ops.set_item_image(item, _chosen_image(form.image.data))
+        db.session.commit()
+        flash(_("Image saved."), "success")
+        return redirect(url_for("editor.edit_issue", issue_id=issue.id) + "#items", code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("editorial/item_image.html", issue=issue, item=item, form=form), status
 
 
 @bp.get("/issues/<int:issue_id>/preview")

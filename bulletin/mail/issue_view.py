@@ -8,6 +8,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 from bulletin.i18n import other_language
+from bulletin.mail.branding import ImageView, image_view
 from bulletin.mail.links import external_url
 from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
 
@@ -34,6 +35,8 @@ class ItemView:
     opportunity: Opportunity | None = None
     extra: dict[str, str] = field(default_factory=dict)  #: venue, accessibility, payment
     ics_url: str | None = None
+    #: The item's library image; its alt text is in the reader's language, not `lang`.
+    image: ImageView | None = None
 
 
 @dataclass
@@ -83,6 +86,7 @@ def build_item(item: IssueItem, lang: str) -> ItemView | None:
         fallback=text_lang != lang,
         title=title,
         summary=_pick(source, "body" if item.kind == "news" else "summary", text_lang),
+        image=image_view(item.image, lang) if item.image is not None else None,
     )
     if item.workshop is not None:
         _add_workshop(view, item.workshop, text_lang)

@@ -43,13 +43,21 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "hreflang", "lang"},
-    "img": {"src", "alt", "title"},
+    "img": {"src", "alt", "title", "width"},
     "abbr": {"title"},
     "ol": {"start"},
     "p": {"lang"},
 }
 ALLOWED_SCHEMES = {"http", "https", "mailto", "tel"}
 _IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)")
+_IMG = re.compile(r"<img\b([^>]*?)\s*/?>")
+_IMG_WIDTH = re.compile(r'\swidth="\s*(\d{1,6})[^"]*"')
+_RAW_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_RAW_ALT = re.compile(r"""\balt\s*=\s*(?:"\s*[^"\s][^"]*"|'\s*[^'\s][^']*'|[^\s"'>]+)""", re.I)
+#: The email's content column in CSS px (the widest any image is shown), and the inline style
+#: every image in mail carries: library images (mail/branding.py) and Markdown ones alike.
+IMAGE_MAX_WIDTH = 600
+IMAGE_STYLE = "max-width:100%;height:auto"
 
 #: Longest Markdown field, in characters. Rendering is linear in the length for every
 #: construct we measured (markdown-it-py caps block nesting at 20 levels), at worst about
@@ -85,7 +93,35 @@ def sanitise_html(raw: str) -> str:
         url_schemes=ALLOWED_SCHEMES,
         link_rel="noopener noreferrer",
     )
-    return _IMG_WITHOUT_ALT.sub('<img alt=""', cleaned)
+    return _IMG.sub(_responsive_image, _IMG_WITHOUT_ALT.sub('<img alt=""', cleaned))
+
+
+def _responsive_image(match: re.Match) -> str:
+    # Outside images get the same limits as library ones: at most the email column wide
+    # (a smaller width the editor wrote in HTML is kept), and shrinking with the screen.
+    attributes = match.group(1)
+    given = _IMG_WIDTH.search(attributes)
+    width = min(int(given.group(1)), IMAGE_MAX_WIDTH) if given else IMAGE_MAX_WIDTH
+    attributes = _IMG_WIDTH.sub("", attributes)
+    return f'<img{attributes} width="{max(width, 1)}" style="{IMAGE_STYLE}">'
+
+
+def images_without_alt(text: str) -> int:
+    """How many images in some Markdown (Markdown or raw HTML) have no alt text."""
+    missing = 0
+    for token in _parser().parse(text):
+        for child in token.children or []:
+            if child.type == "image" and not (child.content or "").strip():
+                missing += 1
+            elif child.type == "html_inline":
+                missing += _raw_images_without_alt(child.content)
+        if token.type == "html_block":
+            missing += _raw_images_without_alt(token.content)
+    return missing
+
+
+def _raw_images_without_alt(fragment: str) -> int:
+    return sum(1 for tag in _RAW_IMG.findall(fragment) if not _RAW_ALT.search(tag))
 
 
 def html_nesting(text: str) -> int:

@@ -6,6 +6,7 @@ from bulletin.models.editor import ApiToken, AuditLog, Editor, EditorSession, Ro
 from bulletin.models.importjob import ImportJob, ImportJobStatus
 from bulletin.models.issue import Issue, IssueItem, ItemKind
 from bulletin.models.mail import OutboxMessage, OutboxStatus, Suppression, SuppressionReason
+from bulletin.models.media import Masthead, Media
 from bulletin.models.send import Delivery, DeliveryStatus, Send, SendStatus
 from bulletin.models.subscriber import (
     ConsentEvent,
@@ -34,6 +35,8 @@ __all__ = [
     "InboundMessage",
     "IssueItem",
     "ItemKind",
+    "Masthead",
+    "Media",
     "Opportunity",
     "OpportunityKind",
     "Role",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bulletin.extensions import db
 from bulletin.models.catalogue import Bilingual, Opportunity, Workshop
+from bulletin.models.media import Media
 from bulletin.models.types import UTCDateTime, utcnow
 
 
@@ -71,7 +72,11 @@ class IssueItem(Bilingual, db.Model):
     title_cy: Mapped[str | None] = mapped_column(String(200))
     body_en: Mapped[str | None] = mapped_column(Text)
     body_cy: Mapped[str | None] = mapped_column(Text)
+    #: One image from the media library, shown with the item (a library image in use cannot
+    #: be deleted: core/media.py checks, and the foreign key refuses).
+    image_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"), index=True)
 
     issue: Mapped[Issue] = relationship(back_populates="items")
+    image: Mapped[Media | None] = relationship()
     workshop: Mapped[Workshop | None] = relationship()
     opportunity: Mapped[Opportunity | None] = relationship()

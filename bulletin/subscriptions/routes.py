@@ -1,12 +1,13 @@
-"""The public door's route table: sign-up, confirm, manage and unsubscribe, and the archive."""
+"""The public door's route table: sign-up, confirm, manage and unsubscribe, the archive and
+its images."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from bulletin.subscriptions import archive, catalogue, views
+from bulletin.subscriptions import archive, catalogue, media, views
 
-BLUEPRINTS = (views.bp, archive.bp, catalogue.bp)
+BLUEPRINTS = (views.bp, archive.bp, catalogue.bp, media.bp)
 
 
 def register(app: Flask) -> None:
