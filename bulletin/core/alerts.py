@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from flask import current_app, render_template
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -167,7 +168,7 @@ def render_alert_email(alerts: list[HealthAlert]) -> RenderedEmail:
         "alerts": alerts,
         "limits": LIMITS,
         "recent_days": RECENT_DAYS,
-        "insights_url": external_url("editor.insights"),
+        "insights_url": external_url("editor.insights_page"),
         "alerts_url": external_url("bounce_admin.alerts"),
         "suppressions_url": external_url("bounce_admin.suppressions"),
     }
@@ -179,7 +180,7 @@ def render_alert_email(alerts: list[HealthAlert]) -> RenderedEmail:
                     "lang": lang,
                     "html": Markup(render_template("email/_health-alert-body.html", **context)),
                     "text": render_template("email/_health-alert-body.txt", **context),
-                    "subject": render_template("email/health-alert.subject.txt").strip(),
+                    "subject": _("Delivery health needs attention"),
                 }
             )
     return render_email("health-alert", Language.CY, parts=parts)
