@@ -81,6 +81,7 @@ def _admin_mails(smtp_server) -> list:
     return [m for m in smtp_server.received if "admin@example.org" in m.rcpt_tos]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "figures, metric",
     [
@@ -123,6 +124,7 @@ def test_alert_emails_admins_once_and_shows_a_banner(
     assert "Mae angen sylw ar iechyd y cyflenwi" in welsh
 
 
+@pytest.mark.slow
 def test_no_alert_at_the_limits(mail_app, make_editor, make_issue, smtp_server, run_worker_once):
     make_editor("admin@example.org", role="admin")
     # 0.1 % complaints and 2 % hard bounces are at the limits, not above them.
