@@ -138,7 +138,7 @@ def open_alerts() -> list[HealthAlert]:
         db.session.scalars(
             select(HealthAlert)
             .where(HealthAlert.cleared_at.is_(None))
-            .order_by(HealthAlert.scope, HealthAlert.metric)
+            .order_by(HealthAlert.scope.desc(), HealthAlert.metric)  # the last send first
         )
     )
 
@@ -168,7 +168,7 @@ def render_alert_email(alerts: list[HealthAlert]) -> RenderedEmail:
         "alerts": alerts,
         "limits": LIMITS,
         "recent_days": RECENT_DAYS,
-        "insights_url": external_url("editor.insights_page"),
+        "insights_url": external_url("editor.insights_page") + "#health",
         "alerts_url": external_url("bounce_admin.alerts"),
         "suppressions_url": external_url("bounce_admin.suppressions"),
     }
