@@ -69,7 +69,14 @@ def seed(app) -> None:
                         )
                     )
         issue = Issue(slug="rhifyn", subject_en="December bulletin", subject_cy="Bwletin Rhagfyr")
-        send = Send(issue=issue, status="done", started_at=now, finished_at=now)
+        send = Send(
+            issue=issue,
+            status="done",
+            started_at=now - timedelta(hours=1),
+            finished_at=now,
+            recipient_count=400,
+            sent_count=400,
+        )
         db.session.add(send)
         db.session.flush()
         db.session.execute(

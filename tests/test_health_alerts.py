@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select
 
 from bulletin.core import alerts, health
 from bulletin.core.defaults import ensure_defaults
+from bulletin.delivery.pipeline import finish_sends
 from bulletin.extensions import db
 from bulletin.models import (
     BounceEvent,
@@ -23,11 +24,14 @@ from tests.conftest import _empty_tables
 from tests.factories import sign_in
 
 
-def seed_send(make_issue, *, sent: int, failed: int = 0, hard: int = 0, complaints: int = 0):
-    """A finished send: `sent` + `failed` deliveries, `hard` hard bounces (refusals first,
-    then DSNs about sent ones) and `complaints` about sent ones."""
+def seed_send(
+    make_issue, *, sent: int, failed: int = 0, hard: int = 0, complaints: int = 0, finish=True
+):
+    """A send whose `sent` + `failed` deliveries are all final, with `hard` hard bounces
+    (refusals first, then DSNs about sent ones) and `complaints` about sent ones; closed
+    as the worker closes it (`finish`), or left for the worker's finish-sends job."""
     now = utcnow()
-    send = Send(issue=make_issue(), status=SendStatus.DONE, started_at=now, finished_at=now)
+    send = Send(issue=make_issue(), status=SendStatus.SENDING, started_at=now - timedelta(hours=1))
     db.session.add(send)
     db.session.flush()
     rows = [
@@ -49,6 +53,8 @@ def seed_send(make_issue, *, sent: int, failed: int = 0, hard: int = 0, complain
     events += [_event("complaint", d) for d in sent_ids[-complaints:]] if complaints else []
     db.session.add_all(events)
     db.session.commit()
+    if finish:
+        assert finish_sends() == [send.id]
     return send
 
 
@@ -58,7 +64,7 @@ def _event(kind: str, delivery_id: int) -> BounceEvent:
 
 def test_send_health_counts_rates_and_failure_reasons(app, make_issue):
     send = seed_send(make_issue, sent=990, failed=10, hard=30, complaints=2)
-    h = health.send_health(send.id)
+    h = health.send_health(send)
     assert (h.delivered, h.attempted, h.hard_bounces, h.complaints) == (990, 1000, 30, 2)
     assert h.hard_bounce_rate == pytest.approx(0.03)
     assert h.complaint_rate == pytest.approx(2 / 990)
@@ -94,8 +100,8 @@ def test_alert_emails_admins_once_and_shows_a_banner(
 ):
     admin = make_editor("admin@example.org", role="admin")
     make_editor("plain@example.org")  # not an admin: no mail
-    seed_send(make_issue, **figures)
-    run_worker_once(mail_app)  # the check, then the outbox on the next pass
+    seed_send(make_issue, **figures, finish=False)
+    run_worker_once(mail_app)  # finish-sends closes the send and checks; the outbox next pass
     run_worker_once(mail_app)
     [mail] = _admin_mails(smtp_server)
     assert len(smtp_server.received) == 1
@@ -146,10 +152,25 @@ def test_alert_of_a_send_closes_when_a_healthy_send_follows(app, make_editor, ma
         ("recent", "complaints"),
     }
     db.session.commit()
-    later = seed_send(make_issue, sent=500)  # recent weeks: 1 in 600, still high
-    later.finished_at = utcnow() + timedelta(minutes=1)
-    db.session.commit()
+    seed_send(make_issue, sent=500)  # recent weeks: 1 in 600, still high
     assert alerts.check_health() == []  # no new alert: nothing more is mailed
     db.session.commit()
     assert [(a.scope, a.metric) for a in alerts.open_alerts()] == [("recent", "complaints")]
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_finishing_a_send_checks_its_health_at_once(app, make_editor, make_issue):
+    from bulletin.delivery.jobs import finish_done_sends
+    from bulletin.mail.settings import DeliverySettings
+    from bulletin.worker import Worker
+
+    make_editor("admin@example.org", role="admin")
+    seed_send(make_issue, sent=100, hard=3, finish=False)  # 3 % hard bounces
+    assert alerts.open_alerts() == []
+    finish_done_sends(Worker(app=app, settings=DeliverySettings.from_app(app)))
+    assert [(a.scope, a.metric) for a in alerts.open_alerts()] == [
+        ("send", "hard-bounces"),
+        ("recent", "hard-bounces"),
+    ]
+    [mail] = db.session.scalars(select(OutboxMessage)).all()
+    assert (mail.kind, mail.to_address) == ("health-alert", "admin@example.org")

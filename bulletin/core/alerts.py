@@ -74,7 +74,7 @@ def check_health() -> list[HealthAlert]:
     opened (returned)."""
     send = last_finished_send()
     found = readings(
-        send.id if send else None, send_health(send.id) if send else None, recent_health()
+        send.id if send else None, send_health(send) if send else None, recent_health()
     )
     raised = [alert for reading in found if (alert := _apply(reading)) is not None]
     if raised:

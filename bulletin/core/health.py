@@ -66,15 +66,23 @@ def _events_by_kind(*where) -> dict[str, int]:
     return dict(db.session.execute(query).all())
 
 
-def send_health(send_id: int) -> Health:
-    """A send's delivered and attempted counts, hard bounces and complaints."""
-    sent, failed = db.session.execute(
-        select(
-            func.count(case((Delivery.status == DeliveryStatus.SENT, 1))),
-            func.count(case((Delivery.status == DeliveryStatus.FAILED, 1))),
-        ).where(Delivery.send_id == send_id)
-    ).one()
-    events = _events_by_kind(Delivery.send_id == send_id)
+def send_health(send: Send) -> Health:
+    """A send's delivered and attempted counts, hard bounces and complaints.
+
+    A finished send's counts were stored when it ended; its reports are looked for only
+    from its start on (the bounce_event index on created_at), so this stays cheap at a
+    million deliveries (the dashboard calls it)."""
+    if send.status == SendStatus.DONE:
+        sent, failed = send.sent_count, send.failed_count
+    else:
+        sent, failed = db.session.execute(
+            select(
+                func.count(case((Delivery.status == DeliveryStatus.SENT, 1))),
+                func.count(case((Delivery.status == DeliveryStatus.FAILED, 1))),
+            ).where(Delivery.send_id == send.id)
+        ).one()
+    since = send.started_at or send.created_at
+    events = _events_by_kind(Delivery.send_id == send.id, BounceEvent.created_at >= since)
     return Health(sent, sent + failed, events.get("hard", 0), events.get("complaint", 0))
 
 

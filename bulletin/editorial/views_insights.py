@@ -56,7 +56,7 @@ def audience_pairs() -> dict[str, list[tuple[str, int]]]:
 def last_send_health():
     """(the last finished send, its health), or (None, None)."""
     send = health.last_finished_send()
-    return (send, health.send_health(send.id)) if send else (None, None)
+    return (send, health.send_health(send)) if send else (None, None)
 
 
 @bp.get("/insights")
