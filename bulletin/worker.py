@@ -90,10 +90,8 @@ HEALTH_CHECK_SECONDS = 24 * 3600
 
 def check_health(worker: Worker) -> None:
     """Open, update or close the delivery-health alerts; email admins about new ones."""
-    raised = alerts.check_health()
+    alerts.check_health()
     db.session.commit()
-    if raised:
-        log.warning("delivery health: %d alert(s) raised", len(raised))
 
 
 #: The worker's periodic jobs. Later parts append theirs (sends, purges, bounce polling).

@@ -9,6 +9,7 @@ open alert per metric at a time). The caller commits.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from flask import current_app, render_template
@@ -33,6 +34,8 @@ from bulletin.mail.messages import MailSettings, build_transactional
 from bulletin.mail.outbox import enqueue_raw
 from bulletin.mail.rendering import RenderedEmail, render_email
 from bulletin.models import AlertMetric, AlertScope, Editor, HealthAlert, Role, utcnow
+
+log = logging.getLogger(__name__)
 
 LIMITS = {AlertMetric.COMPLAINTS: COMPLAINT_LIMIT, AlertMetric.HARD_BOUNCES: HARD_BOUNCE_LIMIT}
 
@@ -78,6 +81,7 @@ def check_health() -> list[HealthAlert]:
     )
     raised = [alert for reading in found if (alert := _apply(reading)) is not None]
     if raised:
+        log.warning("delivery health: %d alert(s) raised", len(raised))
         email_admins(raised)
     db.session.flush()
     return raised

@@ -45,7 +45,5 @@ def finish_done_sends(worker: Worker) -> None:
     for send_id in finished:
         log.info("send %s finished", send_id)
     if finished:
-        raised = check_health()
+        check_health()
         db.session.commit()
-        if raised:
-            log.warning("delivery health: %d alert(s) raised", len(raised))
