@@ -13,7 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from bulletin.bounces.mailboxes import POLL_SECONDS, poll_bounce_mailbox
-from bulletin.core import heartbeats
+from bulletin.core import alerts, heartbeats
 from bulletin.delivery.backends import MailBackend, make_backend
 from bulletin.delivery.jobs import finish_done_sends, run_senders, start_sends
 from bulletin.extensions import db
@@ -84,6 +84,16 @@ def deliver_transactional(worker: Worker) -> None:
         log.info("sent %d transactional message(s)", sent)
 
 
+#: The daily delivery-health check (a finished send is checked at once: finish_done_sends).
+HEALTH_CHECK_SECONDS = 24 * 3600
+
+
+def check_health(worker: Worker) -> None:
+    """Open, update or close the delivery-health alerts; email admins about new ones."""
+    alerts.check_health()
+    db.session.commit()
+
+
 #: The worker's periodic jobs. Later parts append theirs (sends, purges, bounce polling).
 JOBS: list[Job] = [
     Job("deliver-transactional", deliver_transactional),
@@ -94,6 +104,7 @@ JOBS: list[Job] = [
     Job("poll-bounce-mailbox", poll_bounce_mailbox, seconds=POLL_SECONDS),
     Job("run-imports", run_import_jobs),
     Job("expire-imports", expire_imports, seconds=EXPIRE_IMPORTS_SECONDS),
+    Job("check-health", check_health, seconds=HEALTH_CHECK_SECONDS),
 ]
 
 

@@ -6,8 +6,10 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
+from bulletin.core.alerts import check_health
 from bulletin.delivery.engine import SendEngine
 from bulletin.delivery.pipeline import finish_sends, start_due_sends
+from bulletin.extensions import db
 
 if TYPE_CHECKING:
     from bulletin.worker import Worker
@@ -37,6 +39,11 @@ def run_senders(worker: Worker) -> None:
 
 
 def finish_done_sends(worker: Worker) -> None:
-    """Close sends whose deliveries are all final; their issues appear in the archive."""
-    for send_id in finish_sends():
+    """Close sends whose deliveries are all final; their issues appear in the archive. The
+    delivery-health alerts are checked at once (refusals while sending count already)."""
+    finished = finish_sends()
+    for send_id in finished:
         log.info("send %s finished", send_id)
+    if finished:
+        check_health()
+        db.session.commit()

@@ -75,6 +75,19 @@ AUDIT_ACTIONS = {
     "suppression.export": _l("Suppression list exported"),
     "retention.purge": _l("Old data deleted (retention)"),
 }
+#: Why a send's messages failed or came back (core/health.py failure_reasons).
+FAILURE_REASONS = {
+    "hard": _l("Address does not exist (hard bounce)"),
+    "soft": _l("Temporary problem (soft bounce)"),
+    "complaint": _l("Marked as spam (complaint)"),
+    "sender-fault": _l("Refused because of us (policy, reputation, authentication)"),
+    "refused": _l("Refused for another reason"),
+}
+
+
+def failure_reason_label(code: str) -> str:
+    """A failure reason in the page's language."""
+    return _words(FAILURE_REASONS)(code)
 
 
 def _words(table: dict):
@@ -92,4 +105,5 @@ def register(app: Flask) -> None:
         role_label=_words(ROLES),
         mail_kind_label=_words(MAIL_KINDS),
         audit_action_label=_words(AUDIT_ACTIONS),
+        failure_reason_label=failure_reason_label,
     )

@@ -5,13 +5,17 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from bulletin.core.alerts import LIMITS
+from bulletin.core.health import RECENT_DAYS
 from bulletin.editorial import (
+    charts,
     labels,
     views,
     views_admin,  # noqa: F401  (adds its pages to views.bp)
     views_api_tokens,
     views_bounces,
     views_catalogue,  # noqa: F401  (adds its pages to views.bp)
+    views_insights,
     views_issues,  # noqa: F401  (adds its pages to views.bp)
     views_media,  # noqa: F401  (adds its pages to views.bp)
     views_sends,
@@ -27,6 +31,12 @@ def register(app: Flask) -> None:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     labels.register(app)
+    charts.register(app)
+    app.jinja_env.globals.update(
+        health_alerts=views_insights.health_alerts,
+        health_limits=LIMITS,
+        health_recent_days=RECENT_DAYS,
+    )
     app.before_request(views.require_editor)
     app.teardown_request(views.forget_request_state)
     login_manager.login_message = _l("Sign in to use the editor pages.")

@@ -141,8 +141,16 @@ def dashboard():
     if shown is not None:
         recent_changes = recent_changes.where(shown)
     recent = db.session.scalars(recent_changes).all()
+    # Imported here: views_insights adds its pages to this module's blueprint.
+    from bulletin.editorial.views_insights import dashboard_figures
+
     return render_template(
-        "editorial/dashboard.html", upcoming=upcoming, closing=closing, drafts=drafts, recent=recent
+        "editorial/dashboard.html",
+        upcoming=upcoming,
+        closing=closing,
+        drafts=drafts,
+        recent=recent,
+        glance=dashboard_figures(),
     )
 
 

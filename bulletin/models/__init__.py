@@ -3,6 +3,7 @@
 from bulletin.models.bounce import BounceAction, BounceEvent, InboundMessage
 from bulletin.models.catalogue import Bilingual, Opportunity, OpportunityKind, Workshop
 from bulletin.models.editor import ApiToken, AuditLog, Editor, EditorSession, Role
+from bulletin.models.health import AlertMetric, AlertScope, HealthAlert
 from bulletin.models.importjob import ImportJob, ImportJobStatus
 from bulletin.models.issue import Issue, IssueItem, ItemKind
 from bulletin.models.mail import OutboxMessage, OutboxStatus, Suppression, SuppressionReason
@@ -20,6 +21,9 @@ from bulletin.models.types import REGIONS, Language, UTCDateTime, region_name, u
 from bulletin.models.worker import WorkerHeartbeat
 
 __all__ = [
+    "AlertMetric",
+    "AlertScope",
+    "HealthAlert",
     "ApiToken",
     "AuditLog",
     "Bilingual",

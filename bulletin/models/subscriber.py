@@ -118,3 +118,6 @@ class ConsentEvent(db.Model):
     #: JSON of what was submitted, never the address itself.
     details: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    #: The insights page counts events of a kind by week (core/insights.py).
+    __table_args__ = (Index("ix_consent_event_kind_created_at", "kind", "created_at"),)
