@@ -29,7 +29,13 @@ from bulletin.i18n import (
     org_name,
     switch_language_url,
 )
-from bulletin.mail.issue_view import OPPORTUNITY_KINDS, access_features, partner_names
+from bulletin.mail import merge
+from bulletin.mail.issue_view import (
+    OPPORTUNITY_KINDS,
+    access_features,
+    partner_names,
+    public_text,
+)
 from bulletin.mail.markup import MAX_HTML_NESTING, html_nesting, render_markdown, render_plain
 from bulletin.mail.tokens import make_unsubscribe_token
 from bulletin.models import REGIONS, Topic, region_name
@@ -136,6 +142,16 @@ class ShallowHtml:
             )
 
 
+class MergeFields:
+    """Refuses a `{{ ... }}` that is not a known merge field in the allowed syntax, naming
+    the field and the allowed ones (mail/merge.py): it would otherwise reach readers as is."""
+
+    def __call__(self, form, field) -> None:
+        problem = merge.find_problem(field.data) if isinstance(field.data, str) else None
+        if problem is not None:
+            raise ValidationError(merge.describe(problem))
+
+
 def rules(field: Field, *, required=None, length_message=None) -> list:
     """The WTForms validators of a text field of the table (required-ness, length, characters).
 
@@ -153,6 +169,8 @@ def rules(field: Field, *, required=None, length_message=None) -> list:
         checks.append(WebLink())
     if field.kind is Kind.MARKDOWN:
         checks.append(ShallowHtml())
+    if field.has_merge_fields:
+        checks.append(MergeFields())
     return checks
 
 
@@ -217,6 +235,9 @@ def register_template_helpers(app: Flask) -> None:
         make_unsubscribe_token=make_unsubscribe_token,
         access_features=access_features,
         partner_names=partner_names,
+        public_text=public_text,
+        merge_fields=merge.FIELDS,
+        merge_example=merge.EXAMPLE_WITH_DEFAULT,
         opportunity_kinds=OPPORTUNITY_KINDS,
         org_name=org_name,
         org_address=org_address,

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlparse
 
+from flask_babel import force_locale
 from wtforms.validators import HostnameValidation
 
 from bulletin.core.addresses import MAX_LENGTH, InvalidAddress, parse
 from bulletin.i18n import CODES as LANGUAGE_CODES
+from bulletin.mail import merge
 from bulletin.mail.markup import MAX_HTML_NESTING, MAX_MARKDOWN_LENGTH, html_nesting
 from bulletin.models import REGIONS, OpportunityKind
 
@@ -62,6 +64,7 @@ class Problem(StrEnum):
     DEEP_HTML = "deep-html"
     OUT_OF_RANGE = "out-of-range"
     UNKNOWN_CHOICE = "unknown-choice"
+    MERGE_FIELD = "merge-field"  #: an unknown merge field, or a "{{" not in their syntax
 
 
 #: The API's (and the CLI's) English wording of each problem.
@@ -75,6 +78,7 @@ PROBLEM_TEXT = {
     "deep. Use Markdown or simpler HTML.",
     Problem.OUT_OF_RANGE: "Must be from {minimum} to {maximum}.",
     Problem.UNKNOWN_CHOICE: "Not one of the choices.",
+    Problem.MERGE_FIELD: "",  # Field.describe words it from the value (mail/merge.py)
 }
 
 
@@ -89,14 +93,21 @@ class Field:
     choices: tuple[str, ...] | None = None  #: None: the door loads them (topics)
     minimum: int | None = None
     maximum: int | None = None
+    #: Whether it may hold merge fields ({{ name }}, mail/merge.py): an issue's own text.
+    has_merge_fields: bool = False
 
     @property
     def is_single_line(self) -> bool:
         """Whether line breaks and other control characters are refused."""
         return self.kind in SINGLE_LINE_KINDS
 
-    def describe(self, problem: Problem) -> str:
-        """The English sentence for a problem with this field."""
+    def describe(self, problem: Problem, value: str = "") -> str:
+        """The English sentence for a problem with this field (`value`: what was refused)."""
+        if problem is Problem.MERGE_FIELD:
+            found = merge.find_problem(value)
+            if found is not None:
+                with force_locale("en"):
+                    return merge.describe(found)
         return PROBLEM_TEXT[problem].format(
             max_length=self.max_length, minimum=self.minimum, maximum=self.maximum
         )
@@ -137,6 +148,8 @@ def _text_problem(field: Field, text: str) -> Problem | None:
         return Problem.DEEP_HTML
     if field.choices is not None and text not in field.choices:
         return Problem.UNKNOWN_CHOICE
+    if field.has_merge_fields and merge.find_problem(text) is not None:
+        return Problem.MERGE_FIELD
     return None
 
 
@@ -179,11 +192,11 @@ def _table(*fields: Field) -> dict[str, Field]:
 
 
 def _bilingual(
-    name: str, kind: Kind, max_length: int | None, *, required: bool = False
+    name: str, kind: Kind, max_length: int | None, *, required: bool = False, merge: bool = False
 ) -> tuple[Field, Field]:
     return (
-        Field(f"{name}_cy", kind, max_length, required=required),
-        Field(f"{name}_en", kind, max_length, required=required),
+        Field(f"{name}_cy", kind, max_length, required=required, has_merge_fields=merge),
+        Field(f"{name}_en", kind, max_length, required=required, has_merge_fields=merge),
     )
 
 
@@ -235,12 +248,16 @@ OPPORTUNITY = _table(
     _REGION,
     Field("closes_at", Kind.WHEN),
 )
+#: An issue's own text, and its news items', may hold merge fields (mail/merge.py).
 ISSUE = _table(
-    *_bilingual("subject", Kind.LINE, 200),
-    *_bilingual("preheader", Kind.LINE, 250),
-    *_bilingual("intro", Kind.MARKDOWN, MAX_MARKDOWN_LENGTH),
+    *_bilingual("subject", Kind.LINE, 200, merge=True),
+    *_bilingual("preheader", Kind.LINE, 250, merge=True),
+    *_bilingual("intro", Kind.MARKDOWN, MAX_MARKDOWN_LENGTH, merge=True),
 )
-NEWS = _table(*_TITLE, *_bilingual("body", Kind.MARKDOWN, MAX_MARKDOWN_LENGTH))
+NEWS = _table(
+    *_bilingual("title", Kind.LINE, 200, merge=True),
+    *_bilingual("body", Kind.MARKDOWN, MAX_MARKDOWN_LENGTH, merge=True),
+)
 TOPIC = _table(*_bilingual("name", Kind.LINE, 120, required=True))
 #: An editor's account, and an API token's description.
 EDITOR = _table(Field("email", Kind.EMAIL, EMAIL_MAX, required=True), Field("name", Kind.LINE, 200))
