@@ -2,13 +2,16 @@
 
     python bench/send_throughput.py [--n 100000] [--database-url URL] [--connections 4]
                                     [--sinks minimal,aiosmtpd] [--dkim] [--materialise-only]
+                                    [--merge-fields]
     python bench/send_throughput.py --workers 2 --database-url postgresql://... --n 1000000
 
 Seeds N confirmed subscribers with one set-based INSERT, then for each sink: runs one real
 send (materialise, render, send, record) in a worker subprocess and reports its rate, peak
 RSS and materialise time; then blasts N pre-rendered messages with bare smtplib over the
 same number of connections to the same sink. The database is emptied first: use a scratch
-database for --database-url.
+database for --database-url. With --merge-fields, every reader has a name and two topics and
+the issue's subject, introduction and news titles use {{ first_name }}, {{ name }}, {{ region }}
+and {{ topics }} (mail/merge.py), so each message joins a reader's own values in.
 
 With --workers N (PostgreSQL): N real `bulletin worker` processes run; the send is scheduled
 through the core verb and timed to the last message the sink received, against bare
@@ -78,6 +81,10 @@ def make_app(database_url: str):
     return create_app(config)
 
 
+#: --merge-fields: readers with names and topics, an issue that uses them.
+MERGE = {"on": False}
+
+
 def seed(n: int) -> float:
     """N confirmed subscribers in one INSERT ... SELECT; returns seconds taken."""
     from bulletin.models import utcnow
@@ -107,6 +114,14 @@ def seed(n: int) -> float:
         )
         params = {"n": n, "now": now.strftime("%Y-%m-%d %H:%M:%S.%f")}
     db.session.execute(text(sql), params)
+    if MERGE["on"]:
+        db.session.execute(text("UPDATE subscriber SET name = 'Reader Number ' || id"))
+        db.session.execute(
+            text(
+                "INSERT INTO subscriber_topic (subscriber_id, topic_id) SELECT s.id, t.id "
+                "FROM subscriber s JOIN topic t ON t.position IN (0, 3)"
+            )
+        )
     db.session.commit()
     return time.perf_counter() - started
 
@@ -126,12 +141,14 @@ def new_send(status: str = "scheduled") -> int:
 
     db.session.execute(text("DELETE FROM delivery"))
     stamp = time.time_ns()
+    hello = "{{ first_name | default('there') }}, " if MERGE["on"] else ""
+    fields = "Dear {{ name }} in {{ region }}: {{ topics }}. " if MERGE["on"] else ""
     issue = Issue(
         slug=f"bench-{stamp}",
-        subject_en="Research bulletin: new workshops",
-        subject_cy="Bwletin ymchwil: gweithdai newydd ŵ",
-        intro_en=LOREM,
-        intro_cy=LOREM,
+        subject_en=f"{hello}Research bulletin: new workshops",
+        subject_cy=f"{hello}Bwletin ymchwil: gweithdai newydd ŵ",
+        intro_en=fields + LOREM,
+        intro_cy=fields + LOREM,
     )
     for position in range(12):
         issue.items.append(
@@ -139,8 +156,8 @@ def new_send(status: str = "scheduled") -> int:
                 section="news",
                 kind="news",
                 position=position,
-                title_en=f"News item {position}",
-                title_cy=f"Eitem newyddion {position}",
+                title_en=f"{hello}News item {position}",
+                title_cy=f"{hello}Eitem newyddion {position}",
                 body_en=LOREM * 4,
                 body_cy=LOREM * 4,
             )
@@ -294,8 +311,12 @@ def main() -> None:
     parser.add_argument(
         "--sample", type=float, default=2.0, help="with --workers: seconds between page samples"
     )
+    parser.add_argument(
+        "--merge-fields", action="store_true", help="readers' names, regions, topics in the text"
+    )
     parser.add_argument("--worker-part", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    MERGE["on"] = args.merge_fields
     if args.worker_part:
         return worker_part()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"

@@ -6,6 +6,7 @@ so its members compare equal to those strings and can be written to the columns 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import urlencode
@@ -60,6 +61,22 @@ def language_tag(lang: str | None) -> str:
 def other_language(lang: str | None) -> Language:
     """'cy' for 'en' and the other way round."""
     return language_of(lang).other
+
+
+#: Welsh writes "ac" for "and" before a vowel ("Iechyd ac Addysg"), "a" before a consonant.
+_WELSH_VOWELS = frozenset("aeiouwyâêîôûŵŷáéíóúẃýàèìòùẁỳäëïöüẅÿ")
+
+
+def join_words(words: Sequence[str], lang: str | None) -> str:
+    """A list in running text: "A, B and C" in English, "A, B ac C" / "A, B a C" in Welsh."""
+    if len(words) < 2:
+        return "".join(words)
+    *first, last = words
+    if language_of(lang) is Language.CY:
+        conjunction = "ac" if last[:1].lower() in _WELSH_VOWELS else "a"
+    else:
+        conjunction = "and"
+    return f"{', '.join(first)} {conjunction} {last}"
 
 
 # ----- locale selection (Flask-Babel) and the Jinja helpers -----

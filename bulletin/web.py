@@ -29,8 +29,14 @@ from bulletin.i18n import (
     org_name,
     switch_language_url,
 )
+from bulletin.mail import merge
 from bulletin.mail.branding import masthead_view
-from bulletin.mail.issue_view import OPPORTUNITY_KINDS, access_features, partner_names
+from bulletin.mail.issue_view import (
+    OPPORTUNITY_KINDS,
+    access_features,
+    partner_names,
+    public_text,
+)
 from bulletin.mail.markup import (
     MAX_HTML_NESTING,
     html_nesting,
@@ -156,6 +162,16 @@ class ImagesHaveAlt:
             )
 
 
+class MergeFields:
+    """Refuses a `{{ ... }}` that is not a known merge field in the allowed syntax, naming
+    the field and the allowed ones (mail/merge.py): it would otherwise reach readers as is."""
+
+    def __call__(self, form, field) -> None:
+        problem = merge.find_problem(field.data) if isinstance(field.data, str) else None
+        if problem is not None:
+            raise ValidationError(merge.describe(problem))
+
+
 def rules(field: Field, *, required=None, length_message=None) -> list:
     """The WTForms validators of a text field of the table (required-ness, length, characters).
 
@@ -173,6 +189,8 @@ def rules(field: Field, *, required=None, length_message=None) -> list:
         checks.append(WebLink())
     if field.kind is Kind.MARKDOWN:
         checks += [ShallowHtml(), ImagesHaveAlt()]
+    if field.has_merge_fields:
+        checks.append(MergeFields())
     return checks
 
 
@@ -237,6 +255,9 @@ def register_template_helpers(app: Flask) -> None:
         make_unsubscribe_token=make_unsubscribe_token,
         access_features=access_features,
         partner_names=partner_names,
+        public_text=public_text,
+        merge_fields=merge.FIELDS,
+        merge_example=merge.EXAMPLE_WITH_DEFAULT,
         opportunity_kinds=OPPORTUNITY_KINDS,
         org_name=org_name,
         org_address=org_address,

@@ -97,7 +97,12 @@ def compose(page, base: str, audit) -> str:
     audit.check(page, "cy new issue with errors")
     page.fill("#subject_cy", "Bwletin mis Mawrth")
     page.fill("#subject_en", "March bulletin")
-    page.fill("#intro_cy", "Croeso i rifyn mis Mawrth.")
+    page.fill("#intro_cy", "Croeso {{ enw }} i rifyn mis Mawrth.")  # not a merge field
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert "first_name" in page.inner_text(".error-summary")
+    audit.check(page, "cy new issue with a merge field error")
+    page.fill("#intro_cy", "Croeso {{ first_name | default('gyfaill') }} i rifyn mis Mawrth.")
     with page.expect_navigation():
         page.click("main form button[type=submit]")
     edit_url = page.url
@@ -153,6 +158,7 @@ def test_editor_signs_in_composes_previews_and_schedules_in_welsh(
     assert page.get_attribute("html", "lang") == "cy"
     warning = page.locator("#missing-languages").inner_text()
     assert "Nid oes fersiwn Gymraeg o Join the dementia research panel" in warning
+    assert "Gogledd Cymru" in page.locator("#sample-reader").inner_text()
     audit.check(page, "cy preview (with missing-language warning)")
     save_screenshots(page, screenshots, "preview-cy")
     page.goto(f"{edit_url}/preview?in=en&lang=en")

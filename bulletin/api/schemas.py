@@ -23,6 +23,7 @@ from bulletin.core.fields import (
     Kind,
 )
 from bulletin.i18n import CODES as LANGUAGE_CODES
+from bulletin.mail.merge import ALLOWED
 from bulletin.models import SendStatus
 
 #: Largest id a path or body may name (PostgreSQL's integer).
@@ -72,7 +73,16 @@ def field_schema(field: Field) -> dict:
         schema["maxLength"] = field.max_length
     if field.kind is Kind.LINK:
         schema["pattern"] = WEB_LINK
+    if field.has_merge_fields:
+        schema["description"] = MERGE_FIELDS
     return schema
+
+
+#: How a text that may hold merge fields says so (mail/merge.py is the set).
+MERGE_FIELDS = (
+    f"May hold merge fields, filled for each reader: {ALLOWED}, written {{{{ name }}}} or "
+    "{{ name | default('word') }}. Anything else in {{ }} is refused (422)."
+)
 
 
 def _properties(table: dict[str, Field], names) -> dict:

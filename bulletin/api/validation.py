@@ -194,6 +194,6 @@ def check_rules(table: dict[str, Field], body: dict) -> None:
             continue  # times, flags and topics are checked by the schema and the view
         problem = problem_with(field, value)
         if problem is not None:
-            problems.append({"field": name, "message": field.describe(problem)})
+            problems.append({"field": name, "message": field.describe(problem, value)})
     if problems:
         raise ApiError(422, "The request has invalid values.", problems)

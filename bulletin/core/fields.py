@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlparse
 
+from flask_babel import force_locale
 from wtforms.validators import HostnameValidation
 
 from bulletin.core.addresses import MAX_LENGTH, InvalidAddress, parse
 from bulletin.i18n import CODES as LANGUAGE_CODES
+from bulletin.mail import merge
 from bulletin.mail.markup import (
     MAX_HTML_NESTING,
     MAX_MARKDOWN_LENGTH,
@@ -68,6 +70,7 @@ class Problem(StrEnum):
     IMAGE_WITHOUT_ALT = "image-without-alt"
     OUT_OF_RANGE = "out-of-range"
     UNKNOWN_CHOICE = "unknown-choice"
+    MERGE_FIELD = "merge-field"  #: an unknown merge field, or a "{{" not in their syntax
 
 
 #: The API's (and the CLI's) English wording of each problem.
@@ -82,6 +85,7 @@ PROBLEM_TEXT = {
     Problem.IMAGE_WITHOUT_ALT: "Give every image alt text: ![what the image shows](address).",
     Problem.OUT_OF_RANGE: "Must be from {minimum} to {maximum}.",
     Problem.UNKNOWN_CHOICE: "Not one of the choices.",
+    Problem.MERGE_FIELD: "",  # Field.describe words it from the value (mail/merge.py)
 }
 
 
@@ -96,14 +100,21 @@ class Field:
     choices: tuple[str, ...] | None = None  #: None: the door loads them (topics)
     minimum: int | None = None
     maximum: int | None = None
+    #: Whether it may hold merge fields ({{ name }}, mail/merge.py): an issue's own text.
+    has_merge_fields: bool = False
 
     @property
     def is_single_line(self) -> bool:
         """Whether line breaks and other control characters are refused."""
         return self.kind in SINGLE_LINE_KINDS
 
-    def describe(self, problem: Problem) -> str:
-        """The English sentence for a problem with this field."""
+    def describe(self, problem: Problem, value: str = "") -> str:
+        """The English sentence for a problem with this field (`value`: what was refused)."""
+        if problem is Problem.MERGE_FIELD:
+            found = merge.find_problem(value)
+            if found is not None:
+                with force_locale("en"):
+                    return merge.describe(found)
         return PROBLEM_TEXT[problem].format(
             max_length=self.max_length, minimum=self.minimum, maximum=self.maximum
         )
@@ -146,6 +157,8 @@ def _text_problem(field: Field, text: str) -> Problem | None:
         return Problem.IMAGE_WITHOUT_ALT
     if field.choices is not None and text not in field.choices:
         return Problem.UNKNOWN_CHOICE
+    if field.has_merge_fields and merge.find_problem(text) is not None:
+        return Problem.MERGE_FIELD
     return None
 
 
@@ -188,11 +201,11 @@ def _table(*fields: Field) -> dict[str, Field]:
 
 
 def _bilingual(
-    name: str, kind: Kind, max_length: int | None, *, required: bool = False
+    name: str, kind: Kind, max_length: int | None, *, required: bool = False, merge: bool = False
 ) -> tuple[Field, Field]:
     return (
-        Field(f"{name}_cy", kind, max_length, required=required),
-        Field(f"{name}_en", kind, max_length, required=required),
+        Field(f"{name}_cy", kind, max_length, required=required, has_merge_fields=merge),
+        Field(f"{name}_en", kind, max_length, required=required, has_merge_fields=merge),
     )
 
 
@@ -244,12 +257,16 @@ OPPORTUNITY = _table(
     _REGION,
     Field("closes_at", Kind.WHEN),
 )
+#: An issue's own text, and its news items', may hold merge fields (mail/merge.py).
 ISSUE = _table(
-    *_bilingual("subject", Kind.LINE, 200),
-    *_bilingual("preheader", Kind.LINE, 250),
-    *_bilingual("intro", Kind.MARKDOWN, MAX_MARKDOWN_LENGTH),
+    *_bilingual("subject", Kind.LINE, 200, merge=True),
+    *_bilingual("preheader", Kind.LINE, 250, merge=True),
+    *_bilingual("intro", Kind.MARKDOWN, MAX_MARKDOWN_LENGTH, merge=True),
 )
-NEWS = _table(*_TITLE, *_bilingual("body", Kind.MARKDOWN, MAX_MARKDOWN_LENGTH))
+NEWS = _table(
+    *_bilingual("title", Kind.LINE, 200, merge=True),
+    *_bilingual("body", Kind.MARKDOWN, MAX_MARKDOWN_LENGTH, merge=True),
+)
 TOPIC = _table(*_bilingual("name", Kind.LINE, 120, required=True))
 #: A library image's alt text: required in both languages (core/media.py checks it too).
 MEDIA = _table(*_bilingual("alt", Kind.LINE, 300, required=True))

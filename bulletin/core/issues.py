@@ -11,10 +11,15 @@ from wtforms import SelectChoice
 from bulletin.core.audit import record_audit
 from bulletin.core.catalogue import unique_slug
 from bulletin.core.fields import ISSUE_FIELDS, NEWS_FIELDS
+from bulletin.core.topics import active_topics
 from bulletin.extensions import db
 from bulletin.i18n import LANGUAGES
-from bulletin.mail.issue_view import SECTION_OF_KIND
-from bulletin.models import Issue, IssueItem, Media, Opportunity, Workshop, utcnow
+from bulletin.mail.issue_view import SECTION_OF_KIND, public_text
+from bulletin.mail.merge import Reader
+from bulletin.models import REGIONS, Issue, IssueItem, Media, Opportunity, Workshop, utcnow
+
+#: The preview's reader when the editor has no name: clearly a sample.
+SAMPLE_NAME = "Alex Sample"
 
 
 class StaleIssue(Exception):
@@ -32,11 +37,19 @@ def create_issue(data: dict) -> Issue:
     for name in ISSUE_FIELDS:
         setattr(issue, name, _clean(data.get(name)))
     stamp = utcnow().strftime("%Y-%m")
-    issue.slug = unique_slug(Issue, f"{stamp} {issue.subject_en or issue.subject_cy}", "issue")
+    subject = public_text(issue, "subject", "en")[0]  # merge fields as the archive words them
+    issue.slug = unique_slug(Issue, f"{stamp} {subject}", "issue")
     db.session.add(issue)
     db.session.flush()
     record_audit("issue.create", issue, detail={"subject": issue.subject_en or issue.subject_cy})
     return issue
+
+
+def sample_reader(editor_name: str | None, lang: str) -> Reader:
+    """Who the preview and test sends fill the merge fields for: the editor's own name (else
+    a sample name), the first region and the first two active topics."""
+    topics = tuple(topic.name(lang) for topic in active_topics()[:2])
+    return Reader(name=editor_name or SAMPLE_NAME, region=next(iter(REGIONS)), topics=topics)
 
 
 def update_issue(issue: Issue, data: dict, *, version: int) -> None:

@@ -28,11 +28,14 @@ from bulletin.models import (
     Delivery,
     DeliveryStatus,
     Issue,
+    Language,
     Send,
     SendStatus,
     Subscriber,
     SubscriberStatus,
     Suppression,
+    Topic,
+    subscriber_topic,
     utcnow,
 )
 
@@ -122,6 +125,8 @@ class Recipient:
     email: str
     name: str | None
     claimed_until: datetime  #: the lease this claim got: the token its writes are fenced on
+    region: str | None = None  #: for the merge fields, as are the topics
+    topics: tuple[str, ...] = ()  #: the subscriber's active topics' names, in `language`
 
 
 @dataclass
@@ -262,6 +267,8 @@ def _load(ids: list[int]) -> list[tuple]:
             Subscriber.name,
             Subscriber.status,
             Subscriber.email_key,
+            Subscriber.region,
+            Delivery.subscriber_id,
         )
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .where(Delivery.id.in_(ids))
@@ -300,16 +307,27 @@ def _mailable(ids: list[int], rows: list[tuple], lease: Lease) -> list[Recipient
             )
         )
     )
-    keep, skip = [], []
-    for row in rows:
-        if row.status != SubscriberStatus.CONFIRMED or hashes[row.id] in suppressed:
-            skip.append(row.id)
-        else:
-            keep.append(
-                Recipient(
-                    row.id, row.send_id, row.language, row.uid, row.email, row.name, lease.until
-                )
-            )
+    mailable = [
+        row
+        for row in rows
+        if row.status == SubscriberStatus.CONFIRMED and hashes[row.id] not in suppressed
+    ]
+    skip = sorted({row.id for row in rows}.difference(row.id for row in mailable))
+    topics = _topic_names([row.subscriber_id for row in mailable])
+    keep = [
+        Recipient(
+            row.id,
+            row.send_id,
+            row.language,
+            row.uid,
+            row.email,
+            row.name,
+            lease.until,
+            row.region,
+            tuple(pair[row.language == Language.CY] for pair in topics.get(row.subscriber_id, ())),
+        )
+        for row in mailable
+    ]
     gone = set(ids).difference(row.id for row in rows)
     if gone:
         _finish(sorted(gone), lease, DeliveryStatus.SKIPPED, "subscriber erased before sending")
@@ -318,6 +336,23 @@ def _mailable(ids: list[int], rows: list[tuple], lease: Lease) -> list[Recipient
     if gone or skip:
         db.session.commit()
     return keep
+
+
+def _topic_names(subscriber_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    # The merge field "topics": one query per batch, each subscriber's (English, Welsh)
+    # names in topic order.
+    if not subscriber_ids:
+        return {}
+    query = (
+        select(subscriber_topic.c.subscriber_id, Topic.name_en, Topic.name_cy)
+        .join(Topic, Topic.id == subscriber_topic.c.topic_id)
+        .where(subscriber_topic.c.subscriber_id.in_(subscriber_ids), Topic.is_active)
+        .order_by(subscriber_topic.c.subscriber_id, Topic.position, Topic.id)
+    )
+    names: dict[int, list[tuple[str, str]]] = {}
+    for subscriber_id, english, welsh in db.session.execute(query):
+        names.setdefault(subscriber_id, []).append((english, welsh))
+    return names
 
 
 def _finish(

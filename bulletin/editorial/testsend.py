@@ -7,6 +7,7 @@ from flask import current_app
 from bulletin.core.addresses import InvalidAddress, parse
 from bulletin.core.audit import record_audit
 from bulletin.core.fields import MAX_TEST_ADDRESSES
+from bulletin.core.issues import sample_reader
 from bulletin.extensions import db
 from bulletin.mail.links import external_url
 from bulletin.mail.messages import MailSettings, build_test
@@ -40,9 +41,12 @@ def parse_addresses(text: str, default: str) -> list[str]:
     return list(addresses.values())
 
 
-def queue_test_send(issue: Issue, addresses: list[str], languages: list[str]) -> int:
+def queue_test_send(
+    issue: Issue, addresses: list[str], languages: list[str], *, editor_name: str | None = None
+) -> int:
     """Queue one message per address and language, each the issue exactly as a reader gets it
-    (headers, VERP, signature) but for a test token; returns how many were queued."""
+    (headers, VERP, signature) but for a test token and the preview's sample reader; returns
+    how many were queued."""
     settings = MailSettings.from_config(current_app.config)
     archive_url = external_url("archive.issue", slug=issue.slug)
     queued = 0
@@ -52,7 +56,12 @@ def queue_test_send(issue: Issue, addresses: list[str], languages: list[str]) ->
             row = enqueue_raw(address, b"", kind="test")
             db.session.flush()  # the row's id goes into the VERP sender
             row.message = build_test(
-                rendered, settings, outbox_id=row.id, to=address, archive_url=archive_url
+                rendered,
+                settings,
+                outbox_id=row.id,
+                to=address,
+                archive_url=archive_url,
+                reader=sample_reader(editor_name, lang),
             ).message
             queued += 1
     record_audit("issue.test_send", issue, detail={"count": queued, "languages": languages})

@@ -17,7 +17,7 @@ from bulletin.editorial.media_forms import ImageChoiceForm
 from bulletin.editorial.views import bp
 from bulletin.extensions import db, limiter
 from bulletin.i18n import LANGUAGES, current_lang, language_of, london_to_utc_safe, utc_to_london
-from bulletin.mail.rendering import render_issue
+from bulletin.mail.rendering import RenderedEmail, render_issue, with_reader
 from bulletin.models import Issue, IssueItem, Media, Opportunity, Workshop, utcnow
 from bulletin.web import ButtonForm
 
@@ -227,24 +227,34 @@ def item_image(issue_id: int, item_id: int):
     return render_template("editorial/item_image.html", issue=issue, item=item, form=form), status
 
 
-@bp.get("/issues/<int:issue_id>/preview")
-def preview_issue(issue_id: int):
-    issue = _issue(issue_id)
-    lang = language_of(request.args.get("in"))
-    rendered = render_issue(issue, lang, personal=True)
+def _preview(issue: Issue, lang: str) -> RenderedEmail:
+    # As the sample reader gets it: the editor's own name, a region, two topics.
+    sample = ops.sample_reader(current_user.name, lang)
+    return with_reader(render_issue(issue, lang, personal=True), sample)
+
+
+def _preview_page(issue: Issue, lang: str, form: TestSendForm) -> str:
     return render_template(
         "editorial/issue_preview.html",
         issue=issue,
         in_lang=lang,
-        rendered=rendered,
+        rendered=_preview(issue, lang),
+        sample=ops.sample_reader(current_user.name, lang),
         missing=ops.missing_languages(issue),
-        form=TestSendForm(language=lang),
+        form=form,
     )
+
+
+@bp.get("/issues/<int:issue_id>/preview")
+def preview_issue(issue_id: int):
+    issue = _issue(issue_id)
+    lang = language_of(request.args.get("in"))
+    return _preview_page(issue, lang, TestSendForm(language=lang))
 
 
 @bp.get("/issues/<int:issue_id>/preview/<any(cy, en):in_lang>.html")
 def preview_document(issue_id: int, in_lang: str):
-    rendered = render_issue(_issue(issue_id), in_lang, personal=True)
+    rendered = _preview(_issue(issue_id), in_lang)
     response = Response(rendered.html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = PREVIEW_CSP
     return response
@@ -274,18 +284,12 @@ def test_send(issue_id: int):
                 if form.language.data == "both"
                 else [language_of(form.language.data)]
             )
-            count = testsend.queue_test_send(issue, addresses, languages)
+            count = testsend.queue_test_send(
+                issue, addresses, languages, editor_name=current_user.name
+            )
             db.session.commit()
             flash(_("%(count)s test emails queued.", count=count), "success")
             return redirect(
                 url_for("editor.preview_issue", issue_id=issue.id, **{"in": languages[0]}), code=303
             )
-    lang = language_of(form.language.data)
-    return render_template(
-        "editorial/issue_preview.html",
-        issue=issue,
-        in_lang=lang,
-        rendered=render_issue(issue, lang),
-        form=form,
-        missing=ops.missing_languages(issue),
-    ), 400
+    return _preview_page(issue, language_of(form.language.data), form), 400

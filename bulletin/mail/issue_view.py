@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from bulletin.i18n import other_language
 from bulletin.mail.branding import ImageView, image_view
 from bulletin.mail.links import external_url
+from bulletin.mail.merge import Placeholder, neutral_filler, replace
 from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
 
 #: Sections in the order they appear, with their headings.
@@ -73,19 +75,30 @@ def item_language(source, lang: str) -> str:
     )
 
 
-def build_item(item: IssueItem, lang: str) -> ItemView | None:
-    """The reader's view of one issue item (None when it has no text in either language)."""
+#: What a merge field placeholder becomes in the view: a reader's value, a marker, a word.
+Fill = Callable[[Placeholder], str]
+
+
+def build_item(item: IssueItem, lang: str, fill: Fill | None = None) -> ItemView | None:
+    """The reader's view of one issue item (None when it has no text in either language).
+
+    A news item's text (the editor's own) has its merge fields replaced by `fill`, by
+    default the archive's words in the language of the text."""
     source = item.workshop or item.opportunity or item
     text_lang = item_language(source, lang)
     title = _pick(source, "title", text_lang)
     if not title:
         return None
+    summary = _pick(source, "body" if item.kind == "news" else "summary", text_lang)
+    if item.workshop is None and item.opportunity is None:
+        fill = fill or neutral_filler(text_lang)
+        title, summary = replace(title, fill), replace(summary, fill)
     view = ItemView(
         kind=item.kind,
         lang=text_lang,
         fallback=text_lang != lang,
         title=title,
-        summary=_pick(source, "body" if item.kind == "news" else "summary", text_lang),
+        summary=summary,
         image=image_view(item.image, lang) if item.image is not None else None,
     )
     if item.workshop is not None:
@@ -107,29 +120,39 @@ def _add_workshop(view: ItemView, workshop: Workshop, text_lang: str) -> None:
     }
 
 
-def build_sections(issue: Issue, lang: str) -> list[SectionView]:
+def build_sections(issue: Issue, lang: str, fill: Fill | None = None) -> list[SectionView]:
     """Items grouped by section (fixed order), each section in item position order."""
     grouped: dict[str, list[ItemView]] = {key: [] for key in SECTIONS}
     for item in sorted(issue.items, key=lambda i: (i.position, i.id or 0)):
-        view = build_item(item, lang)
+        view = build_item(item, lang, fill)
         if view is not None:
             grouped[item.section if item.section in grouped else "news"].append(view)
     return [SectionView(key, str(SECTIONS[key]), items) for key, items in grouped.items() if items]
 
 
-def build_issue_view(issue: Issue, lang: str, *, now: datetime | None = None) -> IssueView:
-    """The whole issue in a language, falling back to the other language where text is missing."""
-    subject, _ = issue.text_with_fallback("subject", lang)
-    preheader, _ = issue.text_with_fallback("preheader", lang)
-    intro, intro_lang = issue.text_with_fallback("intro", lang)
+def public_text(issue: Issue, name: str, lang: str, fill: Fill | None = None) -> tuple[str, str]:
+    """(text, its language) of an issue's field, falling back to the other language, with
+    its merge fields replaced by `fill` (by default the archive's words in that language)."""
+    text, text_lang = issue.text_with_fallback(name, lang)
+    return replace(text or "", fill or neutral_filler(text_lang)), text_lang
+
+
+def build_issue_view(
+    issue: Issue, lang: str, *, now: datetime | None = None, fill: Fill | None = None
+) -> IssueView:
+    """The whole issue in a language, falling back to the other language where text is
+    missing; merge fields filled by `fill` (by default the public archive's words)."""
+    subject, _ = public_text(issue, "subject", lang, fill)
+    preheader, _ = public_text(issue, "preheader", lang, fill)
+    intro, intro_lang = public_text(issue, "intro", lang, fill)
     return IssueView(
         lang=lang,
-        subject=subject or "",
-        preheader=preheader or "",
-        intro=intro or "",
+        subject=subject,
+        preheader=preheader,
+        intro=intro,
         intro_lang=intro_lang,
         date=issue.published_at or now or utcnow(),
-        sections=build_sections(issue, lang),
+        sections=build_sections(issue, lang, fill),
     )
 
 

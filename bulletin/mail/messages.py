@@ -2,10 +2,12 @@
 already-subscribed, manage link) are all a MessageTemplate personalised for one recipient.
 
 A MessageTemplate holds the message as already-encoded byte segments. Each part's body is
-quoted-printable encoded once, cut at the personal placeholders; every cut ends in a soft
-line break, so a per-recipient URL can be dropped in on lines of its own (with its own soft
-breaks) without re-encoding anything around it. Per recipient we only format four header
-lines, make three tokens and join bytes: no Jinja, premailer, EmailMessage or MIME encoding.
+quoted-printable encoded once, cut at the personal placeholders (the links, and the markers
+of the editor's merge fields); every cut ends in a soft line break, so a per-recipient URL
+or value can be dropped in on lines of its own (with its own soft breaks) without
+re-encoding anything around it. Per recipient we only format four header lines (five when
+the subject has merge fields), make three tokens and join bytes: no Jinja, premailer,
+EmailMessage or MIME encoding.
 That is the bulk fast path; a transactional mail is the same builder used once.
 
 Signing is the last step, with the one signer in bulletin.mail.dkim: bulk sends pass it to
@@ -15,12 +17,14 @@ the template, the outbox signs each message as it sends it.
 from __future__ import annotations
 
 import html
+import re
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import quoprimime
+from email.header import Header
 from email.headerregistry import Address
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from urllib.parse import urlsplit, urlunsplit
@@ -28,12 +32,19 @@ from urllib.parse import urlsplit, urlunsplit
 from bulletin.i18n import language_tag, org_name
 from bulletin.mail import tokens
 from bulletin.mail.links import external_url
+from bulletin.mail.merge import MARKER, MARKER_PREFIX, Reader, reader_filler
 from bulletin.mail.mime import SMTP_POLICY, domain_of, safe_header
 from bulletin.mail.rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
 PLACEHOLDERS = {UNSUBSCRIBE_PLACEHOLDER: "unsubscribe", MANAGE_PLACEHOLDER: "manage"}
+#: Where a body is cut: a personal link, or a merge field's marker (its number in group 1).
+_CUTS = re.compile(f"{UNSUBSCRIBE_PLACEHOLDER}|{MANAGE_PLACEHOLDER}|{MARKER.pattern}")
+#: Encoded merge field values kept per template (names repeat less than regions and topics).
+VALUE_CACHE_SIZE = 4096
+#: Longest subject sent unencoded, and the longest encoded-word line after "Subject: ".
+SUBJECT_LINE = 69
 
 
 def default_list_id(config) -> str:
@@ -80,6 +91,9 @@ class Personal:
     uid: str
     email: str
     name: str | None = None
+    region: str | None = None  #: a region code (for the merge fields)
+    topics: tuple[str, ...] = ()  #: topic names in the message's language, in order
+    name_in_to: bool = True  #: False: the name fills merge fields only (a test's sample)
 
 
 @dataclass(frozen=True)
@@ -97,18 +111,16 @@ def _header(name: str, value: str) -> bytes:
     return folded.encode("ascii")
 
 
-def _qp_segments(body: str) -> list[bytes | str]:
-    """The body QP-encoded once: bytes segments, with placeholder names between them."""
-    pieces: list[bytes | str] = []
-    rest = body.replace("\r\n", "\n")
-    while True:
-        found = [(rest.find(p), p) for p in PLACEHOLDERS if p in rest]
-        if not found:
-            break
-        at, placeholder = min(found)
-        pieces += [_qp(rest[:at]) + SOFT_BREAK, PLACEHOLDERS[placeholder]]
-        rest = rest[at + len(placeholder) :]
-    pieces.append(_qp(rest))
+def _qp_segments(body: str) -> list[bytes | str | int]:
+    """The body QP-encoded once: bytes segments, with what goes between them: a link's name,
+    or a merge field's number."""
+    pieces: list[bytes | str | int] = []
+    rest, pos = body.replace("\r\n", "\n"), 0
+    for cut in _CUTS.finditer(rest):
+        key = PLACEHOLDERS.get(cut.group(0)) or int(cut.group(1))
+        pieces += [_qp(rest[pos : cut.start()]) + SOFT_BREAK, key]
+        pos = cut.end()
+    pieces.append(_qp(rest[pos:]))
     return pieces
 
 
@@ -134,6 +146,15 @@ def qp_url(url: str) -> bytes:
     if "=" in url or any(line.startswith(".") for line in lines):
         return _qp(url, 73) + SOFT_BREAK
     return "=\r\n".join(lines).encode("ascii") + SOFT_BREAK
+
+
+def qp_value(value: str) -> bytes:
+    """A merge field's value on lines of its own, ending in a soft break (nothing for '')."""
+    if not value:
+        return b""
+    if value.isascii() and value.isprintable():
+        return qp_url(value)
+    return _qp(value, 73) + SOFT_BREAK
 
 
 class MessageTemplate:
@@ -172,6 +193,13 @@ class MessageTemplate:
             self.tokens["mailto"] = tokens.address_token_maker("mailto")
             self.unsubscribe_prefix = _link_prefix("public.unsubscribe")
             self.manage_prefix = _link_prefix("public.manage")
+        self.fields = rendered.fields
+        self.values: dict[str, tuple[bytes, bytes]] = {}  #: encoded values (text, HTML)
+        self.words: dict[str, str] = {}  #: subject pieces as RFC 2047 encoded-words
+        #: A subject with merge fields: its text cut at the markers (odd places: field numbers).
+        self.subject_parts: list[str] | None = None
+        if MARKER_PREFIX in rendered.subject:
+            self.subject_parts = MARKER.split(subject_prefix + rendered.subject)
         self.fixed_headers = self._fixed_headers(rendered, archive_url, subject_prefix)
         boundary = "==bulletin-" + secrets.token_hex(12)
         self.boundary = boundary.encode("ascii")
@@ -188,8 +216,9 @@ class MessageTemplate:
         s = self.settings
         lines = [
             _header("From", from_header(s.mail_from, rendered.language)),
-            _header("Subject", subject_prefix + rendered.subject),
         ]
+        if self.subject_parts is None:
+            lines.append(_header("Subject", subject_prefix + rendered.subject))
         if s.reply_to:
             lines.append(_header("Reply-To", s.reply_to))
         if self.is_list:
@@ -205,7 +234,7 @@ class MessageTemplate:
         lines.append(_header("Content-Language", language_tag(rendered.language)))
         return b"".join(lines)
 
-    def _part(self, subtype: str, body: str) -> list[bytes | str]:
+    def _part(self, subtype: str, body: str) -> list[bytes | str | int]:
         head = (
             f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
             "Content-Transfer-Encoding: quoted-printable\r\n"
@@ -228,7 +257,12 @@ class MessageTemplate:
             f"Date: {self._now()}\r\n"
             f"Message-ID: {self.message_id(who.delivery_id)}\r\n"
         )
-        encoded: dict[str, tuple[bytes, bytes]] = {}
+        encoded: dict[str | int, tuple[bytes, bytes]] = {}
+        if self.fields:
+            values = self._values(who)
+            encoded.update(enumerate(self._encoded(value) for value in values))
+            if self.subject_parts is not None:
+                head += self._subject(values)
         if self.is_list:
             links = {
                 "unsubscribe": self.unsubscribe_prefix + self.tokens["unsubscribe"](who.uid),
@@ -239,7 +273,7 @@ class MessageTemplate:
                 mailto = self.tokens["mailto"](who.uid)
                 unsubscribe += f",\r\n <mailto:unsubscribe+{mailto}@{s.bounce_domain}>"
             head = f"{head}List-Unsubscribe: {unsubscribe}\r\n"
-            encoded = _encoded_links(links)
+            encoded.update(_encoded_links(links))
         out = [self.fixed_headers, head.encode("ascii"), CRLF]
         for part, index in ((self.text, 0), (self.html, 1)):
             out += [b"--", self.boundary, CRLF]
@@ -255,6 +289,44 @@ class MessageTemplate:
         else:
             sender = self.from_address
         return Built(message, sender, who.email)
+
+    def _values(self, who: Personal) -> list[str]:
+        fill = reader_filler(who, self.language)
+        return [fill(placeholder) for placeholder in self.fields]
+
+    def _encoded(self, value: str) -> tuple[bytes, bytes]:
+        # QP-encoding is the dear part of a value: regions and topic lists repeat, so keep
+        # each once (the cache is emptied when full rather than kept in order).
+        found = self.values.get(value)
+        if found is None:
+            escaped = html.escape(value)
+            text = qp_value(value)
+            found = (text, text if escaped == value else qp_value(escaped))
+            if len(self.values) >= VALUE_CACHE_SIZE:
+                self.values.clear()
+            self.values[value] = found
+        return found
+
+    def _subject(self, values: list[str]) -> str:
+        # A short ASCII subject goes as it is. Any other is a run of RFC 2047 encoded-words
+        # (email.header), one run per piece, each piece encoded once and kept: a decoder
+        # joins adjacent encoded-words and drops the folding between them, so the reader
+        # sees the pieces joined, and no message pays for folding the whole header.
+        parts = self.subject_parts or []
+        pieces = [values[int(p)] if i % 2 else p for i, p in enumerate(parts)]
+        text = "".join(pieces)
+        if text.isascii() and text.isprintable() and len(text) <= SUBJECT_LINE:
+            return f"Subject: {text}\r\n"
+        return "Subject: " + "\r\n ".join(self._words(p) for p in pieces if p) + "\r\n"
+
+    def _words(self, piece: str) -> str:
+        found = self.words.get(piece)
+        if found is None:
+            found = Header(piece, "utf-8", maxlinelen=SUBJECT_LINE - 1).encode(linesep="\r\n")
+            if len(self.words) >= VALUE_CACHE_SIZE:
+                self.words.clear()
+            self.words[piece] = found
+        return found
 
 
 def envelope_sender(settings: MailSettings, ref: str) -> str:
@@ -285,13 +357,17 @@ def build_test(
     outbox_id: int,
     to: str,
     archive_url: str | None = None,
+    reader: Reader | None = None,
 ) -> Built:
     """An issue as a reader gets it, subject marked [TEST], its personal links (and the
-    List-Unsubscribe ones) made for tokens.TEST_UID, which acts on nobody."""
+    List-Unsubscribe ones) made for tokens.TEST_UID, which acts on nobody; its merge fields
+    filled from `reader` (the preview's sample)."""
     template = MessageTemplate(
         rendered, settings, archive_url=archive_url, subject_prefix="[TEST] "
     )
-    return template.personalise(Personal(outbox_id, tokens.TEST_UID, to))
+    reader = reader or Reader()
+    who = Personal(outbox_id, tokens.TEST_UID, to, reader.name, reader.region, reader.topics, False)
+    return template.personalise(who)
 
 
 def _encoded_links(links: dict[str, str]) -> dict[str, tuple[bytes, bytes]]:
@@ -309,7 +385,7 @@ def _to(who: Personal) -> str:
         raise ValueError("the address needs SMTPUTF8, which we do not use")
     if "\n" in who.email or "\r" in who.email:
         raise ValueError("the address contains a line break")
-    name = " ".join((who.name or "").split())
+    name = " ".join((who.name or "").split()) if who.name_in_to else ""
     return formataddr((name, who.email), charset="utf-8") if name else who.email
 
 

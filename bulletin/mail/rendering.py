@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import premailer
 from flask import render_template
 from flask_babel import force_locale
+
+from bulletin.mail.merge import Markers, Placeholder, Reader, fill_markers, reader_filler
 
 logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
 
@@ -26,6 +28,8 @@ class RenderedEmail:
     text: str
     html: str
     language: str
+    #: The merge fields its text holds, as markers (merge.MARKER) numbered by position here.
+    fields: tuple[Placeholder, ...] = ()
 
 
 def render_email(name: str, lang: str, **context) -> RenderedEmail:
@@ -70,8 +74,9 @@ def render_issue(issue, lang: str, *, personal: bool = True, now=None) -> Render
     from bulletin.mail.issue_view import build_issue_view
     from bulletin.mail.links import external_url
 
+    markers = Markers()
     with force_locale(lang):
-        view = build_issue_view(issue, lang, now=now)
+        view = build_issue_view(issue, lang, now=now, fill=markers)
     links = {"view_url": None, "manage_url": None, "unsubscribe_url": None}
     if personal:
         links = {
@@ -79,4 +84,20 @@ def render_issue(issue, lang: str, *, personal: bool = True, now=None) -> Render
             "manage_url": MANAGE_PLACEHOLDER,
             "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
         }
-    return render_email("issue", lang, view=view, preheader=view.preheader, **links)
+    rendered = render_email("issue", lang, view=view, preheader=view.preheader, **links)
+    return replace(rendered, fields=tuple(markers.fields))
+
+
+def with_reader(rendered: RenderedEmail, reader: Reader) -> RenderedEmail:
+    """The rendered issue with one reader's values in place of its markers (plain in the
+    subject and text, escaped in the HTML): what the editor's preview shows. Sends join the
+    values into the encoded message instead (messages.MessageTemplate)."""
+    fill = reader_filler(reader, rendered.language)
+    values = [fill(placeholder) for placeholder in rendered.fields]
+    return replace(
+        rendered,
+        subject=fill_markers(rendered.subject, values),
+        text=fill_markers(rendered.text, values),
+        html=fill_markers(rendered.html, values, escape=True),
+        fields=(),
+    )

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bulletin.extensions import db
 from bulletin.i18n import current_lang, language_tag
 from bulletin.mail.calendar import workshop_calendar
-from bulletin.mail.issue_view import build_issue_view, item_language
+from bulletin.mail.issue_view import build_issue_view, item_language, public_text
 from bulletin.mail.links import external_url, requested_page
 from bulletin.mail.mime import domain_of
 from bulletin.models import Issue, Workshop
@@ -82,11 +82,11 @@ def _add_entry(generator: FeedGenerator, row: Issue, lang: str) -> None:
     url = external_url("archive.issue", slug=row.slug)
     entry = generator.add_entry()
     entry.id(url)
-    entry.title(row.text_with_fallback("subject", lang)[0] or row.slug)
+    entry.title(public_text(row, "subject", lang)[0] or row.slug)
     entry.link(href=url, rel="alternate")
     entry.published(row.published_at)
     entry.updated(row.published_at)
-    summary = row.text_with_fallback("preheader", lang)[0]
+    summary = public_text(row, "preheader", lang)[0]
     if summary:
         entry.summary(summary)
 

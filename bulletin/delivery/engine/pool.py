@@ -167,7 +167,7 @@ class SenderPool:
             return
         try:
             built = self.templates.get(r.send_id, r.language).personalise(
-                Personal(r.delivery_id, r.uid, r.email, r.name)
+                Personal(r.delivery_id, r.uid, r.email, r.name, r.region, r.topics)
             )
         except ValueError as exc:
             self.recorder.add(
