@@ -73,7 +73,7 @@ def test_progress_page_json_and_controls(app, editor_client, make_subscriber):
         db.session.expire_all()
         assert db.session.get(Send, send.id).status == status
     statuses = set(db.session.scalars(select(Delivery.status)))
-    assert statuses == {"skipped"}
+    assert statuses == {"cancelled"}
     again = editor_client.post(f"/editor/sends/{send.id}/resume", data={"csrf_token": token})
     assert again.status_code == 303
     assert db.session.get(Send, send.id).status == SendStatus.CANCELLED
