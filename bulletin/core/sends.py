@@ -276,6 +276,7 @@ class Progress:
     seconds_left: float | None
     #: Sent messages over started_at -> finished_at (or now, while it runs); None before.
     average_per_second: float | None = None
+    average_per_minute: float | None = None
 
     @property
     def done(self) -> int:
@@ -286,17 +287,9 @@ class Progress:
     def percent(self) -> int:
         return int(100 * self.done / self.total) if self.total else 0
 
-    @property
-    def average_per_minute(self) -> float | None:
-        if self.average_per_second is None:
-            return None
-        return round(self.average_per_second * 60, 1)
-
     def as_dict(self) -> dict:
         data = dict(self.__dict__)
-        data.update(
-            done=self.done, percent=self.percent, average_per_minute=self.average_per_minute
-        )
+        data.update(done=self.done, percent=self.percent)
         return data
 
 
@@ -320,7 +313,7 @@ def average_rate(send: Send, sent: int, now: datetime | None = None) -> float | 
     seconds = (end - send.started_at).total_seconds()
     if seconds <= 0:
         return None
-    return round(sent / seconds, 2)
+    return sent / seconds
 
 
 def send_progress(send: Send, window_seconds: int = 60) -> Progress:
@@ -346,6 +339,7 @@ def send_progress(send: Send, window_seconds: int = 60) -> Progress:
         rate = recent / max(1.0, min(window_seconds, now.timestamp() - started))
     else:
         rate = average or 0.0
+    rate = round(rate, 1) if send.is_open else round(rate, 2)
     left = counts.get(DeliveryStatus.QUEUED, 0) + counts.get(DeliveryStatus.SENDING, 0)
     return Progress(
         status=send.status,
@@ -356,9 +350,10 @@ def send_progress(send: Send, window_seconds: int = 60) -> Progress:
         failed=counts.get(DeliveryStatus.FAILED, 0),
         skipped=counts.get(DeliveryStatus.SKIPPED, 0),
         cancelled=counts.get(DeliveryStatus.CANCELLED, 0),
-        rate_per_second=round(rate, 1),
+        rate_per_second=rate,
         seconds_left=round(left / rate) if rate > 0 and left else (0 if not left else None),
-        average_per_second=average,
+        average_per_second=None if average is None else round(average, 2),
+        average_per_minute=None if average is None else round(average * 60, 1),
     )
 
 
