@@ -188,7 +188,7 @@ def test_send_now_says_sending_now_not_scheduled(app, editor_client, make_subscr
     assert "Sending now: starting" in listing
 
 
-def test_a_finished_send_shows_its_average_rate(app, editor_client):
+def test_a_finished_send_shows_its_average_rate(app, editor_client, runner):
     send = _running(app, 3)
     db.session.execute(
         update(Delivery).values(status="sent", sent_at=utcnow(), attempts=1, claimed_by=None)
@@ -202,6 +202,9 @@ def test_a_finished_send_shows_its_average_rate(app, editor_client):
     figures = editor_client.get(f"/editor/sends/{send.id}/progress.json").get_json()
     assert figures["status"] == "done" and figures["average_per_minute"] == 3.0
     assert figures["rate_per_second"] == figures["average_per_second"] == 0.05
+    status = runner.invoke(send_status_command, [str(send.id)])
+    assert "sent 3, failed 0, skipped 0, cancelled 0, of 3 (100%)" in status.output
+    assert "Average rate 3.0 messages/min (0.05/s)" in status.output
 
 
 def test_figures_add_up_after_a_cancel_and_done_never_counts_skipped_as_sent(app):
