@@ -100,6 +100,7 @@ def test_cancel_asks_first_in_both_languages_then_cancels(live, page, audit, scr
         ("en", "3 recipients have not had it yet and will not be sent it.", "Back: keep the send"),
     ):
         page.goto(f"{live.url}/editor/sends/{send_id}?lang={lang}")
+        audit.check(page, f"{lang} running send")
         with page.expect_navigation():
             page.click("main a.button-warning")  # the send page's cancel button: a link
         assert page.url.endswith(f"/editor/sends/{send_id}/cancel")
