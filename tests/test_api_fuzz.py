@@ -58,8 +58,16 @@ class Tally:
         return "\n".join(lines)
 
 
-def _seed(make_workshop, make_opportunity, make_issue) -> dict[str, int]:
-    """Fresh rows for pinned path ids: an issue with two news items, a send, catalogue entries."""
+#: The send state each send verb needs to succeed (the others take a scheduled send).
+SEND_STATE_FOR = {
+    "POST /sends/{send_id}/pause": SendStatus.SENDING,
+    "POST /sends/{send_id}/resume": SendStatus.PAUSED,
+}
+
+
+def _seed(make_workshop, make_opportunity, make_issue, label: str = "") -> dict[str, int]:
+    """Fresh rows for pinned path ids: an issue with two news items, a send (in the state the
+    operation needs), catalogue entries."""
     workshop, opportunity = make_workshop(), make_opportunity()
     issue = make_issue(
         version=1,
@@ -67,7 +75,8 @@ def _seed(make_workshop, make_opportunity, make_issue) -> dict[str, int]:
         published_at=utcnow(),  # sent, so unpublish and republish succeed
     )
     sent = make_issue()
-    send = Send(issue=sent, audience="{}", scheduled_at=utcnow(), status=SendStatus.SCHEDULED)
+    status = SEND_STATE_FOR.get(label, SendStatus.SCHEDULED)
+    send = Send(issue=sent, audience="{}", scheduled_at=utcnow(), status=status)
     db.session.add(send)
     db.session.commit()
     news = next(i for i in issue.items if i.kind == "news")
@@ -134,7 +143,8 @@ def test_fuzz_every_operation(app, api, make_workshop, make_opportunity, make_is
     for result in schema.get_all_operations():
         operation = result.ok()
         labels.add(operation.label)
-        pinned = _pinned(operation, _seed(make_workshop, make_opportunity, make_issue))
+        seeded = _seed(make_workshop, make_opportunity, make_issue, operation.label)
+        pinned = _pinned(operation, seeded)
         _documented_example(operation, document, pinned, headers, tally)
         _fuzz(operation, GenerationMode.POSITIVE, pinned, headers, tally)
         _fuzz(operation, GenerationMode.NEGATIVE, None, headers, tally)

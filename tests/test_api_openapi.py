@@ -38,7 +38,7 @@ def test_every_api_route_is_documented_and_nothing_else(app, document):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
             routes |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, method, _spec in _operations(document)}
-    assert routes == documented and len(routes) == 31
+    assert routes == documented and len(routes) == 33
 
 
 def test_every_operation_documents_its_errors(document):
@@ -75,7 +75,14 @@ def ids(make_workshop, make_opportunity, make_issue):
     issue = make_issue(version=1, items=[make_workshop(), {"title_en": "One"}, {"title_en": "Two"}])
     sent = make_issue("Sent")
     send = Send(issue=sent, audience="{}", scheduled_at=utcnow(), status=SendStatus.SCHEDULED)
-    db.session.add(send)
+    running = Send(
+        issue=sent,
+        audience="{}",
+        scheduled_at=utcnow(),
+        started_at=utcnow(),
+        status=SendStatus.SENDING,
+    )
+    db.session.add_all([send, running])
     db.session.commit()
     return {
         "workshop": make_workshop().id,
@@ -86,6 +93,7 @@ def ids(make_workshop, make_opportunity, make_issue):
         "spare_issue": make_issue("Spare").id,
         "public_issue": make_issue("Public", published_at=utcnow()).id,
         "send": send.id,
+        "running_send": running.id,
     }
 
 
@@ -120,6 +128,8 @@ def _walk(ids):
         ("scheduleSend", f"/issues/{i}/sends", EXAMPLES["SendCreate"]),
         ("listSends", "/sends?status=scheduled", None),
         ("getSend", f"/sends/{ids['send']}", None),
+        ("pauseSend", f"/sends/{ids['running_send']}/pause", None),
+        ("resumeSend", f"/sends/{ids['running_send']}/resume", None),
         ("cancelSend", f"/sends/{ids['send']}/cancel", None),
         ("unpublishIssue", f"/issues/{ids['public_issue']}/unpublish", None),
         ("republishIssue", f"/issues/{ids['public_issue']}/republish", None),

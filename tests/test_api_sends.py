@@ -110,11 +110,41 @@ def test_progress_and_cancel(api, make_issue, make_subscriber):
     assert progress["status"] == "sending" and progress["queued"] == 1 and progress["total"] == 1
     cancelled = api.post(f"/api/v1/sends/{send_id}/cancel").get_json()
     assert cancelled["status"] == "cancelled" and cancelled["finished_at"] is not None
-    assert cancelled["progress"]["skipped"] == 1 and cancelled["progress"]["queued"] == 0
+    assert cancelled["progress"]["cancelled"] == 1 and cancelled["progress"]["queued"] == 0
     again = api.post(f"/api/v1/sends/{send_id}/cancel")
     assert again.status_code == 409 and "cancelled" in again.get_json()["detail"]
     actions = db.session.scalars(select(AuditLog.action).where(AuditLog.action.like("send.%")))
     assert list(actions) == ["send.schedule", "send.cancel"]
+
+
+def test_pause_and_resume(api, make_issue, make_subscriber):
+    subscriber = make_subscriber()
+    issue = make_issue("April")
+    send_id = api.post(
+        f"/api/v1/issues/{issue.id}/sends", json={"audience": {}, "scheduled_at": "now"}
+    ).get_json()["id"]
+    early = api.post(f"/api/v1/sends/{send_id}/pause")
+    assert (
+        early.status_code == 409 and "scheduled send cannot be paused" in early.get_json()["detail"]
+    )
+    send = db.session.get(Send, send_id)
+    send.status, send.started_at = SendStatus.SENDING, utcnow()
+    db.session.add(Delivery(send=send, subscriber_id=subscriber.id, language="en"))
+    db.session.commit()
+    paused = api.post(f"/api/v1/sends/{send_id}/pause").get_json()
+    assert paused["status"] == "paused" and paused["progress"]["queued"] == 1
+    assert api.post(f"/api/v1/sends/{send_id}/pause").status_code == 409
+    resumed = api.post(f"/api/v1/sends/{send_id}/resume").get_json()
+    assert resumed["status"] == "sending" and resumed["progress"]["queued"] == 1
+    again = api.post(f"/api/v1/sends/{send_id}/resume")
+    assert (
+        again.status_code == 409 and "sending send cannot be resumed" in again.get_json()["detail"]
+    )
+    assert api.post("/api/v1/sends/999999/pause").status_code == 404
+    actions = db.session.scalars(
+        select(AuditLog.action).where(AuditLog.action.like("send.%")).order_by(AuditLog.id)
+    )
+    assert list(actions) == ["send.schedule", "send.pause", "send.resume"]
 
 
 def test_sends_list_filters(api, make_issue):

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select, update
 
 from bulletin.extensions import db
+from tests.browser.fixtures import save_screenshots
 
 pytestmark = pytest.mark.browser
 
@@ -82,3 +83,44 @@ def test_progress_updates_live_then_the_page_shows_the_finished_send(live, page)
         mark_sent(live.app, None)
     assert page.locator("[data-progress=sent]").inner_text() == "3"
     assert page.evaluate("window.stillTheSamePage === undefined")
+
+
+@pytest.mark.slow
+def test_cancel_asks_first_in_both_languages_then_cancels(live, page, audit, screenshots):
+    from bulletin.models import Send
+
+    send_id = seed(live.app)
+    page.goto(f"{live.url}/editor/login")
+    page.fill("#email", "editor@example.org")
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    for lang, question, back in (
+        ("cy", "Nid yw 3 o dderbynwyr wedi'i gael eto", "Yn ôl: cadw'r anfoniad"),
+        ("en", "3 recipients have not had it yet and will not be sent it.", "Back: keep the send"),
+    ):
+        page.goto(f"{live.url}/editor/sends/{send_id}?lang={lang}")
+        audit.check(page, f"{lang} running send")
+        with page.expect_navigation():
+            page.click("main a.button-warning")  # the send page's cancel button: a link
+        assert page.url.endswith(f"/editor/sends/{send_id}/cancel")
+        assert question in page.inner_text("main")
+        audit.check(page, f"{lang} cancel confirmation")
+        save_screenshots(page, screenshots, f"send-cancel-{lang}")
+        with page.expect_navigation():
+            page.click(f'main a:has-text("{back}")')
+        assert page.url.endswith(f"/editor/sends/{send_id}")
+    with live.app.app_context():
+        assert db.session.get(Send, send_id).status == "sending"  # Back changed nothing
+        db.session.remove()
+
+    page.goto(f"{live.url}/editor/sends/{send_id}/cancel")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert "Cancelled: the messages already on their way still go" in page.inner_text("main")
+    assert page.locator("[data-progress=cancelled]").inner_text() == "3"
+    audit.check(page, "en cancelled send")
+    audit.assert_clean()
+    with live.app.app_context():
+        assert db.session.get(Send, send_id).status == "cancelled"
+        db.session.remove()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from bulletin.core.sends import cancel_send, send_progress
 from bulletin.delivery.commands import send_status_command, sends_command
-from bulletin.delivery.pipeline import start_due_sends
+from bulletin.delivery.pipeline import claim_batch, finish_sends, start_due_sends
 from bulletin.extensions import db
-from bulletin.models import Delivery, Send, SendStatus
+from bulletin.models import Delivery, Send, SendStatus, utcnow
 from tests.conftest import csrf_token
-from tests.support.delivery_helpers import configure, make_issue_row, make_send
+from tests.support.delivery_helpers import configure, make_issue_row, make_send, seed_subscribers
 
 
 def _form(client, issue, **extra):
@@ -73,7 +74,7 @@ def test_progress_page_json_and_controls(app, editor_client, make_subscriber):
         db.session.expire_all()
         assert db.session.get(Send, send.id).status == status
     statuses = set(db.session.scalars(select(Delivery.status)))
-    assert statuses == {"skipped"}
+    assert statuses == {"cancelled"}
     again = editor_client.post(f"/editor/sends/{send.id}/resume", data={"csrf_token": token})
     assert again.status_code == 303
     assert db.session.get(Send, send.id).status == SendStatus.CANCELLED
@@ -125,3 +126,99 @@ def test_the_count_step_warns_about_text_missing_in_a_language(editor_client, ma
     both = make_issue_row()
     page = editor_client.post("/editor/sends/new", data=_form(editor_client, both))
     assert page.status_code == 200 and 'id="missing-languages"' not in page.get_data(True)
+
+
+def _running(app, readers: int) -> Send:
+    settings = configure(app)
+    seed_subscribers(readers)
+    send = make_send()
+    start_due_sends(settings)
+    return send
+
+
+def test_cancel_asks_first_and_says_how_many_will_not_be_sent(app, editor_client):
+    send = _running(app, 3)
+    html = editor_client.get(f"/editor/sends/{send.id}").get_data(as_text=True)
+    confirm_url = f"/editor/sends/{send.id}/cancel"
+    assert f'href="{confirm_url}"' in html  # a link to the question, not a form that cancels
+    assert f'action="{confirm_url}"' not in html
+    page = editor_client.get(confirm_url)
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "3 recipients have not had it yet and will not be sent it." in body
+    assert f'action="{confirm_url}"' in body and 'name="csrf_token"' in body
+    assert f'href="/editor/sends/{send.id}"' in body  # Back
+    assert db.session.get(Send, send.id).status == SendStatus.SENDING  # asking changed nothing
+    # Without the form's CSRF token nothing happens.
+    assert editor_client.post(confirm_url).status_code == 400
+    done = editor_client.post(confirm_url, data={"csrf_token": csrf_token(body)})
+    assert done.status_code == 303
+    shown = editor_client.get(f"/editor/sends/{send.id}").get_data(as_text=True)
+    assert "Cancelled: the messages already on their way still go" in shown
+    figures = editor_client.get(f"/editor/sends/{send.id}/progress.json").get_json()
+    assert (figures["cancelled"], figures["skipped"], figures["sent"]) == (3, 0, 0)
+    assert figures["done"] == figures["total"] == 3
+    # A cancelled send has nothing left to cancel: the question is not asked again.
+    again = editor_client.get(confirm_url)
+    assert again.status_code == 303 and again.location.endswith(f"/editor/sends/{send.id}")
+
+
+def test_cancel_before_the_start_counts_the_audience_in_welsh_too(app, editor_client):
+    seed_subscribers(2)
+    send = make_send(minutes_ago=-60)  # an hour from now
+    body = editor_client.get(f"/editor/sends/{send.id}/cancel").get_data(as_text=True)
+    assert "It has not started: 2 people in its audience will not be sent it." in body
+    editor_client.get("/editor/?lang=cy")
+    welsh = editor_client.get(f"/editor/sends/{send.id}/cancel").get_data(as_text=True)
+    assert "Heb ddechrau: ni fydd 2 o bobl" in welsh
+
+
+def test_send_now_says_sending_now_not_scheduled(app, editor_client, make_subscriber):
+    issue = make_issue_row()
+    make_subscriber()
+    data = _form(editor_client, issue, confirmed="1")
+    response = editor_client.post("/editor/sends/new", data=data)
+    assert response.status_code == 303
+    html = editor_client.get(response.location).get_data(as_text=True)
+    assert "Sending now: the worker starts it within a few seconds." in html
+    assert "The send is scheduled." not in html
+    assert '<dd data-progress="status-label">Sending now: starting</dd>' in html
+    assert "Now (sent as soon as the worker starts it)" in html
+    listing = editor_client.get("/editor/sends").get_data(as_text=True)
+    assert "Sending now: starting" in listing
+
+
+def test_a_finished_send_shows_its_average_rate(app, editor_client, runner):
+    send = _running(app, 3)
+    db.session.execute(
+        update(Delivery).values(status="sent", sent_at=utcnow(), attempts=1, claimed_by=None)
+    )
+    row = db.session.get(Send, send.id)
+    row.started_at = utcnow() - timedelta(seconds=60)
+    db.session.commit()
+    finish_sends()
+    html = editor_client.get(f"/editor/sends/{send.id}").get_data(as_text=True)
+    assert "3.0 messages a minute (0.05 a second)" in html
+    figures = editor_client.get(f"/editor/sends/{send.id}/progress.json").get_json()
+    assert figures["status"] == "done" and figures["average_per_minute"] == 3.0
+    assert figures["rate_per_second"] == figures["average_per_second"] == 0.05
+    status = runner.invoke(send_status_command, [str(send.id)])
+    assert "sent 3, failed 0, skipped 0, cancelled 0, of 3 (100%)" in status.output
+    assert "Average rate 3.0 messages/min (0.05/s)" in status.output
+
+
+def test_figures_add_up_after_a_cancel_and_done_never_counts_skipped_as_sent(app):
+    settings = configure(app)
+    seed_subscribers(4)
+    send = make_send()
+    start_due_sends(settings)
+    assert len(claim_batch("w", settings, 1)) == 1  # one in a sender's hands
+    left = db.session.scalar(select(Delivery.id).where(Delivery.status == "queued").limit(1))
+    db.session.execute(update(Delivery).where(Delivery.id == left).values(status="skipped"))
+    cancel_send(db.session.get(Send, send.id))
+    db.session.commit()
+    p = send_progress(db.session.get(Send, send.id))
+    assert (p.sent, p.skipped, p.sending, p.cancelled, p.queued) == (0, 1, 1, 2, 0)
+    assert p.queued + p.sending + p.sent + p.failed + p.skipped + p.cancelled == p.total
+    assert p.total == db.session.get(Send, send.id).recipient_count == 4
+    assert p.done == 3 and p.sent == 0

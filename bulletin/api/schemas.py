@@ -339,11 +339,34 @@ RESPONSES: dict[str, dict] = {
             "sending": _COUNT,
             "sent": _COUNT,
             "failed": _COUNT,
-            "skipped": _COUNT,
-            "done": _COUNT,
+            "skipped": {
+                **_COUNT,
+                "description": "Left, suppressed or erased before their message went.",
+            },
+            "cancelled": {
+                **_COUNT,
+                "description": "Not sent because the send was cancelled. queued + sending + "
+                "sent + failed + skipped + cancelled = total.",
+            },
+            "done": {
+                **_COUNT,
+                "description": "Deliveries that are final: sent + failed + skipped + cancelled.",
+            },
             "percent": {"type": "integer", "minimum": 0, "maximum": 100},
-            "rate_per_second": {"type": "number", "minimum": 0},
+            "rate_per_second": {
+                "type": "number",
+                "minimum": 0,
+                "description": "Over the last minute while the send runs; once it ended, "
+                "the average over the whole send.",
+            },
             "seconds_left": {"type": ["number", "null"]},
+            "average_per_second": {
+                "type": ["number", "null"],
+                "minimum": 0,
+                "description": "Messages sent a second from started_at to finished_at (to "
+                "now while it runs); null before it started.",
+            },
+            "average_per_minute": {"type": ["number", "null"], "minimum": 0},
         }
     ),
     "Send": _record(

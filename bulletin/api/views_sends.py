@@ -1,4 +1,4 @@
-"""Sends: schedule an issue for an audience, watch its progress, cancel it.
+"""Sends: schedule an issue for an audience, watch its progress, pause, resume or cancel it.
 
 Like the editor pages, these only write rows; the worker starts and sends.
 """
@@ -128,25 +128,57 @@ def get_send(send_id: int):
     return send_json(get_or_404(Send, send_id))
 
 
+def _change(send_id: int, verb, action: str, words: str) -> dict:
+    send = get_or_404(Send, send_id)
+    try:
+        verb(send)
+    except send_ops.SendStateError:
+        raise ApiError(409, f"A {send.status} send cannot be {words}.") from None
+    record_audit(action, send, detail={"status": send.status, "via": "api"})
+    db.session.commit()
+    return send_json(send)
+
+
+@operation(
+    "/sends/<int:send_id>/pause",
+    "POST",
+    "pauseSend",
+    "Pause a running send: within a second only the messages already on an SMTP "
+    "connection still go; the rest wait, queued, for resumeSend.",
+    "sends",
+    returns="Send",
+    errors=(409,),
+)
+def pause_send(send_id: int):
+    return _change(send_id, send_ops.pause_send, "send.pause", "paused")
+
+
+@operation(
+    "/sends/<int:send_id>/resume",
+    "POST",
+    "resumeSend",
+    "Carry on a paused send.",
+    "sends",
+    returns="Send",
+    errors=(409,),
+)
+def resume_send(send_id: int):
+    return _change(send_id, send_ops.resume_send, "send.resume", "resumed")
+
+
 @operation(
     "/sends/<int:send_id>/cancel",
     "POST",
     "cancelSend",
-    "Cancel a send that has not finished: its queued deliveries are skipped.",
+    "Cancel a send that has not finished: within a second only the messages already on an "
+    "SMTP connection still go; the rest are cancelled (progress.cancelled).",
     "sends",
     returns="Send",
     errors=(409,),
 )
 def cancel_send(send_id: int):
-    send = get_or_404(Send, send_id)
-    try:
-        send_ops.cancel_send(send)
-    except send_ops.SendStateError:
-        raise ApiError(409, f"A {send.status} send cannot be cancelled.") from None
-    record_audit("send.cancel", send, detail={"status": send.status, "via": "api"})
-    db.session.commit()
-    return send_json(send)
+    return _change(send_id, send_ops.cancel_send, "send.cancel", "cancelled")
 
 
 #: This module's operations, in the order of the OpenAPI document.
-OPERATIONS = (schedule_send, list_sends, get_send, cancel_send)
+OPERATIONS = (schedule_send, list_sends, get_send, pause_send, resume_send, cancel_send)

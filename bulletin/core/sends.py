@@ -181,8 +181,19 @@ def send_now(send: Send) -> None:
     send.status, send.scheduled_at = SendStatus.SCHEDULED, utcnow()
 
 
+def is_starting(send: Send, now: datetime | None = None) -> bool:
+    """A scheduled send whose time has come: the next worker tick starts it ("sending now")."""
+    return (
+        send.status == SendStatus.SCHEDULED
+        and send.scheduled_at is not None
+        and send.scheduled_at <= (now or utcnow())
+    )
+
+
 def pause_send(send: Send) -> None:
-    """Stop claiming new deliveries (those already handed to a sender still go)."""
+    """Stop sending within a refresh of the senders' state check (see delivery/engine/
+    states.py): only messages already in an SMTP connection's hands still go; the claimed
+    rest go back to the queue (unsent_status)."""
     _require(send, SendStatus.SENDING)
     send.status = SendStatus.PAUSED
 
@@ -193,8 +204,14 @@ def resume_send(send: Send) -> None:
     send.status = SendStatus.SENDING
 
 
+#: The reply recorded on a delivery that was not sent because its send was cancelled.
+CANCELLED_REPLY = "send cancelled"
+
+
 def cancel_send(send: Send) -> None:
-    """Cancel a scheduled, missed, paused or running send: its queued deliveries are skipped."""
+    """Cancel a scheduled, missed, paused or running send: its queued deliveries are cancelled
+    now; those a sender holds are cancelled when it hands them back (unsent_status), unless
+    they were already in an SMTP connection's hands, and then they count as sent."""
     _require(
         send,
         SendStatus.SCHEDULED,
@@ -207,13 +224,45 @@ def cancel_send(send: Send) -> None:
     db.session.execute(
         update(Delivery)
         .where(Delivery.send_id == send.id, Delivery.status == DeliveryStatus.QUEUED)
-        .values(status=DeliveryStatus.SKIPPED, last_reply="send cancelled")
+        .values(status=DeliveryStatus.CANCELLED, last_reply=CANCELLED_REPLY)
+        .execution_options(synchronize_session=False)
     )
+
+
+def unsent_status():
+    """SQL value for a delivery that goes back unsent (handed back, lease expired, a retry):
+    queued again, unless its send was cancelled, and then cancelled. The one rule, so that a
+    paused send's claimed rows wait for the resume and a cancelled send's never go."""
+    cancelled = (
+        select(Send.id)
+        .where(Send.id == Delivery.send_id, Send.status == SendStatus.CANCELLED)
+        .exists()
+    )
+    return case(
+        (cancelled, literal(DeliveryStatus.CANCELLED.value)),
+        else_=literal(DeliveryStatus.QUEUED.value),
+    )
+
+
+def will_not_send(send: Send) -> int:
+    """How many would not get this send if it were cancelled now: the deliveries still
+    waiting (those in a sender's hands included: all but the few on an SMTP connection
+    stay unsent), or, before it started, the audience it would reach."""
+    if send.started_at is None:
+        return count_audience(
+            send.audience_filter,
+            less_issue_id=send.issue_id if send.exclude_already_sent else None,
+        )
+    counts = delivery_counts(send.id)
+    return counts.get(DeliveryStatus.QUEUED, 0) + counts.get(DeliveryStatus.SENDING, 0)
 
 
 @dataclass(frozen=True)
 class Progress:
-    """A send's figures, as the page, the JSON endpoint and the CLI show them."""
+    """A send's figures, as the page, the JSON endpoint and the CLI show them.
+
+    queued + sending + sent + failed + skipped + cancelled = total, the deliveries the send
+    materialised (its recipient_count, less any erased since)."""
 
     status: str
     total: int
@@ -222,12 +271,17 @@ class Progress:
     sent: int
     failed: int
     skipped: int
-    rate_per_second: float
+    cancelled: int
+    rate_per_second: float  #: over the last minute while it runs; the average once it ended
     seconds_left: float | None
+    #: Sent messages over started_at -> finished_at (or now, while it runs); None before.
+    average_per_second: float | None = None
+    average_per_minute: float | None = None
 
     @property
     def done(self) -> int:
-        return self.sent + self.failed + self.skipped
+        """Deliveries that are final, whatever the outcome (not the number sent)."""
+        return self.sent + self.failed + self.skipped + self.cancelled
 
     @property
     def percent(self) -> int:
@@ -250,33 +304,56 @@ def delivery_counts(send_id: int) -> dict[str, int]:
     )
 
 
+def average_rate(send: Send, sent: int, now: datetime | None = None) -> float | None:
+    """Messages sent a second over the send's life: started_at to finished_at (to now while
+    it runs). None before it started or when no time has passed."""
+    if send.started_at is None:
+        return None
+    end = send.finished_at or now or utcnow()
+    seconds = (end - send.started_at).total_seconds()
+    if seconds <= 0:
+        return None
+    return sent / seconds
+
+
 def send_progress(send: Send, window_seconds: int = 60) -> Progress:
-    """Counts by status, the rate over the last minute, and the time left at that rate."""
+    """Counts by status, the rate (over the last minute while it runs, the average over the
+    whole send once it ended) and the time left at that rate."""
     counts = delivery_counts(send.id)
-    since = utcnow().timestamp() - window_seconds
-    recent = (
-        db.session.scalar(
-            select(func.count()).where(
-                Delivery.send_id == send.id,
-                Delivery.status == DeliveryStatus.SENT,
-                Delivery.sent_at >= datetime.fromtimestamp(since, tz=utcnow().tzinfo),
+    now = utcnow()
+    sent = counts.get(DeliveryStatus.SENT, 0)
+    average = average_rate(send, sent, now)
+    if send.is_open:
+        since = now.timestamp() - window_seconds
+        recent = (
+            db.session.scalar(
+                select(func.count()).where(
+                    Delivery.send_id == send.id,
+                    Delivery.status == DeliveryStatus.SENT,
+                    Delivery.sent_at >= datetime.fromtimestamp(since, tz=now.tzinfo),
+                )
             )
+            or 0
         )
-        or 0
-    )
-    started = send.started_at.timestamp() if send.started_at else since
-    rate = recent / max(1.0, min(window_seconds, utcnow().timestamp() - started))
+        started = send.started_at.timestamp() if send.started_at else since
+        rate = recent / max(1.0, min(window_seconds, now.timestamp() - started))
+    else:
+        rate = average or 0.0
+    rate = round(rate, 1) if send.is_open else round(rate, 2)
     left = counts.get(DeliveryStatus.QUEUED, 0) + counts.get(DeliveryStatus.SENDING, 0)
     return Progress(
         status=send.status,
         total=sum(counts.values()),
         queued=counts.get(DeliveryStatus.QUEUED, 0),
         sending=counts.get(DeliveryStatus.SENDING, 0),
-        sent=counts.get(DeliveryStatus.SENT, 0),
+        sent=sent,
         failed=counts.get(DeliveryStatus.FAILED, 0),
         skipped=counts.get(DeliveryStatus.SKIPPED, 0),
-        rate_per_second=round(rate, 1),
+        cancelled=counts.get(DeliveryStatus.CANCELLED, 0),
+        rate_per_second=rate,
         seconds_left=round(left / rate) if rate > 0 and left else (0 if not left else None),
+        average_per_second=None if average is None else round(average, 2),
+        average_per_minute=None if average is None else round(average * 60, 1),
     )
 
 

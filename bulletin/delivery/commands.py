@@ -30,7 +30,8 @@ def describe(send: Send, progress: Progress) -> str:
     return (
         f"#{send.id} {progress.status:<9} {send.issue.slug:<24} {_when(send.scheduled_at)}  "
         f"queued {progress.queued + progress.sending}  sent {progress.sent}  "
-        f"failed {progress.failed}  skipped {progress.skipped}  of {progress.total}  "
+        f"failed {progress.failed}  skipped {progress.skipped}  "
+        f"cancelled {progress.cancelled}  of {progress.total}  "
         f"{progress.rate_per_second}/s  left {_left(progress)}"
     )
 
@@ -51,7 +52,7 @@ def sends_command(limit: int) -> None:
 @click.argument("send_id", type=int)
 @with_appcontext
 def send_status_command(send_id: int) -> None:
-    """Show one send's progress: queued, sent, failed, skipped, rate and time left."""
+    """Show one send's progress: queued, sent, failed, skipped, cancelled, rate, time left."""
     send = db.session.get(Send, send_id)
     if send is None:
         raise click.ClickException(f"There is no send {send_id}.")
@@ -63,6 +64,9 @@ def send_status_command(send_id: int) -> None:
     )
     click.echo(
         f"Queued {p.queued} (in flight {p.sending}), sent {p.sent}, failed {p.failed}, "
-        f"skipped {p.skipped}, of {p.total} ({p.percent}%)"
+        f"skipped {p.skipped}, cancelled {p.cancelled}, of {p.total} ({p.percent}%)"
     )
-    click.echo(f"Rate {p.rate_per_second} messages/s, time left {_left(p)}")
+    if send.is_open:
+        click.echo(f"Rate {p.rate_per_second} messages/s, time left {_left(p)}")
+    elif p.average_per_second is not None:
+        click.echo(f"Average rate {p.average_per_minute} messages/min ({p.average_per_second}/s)")

@@ -19,7 +19,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, literal, select, text, update
 
 from bulletin.core.issues import close_send_archive
-from bulletin.core.sends import delivery_counts, delivery_language, send_audience_select
+from bulletin.core.sends import (
+    delivery_counts,
+    delivery_language,
+    send_audience_select,
+    unsent_status,
+)
 from bulletin.core.suppressions import Report, hard_bounce, is_hard_bounce
 from bulletin.extensions import db
 from bulletin.mail.pseudonyms import key_hasher
@@ -224,7 +229,8 @@ def _claim_range(
 
 
 def recover_expired(now: datetime | None = None) -> int:
-    """Put deliveries whose lease ran out (their worker died or stalled) back in the queue.
+    """Put deliveries whose lease ran out (their worker died or stalled) back in the queue
+    (those of a cancelled send are cancelled: unsent_status).
 
     Clearing the claim fences off the worker that held it: its late result or hand-back
     finds no row to change. Returns how many went back (the caller commits)."""
@@ -232,7 +238,7 @@ def recover_expired(now: datetime | None = None) -> int:
     stale = (
         update(Delivery)
         .where(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_until < now)
-        .values(status=DeliveryStatus.QUEUED, claimed_by=None, claimed_until=None)
+        .values(status=unsent_status(), claimed_by=None, claimed_until=None)
         .returning(Delivery.id)
         .execution_options(synchronize_session=False)
     )
@@ -376,13 +382,14 @@ def _finish(
 
 
 def release(ids: list[int], lease: Lease, *, commit: bool = True) -> int:
-    """Hand claimed deliveries back to the queue unsent (the server is down, or we stop);
-    only those the lease still holds. Returns how many went back."""
+    """Hand claimed deliveries back unsent (the server is down, we stop, or the send was
+    paused or cancelled): to the queue, or cancelled with their send (unsent_status); only
+    those the lease still holds. Returns how many went back."""
     released = 0
     if ids:
         released = db.session.execute(
             lease.fence(update(Delivery).where(Delivery.id.in_(ids)))
-            .values(status=DeliveryStatus.QUEUED, claimed_by=None, claimed_until=None)
+            .values(status=unsent_status(), claimed_by=None, claimed_until=None)
             .execution_options(synchronize_session=False)
         ).rowcount
     if released < len(ids):
@@ -511,7 +518,7 @@ def _record_refusal(
     permanent = outcome.code is not None and outcome.code >= 500
     if not permanent and attempts < settings.max_attempts:
         delay = min(settings.retry_seconds * 2 ** (attempts - 1), 3600.0)
-        values = dict(status=DeliveryStatus.QUEUED, next_attempt_at=now + timedelta(seconds=delay))
+        values = dict(status=unsent_status(), next_attempt_at=now + timedelta(seconds=delay))
     else:
         values = dict(status=DeliveryStatus.FAILED)
     changed = db.session.execute(

@@ -21,6 +21,7 @@ MAIL_STATUSES = {
     "sent": _l("Sent"),
     "failed": _l("Failed"),
     "skipped": _l("Not sent"),
+    "cancelled": _l("Cancelled"),  #: a delivery of a cancelled send
 }
 ROLES = {"admin": _l("Admin"), "editor": _l("Editor")}
 MAIL_KINDS = {

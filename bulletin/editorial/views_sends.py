@@ -1,4 +1,5 @@
-"""Editor pages for sends under /editor/sends: schedule, watch, pause, resume, cancel.
+"""Editor pages for sends under /editor/sends: schedule, watch, pause, resume, cancel
+(after a page that says how many will not get it).
 
 The pages only write rows; the worker (`bulletin worker`) starts and sends.
 """
@@ -171,8 +172,12 @@ def _schedule(form: SendForm):
         },
     )
     db.session.commit()
-    flash(_("The send is scheduled."))
+    flash(_sending_now() if when is None else _("The send is scheduled."))
     return redirect(url_for("sends.show", send_id=send.id), code=303)
+
+
+def _sending_now() -> str:
+    return _("Sending now: the worker starts it within a few seconds.")
 
 
 @bp.get("/<int:send_id>")
@@ -183,7 +188,24 @@ def show(send_id: int):
         "editorial/sends/show.html",
         send=send,
         progress=ops.send_progress(send),
+        starting=ops.is_starting(send),
         button=ButtonOnly(),
+    )
+
+
+@bp.get("/<int:send_id>/cancel")
+@editor_required
+def confirm_cancel(send_id: int):
+    """Cancelling asks first: how many will not get it, then Confirm (a POST) or Back."""
+    send = db.get_or_404(Send, send_id)
+    if not send.is_open:
+        flash(_("That cannot be done to a send in this state."), "error")
+        return redirect(url_for("sends.show", send_id=send.id), code=303)
+    return render_template(
+        "editorial/sends/cancel.html",
+        send=send,
+        unsent=ops.will_not_send(send),
+        started=send.started_at is not None,
     )
 
 
@@ -201,6 +223,14 @@ ACTIONS = {
 }
 
 
+#: What the page says once an action is done ("send-now": _sending_now()).
+DONE_WORDS = {
+    "pause": _l("Paused: the messages already on their way still go; the rest wait."),
+    "resume": _l("Resumed: sending carries on."),
+    "cancel": _l("Cancelled: the messages already on their way still go; no others will."),
+}
+
+
 @bp.post("/<int:send_id>/<action>")
 @editor_required
 def act(send_id: int, action: str):
@@ -214,6 +244,7 @@ def act(send_id: int, action: str):
         return redirect(url_for("sends.show", send_id=send.id), code=303)
     record_audit(f"send.{action}", send, detail={"status": send.status})
     db.session.commit()
+    flash(_sending_now() if action == "send-now" else str(DONE_WORDS[action]))
     return redirect(url_for("sends.show", send_id=send.id), code=303)
 
 
@@ -237,6 +268,8 @@ def audience_summary(audience: dict[str, list[str]]) -> str:
 STATUS_LABELS = {
     SendStatus.DRAFT: _l("Draft"),
     SendStatus.SCHEDULED: _l("Scheduled"),
+    #: A scheduled send whose time has come ("Send now"): not a status of its own.
+    "starting": _l("Sending now: starting"),
     SendStatus.SENDING: _l("Sending"),
     SendStatus.PAUSED: _l("Paused"),
     SendStatus.CANCELLED: _l("Cancelled"),
@@ -246,8 +279,10 @@ STATUS_LABELS = {
 
 
 @bp.app_template_global("send_status_label")
-def send_status_label(status: str) -> str:
-    """The translated name of a send status."""
+def send_status_label(status: str, send: Send | None = None) -> str:
+    """The translated name of a send status ("sending now" for a send about to start)."""
+    if send is not None and ops.is_starting(send):
+        status = "starting"
     return str(STATUS_LABELS.get(status, status))
 
 

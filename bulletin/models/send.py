@@ -32,7 +32,8 @@ class DeliveryStatus(StrEnum):
     SENDING = "sending"  #: claimed by a sender (see claimed_by / claimed_until)
     SENT = "sent"
     FAILED = "failed"
-    SKIPPED = "skipped"  #: unsubscribed, suppressed or cancelled before it went
+    SKIPPED = "skipped"  #: unsubscribed, suppressed or erased before it went
+    CANCELLED = "cancelled"  #: not sent because an editor cancelled the send
 
 
 #: Statuses in which a delivery still has work to do.

@@ -3,7 +3,8 @@
 It owns its thread, its stop event and the `idle` event (set when a claim found nothing,
 cleared by drain() as it starts a new wait). It claims nothing while the recorder says
 recording fails: the check and the claim happen under the recorder's claim gate, so no
-claim can slip in after the recorder has reported a failure.
+claim can slip in after the recorder has reported a failure. It tells the send states
+which sends it claimed from, so the senders' check before each message watches them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask import Flask
 
 from bulletin.delivery.engine.pool import Item, SenderPool
 from bulletin.delivery.engine.recorder import Recorder
+from bulletin.delivery.engine.states import SendStates
 from bulletin.delivery.pipeline import ClaimCursor, claim_batch, sent_in_last_hour
 from bulletin.extensions import db
 from bulletin.mail.settings import DeliverySettings
@@ -35,9 +37,10 @@ class Dispatcher:
         name: str,
         pool: SenderPool,
         recorder: Recorder,
+        states: SendStates,
     ):
         self.app, self.settings, self.name = app, settings, name
-        self.pool, self.recorder = pool, recorder
+        self.pool, self.recorder, self.states = pool, recorder, states
         self.idle = threading.Event()
         self.cursor = ClaimCursor()  #: where the next claim starts (dispatcher thread only)
         self._stop = threading.Event()
@@ -106,6 +109,8 @@ class Dispatcher:
         if not recipients:
             return 0
         self.idle.clear()
+        # The claim read after claimed_at that these sends were sending: watch them from then.
+        self.states.hold({r.send_id for r in recipients}, claimed_at)
         # A sender must not send once the lease may have passed to another worker.
         deadline = claimed_at + self.settings.lease_seconds * 0.8
         for recipient in recipients:

@@ -12,6 +12,7 @@ from bulletin.delivery.backends import MailBackend, make_backend
 from bulletin.delivery.engine.dispatcher import Dispatcher
 from bulletin.delivery.engine.pool import SenderPool
 from bulletin.delivery.engine.recorder import Counters, Recorder
+from bulletin.delivery.engine.states import SendStates
 from bulletin.mail.settings import DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,9 @@ class SendEngine:
             lambda: make_backend(settings.smtp_url, settings.outbox_dir, settings.smtp_timeout)
         )
         self.recorder = Recorder(app, settings, name)
-        self.pool = SenderPool(app, settings, factory, self.recorder)
-        self.dispatcher = Dispatcher(app, settings, name, self.pool, self.recorder)
+        self.states = SendStates(app)
+        self.pool = SenderPool(app, settings, factory, self.recorder, self.states)
+        self.dispatcher = Dispatcher(app, settings, name, self.pool, self.recorder, self.states)
         self.started = False  #: written only by the thread that calls start/stop/drain
 
     @property
@@ -47,8 +49,9 @@ class SendEngine:
         return self.recorder.counters
 
     def start(self) -> SendEngine:
-        """Start the recorder, the senders and the dispatcher."""
+        """Start the recorder, the send states, the senders and the dispatcher."""
         self.recorder.start()
+        self.states.start()
         self.pool.start()
         self.dispatcher.start()
         self.started = True
@@ -64,6 +67,7 @@ class SendEngine:
         # sent after the recorder's last write.
         self.dispatcher.stop(timeout)
         self.pool.stop(timeout)
+        self.states.stop(timeout)
         self.recorder.stop(timeout)
         self.started = False
 

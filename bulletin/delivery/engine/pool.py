@@ -3,8 +3,11 @@
 The pool owns the work queue (the dispatcher puts, the senders get), the `need_work`
 event (senders set it when the queue runs low; the dispatcher clears and waits on it),
 the rate limiter, and the server-down backoff, which every sender reads and writes and so
-sits under `_lock`. Each sender owns its backend. What a sender learns goes to the
-recorder, as an Outcome (the server answered) or a HandBack (not sent: give it back).
+sits under `_lock`. Each sender owns its backend. Before each message a sender asks the send
+states (states.py) whether its send is still sending: a paused or cancelled send's claimed
+items go back unsent, and only the message in a connection's hands still goes. What a sender
+learns goes to the recorder, as an Outcome (the server answered) or a HandBack (not sent:
+give it back).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from flask import Flask
 
 from bulletin.delivery.backends import MailBackend
 from bulletin.delivery.engine.recorder import HandBack, Recorder
+from bulletin.delivery.engine.states import SendStates
 from bulletin.delivery.pipeline import Outcome, Recipient
 from bulletin.delivery.templates import TemplateCache
 from bulletin.mail.messages import Personal
@@ -62,8 +66,10 @@ class SenderPool:
         settings: DeliverySettings,
         backend_factory: Callable[[], MailBackend],
         recorder: Recorder,
+        states: SendStates,
     ):
         self.app, self.settings, self.recorder = app, settings, recorder
+        self.states = states
         self.backend_factory = backend_factory
         self.connections = max(1, settings.smtp_connections)
         # The dispatcher claims when the queue runs low: senders never wait on the database.
@@ -160,9 +166,17 @@ class SenderPool:
 
     def _send_one(self, backend: MailBackend, item: Item) -> None:
         r = item.recipient
+        if not self.states.may_send(r.send_id):  # paused or cancelled: not even a rate token
+            self._hand_back(r)
+            return
         self.rate.wait(self._stop)
-        # After the rate limit's wait: that wait may have used up what was left of the lease.
-        if time.monotonic() >= item.deadline or self.is_down():
+        # After the rate limit's wait: that wait may have used up what was left of the lease,
+        # and the editor may have paused or cancelled the send.
+        if (
+            time.monotonic() >= item.deadline
+            or self.is_down()
+            or not self.states.may_send(r.send_id)
+        ):
             self._hand_back(r)
             return
         try:
