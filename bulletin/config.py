@@ -131,6 +131,9 @@ class Config:
     #: Hours an import job (its file, report and row problems) is kept; a queued job that no
     #: worker started by then fails.
     IMPORT_RETENTION_HOURS = _int("IMPORT_RETENTION_HOURS", 72)
+    #: Count clicks on the links of a send's mail, per link and never per reader: links go
+    #: through /r/TOKEN (core/clicks.py). false: links go straight to their targets.
+    CLICK_COUNTING = (_env("CLICK_COUNTING", "true") or "true").lower() not in ("0", "false", "no")
     DELIVERY_RETENTION_DAYS = _int("DELIVERY_RETENTION_DAYS", 365)
     PENDING_RETENTION_DAYS = _int("PENDING_RETENTION_DAYS", 30)
     UNPROVEN_REPORT_RETENTION_DAYS = _int("UNPROVEN_REPORT_RETENTION_DAYS", 30)

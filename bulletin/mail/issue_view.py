@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -9,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from bulletin.i18n import other_language
 from bulletin.mail.links import external_url
+from bulletin.mail.markup import link_targets
 from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
 
 #: Sections in the order they appear, with their headings.
@@ -34,6 +36,10 @@ class ItemView:
     opportunity: Opportunity | None = None
     extra: dict[str, str] = field(default_factory=dict)  #: venue, accessibility, payment
     ics_url: str | None = None
+    booking_url: str | None = None
+    item_id: int | None = None  #: the IssueItem's id
+    #: Targets of the summary's Markdown links -> the URLs written instead (counted links).
+    links: dict[str, str] | None = None
 
 
 @dataclass
@@ -54,6 +60,23 @@ class IssueView:
     intro_lang: str
     date: datetime
     sections: list[SectionView]
+    intro_links: dict[str, str] | None = None  #: as ItemView.links, for the introduction
+
+
+@dataclass(frozen=True)
+class LinkPlace:
+    """Where a link sits in an issue: what a counted link's clicks are reported under."""
+
+    item_order: int  #: 0 for the introduction, then 1, 2... in the order readers see items
+    item_kind: str  #: "intro", "workshop", "opportunity" or "news"
+    item_id: int | None  #: the workshop's or opportunity's id
+    issue_item_id: int | None
+    role: str  #: "more" (the item's page), "booking", "calendar" or "text" (in its Markdown)
+
+
+#: Gives the URL a mail carries for a link: a counted /r/ link (core/clicks.py), made once
+#: per send and language at render time, the same for every reader.
+LinkMaker = Callable[[str, LinkPlace], str]
 
 
 def _pick(source, field_name: str, lang: str) -> str:
@@ -83,6 +106,7 @@ def build_item(item: IssueItem, lang: str) -> ItemView | None:
         fallback=text_lang != lang,
         title=title,
         summary=_pick(source, "body" if item.kind == "news" else "summary", text_lang),
+        item_id=item.id,
     )
     if item.workshop is not None:
         _add_workshop(view, item.workshop, text_lang)
@@ -97,6 +121,7 @@ def _add_workshop(view: ItemView, workshop: Workshop, text_lang: str) -> None:
     view.workshop = workshop
     view.url = external_url("archive.workshop", slug=workshop.slug)
     view.ics_url = external_url("archive.workshop_ics", slug=workshop.slug)
+    view.booking_url = workshop.booking_url or None
     view.extra = {
         "venue": _pick(workshop, "venue", text_lang),
         "accessibility": _pick(workshop, "accessibility", text_lang),
@@ -113,12 +138,15 @@ def build_sections(issue: Issue, lang: str) -> list[SectionView]:
     return [SectionView(key, str(SECTIONS[key]), items) for key, items in grouped.items() if items]
 
 
-def build_issue_view(issue: Issue, lang: str, *, now: datetime | None = None) -> IssueView:
-    """The whole issue in a language, falling back to the other language where text is missing."""
+def build_issue_view(
+    issue: Issue, lang: str, *, now: datetime | None = None, links: LinkMaker | None = None
+) -> IssueView:
+    """The whole issue in a language, falling back to the other language where text is
+    missing; with `links`, every outgoing link goes through it (counted links)."""
     subject, _ = issue.text_with_fallback("subject", lang)
     preheader, _ = issue.text_with_fallback("preheader", lang)
     intro, intro_lang = issue.text_with_fallback("intro", lang)
-    return IssueView(
+    view = IssueView(
         lang=lang,
         subject=subject or "",
         preheader=preheader or "",
@@ -127,6 +155,28 @@ def build_issue_view(issue: Issue, lang: str, *, now: datetime | None = None) ->
         date=issue.published_at or now or utcnow(),
         sections=build_sections(issue, lang),
     )
+    if links is not None:
+        count_links(view, links)
+    return view
+
+
+def count_links(view: IssueView, links: LinkMaker) -> None:
+    """Put every link of the view through `links`, in the order readers meet them."""
+    intro = LinkPlace(0, "intro", None, None, "text")
+    view.intro_links = {t: links(t, intro) for t in link_targets(view.intro)}
+    items = [item for section in view.sections for item in section.items]
+    for order, item in enumerate(items, start=1):
+        catalogue = item.workshop or item.opportunity
+        catalogue_id = catalogue.id if catalogue is not None else None
+
+        def place(role: str, order=order, item=item, catalogue_id=catalogue_id) -> LinkPlace:
+            return LinkPlace(order, item.kind, catalogue_id, item.item_id, role)
+
+        for name, role in (("url", "more"), ("booking_url", "booking"), ("ics_url", "calendar")):
+            target = getattr(item, name)
+            if target:
+                setattr(item, name, links(target, place(role)))
+        item.links = {t: links(t, place("text")) for t in link_targets(item.summary)}
 
 
 #: Kinds of opportunity, as readers see them.
