@@ -203,3 +203,61 @@ def test_a_link_still_works_after_retention_reduces_its_send(app, client, make_i
     )
     assert answer.headers["Location"] == STUDY
     assert row(link.id).clicks == 8
+
+
+def table_snapshot() -> dict[str, list[tuple]]:
+    return {
+        t.name: sorted(db.session.execute(select(t)).all(), key=repr)
+        for t in db.metadata.sorted_tables
+    }
+
+
+@pytest.mark.slow
+def test_clicks_store_nothing_about_the_reader_anywhere(app, sent):
+    from tests.test_privacy_erasure import find_traces
+
+    send_id, readers, received = sent()
+    reader = readers[0]
+    hrefs, _text = links_in(next(r.message for r in received if r.rcpt_tos == [reader.email]))
+    agent = "Mozilla/5.0 (Erin's-very-own-browser 9.9)"
+    ip = "203.0.113.77"
+    db.session.expire_all()
+    before = table_snapshot()
+    client = app.test_client()
+    for url in counted_links(hrefs):
+        answer = client.get(
+            urlsplit(url).path,
+            headers={"User-Agent": agent, "Cookie": f"uid={reader.uid}"},
+            environ_base={"REMOTE_ADDR": ip},
+        )
+        assert answer.status_code == 302
+    db.session.expire_all()
+    after = table_snapshot()
+    # Only click_link changed, and only its counts: no row was added anywhere.
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed == {"click_link"}
+    assert len(before["click_link"]) == len(after["click_link"])
+    # Nothing of the request (address, agent) was written to any column of any table...
+    assert find_traces([agent, ip, "Erin's-very-own-browser"]) == []
+    # ...and no column of the click table holds anything of any reader.
+    needles = [v for r in readers for v in (r.uid, r.email, r.email.split("@")[0])]
+    assert [t for t in find_traces(needles) if t.startswith("click_link.")] == []
+    columns = ClickLink.__table__.columns
+    assert not {fk.column.table.name for c in columns for fk in c.foreign_keys} & {
+        "subscriber",
+        "delivery",
+    }
+    assert set(c.name for c in columns) == {
+        "id",
+        "send_id",
+        "link_key",
+        "item_order",
+        "item_kind",
+        "item_id",
+        "issue_item_id",
+        "role",
+        "target",
+        "clicks",
+        "scanner_hits",
+        "created_at",
+    }

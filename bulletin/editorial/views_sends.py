@@ -15,6 +15,7 @@ from wtforms import DateTimeLocalField, HiddenField, RadioField, SelectChoice, S
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from bulletin.core import sends as ops
+from bulletin.core.clicks import clicks_for_send
 from bulletin.core.audit import record_audit
 from bulletin.core.issues import missing_languages
 from bulletin.editorial.access import editor_required
@@ -184,6 +185,7 @@ def show(send_id: int):
         send=send,
         progress=ops.send_progress(send),
         button=ButtonOnly(),
+        clicks=clicks_for_send(send.id, current_lang()),
     )
 
 
