@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -179,8 +178,8 @@ def test_click_counting_off_leaves_direct_links(app, sent):
 def test_a_link_still_works_after_retention_reduces_its_send(app, client, make_issue):
     from datetime import timedelta
 
-    from bulletin.privacy.retention import reduce_deliveries
     from bulletin.models import Delivery, SendStatus, utcnow
+    from bulletin.privacy.retention import reduce_deliveries
 
     send = make_send(make_issue(subject_cy="Bwletin"), status=SendStatus.DONE)
     send.finished_at = utcnow() - timedelta(days=400)
@@ -261,3 +260,14 @@ def test_clicks_store_nothing_about_the_reader_anywhere(app, sent):
         "scanner_hits",
         "created_at",
     }
+
+
+def test_the_privacy_notice_says_what_is_counted_in_both_languages(app, client):
+    english = client.get("/privacy?lang=en").text
+    assert "nothing about who followed it is stored" in english
+    assert "no tracking pixel" in english
+    welsh = client.get("/privacy?lang=cy").text
+    assert "ni chedwir dim am bwy a'i dilynodd" in welsh.replace("&#39;", "'")
+    assert "Nid oes picsel tracio" in welsh
+    app.config["CLICK_COUNTING"] = False
+    assert "go straight to the pages they name" in client.get("/privacy?lang=en").text

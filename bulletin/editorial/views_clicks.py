@@ -34,9 +34,7 @@ def link_role_label(role: str) -> str:
 @bp.get("/interest")
 @editor_required
 def interest():
-    return render_template(
-        "editorial/interest.html", rows=interest_by_entry(), kinds=ENTRY_KINDS
-    )
+    return render_template("editorial/interest.html", rows=interest_by_entry(), kinds=ENTRY_KINDS)
 
 
 @bp.get("/interest.csv")

@@ -15,8 +15,8 @@ from wtforms import DateTimeLocalField, HiddenField, RadioField, SelectChoice, S
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from bulletin.core import sends as ops
-from bulletin.core.clicks import clicks_for_send
 from bulletin.core.audit import record_audit
+from bulletin.core.clicks import clicks_for_send
 from bulletin.core.issues import missing_languages
 from bulletin.editorial.access import editor_required
 from bulletin.editorial.forms import LOCAL_FORMAT, ExistsInLondon
