@@ -25,6 +25,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bulletin.extensions import db
+from bulletin.i18n import current_lang
 from bulletin.mail import tokens
 from bulletin.mail.issue_view import LinkMaker, LinkPlace
 from bulletin.mail.links import external_url
@@ -182,9 +183,12 @@ class ItemClicks:
         return sum(link.scanner_hits for link in self.links)
 
 
-def clicks_for_send(send_id: int, lang: str) -> list[ItemClicks]:
-    """The send's counts per item, in the order of the issue as readers saw it; titles in
-    `lang` (else the other language). Empty when the send counted no links."""
+def clicks_for_send(send_id: int, lang: str | None = None) -> list[ItemClicks]:
+    """The send's counts per item, in the order of the issue as readers saw it, each with
+    its links' counts; titles in `lang` (default: the page's), else the other language.
+    Empty when the send counted no links. Show per-link counts only through the
+    small-number rule, and not beside an item's total (the difference would tell)."""
+    lang = lang or current_lang()
     rows = db.session.scalars(
         select(ClickLink)
         .where(ClickLink.send_id == send_id)

@@ -185,7 +185,7 @@ def show(send_id: int):
         send=send,
         progress=ops.send_progress(send),
         button=ButtonOnly(),
-        clicks=clicks_for_send(send.id, current_lang()),
+        clicks=clicks_for_send(send.id),
     )
 
 
