@@ -140,6 +140,9 @@ class Config:
     #: Largest image, in pixels (width x height), that is decoded: a small file that claims
     #: more (a decompression bomb) is refused. Pillow's MAX_IMAGE_PIXELS is set to it.
     MEDIA_MAX_PIXELS = _int("MEDIA_MAX_PIXELS", 40_000_000)
+    #: Count clicks on the links of a send's mail, per link and never per reader: links go
+    #: through /r/TOKEN (core/clicks.py). false: links go straight to their targets.
+    CLICK_COUNTING = (_env("CLICK_COUNTING", "true") or "true").lower() not in ("0", "false", "no")
     DELIVERY_RETENTION_DAYS = _int("DELIVERY_RETENTION_DAYS", 365)
     PENDING_RETENTION_DAYS = _int("PENDING_RETENTION_DAYS", 30)
     UNPROVEN_REPORT_RETENTION_DAYS = _int("UNPROVEN_REPORT_RETENTION_DAYS", 30)

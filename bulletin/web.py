@@ -263,8 +263,8 @@ def register_template_helpers(app: Flask) -> None:
         org_address=org_address,
         masthead=masthead_view,
     )
-    app.jinja_env.filters["markdown"] = lambda text, lowest=4: render_markdown(
-        text, lowest_heading=lowest
+    app.jinja_env.filters["markdown"] = lambda text, lowest=4, links=None: render_markdown(
+        text, lowest_heading=lowest, links=links
     )
     app.jinja_env.filters["markdown_text"] = render_plain
     app.jinja_env.filters["small_count"] = small_count

@@ -22,7 +22,7 @@ TRANSACTIONAL = ["confirm", "welcome", "already-subscribed", "manage-link"]
 
 #: What changes from run to run, and what it becomes in a snapshot.
 VOLATILE = [
-    (re.compile(r"/(confirm|manage|unsubscribe)/[A-Za-z0-9_.\-]+"), r"/\1/<TOKEN>"),
+    (re.compile(r"/(confirm|manage|unsubscribe|r)/[A-Za-z0-9_.\-]+"), r"/\1/<TOKEN>"),
     # VERP keeps its kind (o: an outbox mail, d: a bulk delivery); the rest of a token is random.
     (re.compile(r"\bbounces\+([od])[^@\s>]*@"), r"bounces+\1<TOKEN>@"),
     (re.compile(r"\bunsubscribe\+[^@\s>]+@"), r"unsubscribe+<TOKEN>@"),

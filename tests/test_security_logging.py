@@ -136,6 +136,7 @@ def test_gunicorn_access_lines_are_redacted(caplog):
         ("GET /manage/abc.def-ghi/erase HTTP/1.1", "GET /manage/[token]/erase HTTP/1.1"),
         ("GET /confirm/abc?lang=cy HTTP/1.1", "GET /confirm/[token]?lang=cy HTTP/1.1"),
         ("GET /manage HTTP/1.1", "GET /manage HTTP/1.1"),
+        ("GET /r/WzEsMl0.sig-_x HTTP/1.1", "GET /r/[token] HTTP/1.1"),
         ("GET /subscribe?email=a.b%40example.org", "GET /subscribe?email=[address]"),
         ("sent to Siân@example.cymru", "sent to [address]"),
     ],

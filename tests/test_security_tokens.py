@@ -20,11 +20,21 @@ PURPOSES = tuple(
 )
 
 
+#: A click token names (send id, link id), not a string: each value gets its own pair.
+_CLICK_PAIRS: dict[tuple[int, int], str] = {}
+
+
 def make(purpose: str, value: str) -> str:
+    if purpose == "click":
+        pair = (1 + len(value), 1 + sum(map(ord, value)))
+        _CLICK_PAIRS[pair] = value
+        return tokens.make_click_token(*pair)
     return getattr(tokens, f"make_{purpose}_token")(value)
 
 
 def read(purpose: str, token: str) -> str:
+    if purpose == "click":
+        return _CLICK_PAIRS[tokens.read_click_token(token)]
     return getattr(tokens, f"read_{purpose}_token")(token)
 
 

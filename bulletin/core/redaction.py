@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 
-#: Path segments after these prefixes are tokens: a logged link would let anyone act on it.
-TOKEN_PATH = re.compile(r"(/(?:confirm|manage|unsubscribe|u)/)[^/\s?#\"']+")
+#: Path segments after these prefixes are tokens: a logged link would let anyone act on it,
+#: and a counted link (/r/) logged beside a client's address would say who followed it.
+TOKEN_PATH = re.compile(r"(/(?:confirm|manage|unsubscribe|u|r)/)[^/\s?#\"']+")
 #: Addresses typed into query strings (plain or percent-encoded @).
 ADDRESS = re.compile(r"[^\s/?&=\"'<>]+(?:@|%40)[A-Za-z0-9.\-]+\.[A-Za-z]{2,}", re.IGNORECASE)
 #: Loggers that write request lines: Werkzeug's dev server, gunicorn's access log, and aiosmtpd's

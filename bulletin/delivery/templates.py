@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from bulletin.core.clicks import link_maker
 from bulletin.extensions import db
 from bulletin.mail.dkim import make_signer
 from bulletin.mail.links import external_url
@@ -16,8 +17,11 @@ from bulletin.models import Send
 def build_template(
     send: Send, language: str, settings: DeliverySettings, sign=None
 ) -> MessageTemplate:
-    """Render the send's issue once in a language (Jinja + premailer) and encode it once."""
-    rendered = render_issue(send.issue, language)
+    """Render the send's issue once in a language (Jinja + premailer) and encode it once;
+    its links become the send's counted links when CLICK_COUNTING is on (the caller
+    commits the link rows)."""
+    links = link_maker(send.id) if settings.click_counting else None
+    rendered = render_issue(send.issue, language, links=links)
     return MessageTemplate(
         rendered,
         settings,
@@ -53,6 +57,8 @@ class TemplateCache:
     def _build(self, send_id: int, language: str) -> MessageTemplate:
         try:
             send = db.session.get(Send, send_id)
-            return build_template(send, language, self.settings, self.sign)
+            template = build_template(send, language, self.settings, self.sign)
+            db.session.commit()  # the send's link rows, before any message names them
+            return template
         finally:
             db.session.remove()

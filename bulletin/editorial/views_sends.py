@@ -17,6 +17,7 @@ from wtforms.validators import InputRequired, Optional, ValidationError
 
 from bulletin.core import sends as ops
 from bulletin.core.audit import record_audit
+from bulletin.core.clicks import clicks_for_send
 from bulletin.core.issues import missing_languages
 from bulletin.editorial.access import editor_required
 from bulletin.editorial.forms import LOCAL_FORMAT, ExistsInLondon
@@ -190,6 +191,7 @@ def show(send_id: int):
         progress=ops.send_progress(send),
         starting=ops.is_starting(send),
         button=ButtonOnly(),
+        clicks=clicks_for_send(send.id),
     )
 
 

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from bulletin.i18n import other_language
 from bulletin.mail.branding import ImageView, image_view
 from bulletin.mail.links import external_url
+from bulletin.mail.markup import link_targets
 from bulletin.mail.merge import Placeholder, neutral_filler, replace
 from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
 
@@ -39,6 +40,10 @@ class ItemView:
     ics_url: str | None = None
     #: The item's library image; its alt text is in the reader's language, not `lang`.
     image: ImageView | None = None
+    booking_url: str | None = None
+    item_id: int | None = None  #: the IssueItem's id
+    #: Targets of the summary's Markdown links -> the URLs written instead (counted links).
+    links: dict[str, str] | None = None
 
 
 @dataclass
@@ -59,6 +64,23 @@ class IssueView:
     intro_lang: str
     date: datetime
     sections: list[SectionView]
+    intro_links: dict[str, str] | None = None  #: as ItemView.links, for the introduction
+
+
+@dataclass(frozen=True)
+class LinkPlace:
+    """Where a link sits in an issue: what a counted link's clicks are reported under."""
+
+    item_order: int  #: 0 for the introduction, then 1, 2... in the order readers see items
+    item_kind: str  #: "intro", "workshop", "opportunity" or "news"
+    item_id: int | None  #: the workshop's or opportunity's id
+    issue_item_id: int | None
+    role: str  #: "more" (the item's page), "booking", "calendar" or "text" (in its Markdown)
+
+
+#: Gives the URL a mail carries for a link: a counted /r/ link (core/clicks.py), made once
+#: per send and language at render time, the same for every reader.
+LinkMaker = Callable[[str, LinkPlace], str]
 
 
 def _pick(source, field_name: str, lang: str) -> str:
@@ -100,6 +122,7 @@ def build_item(item: IssueItem, lang: str, fill: Fill | None = None) -> ItemView
         title=title,
         summary=summary,
         image=image_view(item.image, lang) if item.image is not None else None,
+        item_id=item.id,
     )
     if item.workshop is not None:
         _add_workshop(view, item.workshop, text_lang)
@@ -114,6 +137,7 @@ def _add_workshop(view: ItemView, workshop: Workshop, text_lang: str) -> None:
     view.workshop = workshop
     view.url = external_url("archive.workshop", slug=workshop.slug)
     view.ics_url = external_url("archive.workshop_ics", slug=workshop.slug)
+    view.booking_url = workshop.booking_url or None
     view.extra = {
         "venue": _pick(workshop, "venue", text_lang),
         "accessibility": _pick(workshop, "accessibility", text_lang),
@@ -138,14 +162,20 @@ def public_text(issue: Issue, name: str, lang: str, fill: Fill | None = None) ->
 
 
 def build_issue_view(
-    issue: Issue, lang: str, *, now: datetime | None = None, fill: Fill | None = None
+    issue: Issue,
+    lang: str,
+    *,
+    now: datetime | None = None,
+    fill: Fill | None = None,
+    links: LinkMaker | None = None,
 ) -> IssueView:
     """The whole issue in a language, falling back to the other language where text is
-    missing; merge fields filled by `fill` (by default the public archive's words)."""
+    missing; merge fields filled by `fill` (by default the public archive's words); with
+    `links`, every outgoing link goes through it (counted links)."""
     subject, _ = public_text(issue, "subject", lang, fill)
     preheader, _ = public_text(issue, "preheader", lang, fill)
     intro, intro_lang = public_text(issue, "intro", lang, fill)
-    return IssueView(
+    view = IssueView(
         lang=lang,
         subject=subject,
         preheader=preheader,
@@ -154,6 +184,28 @@ def build_issue_view(
         date=issue.published_at or now or utcnow(),
         sections=build_sections(issue, lang, fill),
     )
+    if links is not None:
+        count_links(view, links)
+    return view
+
+
+def count_links(view: IssueView, links: LinkMaker) -> None:
+    """Put every link of the view through `links`, in the order readers meet them."""
+    intro = LinkPlace(0, "intro", None, None, "text")
+    view.intro_links = {t: links(t, intro) for t in link_targets(view.intro)}
+    items = [item for section in view.sections for item in section.items]
+    for order, item in enumerate(items, start=1):
+        catalogue = item.workshop or item.opportunity
+        catalogue_id = catalogue.id if catalogue is not None else None
+
+        def place(role: str, order=order, item=item, catalogue_id=catalogue_id) -> LinkPlace:
+            return LinkPlace(order, item.kind, catalogue_id, item.item_id, role)
+
+        for name, role in (("url", "more"), ("booking_url", "booking"), ("ics_url", "calendar")):
+            target = getattr(item, name)
+            if target:
+                setattr(item, name, links(target, place(role)))
+        item.links = {t: links(t, place("text")) for t in link_targets(item.summary)}
 
 
 #: Kinds of opportunity, as readers see them.

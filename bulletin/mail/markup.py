@@ -11,7 +11,7 @@ import hashlib
 import html
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import nh3
 from cachetools import LRUCache
@@ -183,26 +183,59 @@ def _render_html(text: str, lowest_heading: int) -> str:
     return sanitise_html(parser.renderer.render(tokens, parser.options, {}))
 
 
-def _render_plain(text: str) -> str:
-    writer = _PlainWriter()
+def _render_plain(text: str, links: Mapping[str, str] | None = None) -> str:
+    writer = _PlainWriter(links or {})
     writer.walk(_parser().parse(text))
     return writer.result()
 
 
-def render_markdown(text: str | None, *, lowest_heading: int = 4) -> Markup:
-    """Markdown to safe HTML; headings start at h<lowest_heading>."""
+def link_targets(text: str | None) -> list[str]:
+    """The http(s) link targets in some Markdown, in order, each once (as the renderer
+    writes them: the keys `links` below are looked up by)."""
+    found: dict[str, None] = {}
+    for token in _parser().parse(text or ""):
+        for child in token.children or []:
+            href = str(child.attrGet("href") or "") if child.type == "link_open" else ""
+            if href.lower().startswith(("http://", "https://")):
+                found.setdefault(href, None)
+    return list(found)
+
+
+def _retarget(tokens: list[Token], links: Mapping[str, str]) -> None:
+    for token in tokens:
+        for child in token.children or []:
+            if child.type == "link_open":
+                href = str(child.attrGet("href") or "")
+                child.attrSet("href", links.get(href, href))
+
+
+def render_markdown(
+    text: str | None, *, lowest_heading: int = 4, links: Mapping[str, str] | None = None
+) -> Markup:
+    """Markdown to safe HTML; headings start at h<lowest_heading>. `links` maps targets to
+    the URLs to write instead (counted links): such a render is made once per send and
+    language, so it skips the cache."""
     if not text:
         return Markup("")
+    if links:
+        parser = _parser()
+        tokens = parser.parse(text)
+        _shift_headings(tokens, lowest_heading)
+        _retarget(tokens, links)
+        return Markup(sanitise_html(parser.renderer.render(tokens, parser.options, {})))
     html_text = rendered.get(
         ("html", lowest_heading), text, lambda source: _render_html(source, lowest_heading)
     )
     return Markup(html_text)
 
 
-def render_plain(text: str | None) -> str:
-    """Markdown as plain text for email: headings underlined, lists, links in full."""
+def render_plain(text: str | None, links: Mapping[str, str] | None = None) -> str:
+    """Markdown as plain text for email: headings underlined, lists, links in full
+    (`links`: as for render_markdown)."""
     if not text:
         return ""
+    if links:
+        return _render_plain(text, links)
     return rendered.get(("plain",), text, _render_plain)
 
 
@@ -213,7 +246,8 @@ def _strip_tags(fragment: str) -> str:
 class _PlainWriter:
     """Walks markdown-it block tokens, writing readable text."""
 
-    def __init__(self) -> None:
+    def __init__(self, links: Mapping[str, str]) -> None:
+        self.links = links
         self.blocks: list[tuple[str, bool]] = []  # (text, follows the previous line directly)
         self.in_list_run = False
         self.lists: list[list[int | None]] = []  # per nesting level: [next number or None]
@@ -255,7 +289,7 @@ class _PlainWriter:
             counter[0] += 1
 
     def on_inline(self, token: Token) -> None:
-        line = _inline_text(token.children or [])
+        line = _inline_text(token.children or [], self.links)
         if self.heading is not None:
             mark = "=" if self.heading == 1 else "-"
             self.add(f"{line}\n{mark * len(line)}")
@@ -287,7 +321,7 @@ class _PlainWriter:
         return out.strip() + "\n"
 
 
-def _inline_text(children: list[Token]) -> str:
+def _inline_text(children: list[Token], targets: Mapping[str, str]) -> str:
     parts: list[str] = []
     links: list[tuple[int, str]] = []
     for child in children:
@@ -296,8 +330,11 @@ def _inline_text(children: list[Token]) -> str:
         elif child.type == "link_close" and links:
             start, href = links.pop()
             label = "".join(parts[start:]).strip()
+            target = targets.get(href, href)
             if href and href not in (label, f"mailto:{label}"):
-                parts.append(f" ({href})")
+                parts.append(f" ({target})")
+            elif target != href:  # a bare URL that is counted: the counted one replaces it
+                parts[start:] = [target]
         elif child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type == "image":

@@ -69,14 +69,17 @@ def _tidy_text(text: str) -> str:
     return "\n".join(tidy).strip() + "\n"
 
 
-def render_issue(issue, lang: str, *, personal: bool = True, now=None) -> RenderedEmail:
-    """Render an issue once in a language; personal links are placeholders for the sender."""
+def render_issue(issue, lang: str, *, personal: bool = True, now=None, links=None) -> RenderedEmail:
+    """Render an issue once in a language; personal links are placeholders for the sender.
+
+    `links` (an issue_view.LinkMaker) rewrites every outgoing link, the same for every
+    reader: a send's counted links are made here, never per recipient."""
     from bulletin.mail.issue_view import build_issue_view
     from bulletin.mail.links import external_url
 
     markers = Markers()
     with force_locale(lang):
-        view = build_issue_view(issue, lang, now=now, fill=markers)
+        view = build_issue_view(issue, lang, now=now, fill=markers, links=links)
     links = {"view_url": None, "manage_url": None, "unsubscribe_url": None}
     if personal:
         links = {

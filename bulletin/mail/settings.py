@@ -35,6 +35,8 @@ class DeliverySettings:
     tick_seconds: float
     retry_seconds: float = 60.0
     smtp_down_pause_seconds: float = 5.0
+    #: CLICK_COUNTING: links in a send's mail go through /r/ (core/clicks.py).
+    click_counting: bool = True
 
     @property
     def from_address(self) -> str:
@@ -73,4 +75,5 @@ class DeliverySettings:
             tick_seconds=float(c["WORKER_TICK_SECONDS"]),
             retry_seconds=float(c["SEND_RETRY_SECONDS"]),
             smtp_down_pause_seconds=float(c["SMTP_DOWN_PAUSE_SECONDS"]),
+            click_counting=bool(c["CLICK_COUNTING"]),
         )

@@ -20,6 +20,7 @@ SALTS = {
     "bounce": "bulletin.bounce.v2",
     "mailto": "bulletin.mailto.v1",
     "message-id": "bulletin.message-id.v1",
+    "click": "bulletin.click.v1",
 }
 
 #: The uid a test send's personal links are made for. Subscriber uids are uuid4 hex, so no
@@ -109,6 +110,27 @@ def make_mailto_token(uid: str) -> str:
 def read_mailto_token(token: str) -> str:
     """The subscriber uid in a mailto: unsubscribe token."""
     return read_address_token("mailto", token)
+
+
+def make_click_token(send_id: int, link_id: int) -> str:
+    """The token of a counted link, /r/TOKEN: it names a send and a link of it, never a
+    reader (the same token goes to everyone), and it does not expire (old emails work)."""
+    return _plain("click").dumps([send_id, link_id])
+
+
+def read_click_token(token: str) -> tuple[int, int]:
+    """The (send id, link id) in a click token, or BadToken."""
+    try:
+        value = _plain("click").loads(token)
+    except BadData as exc:
+        raise BadToken("invalid") from exc
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(type(v) is int and v > 0 for v in value)
+    ):
+        raise BadToken("invalid")
+    return value[0], value[1]
 
 
 def _address_key(purpose: str, key: str) -> bytes:

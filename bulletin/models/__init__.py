@@ -2,6 +2,7 @@
 
 from bulletin.models.bounce import BounceAction, BounceEvent, InboundMessage
 from bulletin.models.catalogue import Bilingual, Opportunity, OpportunityKind, Workshop
+from bulletin.models.clicks import ClickLink
 from bulletin.models.editor import ApiToken, AuditLog, Editor, EditorSession, Role
 from bulletin.models.health import AlertMetric, AlertScope, HealthAlert
 from bulletin.models.importjob import ImportJob, ImportJobStatus
@@ -29,6 +30,7 @@ __all__ = [
     "Bilingual",
     "BounceAction",
     "BounceEvent",
+    "ClickLink",
     "Delivery",
     "DeliveryStatus",
     "Editor",

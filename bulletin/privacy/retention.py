@@ -161,7 +161,11 @@ def _finished_sends(cutoff: datetime):
 
 
 def reduce_deliveries(cutoff: datetime, *, dry_run: bool = False) -> tuple[int, int]:
-    """Finished sends older than the cutoff keep their counts and lose their delivery rows."""
+    """Finished sends older than the cutoff keep their counts and lose their delivery rows.
+
+    Their click counts (click_link) stay too: they are counts per link, with nothing of a
+    reader in them, kept as long as the send's own counts, and the /r/ links in old mail
+    find their targets there."""
     send_ids = list(db.session.scalars(_finished_sends(cutoff).order_by(Send.id)))
     removed = 0
     for send_id in send_ids:

@@ -17,7 +17,7 @@ from flask import (
 )
 from markupsafe import Markup
 
-from bulletin.core import consent
+from bulletin.core import clicks, consent
 from bulletin.core import subscribers as operations
 from bulletin.core.subject_access import export_subscriber
 from bulletin.extensions import csrf, db, limiter
@@ -222,3 +222,17 @@ def privacy():
     return render_template(
         "pages/privacy.html", statement=consent.statement(_lang()), version=consent.VERSION
     )
+
+
+@bp.route("/r/<token>", methods=["GET", "HEAD"])
+def follow_link(token: str):
+    """A counted link in a bulletin: count it (per link, never per reader) and go on to the
+    target stored for it. An altered or unknown token is a 404, never a redirect."""
+    target = clicks.follow_link(token, request.method, request.headers)
+    if target is None:
+        abort(404)
+    db.session.commit()
+    response = redirect(target, code=302)
+    response.headers["Cache-Control"] = "no-store"  # each click is a request to count
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
