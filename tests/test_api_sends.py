@@ -58,7 +58,8 @@ def test_schedule_a_send_at_a_uk_time(api, make_issue, make_subscriber):
     assert audit.editor_id == api.editor.id and audit.target_id == send["id"]
 
 
-def test_schedule_with_an_offset_or_now(api, make_issue):
+def test_schedule_with_an_offset_or_now(api, make_issue, make_subscriber):
+    make_subscriber()
     issue = make_issue("March")
     url = f"/api/v1/issues/{issue.id}/sends"
     exact = api.post(url, json={"audience": {}, "scheduled_at": "2030-01-05T09:00:00-05:00"})
@@ -117,7 +118,8 @@ def test_progress_and_cancel(api, make_issue, make_subscriber):
     assert list(actions) == ["send.schedule", "send.cancel"]
 
 
-def test_sends_list_filters(api, make_issue):
+def test_sends_list_filters(api, make_issue, make_subscriber):
+    make_subscriber()
     first, second = make_issue("One"), make_issue("Two")
     for issue in (first, second, second):
         api.post(f"/api/v1/issues/{issue.id}/sends", json={"audience": {}, "scheduled_at": "now"})

@@ -79,7 +79,8 @@ def test_progress_page_json_and_controls(app, editor_client, make_subscriber):
     assert db.session.get(Send, send.id).status == SendStatus.CANCELLED
 
 
-def test_missed_send_offers_send_now(app, editor_client):
+def test_missed_send_offers_send_now(app, editor_client, make_subscriber):
+    make_subscriber()
     settings = configure(app, SEND_GRACE_HOURS=1)
     send = make_send(minutes_ago=180)
     start_due_sends(settings)
