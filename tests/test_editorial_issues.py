@@ -58,12 +58,28 @@ def test_compose_from_the_catalogue_and_preview_in_both_languages(
     make_opportunity("Closing soon", closes_at=now + timedelta(days=1))
     issue = _create_issue(editor_client)
 
+    until = (now + timedelta(weeks=6)).strftime("%Y-%m-%d")
     response = editor_client.post(
         f"/editor/issues/{issue.id}/fill",
-        data={"csrf_token": _token(editor_client), "weeks": "6", "send_date": ""},
+        data={"csrf_token": _token(editor_client), "until": until, "send_date": ""},
     )
-    assert response.status_code == 303
+    assert response.status_code == 200
     assert _titles(issue) == ["Closing soon", "Open survey", "Soon workshop", "Later workshop"]
+    report = BeautifulSoup(response.text, "html.parser").find(id="fill-report")
+    added = [li.get_text(" ", strip=True) for li in report.select(".fill-added li")]
+    assert added == [
+        "Soon workshop / Gweithdy cynnar",
+        "Later workshop / Gweithdy hwyrach",
+        "Closing soon",
+        "Open survey",
+    ]
+    left_out = {li.get_text(" ", strip=True) for li in report.select(".fill-left-out li")}
+    assert left_out == {
+        "Past workshop: will have taken place by the send date",
+        "Archived workshop: archived",
+        "Far workshop: starts after the window",
+        "Closed role: closed before the send date",
+    }
 
     # Flags: sending in two days, "Closing soon" will have closed.
     send_date = (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")

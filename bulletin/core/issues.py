@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -78,21 +79,58 @@ def save_news_item(issue: Issue, item: IssueItem | None, data: dict) -> IssueIte
     return item
 
 
-def move_item(item: IssueItem, direction: str) -> bool:
-    """Swap an item with its neighbour in the same section; False at either end."""
-    siblings = sorted(
-        (i for i in item.issue.items if i.section == item.section), key=lambda i: (i.position, i.id)
+def section_items(item: IssueItem) -> list[IssueItem]:
+    """The items of `item`'s section in its issue, in order."""
+    return sorted(
+        (i for i in item.issue.items if i.section == item.section),
+        key=lambda i: (i.position, i.id or 0),
     )
-    index = siblings.index(item)
-    other = index - 1 if direction == "up" else index + 1
-    if other < 0 or other >= len(siblings):
+
+
+def move_item_to(item: IssueItem, position: int) -> bool:
+    """Put an item at `position` (1 = first) of its section, clamped to the section's ends.
+
+    The one rule for positions: the section's items are renumbered 0, 1, 2... in their new
+    order. False when the item was already there (nothing changes).
+    """
+    siblings = section_items(item)
+    target = min(max(position, 1), len(siblings)) - 1
+    if siblings.index(item) == target:
         return False
-    neighbour = siblings[other]
-    item.position, neighbour.position = neighbour.position, item.position
-    if item.position == neighbour.position:  # equal positions: make the order explicit
-        item.position += -1 if direction == "up" else 1
+    siblings.remove(item)
+    siblings.insert(target, item)
+    for index, sibling in enumerate(siblings):
+        sibling.position = index
     db.session.flush()
-    record_audit("issue.move_item", item.issue, detail={"item": item.id, "direction": direction})
+    record_audit("issue.move_item", item.issue, detail={"item": item.id, "position": target + 1})
+    return True
+
+
+def move_item(item: IssueItem, direction: str) -> bool:
+    """Move an item one place up or down, or to the top or bottom, of its section.
+
+    False when it is already at that end.
+    """
+    siblings = section_items(item)
+    here = siblings.index(item) + 1
+    targets = {"up": here - 1, "down": here + 1, "top": 1, "bottom": len(siblings)}
+    target = targets[direction]
+    if target < 1 or target > len(siblings):
+        return False
+    return move_item_to(item, target)
+
+
+def move_section(issue: Issue, section: str, direction: str) -> bool:
+    """Move a section one place up or down in the issue; False at either end."""
+    order = list(issue.sections)
+    here = order.index(section)
+    there = here - 1 if direction == "up" else here + 1
+    if there < 0 or there >= len(order):
+        return False
+    order[here], order[there] = order[there], order[here]
+    issue.section_order = ",".join(order)
+    db.session.flush()
+    record_audit("issue.move_section", issue, detail={"section": section, "direction": direction})
     return True
 
 
@@ -104,32 +142,113 @@ def remove_item(item: IssueItem) -> None:
     record_audit("issue.remove_item", issue, detail={"item": item.id, "kind": item.kind})
 
 
-def fill_issue(issue: Issue, *, weeks: int, send_at: datetime | None = None) -> int:
-    """Add every workshop starting within `weeks` of the send date and every open opportunity."""
-    start = send_at or utcnow()
-    have_w = {i.workshop_id for i in issue.items if i.workshop_id}
-    have_o = {i.opportunity_id for i in issue.items if i.opportunity_id}
-    workshops = db.session.scalars(
+#: Why the fill left an entry out (the editor pages word them: editorial/labels.py).
+FILL_REASONS = ("in-issue", "archived", "taken-place", "booking-closed", "closed", "after-window")
+#: The usual fill window: workshops starting within this many weeks of the send date.
+FILL_DEFAULT_WEEKS = 6
+#: How far back the fill report looks for what has just taken place or closed.
+FILL_LOOKBACK = timedelta(weeks=4)
+#: At most this many workshops after the window are named in the report (the nearest).
+FILL_AFTER_WINDOW_SHOWN = 10
+
+
+@dataclass
+class FillReport:
+    """What a fill added, and what it left out and why (reason: one of FILL_REASONS)."""
+
+    send_at: datetime
+    until: datetime
+    added: list[Workshop | Opportunity] = field(default_factory=list)
+    left_out: list[tuple[Workshop | Opportunity, str]] = field(default_factory=list)
+
+
+def fill_window_end(send_at: datetime, weeks: int) -> datetime:
+    """The usual end of the fill window: `weeks` after the send date."""
+    return send_at + timedelta(weeks=weeks)
+
+
+def _workshop_reason(w: Workshop, start: datetime, until: datetime, have: set) -> str | None:
+    if ("workshop", w.id) in have:
+        return "in-issue"
+    if w.is_archived:
+        return "archived"
+    if w.starts_at < start:
+        return "taken-place"
+    if w.starts_at >= until:
+        return "after-window"
+    if w.booking_deadline_at is not None and w.booking_deadline_at <= start:
+        return "booking-closed"
+    return None
+
+
+def _opportunity_reason(o: Opportunity, start: datetime, have: set) -> str | None:
+    if ("opportunity", o.id) in have:
+        return "in-issue"
+    if o.is_archived:
+        return "archived"
+    if o.closes_at is not None and o.closes_at <= start:
+        return "closed"
+    return None
+
+
+def _fill_candidates(start: datetime, until: datetime):
+    """Workshops and opportunities the fill adds or reports on, in reading order."""
+    recent = start - FILL_LOOKBACK
+    near = select(Workshop).where(
+        Workshop.starts_at >= recent,
+        Workshop.starts_at < until,
+        # an archived workshop that has taken place is nobody's surprise
+        or_(Workshop.is_archived.is_(False), Workshop.starts_at >= start),
+    )
+    later = (
         select(Workshop)
-        .where(
-            Workshop.is_archived.is_(False),
-            Workshop.starts_at >= start,
-            Workshop.starts_at < start + timedelta(weeks=weeks),
-        )
+        .where(Workshop.is_archived.is_(False), Workshop.starts_at >= until)
         .order_by(Workshop.starts_at)
+        .limit(FILL_AFTER_WINDOW_SHOWN)
     )
-    opportunities = db.session.scalars(
-        select(Opportunity)
-        .where(
+    opportunities = select(Opportunity).where(
+        or_(Opportunity.closes_at.is_(None), Opportunity.closes_at > recent),
+        or_(
             Opportunity.is_archived.is_(False),
-            or_(Opportunity.closes_at.is_(None), Opportunity.closes_at > start),
-        )
-        .order_by(Opportunity.closes_at.is_(None), Opportunity.closes_at, Opportunity.id)
+            Opportunity.closes_at.is_(None),
+            Opportunity.closes_at > start,
+        ),
     )
-    added = [add_entry(issue, w, audit=False) for w in workshops if w.id not in have_w]
-    added += [add_entry(issue, o, audit=False) for o in opportunities if o.id not in have_o]
-    record_audit("issue.fill", issue, detail={"weeks": weeks, "added": len(added)})
-    return len(added)
+    yield from db.session.scalars(near.order_by(Workshop.starts_at, Workshop.id))
+    yield from db.session.scalars(later)
+    yield from db.session.scalars(
+        opportunities.order_by(
+            Opportunity.closes_at.is_(None), Opportunity.closes_at, Opportunity.id
+        )
+    )
+
+
+def fill_issue(issue: Issue, *, until: datetime, send_at: datetime | None = None) -> FillReport:
+    """Add every workshop starting between the send date and `until`, and every opportunity
+    open on the send date; report what was left out and why."""
+    start = send_at or utcnow()
+    report = FillReport(start, until)
+    have = {(i.kind, i.workshop_id or i.opportunity_id) for i in issue.items}
+    for entry in list(_fill_candidates(start, until)):
+        if isinstance(entry, Workshop):
+            reason = _workshop_reason(entry, start, until, have)
+        else:
+            reason = _opportunity_reason(entry, start, have)
+        if reason is None:
+            add_entry(issue, entry, audit=False)
+            report.added.append(entry)
+        else:
+            report.left_out.append((entry, reason))
+    record_audit(
+        "issue.fill",
+        issue,
+        detail={
+            "until": until.isoformat(),
+            "added": len(report.added),
+            "left_out": len(report.left_out),
+        },
+    )
+    return report
 
 
 def flag_items(issue: Issue, at: datetime) -> dict[int, str]:
@@ -152,7 +271,7 @@ def missing_languages(issue: Issue) -> list[tuple[str, str]]:
     missing = [
         (_l("The issue's subject"), lang) for lang in LANGUAGES if not issue.has_language(lang)
     ]
-    for item in sorted(issue.items, key=lambda i: i.position):
+    for item in issue.reading_order():
         source = item.workshop or item.opportunity or item
         label = source.title_en or source.title_cy or ""
         missing += [(label, lang) for lang in LANGUAGES if not source.has_language(lang)]

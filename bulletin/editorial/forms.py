@@ -6,16 +6,16 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     HiddenField,
-    IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from bulletin.core.editors import MAX_PASSWORD_LENGTH, AccountError, check_new_password
 from bulletin.core.fields import (
@@ -29,8 +29,9 @@ from bulletin.core.fields import (
     WORKSHOP,
     Field,
 )
-from bulletin.i18n import london_to_utc_safe
+from bulletin.i18n import london_to_utc_safe, utc_to_london
 from bulletin.mail.issue_view import ACCESS_FEATURES, OPPORTUNITY_KINDS
+from bulletin.models import utcnow
 from bulletin.web import (
     MultiCheckboxField,
     email_field,
@@ -234,12 +235,25 @@ class AddItemForm(FlaskForm):
 
 
 class FillForm(FlaskForm):
-    weeks = IntegerField(
-        _l("Workshops starting in the next how many weeks?"),
-        default=6,
-        validators=[InputRequired(), NumberRange(min=FILL_WEEKS.minimum, max=FILL_WEEKS.maximum)],
-    )
     send_date = _when(_l("When will the issue be sent?"), required=False)
+    until = DateField(
+        _l("Add workshops starting up to and including"),
+        validators=[InputRequired(_l("Enter the last day of workshops to add"))],
+    )
+
+    def validate_until(self, field) -> None:
+        sent = self.send_date.data or utc_to_london(utcnow())
+        if field.data and field.data < sent.date():
+            raise ValidationError(
+                _l(
+                    "Choose a day on or after the send date (%(date)s)",
+                    date=sent.strftime("%d/%m/%Y"),
+                )
+            )
+        if field.data and (field.data - sent.date()).days > 7 * FILL_WEEKS.maximum:
+            raise ValidationError(
+                _l("Choose a day within %(weeks)s weeks of the send date", weeks=FILL_WEEKS.maximum)
+            )
 
 
 class TestSendForm(FlaskForm):

@@ -4,7 +4,7 @@ from bulletin.models.bounce import BounceAction, BounceEvent, InboundMessage
 from bulletin.models.catalogue import Bilingual, Opportunity, OpportunityKind, Workshop
 from bulletin.models.editor import ApiToken, AuditLog, Editor, EditorSession, Role
 from bulletin.models.importjob import ImportJob, ImportJobStatus
-from bulletin.models.issue import Issue, IssueItem, ItemKind
+from bulletin.models.issue import SECTION_KEYS, Issue, IssueItem, ItemKind
 from bulletin.models.mail import OutboxMessage, OutboxStatus, Suppression, SuppressionReason
 from bulletin.models.send import Delivery, DeliveryStatus, Send, SendStatus
 from bulletin.models.subscriber import (
@@ -34,6 +34,7 @@ __all__ = [
     "InboundMessage",
     "IssueItem",
     "ItemKind",
+    "SECTION_KEYS",
     "Opportunity",
     "OpportunityKind",
     "Role",
