@@ -126,3 +126,36 @@ def test_the_count_step_warns_about_text_missing_in_a_language(editor_client, ma
     both = make_issue_row()
     page = editor_client.post("/editor/sends/new", data=_form(editor_client, both))
     assert page.status_code == 200 and 'id="missing-languages"' not in page.get_data(True)
+
+
+def test_an_audience_with_no_readers_is_refused_in_both_languages(editor_client, make_subscriber):
+    issue = make_issue_row()
+    make_subscriber(region="north-wales")
+    for lang, words in (
+        ("en", "This audience has no readers: no confirmed subscriber matches it."),
+        ("cy", "Does gan y gynulleidfa hon ddim darllenwyr"),
+    ):
+        data = _form(editor_client, issue, regions="mid-wales")
+        refused = editor_client.post(f"/editor/sends/new?lang={lang}", data=data)
+        assert refused.status_code == 400
+        page = refused.get_data(as_text=True)
+        assert words in page and 'href="#topics-0"' in page
+        data["confirmed"] = "0"  # a forged confirmation is refused the same way
+        assert editor_client.post("/editor/sends/new", data=data).status_code == 400
+    assert db.session.scalar(select(Send)) is None
+
+
+def test_send_now_refuses_a_send_whose_readers_have_all_left(editor_client, make_subscriber):
+    reader = make_subscriber()
+    send = make_send(minutes_ago=-60)
+    reader.status = "unsubscribed"
+    db.session.commit()
+    page = editor_client.get(f"/editor/sends/{send.id}").get_data(as_text=True)
+    response = editor_client.post(
+        f"/editor/sends/{send.id}/send-now", data={"csrf_token": csrf_token(page)}
+    )
+    assert response.status_code == 303
+    shown = editor_client.get(f"/editor/sends/{send.id}").get_data(as_text=True)
+    assert "This audience has no readers" in shown
+    db.session.expire_all()
+    assert db.session.get(Send, send.id).scheduled_at.replace(tzinfo=UTC) > datetime.now(UTC)

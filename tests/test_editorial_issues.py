@@ -265,3 +265,26 @@ def test_test_send_is_rate_limited(make_app, make_editor, make_issue):
             for _ in range(3)
         ]
     assert codes == [303, 303, 429]
+
+
+def test_the_fill_window_defaults_and_is_checked(editor_client, make_issue):
+    issue = make_issue()
+    page = editor_client.get(f"/editor/issues/{issue.id}?send_date=2031-03-02T09:00")
+    until = BeautifulSoup(page.text, "html.parser").find(id="until")
+    assert until["type"] == "date" and until["value"] == "2031-04-13"  # six weeks on
+    data = {"csrf_token": csrf_token(page.text), "send_date": "2031-03-02T09:00"}
+    for value, message in (
+        ("2031-03-01", "Choose a day on or after the send date (02/03/2031)"),
+        ("", "Enter the last day of workshops to add"),
+        ("2033-01-01", "Choose a day within 52 weeks of the send date"),
+    ):
+        response = editor_client.post(
+            f"/editor/issues/{issue.id}/fill", data={**data, "until": value}
+        )
+        assert response.status_code == 400 and message in response.text
+        assert 'aria-invalid="true"' in response.text
+    welsh = editor_client.post(
+        f"/editor/issues/{issue.id}/fill?lang=cy", data={**data, "until": "2031-03-01"}
+    )
+    assert "Dewiswch ddiwrnod ar ddyddiad yr anfon neu wedyn" in welsh.text
+    assert db.session.scalar(db.select(db.func.count(IssueItem.id))) == 0
