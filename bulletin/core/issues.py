@@ -161,6 +161,11 @@ class FillReport:
     added: list[Workshop | Opportunity] = field(default_factory=list)
     left_out: list[tuple[Workshop | Opportunity, str]] = field(default_factory=list)
 
+    @property
+    def last_day(self) -> datetime:
+        """A moment on the window's last day (`until` itself is the first moment after it)."""
+        return self.until - timedelta(seconds=1)
+
 
 def fill_window_end(send_at: datetime, weeks: int) -> datetime:
     """The usual end of the fill window: `weeks` after the send date."""
