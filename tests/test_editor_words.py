@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bulletin.core.audit import record_audit
 from bulletin.core.subscribers import record_event
+from bulletin.core.suppressions import suppress
 from bulletin.editorial.labels import consent_source_label
 from bulletin.extensions import db
 from bulletin.mail import outbox
@@ -66,6 +67,26 @@ def test_bounce_records_and_the_consent_trail_are_words_in_both_languages(
         for word in words:
             assert word in page, (lang, word)
         assert "<td>hard</td>" not in page and "<td>ses</td>" not in page
+
+
+def test_suppression_reasons_and_complaint_types_are_words(editor_client, make_subscriber):
+    reader = make_subscriber("complainer@example.com")
+    suppress(reader.email, "complaint", source="complaint:postmark")
+    db.session.add(
+        BounceEvent(
+            subscriber_id=reader.id,
+            kind="complaint",
+            feedback_type="abuse",
+            source="postmark",
+            action="unsubscribed",
+        )
+    )
+    db.session.commit()
+    listing = editor_client.get("/editor/suppressions?lang=en").text
+    assert "The person complained" in listing and "<td>complaint</td>" not in listing
+    bounces = editor_client.get(f"/editor/bounces/subscribers/{reader.id}?lang=cy").text
+    assert "Cwyn sbam (sbam)" in bounces and "Hysbysiad Postmark" in bounces
+    assert "(abuse)" not in bounces
 
 
 def test_a_code_with_no_words_yet_is_shown_as_it_is(app):

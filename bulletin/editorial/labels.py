@@ -121,6 +121,23 @@ BOUNCE_SOURCES = {
     "mailto": _l("Unsubscribe email"),
     "admin": _l("An admin"),
 }
+#: What kind of complaint a feedback report (ARF, RFC 5965) says it is.
+FEEDBACK_TYPES = {
+    "abuse": _l("spam"),
+    "fraud": _l("fraud"),
+    "virus": _l("virus"),
+    "not-spam": _l("not spam"),
+    "auth-failure": _l("authentication failure"),
+    "other": _l("other"),
+}
+#: Why an address is on the suppression list (SuppressionReason); the add form's choices.
+SUPPRESSION_REASONS = {
+    "manual": _l("Added by an admin"),
+    "bounced": _l("The address bounces"),
+    "complaint": _l("The person complained"),
+    "unsubscribed": _l("The person asked to stop"),
+    "erased": _l("The person’s data was erased"),
+}
 #: What a consent-trail event records (ConsentEvent.kind).
 CONSENT_KINDS = {
     "signup": _l("Signed up"),
@@ -181,6 +198,8 @@ def register(app: Flask) -> None:
         bounce_kind_label=_words(BOUNCE_KINDS),
         bounce_action_label=_words(BOUNCE_ACTIONS),
         bounce_source_label=_words(BOUNCE_SOURCES),
+        feedback_type_label=_words(FEEDBACK_TYPES),
+        suppression_reason_label=_words(SUPPRESSION_REASONS),
         consent_kind_label=_words(CONSENT_KINDS),
         consent_source_label=consent_source_label,
     )
