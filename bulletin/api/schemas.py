@@ -22,7 +22,7 @@ from bulletin.core.fields import (
     Field,
     Kind,
 )
-from bulletin.core.issues import FILL_REASONS
+from bulletin.core.fill import FILL_REASONS
 from bulletin.i18n import CODES as LANGUAGE_CODES
 from bulletin.models import SECTION_KEYS, SendStatus
 

@@ -9,6 +9,7 @@ from bulletin.api.serialize import issue_json, page_json, timestamp
 from bulletin.api.validation import ApiError, check_rules, invalid, parse_timestamp
 from bulletin.api.views import PAGING, get_or_404, operation, paginate
 from bulletin.core import fields
+from bulletin.core import fill as fill_ops
 from bulletin.core import issues as ops
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
@@ -294,8 +295,8 @@ def fill_issue(issue_id: int, body: dict):
         if until <= send_at:
             raise invalid("until", "Choose an end of the window after send_at.")
     else:
-        until = ops.fill_window_end(send_at, body.get("weeks") or ops.FILL_DEFAULT_WEEKS)
-    report = ops.fill_issue(issue, until=until, send_at=send_at)
+        until = fill_ops.fill_window_end(send_at, body.get("weeks") or fill_ops.FILL_DEFAULT_WEEKS)
+    report = fill_ops.fill_issue(issue, until=until, send_at=send_at)
     db.session.commit()
     return {
         "added": len(report.added),

@@ -78,7 +78,7 @@ AUDIT_ACTIONS = {
     "retention.purge": _l("Old data deleted (retention)"),
 }
 
-#: Why "Fill with what is coming up" left an entry out (core/issues.py FILL_REASONS).
+#: Why "Fill with what is coming up" left an entry out (core/fill.py FILL_REASONS).
 FILL_REASONS = {
     "in-issue": _l("already in the issue"),
     "archived": _l("archived"),

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from bulletin.core import fill as fill_ops
 from bulletin.core import issues as ops
 from bulletin.editorial import testsend
 from bulletin.editorial.forms import AddItemForm, FillForm, IssueForm, NewsItemForm, TestSendForm
@@ -86,13 +87,13 @@ def _edit_page(
     status: int = 200,
     *,
     fill_form: FillForm | None = None,
-    report: ops.FillReport | None = None,
+    report: fill_ops.FillReport | None = None,
 ):
     send_at = report.send_at if report else _send_date()
     add_form = AddItemForm()
     add_form.entry.choices = ops.catalogue_choices(issue)
     if fill_form is None:
-        until = ops.fill_window_end(send_at, ops.FILL_DEFAULT_WEEKS)
+        until = fill_ops.fill_window_end(send_at, fill_ops.FILL_DEFAULT_WEEKS)
         fill_form = FillForm(
             formdata=None, send_date=utc_to_london(send_at), until=utc_to_london(until).date()
         )
@@ -163,7 +164,7 @@ def fill_issue(issue_id: int):
     send_at = london_to_utc_safe(form.send_date.data) if form.send_date.data else utcnow()
     # The window takes in the whole of its last day, in UK time.
     until = london_to_utc(datetime.combine(form.until.data + timedelta(days=1), time()))
-    report = ops.fill_issue(issue, until=until, send_at=send_at)
+    report = fill_ops.fill_issue(issue, until=until, send_at=send_at)
     db.session.commit()
     # The page answers with the report (what was added, what was left out and why); filling
     # again adds nothing twice, so a reload is harmless.
