@@ -49,6 +49,8 @@ def test_the_composer_moves_by_position_top_and_bottom_without_script(
     assert box["type"] == "number" and box["value"] == "3" and box["max"] == "3"
     label = soup.find("label", attrs={"for": box["id"]}).get_text(" ", strip=True)
     assert "Position of Three" in label
+    first = [b.get_text(strip=True) for b in soup.find(id=f"item-{ids['One']}").select("button")]
+    assert first == ["Move: One", "Move to bottom: One", "Remove"]  # no "to top" for the first
     token = csrf_token(page.text)
     move = f"/editor/issues/{issue.id}/items/{ids['Three']}/move"
     response = editor_client.post(move, data={"csrf_token": token, "position": "1"})
