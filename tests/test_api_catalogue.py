@@ -170,3 +170,25 @@ def test_missing_rows_are_404(api):
         assert response.status_code == 404 and response.get_json()["error"] == "Not Found"
     assert api.patch("/api/v1/workshops/999", json={"has_bsl": True}).status_code == 404
     assert api.delete("/api/v1/opportunities/999").status_code == 404
+
+
+def test_workshop_times_follow_the_same_rule_as_the_form(api):
+    late = api.post(
+        "/api/v1/workshops", json={**WORKSHOP, "booking_deadline_at": "2030-07-01T11:00"}
+    )
+    assert late.status_code == 422
+    (error,) = late.get_json()["errors"]
+    assert error["field"] == "booking_deadline_at"
+    assert error["message"] == (
+        "Choose a booking deadline before the workshop starts (2030-07-01T09:00:00+00:00)."
+    )
+    backwards = api.post("/api/v1/workshops", json={**WORKSHOP, "ends_at": "2030-07-01T09:00"})
+    assert backwards.status_code == 422
+    assert backwards.get_json()["errors"][0]["field"] == "ends_at"
+    assert "Choose an end after the start" in backwards.get_json()["errors"][0]["message"]
+    created = api.post("/api/v1/workshops", json=WORKSHOP).get_json()
+    # A change that moves the start before the stored deadline is refused too.
+    moved = api.patch(f"/api/v1/workshops/{created['id']}", json={"starts_at": "2030-06-20T10:00"})
+    assert moved.status_code == 422
+    assert moved.get_json()["errors"][0]["field"] == "booking_deadline_at"
+    assert db.session.get(Workshop, created["id"]).starts_at == datetime(2030, 7, 1, 9, tzinfo=UTC)

@@ -134,7 +134,44 @@ def test_fill_adds_upcoming_workshops_and_open_opportunities(
     }
     again = api.post(f"/api/v1/issues/{issue.id}/fill", json={"weeks": 2}).get_json()
     assert again["added"] == 0
+    assert {(e["id"], e["reason"]) for e in again["left_out"] if e["reason"] == "in-issue"} == {
+        (soon.id, "in-issue"),
+        (open_one.id, "in-issue"),
+    }
     assert api.post(f"/api/v1/issues/{issue.id}/fill", json={"weeks": 53}).status_code == 422
+
+
+def test_fill_report_names_what_it_left_out_and_why(
+    api, make_issue, make_workshop, make_opportunity
+):
+    now = utcnow()
+    booked_out = make_workshop(
+        "Booked out",
+        starts_at=now + timedelta(days=9),
+        booking_deadline_at=now + timedelta(days=1),
+    )
+    far = make_workshop("Far", starts_at=now + timedelta(days=30))
+    inside = make_workshop("Inside", starts_at=now + timedelta(days=12))
+    archived = make_opportunity("Archived role", is_archived=True)
+    closed = make_opportunity("Closed role", closes_at=now + timedelta(days=2))
+    issue = make_issue("Fill")
+    send_at = (now + timedelta(days=7)).isoformat()
+    until = (now + timedelta(days=20)).isoformat()
+    body = api.post(
+        f"/api/v1/issues/{issue.id}/fill", json={"send_at": send_at, "until": until}
+    ).get_json()
+    assert [e["title"] for e in body["added_entries"]] == ["Inside"]
+    assert {(e["id"], e["reason"]) for e in body["left_out"]} == {
+        (booked_out.id, "booking-closed"),
+        (far.id, "after-window"),
+        (archived.id, "archived"),
+        (closed.id, "closed"),
+    }
+    assert inside.id in {i["workshop_id"] for i in body["issue"]["items"]}
+    backwards = api.post(
+        f"/api/v1/issues/{issue.id}/fill", json={"send_at": until, "until": send_at}
+    )
+    assert backwards.status_code == 422 and backwards.get_json()["errors"][0]["field"] == "until"
 
 
 def test_list_filters_drafts_and_published(api, make_issue):

@@ -58,7 +58,8 @@ def test_schedule_a_send_at_a_uk_time(api, make_issue, make_subscriber):
     assert audit.editor_id == api.editor.id and audit.target_id == send["id"]
 
 
-def test_schedule_with_an_offset_or_now(api, make_issue):
+def test_schedule_with_an_offset_or_now(api, make_issue, make_subscriber):
+    make_subscriber()
     issue = make_issue("March")
     url = f"/api/v1/issues/{issue.id}/sends"
     exact = api.post(url, json={"audience": {}, "scheduled_at": "2030-01-05T09:00:00-05:00"})
@@ -147,7 +148,8 @@ def test_pause_and_resume(api, make_issue, make_subscriber):
     assert list(actions) == ["send.schedule", "send.pause", "send.resume"]
 
 
-def test_sends_list_filters(api, make_issue):
+def test_sends_list_filters(api, make_issue, make_subscriber):
+    make_subscriber()
     first, second = make_issue("One"), make_issue("Two")
     for issue in (first, second, second):
         api.post(f"/api/v1/issues/{issue.id}/sends", json={"audience": {}, "scheduled_at": "now"})
@@ -155,3 +157,36 @@ def test_sends_list_filters(api, make_issue):
     assert listed["total"] == 2 and {s["issue_id"] for s in listed["items"]} == {second.id}
     assert api.get("/api/v1/sends?status=done").get_json()["total"] == 0
     assert api.get("/api/v1/sends?limit=1").get_json()["total"] == 3
+
+
+def test_a_send_to_an_audience_with_no_readers_is_refused(api, make_issue, make_subscriber):
+    issue = make_issue("March")
+    url = f"/api/v1/issues/{issue.id}/sends"
+    nobody = api.post(url, json={"audience": {}, "scheduled_at": "now"})
+    assert nobody.status_code == 422
+    (error,) = nobody.get_json()["errors"]
+    assert error["field"] == "audience"
+    assert error["message"] == "This audience has no readers: no confirmed subscriber matches it."
+    make_subscriber(region="north-wales")
+    make_subscriber(status="pending", region="mid-wales")  # not confirmed: not a reader
+    segment = api.post(url, json={"audience": {"regions": ["mid-wales"]}, "scheduled_at": "now"})
+    assert segment.status_code == 422
+    assert db.session.scalar(select(Send)) is None
+    assert api.post(url, json={"audience": {}, "scheduled_at": "now"}).status_code == 201
+
+
+def test_a_send_whose_readers_all_had_the_issue_is_refused_unless_sent_again(
+    api, make_issue, make_subscriber
+):
+    reader = make_subscriber()
+    issue = make_issue("March")
+    earlier = Send(issue=issue, audience="{}", scheduled_at=utcnow(), status=SendStatus.DONE)
+    db.session.add(earlier)
+    db.session.add(Delivery(send=earlier, subscriber_id=reader.id, language="en", status="sent"))
+    db.session.commit()
+    url = f"/api/v1/issues/{issue.id}/sends"
+    again = api.post(url, json={"audience": {}, "scheduled_at": "now"})
+    assert again.status_code == 422
+    assert "already had this issue" in again.get_json()["errors"][0]["message"]
+    everyone = {"audience": {}, "scheduled_at": "now", "exclude_already_sent": False}
+    assert api.post(url, json=everyone).status_code == 201

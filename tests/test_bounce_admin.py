@@ -155,10 +155,10 @@ def test_reports_without_proof_are_listed_for_admins_without_the_address(
     )
     db.session.commit()
     page = editor_client.get("/editor/bounces/unproven").get_data(as_text=True)
-    assert "unproven" in page and "5.1.1" in page and "no such user" in page
+    assert "Not proven: nobody changed" in page and "5.1.1" in page and "no such user" in page
     assert "named-in-a-forgery" not in page
     mine = editor_client.get(f"/editor/bounces/subscribers/{reader.id}").get_data(as_text=True)
-    assert "Reports naming this address without proof" in mine and "unproven" in mine
+    assert "Reports naming this address without proof" in mine and "Not proven" in mine
     other = make_subscriber("not-named@example.com")
     theirs = editor_client.get(f"/editor/bounces/subscribers/{other.id}").get_data(as_text=True)
     assert "without proof" not in theirs

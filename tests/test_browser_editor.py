@@ -298,3 +298,77 @@ def test_every_editor_page_and_error_state_passes_axe(live, page, audit, lang, s
         audit.check(page, f"{lang} {path} with errors")
     print(f"\naudited {len(audit.checked)} editor pages and states ({lang})")
     audit.assert_clean()
+
+
+def test_the_composer_reorders_without_script_and_passes_axe(
+    live, chromium, page, audit, screenshots
+):
+    """Positions, top/bottom and section order by plain form posts; axe in both languages."""
+    from bulletin.extensions import db
+    from bulletin.models import Issue, IssueItem, Workshop
+
+    seed(live.app)
+    with live.app.app_context():
+        workshops = db.session.scalars(db.select(Workshop)).all()
+        for n in (2, 3):
+            copy = Workshop(
+                slug=f"copy-{n}",
+                title_en=f"Workshop {n}",
+                title_cy=f"Gweithdy {n}",
+                starts_at=workshops[0].starts_at,
+                ends_at=workshops[0].ends_at,
+            )
+            workshops.append(copy)
+        issue = Issue(slug="order", subject_en="Order", subject_cy="Trefn")
+        for position, workshop in enumerate(workshops):
+            issue.items.append(
+                IssueItem(
+                    section="workshops", kind="workshop", workshop=workshop, position=position
+                )
+            )
+        issue.items.append(
+            IssueItem(section="news", kind="news", title_en="News", title_cy="Newyddion")
+        )
+        db.session.add(issue)
+        db.session.commit()
+        ids = {i.workshop.title_en if i.workshop else "News": i.id for i in issue.items}
+        edit_url = f"{live.url}/editor/issues/{issue.id}"
+
+    context = chromium.new_context(java_script_enabled=False)
+    nojs = context.new_page()
+    nojs.goto(f"{live.url}/editor/login?lang=en")
+    nojs.fill("#email", "golygydd@example.org")
+    nojs.fill("#password", PASSWORD)
+    with nojs.expect_navigation():
+        nojs.click("main form button[type=submit]")
+    nojs.goto(f"{edit_url}?lang=en")
+    nojs.fill(f"#position-{ids['Workshop 3']}", "1")
+    with nojs.expect_navigation():
+        nojs.click(f"#item-{ids['Workshop 3']} .move-form button")
+    order = nojs.locator("ol.issue-items >> nth=0").locator("li > strong").all_inner_texts()
+    assert [o.split(" / ")[0] for o in order] == [
+        "Workshop 3",
+        "Plain-language summaries",
+        "Workshop 2",
+    ]
+    with nojs.expect_navigation():
+        nojs.click(f"#item-{ids['Workshop 3']} button:has-text('Move to bottom')")
+    for _ in range(2):  # past the (empty) opportunities, then past the workshops
+        with nojs.expect_navigation():
+            nojs.click("button:has-text('Move News up')")
+    headings = nojs.locator("#items ~ h3").all_inner_texts()
+    assert headings[1:3] == ["News", "Workshops and events"]
+    context.close()
+
+    sign_in(page, live.url, audit)
+    for lang in ("cy", "en"):
+        page.goto(f"{edit_url}?lang={lang}")
+        label = page.locator(f"label[for=position-{ids['Workshop 2']}]").inner_text()
+        assert label.startswith("Safle" if lang == "cy" else "Position")
+        audit.check(page, f"{lang} composer: reorder controls")
+        with page.expect_navigation():
+            page.click("form[action$='/fill'] button[type=submit]")
+        assert page.locator("#fill-report").count() == 1
+        audit.check(page, f"{lang} composer: fill report")
+        save_screenshots(page, screenshots, f"composer-order-{lang}")
+    audit.assert_clean()

@@ -80,7 +80,8 @@ def test_progress_page_json_and_controls(app, editor_client, make_subscriber):
     assert db.session.get(Send, send.id).status == SendStatus.CANCELLED
 
 
-def test_missed_send_offers_send_now(app, editor_client):
+def test_missed_send_offers_send_now(app, editor_client, make_subscriber):
+    make_subscriber()
     settings = configure(app, SEND_GRACE_HOURS=1)
     send = make_send(minutes_ago=180)
     start_due_sends(settings)
@@ -222,3 +223,36 @@ def test_figures_add_up_after_a_cancel_and_done_never_counts_skipped_as_sent(app
     assert p.queued + p.sending + p.sent + p.failed + p.skipped + p.cancelled == p.total
     assert p.total == db.session.get(Send, send.id).recipient_count == 4
     assert p.done == 3 and p.sent == 0
+
+
+def test_an_audience_with_no_readers_is_refused_in_both_languages(editor_client, make_subscriber):
+    issue = make_issue_row()
+    make_subscriber(region="north-wales")
+    for lang, words in (
+        ("en", "This audience has no readers: no confirmed subscriber matches it."),
+        ("cy", "Does gan y gynulleidfa hon ddim darllenwyr"),
+    ):
+        data = _form(editor_client, issue, regions="mid-wales")
+        refused = editor_client.post(f"/editor/sends/new?lang={lang}", data=data)
+        assert refused.status_code == 400
+        page = refused.get_data(as_text=True)
+        assert words in page and 'href="#topics-0"' in page
+        data["confirmed"] = "0"  # a forged confirmation is refused the same way
+        assert editor_client.post("/editor/sends/new", data=data).status_code == 400
+    assert db.session.scalar(select(Send)) is None
+
+
+def test_send_now_refuses_a_send_whose_readers_have_all_left(editor_client, make_subscriber):
+    reader = make_subscriber()
+    send = make_send(minutes_ago=-60)
+    reader.status = "unsubscribed"
+    db.session.commit()
+    page = editor_client.get(f"/editor/sends/{send.id}").get_data(as_text=True)
+    response = editor_client.post(
+        f"/editor/sends/{send.id}/send-now", data={"csrf_token": csrf_token(page)}
+    )
+    assert response.status_code == 303
+    shown = editor_client.get(f"/editor/sends/{send.id}").get_data(as_text=True)
+    assert "This audience has no readers" in shown
+    db.session.expire_all()
+    assert db.session.get(Send, send.id).scheduled_at.replace(tzinfo=UTC) > datetime.now(UTC)

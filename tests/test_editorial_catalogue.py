@@ -57,8 +57,41 @@ def test_at_least_one_title_and_end_after_start(editor_client):
     response = _post_workshop(editor_client, title_en="", title_cy="", ends_at="2031-07-01T09:00")
     assert response.status_code == 400
     assert "Enter a title in Welsh or English (or both)" in response.text
-    assert "The end must be after the start" in response.text
+    assert "Choose an end after the start (1 Jul 2031, 10:00)" in response.text
     assert db.session.scalar(db.select(Workshop)) is None
+
+
+def test_a_booking_deadline_after_the_start_is_refused_in_both_languages(editor_client):
+    late = {"booking_deadline_at": "2031-07-01T10:30"}
+    response = _post_workshop(editor_client, **late)
+    assert response.status_code == 400
+    soup = BeautifulSoup(response.text, "html.parser")
+    field = soup.find(id="booking_deadline_at")
+    assert field["aria-invalid"] == "true"
+    error = soup.find(id="booking_deadline_at-error").get_text(" ", strip=True)
+    assert "Choose a booking deadline before the workshop starts (1 Jul 2031, 10:00)" in error
+    assert soup.select_one(".error-summary a[href='#booking_deadline_at']") is not None
+    page = editor_client.get("/editor/workshops/new?lang=cy")
+    welsh = editor_client.post(
+        "/editor/workshops/new?lang=cy", data=_workshop_data(page.text, **late)
+    )
+    assert welsh.status_code == 400
+    assert "Dewiswch derfyn amser archebu cyn i’r gweithdy ddechrau" in welsh.text
+    assert db.session.scalar(db.select(Workshop)) is None
+    # At the start itself booking may still close: that is accepted.
+    assert _post_workshop(editor_client, booking_deadline_at="2031-07-01T10:00").status_code == 303
+
+
+def test_required_fields_are_marked_visibly_and_for_assistive_technology(editor_client):
+    soup = BeautifulSoup(editor_client.get("/editor/workshops/new").text, "html.parser")
+    for name in ("starts_at", "ends_at"):
+        field = soup.find(id=name)
+        assert field.has_attr("required") and field["aria-required"] == "true"
+        assert "(required)" in soup.find("label", attrs={"for": name}).get_text()
+    deadline = soup.find(id="booking_deadline_at")
+    assert not deadline.has_attr("required") and not deadline.has_attr("aria-required")
+    kind = BeautifulSoup(editor_client.get("/editor/opportunities/new").text, "html.parser")
+    assert kind.find(id="kind")["aria-required"] == "true"
 
 
 def test_welsh_title_alone_is_enough(editor_client):

@@ -58,12 +58,28 @@ def test_compose_from_the_catalogue_and_preview_in_both_languages(
     make_opportunity("Closing soon", closes_at=now + timedelta(days=1))
     issue = _create_issue(editor_client)
 
+    until = (now + timedelta(weeks=6)).strftime("%Y-%m-%d")
     response = editor_client.post(
         f"/editor/issues/{issue.id}/fill",
-        data={"csrf_token": _token(editor_client), "weeks": "6", "send_date": ""},
+        data={"csrf_token": _token(editor_client), "until": until, "send_date": ""},
     )
-    assert response.status_code == 303
+    assert response.status_code == 200
     assert _titles(issue) == ["Closing soon", "Open survey", "Soon workshop", "Later workshop"]
+    report = BeautifulSoup(response.text, "html.parser").find(id="fill-report")
+    added = [li.get_text(" ", strip=True) for li in report.select(".fill-added li")]
+    assert added == [
+        "Soon workshop / Gweithdy cynnar",
+        "Later workshop / Gweithdy hwyrach",
+        "Closing soon",
+        "Open survey",
+    ]
+    left_out = {li.get_text(" ", strip=True) for li in report.select(".fill-left-out li")}
+    assert left_out == {
+        "Past workshop: will have taken place by the send date",
+        "Archived workshop: archived",
+        "Far workshop: starts after the window",
+        "Closed role: closed before the send date",
+    }
 
     # Flags: sending in two days, "Closing soon" will have closed.
     send_date = (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
@@ -249,3 +265,26 @@ def test_test_send_is_rate_limited(make_app, make_editor, make_issue):
             for _ in range(3)
         ]
     assert codes == [303, 303, 429]
+
+
+def test_the_fill_window_defaults_and_is_checked(editor_client, make_issue):
+    issue = make_issue()
+    page = editor_client.get(f"/editor/issues/{issue.id}?send_date=2031-03-02T09:00")
+    until = BeautifulSoup(page.text, "html.parser").find(id="until")
+    assert until["type"] == "date" and until["value"] == "2031-04-13"  # six weeks on
+    data = {"csrf_token": csrf_token(page.text), "send_date": "2031-03-02T09:00"}
+    for value, message in (
+        ("2031-03-01", "Choose a day on or after the send date (02/03/2031)"),
+        ("", "Enter the last day of workshops to add"),
+        ("2033-01-01", "Choose a day within 52 weeks of the send date"),
+    ):
+        response = editor_client.post(
+            f"/editor/issues/{issue.id}/fill", data={**data, "until": value}
+        )
+        assert response.status_code == 400 and message in response.text
+        assert 'aria-invalid="true"' in response.text
+    welsh = editor_client.post(
+        f"/editor/issues/{issue.id}/fill?lang=cy", data={**data, "until": "2031-03-01"}
+    )
+    assert "Dewiswch ddiwrnod ar ddyddiad yr anfon neu wedyn" in welsh.text
+    assert db.session.scalar(db.select(db.func.count(IssueItem.id))) == 0

@@ -104,6 +104,8 @@ def test_bad_rows_are_reported_by_line_and_the_rest_go_in(app):
     )
     lines = [line for line, _ in report.problems]
     assert lines == [3, 4, 5, 6, 7, 9, 10]
+    # Plain words, not the address library's ("There must be something after the @-sign").
+    assert report.problems[0][1].startswith("This is not an email address: check that it has")
     assert report.problem_count == 7 and report.pending == 2
     assert by_email("good1@example.org") and by_email("good8@example.org")
     assert count(Subscriber) == 2

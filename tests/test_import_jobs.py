@@ -176,8 +176,8 @@ def test_job_pages_and_row_problems_are_in_the_uploaders_language(app, editor_cl
     job = db.session.scalar(select(ImportJob))
     assert job.language == "cy"
     [(line, message)] = json.loads(job.report)["problems"]
-    assert line == 3 and message.startswith("Nid yw'r cyfeiriad e-bost yn ddilys")
-    assert "Nid yw&#39;r cyfeiriad e-bost yn ddilys" in editor_client.get(location).text
+    assert line == 3 and message.startswith("Nid cyfeiriad e-bost yw hwn: gwiriwch")
+    assert "Nid cyfeiriad e-bost yw hwn" in editor_client.get(location).text
     failed = queued_file(app, b"Name\nAnn\n")
     failed.language = "cy"
     db.session.commit()

@@ -22,9 +22,10 @@ from bulletin.core.fields import (
     Field,
     Kind,
 )
+from bulletin.core.fill import FILL_REASONS
 from bulletin.i18n import CODES as LANGUAGE_CODES
 from bulletin.mail.merge import ALLOWED
-from bulletin.models import SendStatus
+from bulletin.models import SECTION_KEYS, SendStatus
 
 #: Largest id a path or body may name (PostgreSQL's integer).
 ID_MAX = 2**31 - 1
@@ -138,9 +139,32 @@ REQUESTS: dict[str, dict] = {
         ]
     },
     "NewsUpdate": _object(_NEWS, minProperties=1),
-    "ItemMove": _object({"direction": {"type": "string", "enum": ["up", "down"]}}, ("direction",)),
+    "ItemMove": _object(
+        {
+            "direction": {"type": "string", "enum": ["up", "down", "top", "bottom"]},
+            "position": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 10000,
+                "description": "The place in its section (1 = first); past the end means last.",
+            },
+        },
+        minProperties=1,
+        maxProperties=1,
+    ),
+    "SectionMove": _object(
+        {
+            "section": {"type": "string", "enum": list(SECTION_KEYS)},
+            "direction": {"type": "string", "enum": ["up", "down"]},
+        },
+        ("section", "direction"),
+    ),
     "IssueFill": _object(
-        {"weeks": field_schema(fields.FILL_WEEKS), "send_at": _nullable(TIMESTAMP)}, ("weeks",)
+        {
+            "weeks": field_schema(fields.FILL_WEEKS),
+            "until": _nullable(TIMESTAMP),
+            "send_at": _nullable(TIMESTAMP),
+        }
     ),
     "SendCreate": _object(
         {
@@ -204,6 +228,7 @@ EXAMPLES: dict[str, dict] = {
     },
     "NewsUpdate": {"body_en": "Applications open on 1 April."},
     "ItemMove": {"direction": "down"},
+    "SectionMove": {"section": "news", "direction": "up"},
     "IssueFill": {"weeks": 6},
     "SendCreate": {
         "audience": {"topics": ["workshops"], "regions": [], "languages": LANGUAGES},
@@ -306,6 +331,11 @@ RESPONSES: dict[str, dict] = {
                 "type": "boolean",
                 "description": "Whether the public archive and Atom feed show the issue.",
             },
+            "sections": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(SECTION_KEYS)},
+                "description": "The sections in the order the email and archive show them.",
+            },
             "created_at": _WHEN,
             "updated_at": _WHEN,
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/IssueItem"}},
@@ -314,7 +344,30 @@ RESPONSES: dict[str, dict] = {
     "ItemMoved": _record(
         {"moved": {"type": "boolean"}, "issue": {"$ref": "#/components/schemas/Issue"}}
     ),
-    "IssueFilled": _record({"added": _COUNT, "issue": {"$ref": "#/components/schemas/Issue"}}),
+    "IssueFilled": _record(
+        {
+            "added": _COUNT,
+            "until": _WHEN,
+            "added_entries": {"type": "array", "items": {"$ref": "#/components/schemas/FillEntry"}},
+            "left_out": {
+                "type": "array",
+                "items": {
+                    "$ref": "#/components/schemas/FillEntry",
+                    "description": "With `reason`: " + ", ".join(FILL_REASONS) + ".",
+                },
+            },
+            "issue": {"$ref": "#/components/schemas/Issue"},
+        }
+    ),
+    "FillEntry": _object(
+        {
+            "kind": {"type": "string", "enum": ["workshop", "opportunity"]},
+            "id": ID,
+            "title": _STRING,
+            "reason": {"type": "string", "enum": list(FILL_REASONS)},
+        },
+        ("kind", "id", "title"),
+    ),
     "Audience": _object(
         {
             "topics": {"type": "array", "items": TOPIC_SLUG, "maxItems": 50, "uniqueItems": True},

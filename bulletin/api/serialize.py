@@ -60,11 +60,8 @@ def item_json(item: IssueItem) -> dict:
 
 
 def issue_json(issue: Issue) -> dict:
-    """An issue with its items in reading order (section, then position)."""
-    items = sorted(
-        issue.items,
-        key=lambda i: (i.section != "workshops", i.section != "opportunities", i.position, i.id),
-    )
+    """An issue with its items in reading order (the issue's sections, then position)."""
+    items = issue.reading_order()
     data = {
         "id": issue.id,
         "slug": issue.slug,
@@ -72,6 +69,7 @@ def issue_json(issue: Issue) -> dict:
         "published_at": timestamp(issue.published_at),
         "unpublished_at": timestamp(issue.unpublished_at),
         "in_archive": issue.is_in_archive,
+        "sections": list(issue.sections),
         "created_at": timestamp(issue.created_at),
         "updated_at": timestamp(issue.updated_at),
         "items": [item_json(i) for i in items],

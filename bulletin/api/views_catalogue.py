@@ -11,13 +11,19 @@ from dataclasses import dataclass
 from flask import url_for
 from sqlalchemy import func, select
 
-from bulletin.api.serialize import opportunity_json, page_json, workshop_json
+from bulletin.api.serialize import opportunity_json, page_json, timestamp, workshop_json
 from bulletin.api.validation import ApiError, check_rules, invalid, parse_timestamp
 from bulletin.api.views import PAGING, get_or_404, operation, paginate
 from bulletin.core import catalogue as ops
 from bulletin.core import fields
 from bulletin.core.audit import record_audit
-from bulletin.core.catalogue import OPPORTUNITIES, WORKSHOPS, Kind, catalogue_listing
+from bulletin.core.catalogue import (
+    OPPORTUNITIES,
+    WORKSHOPS,
+    Kind,
+    TimeProblem,
+    catalogue_listing,
+)
 from bulletin.extensions import db
 from bulletin.i18n import LANGUAGES
 from bulletin.models import IssueItem, Topic, Workshop
@@ -90,10 +96,29 @@ def entry_data(resource: Resource, entry, body: dict) -> tuple[dict, list[str]]:
     time_names = fields.WORKSHOP_TIMES if is_workshop else fields.OPPORTUNITY_TIMES
     data = {name: body[name] for name in names if name in body}
     data.update(_times(entry, body, time_names))
-    if is_workshop and data["starts_at"] and data["ends_at"]:
-        if data["ends_at"] <= data["starts_at"]:
-            raise invalid("ends_at", "The end must be after the start.")
+    if is_workshop:
+        _check_times(data)
     return data, _topics(entry, body)
+
+
+#: What to do about each problem with a workshop's times (core/catalogue.py's rule).
+TIME_MESSAGES = {
+    TimeProblem.END_BEFORE_START: "Choose an end after the start ({start}).",
+    TimeProblem.DEADLINE_AFTER_START: (
+        "Choose a booking deadline before the workshop starts ({start})."
+    ),
+}
+
+
+def _check_times(times: dict) -> None:
+    problems = ops.time_problems(times)
+    if problems:
+        start = timestamp(times["starts_at"])
+        raise ApiError(
+            422,
+            "The request has invalid values.",
+            [{"field": f, "message": TIME_MESSAGES[p].format(start=start)} for f, p in problems],
+        )
 
 
 def delete_catalogue_entry(entry) -> None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from bulletin.api.serialize import issue_json, page_json
+from bulletin.api.serialize import issue_json, page_json, timestamp
 from bulletin.api.validation import ApiError, check_rules, invalid, parse_timestamp
 from bulletin.api.views import PAGING, get_or_404, operation, paginate
 from bulletin.core import fields
+from bulletin.core import fill as fill_ops
 from bulletin.core import issues as ops
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
 from bulletin.i18n import LANGUAGES
-from bulletin.models import Issue, IssueItem, Opportunity, Send, Workshop
+from bulletin.models import Issue, IssueItem, Opportunity, Send, Workshop, utcnow
 
 ONE = "/issues/<int:issue_id>"
 ITEM = ONE + "/items/<int:item_id>"
@@ -231,14 +232,36 @@ def update_news(issue_id: int, item_id: int, body: dict):
     ITEM + "/move",
     "POST",
     "moveIssueItem",
-    "Swap an item with its neighbour in its section; moved is false at either end.",
+    "Move an item in its section: one place up or down, to the top or bottom, or to a "
+    "position (1 = first); moved is false when it was already there.",
     "issues",
     body="ItemMove",
     returns="ItemMoved",
 )
 def move_item(issue_id: int, item_id: int, body: dict):
     issue = get_or_404(Issue, issue_id)
-    moved = ops.move_item(_item(issue, item_id), body["direction"])
+    item = _item(issue, item_id)
+    if "position" in body:
+        moved = ops.move_item_to(item, body["position"])
+    else:
+        moved = ops.move_item(item, body["direction"])
+    db.session.commit()
+    return {"moved": moved, "issue": issue_json(issue)}
+
+
+@operation(
+    ONE + "/sections/move",
+    "POST",
+    "moveIssueSection",
+    "Move a section (workshops, opportunities, news) one place up or down in the issue: "
+    "the email and the archive follow; moved is false at either end.",
+    "issues",
+    body="SectionMove",
+    returns="ItemMoved",
+)
+def move_section(issue_id: int, body: dict):
+    issue = get_or_404(Issue, issue_id)
+    moved = ops.move_section(issue, body["section"], body["direction"])
     db.session.commit()
     return {"moved": moved, "issue": issue_json(issue)}
 
@@ -257,18 +280,36 @@ def remove_item(issue_id: int, item_id: int):
     ONE + "/fill",
     "POST",
     "fillIssue",
-    "Add every workshop starting within `weeks` of send_at (default now) and every "
-    "open opportunity not yet in the issue.",
+    "Add every workshop starting from send_at (default now) until `until` (default `weeks` "
+    "after send_at, 6 weeks when neither is given), and every opportunity open at send_at; "
+    "the answer lists what was added and what was left out and why.",
     "issues",
     body="IssueFill",
     returns="IssueFilled",
 )
 def fill_issue(issue_id: int, body: dict):
     issue = get_or_404(Issue, issue_id)
-    send_at = parse_timestamp("send_at", body["send_at"]) if body.get("send_at") else None
-    added = ops.fill_issue(issue, weeks=body["weeks"], send_at=send_at)
+    send_at = parse_timestamp("send_at", body["send_at"]) if body.get("send_at") else utcnow()
+    if body.get("until"):
+        until = parse_timestamp("until", body["until"])
+        if until <= send_at:
+            raise invalid("until", "Choose an end of the window after send_at.")
+    else:
+        until = fill_ops.fill_window_end(send_at, body.get("weeks") or fill_ops.FILL_DEFAULT_WEEKS)
+    report = fill_ops.fill_issue(issue, until=until, send_at=send_at)
     db.session.commit()
-    return {"added": added, "issue": issue_json(issue)}
+    return {
+        "added": len(report.added),
+        "until": timestamp(report.until),
+        "added_entries": [_entry_ref(e) for e in report.added],
+        "left_out": [{**_entry_ref(e), "reason": reason} for e, reason in report.left_out],
+        "issue": issue_json(issue),
+    }
+
+
+def _entry_ref(entry: Workshop | Opportunity) -> dict:
+    kind = "workshop" if isinstance(entry, Workshop) else "opportunity"
+    return {"kind": kind, "id": entry.id, "title": entry.title_en or entry.title_cy}
 
 
 #: This module's operations, in the order of the OpenAPI document.
@@ -283,6 +324,7 @@ OPERATIONS = (
     add_item,
     update_news,
     move_item,
+    move_section,
     remove_item,
     fill_issue,
 )

@@ -80,6 +80,8 @@ def schedule_send(issue_id: int, body: dict):
             exclude_already_sent=exclude,
             publish=body.get("publish"),
         )
+    except send_ops.EmptyAudience as exc:
+        raise invalid("audience", f"This audience has no readers: {exc}.") from None
     except send_ops.SendStateError as exc:
         raise ApiError(409, f"This issue cannot be sent: {exc}.") from None
     record_audit(

@@ -9,6 +9,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import false, func, or_, select
 
@@ -20,7 +21,7 @@ from bulletin.core.fields import (
     WORKSHOP_TIMES,
 )
 from bulletin.extensions import db
-from bulletin.i18n import london_to_utc
+from bulletin.i18n import london_to_utc, london_to_utc_safe
 from bulletin.mail.issue_view import ACCESS_KEYS
 from bulletin.models import Opportunity, Topic, Workshop, utcnow
 
@@ -125,6 +126,38 @@ def unique_slug(model, text: str, fallback: str = "item") -> str:
     while db.session.scalar(select(func.count()).select_from(model).where(model.slug == slug)):
         slug = f"{base}-{secrets.token_hex(2)}"
     return slug
+
+
+class TimeProblem(StrEnum):
+    """Times of a workshop that cannot both be true; each door words it in its own voice."""
+
+    END_BEFORE_START = "end-before-start"
+    DEADLINE_AFTER_START = "deadline-after-start"
+
+
+def _exact(moment: datetime | None) -> datetime | None:
+    # The editor form's times are naive UK wall-clock; the API's carry their offset.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return london_to_utc_safe(moment)
+
+
+def time_problems(times: dict[str, datetime | None]) -> list[tuple[str, TimeProblem]]:
+    """The one rule for a workshop's times, for every door: (field, problem) pairs.
+
+    The end must come after the start, and booking must close no later than the start.
+    """
+    start = _exact(times.get("starts_at"))
+    if start is None:
+        return []
+    problems = []
+    end = _exact(times.get("ends_at"))
+    if end is not None and end <= start:
+        problems.append(("ends_at", TimeProblem.END_BEFORE_START))
+    deadline = _exact(times.get("booking_deadline_at"))
+    if deadline is not None and deadline > start:
+        problems.append(("booking_deadline_at", TimeProblem.DEADLINE_AFTER_START))
+    return problems
 
 
 def _fields_for(entry: CatalogueEntry) -> tuple[tuple[str, ...], tuple[str, ...]]:

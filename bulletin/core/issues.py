@@ -1,11 +1,12 @@
-"""Editorial verbs for issues: text, items, filling from the catalogue. The caller commits."""
+"""Editorial verbs for issues: text, items and their order, flags. The caller commits
+(filling from the catalogue is core/fill.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from bulletin.core.audit import record_audit
@@ -110,21 +111,58 @@ def set_item_image(item: IssueItem, image: Media | None) -> None:
     )
 
 
-def move_item(item: IssueItem, direction: str) -> bool:
-    """Swap an item with its neighbour in the same section; False at either end."""
-    siblings = sorted(
-        (i for i in item.issue.items if i.section == item.section), key=lambda i: (i.position, i.id)
+def section_items(item: IssueItem) -> list[IssueItem]:
+    """The items of `item`'s section in its issue, in order."""
+    return sorted(
+        (i for i in item.issue.items if i.section == item.section),
+        key=lambda i: (i.position, i.id or 0),
     )
-    index = siblings.index(item)
-    other = index - 1 if direction == "up" else index + 1
-    if other < 0 or other >= len(siblings):
+
+
+def move_item_to(item: IssueItem, position: int) -> bool:
+    """Put an item at `position` (1 = first) of its section, clamped to the section's ends.
+
+    The one rule for positions: the section's items are renumbered 0, 1, 2... in their new
+    order. False when the item was already there (nothing changes).
+    """
+    siblings = section_items(item)
+    target = min(max(position, 1), len(siblings)) - 1
+    if siblings.index(item) == target:
         return False
-    neighbour = siblings[other]
-    item.position, neighbour.position = neighbour.position, item.position
-    if item.position == neighbour.position:  # equal positions: make the order explicit
-        item.position += -1 if direction == "up" else 1
+    siblings.remove(item)
+    siblings.insert(target, item)
+    for index, sibling in enumerate(siblings):
+        sibling.position = index
     db.session.flush()
-    record_audit("issue.move_item", item.issue, detail={"item": item.id, "direction": direction})
+    record_audit("issue.move_item", item.issue, detail={"item": item.id, "position": target + 1})
+    return True
+
+
+def move_item(item: IssueItem, direction: str) -> bool:
+    """Move an item one place up or down, or to the top or bottom, of its section.
+
+    False when it is already at that end.
+    """
+    siblings = section_items(item)
+    here = siblings.index(item) + 1
+    targets = {"up": here - 1, "down": here + 1, "top": 1, "bottom": len(siblings)}
+    target = targets[direction]
+    if target < 1 or target > len(siblings):
+        return False
+    return move_item_to(item, target)
+
+
+def move_section(issue: Issue, section: str, direction: str) -> bool:
+    """Move a section one place up or down in the issue; False at either end."""
+    order = list(issue.sections)
+    here = order.index(section)
+    there = here - 1 if direction == "up" else here + 1
+    if there < 0 or there >= len(order):
+        return False
+    order[here], order[there] = order[there], order[here]
+    issue.section_order = ",".join(order)
+    db.session.flush()
+    record_audit("issue.move_section", issue, detail={"section": section, "direction": direction})
     return True
 
 
@@ -134,34 +172,6 @@ def remove_item(item: IssueItem) -> None:
     issue.items.remove(item)
     db.session.flush()
     record_audit("issue.remove_item", issue, detail={"item": item.id, "kind": item.kind})
-
-
-def fill_issue(issue: Issue, *, weeks: int, send_at: datetime | None = None) -> int:
-    """Add every workshop starting within `weeks` of the send date and every open opportunity."""
-    start = send_at or utcnow()
-    have_w = {i.workshop_id for i in issue.items if i.workshop_id}
-    have_o = {i.opportunity_id for i in issue.items if i.opportunity_id}
-    workshops = db.session.scalars(
-        select(Workshop)
-        .where(
-            Workshop.is_archived.is_(False),
-            Workshop.starts_at >= start,
-            Workshop.starts_at < start + timedelta(weeks=weeks),
-        )
-        .order_by(Workshop.starts_at)
-    )
-    opportunities = db.session.scalars(
-        select(Opportunity)
-        .where(
-            Opportunity.is_archived.is_(False),
-            or_(Opportunity.closes_at.is_(None), Opportunity.closes_at > start),
-        )
-        .order_by(Opportunity.closes_at.is_(None), Opportunity.closes_at, Opportunity.id)
-    )
-    added = [add_entry(issue, w, audit=False) for w in workshops if w.id not in have_w]
-    added += [add_entry(issue, o, audit=False) for o in opportunities if o.id not in have_o]
-    record_audit("issue.fill", issue, detail={"weeks": weeks, "added": len(added)})
-    return len(added)
 
 
 def flag_items(issue: Issue, at: datetime) -> dict[int, str]:
@@ -184,7 +194,7 @@ def missing_languages(issue: Issue) -> list[tuple[str, str]]:
     missing = [
         (_l("The issue's subject"), lang) for lang in LANGUAGES if not issue.has_language(lang)
     ]
-    for item in sorted(issue.items, key=lambda i: i.position):
+    for item in issue.reading_order():
         source = item.workshop or item.opportunity or item
         label = source.title_en or source.title_cy or ""
         missing += [(label, lang) for lang in LANGUAGES if not source.has_language(lang)]

@@ -35,6 +35,21 @@ class SendStateError(ValueError):
     """The send is not in a state that allows this change."""
 
 
+class EmptyAudience(SendStateError):
+    """The audience, after its exclusions, has no readers: a send to it would reach nobody.
+
+    `all_had_it`: people match, but every one of them already had the issue.
+    """
+
+    def __init__(self, all_had_it: bool):
+        super().__init__(
+            "every reader in this audience already had this issue"
+            if all_had_it
+            else "no confirmed subscriber matches it"
+        )
+        self.all_had_it = all_had_it
+
+
 def audience_json(topics: list[str], regions: list[str], languages: list[str]) -> str:
     """The stored form of an audience (empty lists mean everyone)."""
     return json.dumps(
@@ -133,6 +148,19 @@ def count_reach(issue: Issue, audience: dict[str, list[str]]) -> Reach:
     return Reach(everyone, everyone - count_audience(audience, less_issue_id=issue.id))
 
 
+def require_readers(
+    issue: Issue, audience: dict[str, list[str]], *, exclude_already_sent: bool
+) -> Reach:
+    """The one rule against a send to nobody: EmptyAudience when the audience, less those who
+    had the issue (when the send leaves them out), has no readers; else its reach."""
+    reach = count_reach(issue, audience)
+    if reach.audience == 0:
+        raise EmptyAudience(all_had_it=False)
+    if exclude_already_sent and reach.rest == 0:
+        raise EmptyAudience(all_had_it=True)
+    return reach
+
+
 def publishes_by_default(audience: dict[str, list[str]]) -> bool:
     """A send to everyone publishes the issue unless told not to; a segment-only send does not."""
     return not any(audience.get(key) for key in ("topics", "regions", "languages"))
@@ -154,6 +182,7 @@ def schedule_send(
     """
     if not any(issue.has_language(lang) for lang in LANGUAGES):
         raise SendStateError("the issue has no subject in either language")
+    require_readers(issue, json.loads(audience), exclude_already_sent=exclude_already_sent)
     if publish is None:
         publish = publishes_by_default(json.loads(audience))
     send = Send(
@@ -176,8 +205,12 @@ def _require(send: Send, *allowed: str) -> None:
 
 
 def send_now(send: Send) -> None:
-    """Start a scheduled or missed send at the next tick."""
+    """Start a scheduled or missed send at the next tick (EmptyAudience if it would reach
+    nobody now)."""
     _require(send, SendStatus.SCHEDULED, SendStatus.MISSED)
+    require_readers(
+        send.issue, send.audience_filter, exclude_already_sent=send.exclude_already_sent
+    )
     send.status, send.scheduled_at = SendStatus.SCHEDULED, utcnow()
 
 

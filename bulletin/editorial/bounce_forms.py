@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from bulletin.editorial.labels import SUPPRESSION_REASONS
 from bulletin.web import email_field
 
 
@@ -34,10 +35,8 @@ class SuppressionAddForm(FlaskForm):
         _l("Reason"),
         default="manual",
         choices=[
-            SelectChoice("manual", _l("Added by an admin")),
-            SelectChoice("bounced", _l("The address bounces")),
-            SelectChoice("complaint", _l("The person complained")),
-            SelectChoice("unsubscribed", _l("The person asked to stop")),
+            SelectChoice(code, SUPPRESSION_REASONS[code])
+            for code in ("manual", "bounced", "complaint", "unsubscribed")
         ],
         validators=[InputRequired(_l("Choose a reason"))],
     )

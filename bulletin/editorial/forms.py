@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     HiddenField,
-    IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from bulletin.core.catalogue import TimeProblem, time_problems
 from bulletin.core.editors import MAX_PASSWORD_LENGTH, AccountError, check_new_password
 from bulletin.core.fields import (
     EDITOR,
@@ -27,10 +29,12 @@ from bulletin.core.fields import (
     TEST_SEND,
     TOPIC,
     WORKSHOP,
+    WORKSHOP_TIMES,
     Field,
 )
-from bulletin.i18n import london_to_utc_safe
+from bulletin.i18n import london_to_utc, london_to_utc_safe, utc_to_london
 from bulletin.mail.issue_view import ACCESS_FEATURES, OPPORTUNITY_KINDS
+from bulletin.models import utcnow
 from bulletin.web import (
     MultiCheckboxField,
     email_field,
@@ -180,15 +184,32 @@ class WorkshopForm(CatalogueForm):
     booking_url = _text(_l("Booking link"), WORKSHOP["booking_url"])
     booking_deadline_at = _when(_l("Booking deadline (optional)"), required=False)
 
-    def validate_ends_at(self, field) -> None:
-        if field.data and self.starts_at.data and field.data <= self.starts_at.data:
-            raise ValidationError(_l("The end must be after the start"))
+    def validate(self, extra_validators=None) -> bool:
+        """The workshop's times must agree (core/catalogue.py's rule, which the API applies)."""
+        valid = super().validate(extra_validators)
+        times = {name: self[name].data for name in WORKSHOP_TIMES if not self[name].errors}
+        for name, problem in time_problems(times):
+            start = format_datetime(london_to_utc(times["starts_at"]), "d MMM y, HH:mm")
+            message = str(TIME_MESSAGES[problem]) % {"start": start}
+            self[name].errors = [*self[name].errors, message]
+            valid = False
+        return valid
+
+
+#: What to do about each problem with a workshop's times (%(start)s: when it starts).
+TIME_MESSAGES = {
+    TimeProblem.END_BEFORE_START: _l("Choose an end after the start (%(start)s)"),
+    TimeProblem.DEADLINE_AFTER_START: _l(
+        "Choose a booking deadline before the workshop starts (%(start)s)"
+    ),
+}
 
 
 class OpportunityForm(CatalogueForm):
     kind = SelectField(
         _l("Kind of opportunity"),
         choices=[SelectChoice(k, label) for k, label in OPPORTUNITY_KINDS.items()],
+        validators=[InputRequired(_l("Choose the kind of opportunity"))],
     )
     closes_at = _when(_l("Closing date and time (optional)"), required=False)
     payment_cy = _text(_l("Payment and expenses in Welsh"), OPPORTUNITY["payment_cy"])
@@ -235,12 +256,25 @@ class AddItemForm(FlaskForm):
 
 
 class FillForm(FlaskForm):
-    weeks = IntegerField(
-        _l("Workshops starting in the next how many weeks?"),
-        default=6,
-        validators=[InputRequired(), NumberRange(min=FILL_WEEKS.minimum, max=FILL_WEEKS.maximum)],
-    )
     send_date = _when(_l("When will the issue be sent?"), required=False)
+    until = DateField(
+        _l("Add workshops starting up to and including"),
+        validators=[InputRequired(_l("Enter the last day of workshops to add"))],
+    )
+
+    def validate_until(self, field) -> None:
+        sent = self.send_date.data or utc_to_london(utcnow())
+        if field.data and field.data < sent.date():
+            raise ValidationError(
+                _l(
+                    "Choose a day on or after the send date (%(date)s)",
+                    date=sent.strftime("%d/%m/%Y"),
+                )
+            )
+        if field.data and (field.data - sent.date()).days > 7 * FILL_WEEKS.maximum:
+            raise ValidationError(
+                _l("Choose a day within %(weeks)s weeks of the send date", weeks=FILL_WEEKS.maximum)
+            )
 
 
 class TestSendForm(FlaskForm):

@@ -1,5 +1,6 @@
 """Words for the codes the editor pages show: subscriber, delivery and mail statuses, roles,
-mail kinds and audit-log actions, in the page's language. A code with no words yet (a new
+mail kinds, audit-log actions, fill reasons, bounce records and the consent trail, in the
+page's language. A code with no words yet (a new
 audit action, say) is shown as it is rather than hidden."""
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ AUDIT_ACTIONS = {
     "issue.add_item": _l("Item added to an issue"),
     "issue.remove_item": _l("Item removed from an issue"),
     "issue.move_item": _l("Item moved in an issue"),
+    "issue.move_section": _l("Section moved in an issue"),
     "issue.save_news": _l("News saved in an issue"),
     "issue.test_send": _l("Test send"),
     "send.schedule": _l("Send scheduled"),
@@ -90,6 +92,106 @@ def failure_reason_label(code: str) -> str:
     """A failure reason in the page's language."""
     return _words(FAILURE_REASONS)(code)
 
+#: Why "Fill with what is coming up" left an entry out (core/fill.py FILL_REASONS).
+FILL_REASONS = {
+    "in-issue": _l("already in the issue"),
+    "archived": _l("archived"),
+    "taken-place": _l("will have taken place by the send date"),
+    "booking-closed": _l("booking will have closed by the send date"),
+    "closed": _l("closed before the send date"),
+    "after-window": _l("starts after the window"),
+}
+#: What a bounce record is (BounceEvent.kind).
+BOUNCE_KINDS = {
+    "hard": _l("Permanent failure (hard bounce)"),
+    "soft": _l("Temporary failure (soft bounce)"),
+    "complaint": _l("Spam complaint"),
+    "auto-reply": _l("Automatic reply"),
+    "delivered": _l("Delivery report"),
+    "not-bounce": _l("Not a bounce"),
+    "unsubscribe": _l("Unsubscribe email"),
+    "unclassified": _l("Could not be read"),
+}
+#: What the bounce policy did (BounceAction).
+BOUNCE_ACTIONS = {
+    "cleaned": _l("Removed and suppressed"),
+    "suppressed": _l("Address suppressed"),
+    "counted": _l("Counted (no change yet)"),
+    "reset": _l("Bounce count reset"),
+    "unsubscribed": _l("Unsubscribed"),
+    "alert": _l("Alert: our sending is at fault"),
+    "none": _l("Nothing to do"),
+    "unmatched": _l("Matched no subscriber"),
+    "unproven": _l("Not proven: nobody changed"),
+}
+#: How a bounce or complaint reached us (BounceEvent.source).
+BOUNCE_SOURCES = {
+    "smtp": _l("Our bounce mail server"),
+    "mbox": _l("Mailbox file"),
+    "maildir": _l("Mail folder"),
+    "imap": _l("IMAP mailbox"),
+    "ses": _l("Amazon SES notification"),
+    "postmark": _l("Postmark notification"),
+    "mailto": _l("Unsubscribe email"),
+    "admin": _l("An admin"),
+}
+#: What kind of complaint a feedback report (ARF, RFC 5965) says it is.
+FEEDBACK_TYPES = {
+    "abuse": _l("spam"),
+    "fraud": _l("fraud"),
+    "virus": _l("virus"),
+    "not-spam": _l("not spam"),
+    "auth-failure": _l("authentication failure"),
+    "other": _l("other"),
+}
+#: Why an address is on the suppression list (SuppressionReason); the add form's choices.
+SUPPRESSION_REASONS = {
+    "manual": _l("Added by an admin"),
+    "bounced": _l("The address bounces"),
+    "complaint": _l("The person complained"),
+    "unsubscribed": _l("The person asked to stop"),
+    "erased": _l("The person’s data was erased"),
+}
+#: What a consent-trail event records (ConsentEvent.kind).
+CONSENT_KINDS = {
+    "signup": _l("Signed up"),
+    "confirm": _l("Confirmed"),
+    "preferences": _l("Changed preferences"),
+    "unsubscribe": _l("Unsubscribed"),
+    "erasure": _l("Data erased"),
+    "complaint": _l("Complained (marked as spam)"),
+    "import": _l("Imported from a list"),
+}
+#: Where a consent-trail event came from (ConsentEvent.source, before any ":detail").
+CONSENT_SOURCES = {
+    "web:/subscribe": _l("Sign-up form"),
+    "web:/confirm": _l("Confirmation link"),
+    "web:/manage": _l("Manage-your-subscription page"),
+    "web:/manage/erase": _l("Erase-my-data page"),
+    "web:/unsubscribe": _l("Unsubscribe page"),
+    "one-click": _l("One-click unsubscribe in the mail program"),
+    "mailto": _l("Unsubscribe email"),
+    "retention:unconfirmed": _l("Retention: never confirmed"),
+}
+#: Sources that carry a detail after a colon: "import:<list>", "complaint:<how it came>".
+CONSENT_SOURCE_PREFIXES = {
+    "import": _l("Import: %(detail)s"),
+    "complaint": _l("Complaint: %(detail)s"),
+}
+
+
+def consent_source_label(code: str | None) -> str:
+    """A consent event's (or a suppression's) source in words; a prefixed one keeps its
+    detail, and a bounce source (a complaint's suppression) has its own words."""
+    code = code or ""
+    if code in CONSENT_SOURCES:
+        return str(CONSENT_SOURCES[code])
+    prefix, colon, detail = code.partition(":")
+    if colon and prefix in CONSENT_SOURCE_PREFIXES:
+        named = BOUNCE_SOURCES.get(detail, detail) if prefix == "complaint" else detail
+        return str(CONSENT_SOURCE_PREFIXES[prefix]) % {"detail": named}
+    return str(BOUNCE_SOURCES.get(code, code))
+
 
 def _words(table: dict):
     def label(code: str | None) -> str:
@@ -107,4 +209,12 @@ def register(app: Flask) -> None:
         mail_kind_label=_words(MAIL_KINDS),
         audit_action_label=_words(AUDIT_ACTIONS),
         failure_reason_label=failure_reason_label,
+        fill_reason_label=_words(FILL_REASONS),
+        bounce_kind_label=_words(BOUNCE_KINDS),
+        bounce_action_label=_words(BOUNCE_ACTIONS),
+        bounce_source_label=_words(BOUNCE_SOURCES),
+        feedback_type_label=_words(FEEDBACK_TYPES),
+        suppression_reason_label=_words(SUPPRESSION_REASONS),
+        consent_kind_label=_words(CONSENT_KINDS),
+        consent_source_label=consent_source_label,
     )

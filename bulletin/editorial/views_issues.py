@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -10,13 +10,22 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from bulletin.core import fill as fill_ops
 from bulletin.core import issues as ops
 from bulletin.editorial import testsend
 from bulletin.editorial.forms import AddItemForm, FillForm, IssueForm, NewsItemForm, TestSendForm
 from bulletin.editorial.media_forms import ImageChoiceForm
 from bulletin.editorial.views import bp
 from bulletin.extensions import db, limiter
-from bulletin.i18n import LANGUAGES, current_lang, language_of, london_to_utc_safe, utc_to_london
+from bulletin.i18n import (
+    LANGUAGES,
+    current_lang,
+    language_of,
+    london_to_utc,
+    london_to_utc_safe,
+    utc_to_london,
+)
+from bulletin.mail.issue_view import SECTIONS
 from bulletin.mail.rendering import RenderedEmail, render_issue, with_reader
 from bulletin.models import Issue, IssueItem, Media, Opportunity, Workshop, utcnow
 from bulletin.web import ButtonForm
@@ -74,26 +83,43 @@ def _send_date() -> datetime:
         return utcnow()
 
 
-def _edit_page(issue: Issue, form: IssueForm, status: int = 200):
-    send_at = _send_date()
+def _edit_page(
+    issue: Issue,
+    form: IssueForm,
+    status: int = 200,
+    *,
+    fill_form: FillForm | None = None,
+    report: fill_ops.FillReport | None = None,
+):
+    send_at = report.send_at if report else _send_date()
     add_form = AddItemForm()
     add_form.entry.choices = ops.catalogue_choices(issue)
-    fill_form = FillForm(formdata=None, send_date=utc_to_london(send_at))
+    if fill_form is None:
+        until = fill_ops.fill_window_end(send_at, fill_ops.FILL_DEFAULT_WEEKS)
+        fill_form = FillForm(
+            formdata=None, send_date=utc_to_london(send_at), until=utc_to_london(until).date()
+        )
     return render_template(
         "editorial/issue_edit.html",
         issue=issue,
         form=form,
         add_form=add_form,
         fill_form=fill_form,
+        report=report,
         button=ButtonForm(),
         flags=ops.flag_items(issue, send_at),
         send_at=send_at,
         missing=ops.missing_languages(issue),
-        items=sorted(
-            issue.items,
-            key=lambda i: (i.section != "workshops", i.section != "opportunities", i.position),
-        ),
+        sections=_sections(issue),
     ), status
+
+
+def _sections(issue: Issue) -> list[tuple[str, str, list[IssueItem]]]:
+    """(key, heading, items) for each section of the issue, in the issue's order."""
+    items = issue.reading_order()
+    return [
+        (key, str(SECTIONS[key]), [i for i in items if i.section == key]) for key in issue.sections
+    ]
 
 
 @bp.route("/issues/<int:issue_id>", methods=["GET", "POST"])
@@ -136,25 +162,54 @@ def fill_issue(issue_id: int):
     issue = _issue(issue_id)
     form = FillForm()
     if not form.validate_on_submit():
-        return _edit_page(issue, IssueForm(obj=issue), 400)
+        return _edit_page(issue, IssueForm(obj=issue), 400, fill_form=form)
     send_at = london_to_utc_safe(form.send_date.data) if form.send_date.data else utcnow()
-    added = ops.fill_issue(issue, weeks=form.weeks.data, send_at=send_at)
+    # The window takes in the whole of its last day, in UK time.
+    until = london_to_utc(datetime.combine(form.until.data + timedelta(days=1), time()))
+    report = fill_ops.fill_issue(issue, until=until, send_at=send_at)
     db.session.commit()
-    flash(_("%(count)s items added.", count=added), "success")
-    stamp = utc_to_london(send_at).strftime("%Y-%m-%dT%H:%M")
-    return redirect(
-        url_for("editor.edit_issue", issue_id=issue.id, send_date=stamp) + "#items", code=303
-    )
+    # The page answers with the report (what was added, what was left out and why); filling
+    # again adds nothing twice, so a reload is harmless.
+    return _edit_page(issue, IssueForm(obj=issue), fill_form=form, report=report)
 
 
 @bp.post("/issues/<int:issue_id>/items/<int:item_id>/move")
 def move_item(issue_id: int, item_id: int):
     _check_button()
     issue = _issue(issue_id)
-    direction = "up" if request.form.get("direction") == "up" else "down"
-    ops.move_item(_item(issue, item_id), direction)
+    item = _item(issue, item_id)
+    direction = request.form.get("direction", "")
+    if direction in ("up", "down", "top", "bottom"):
+        ops.move_item(item, direction)
+    else:
+        raw = request.form.get("position", "").strip()
+        if not raw.isdigit() or not 1 <= int(raw) <= len(ops.section_items(item)):
+            flash(
+                _(
+                    "Enter a position from 1 to %(count)s for %(title)s.",
+                    count=len(ops.section_items(item)),
+                    title=_item_title(item),
+                ),
+                "error",
+            )
+            return redirect(url_for("editor.edit_issue", issue_id=issue.id) + "#items", code=303)
+        ops.move_item_to(item, int(raw))
     db.session.commit()
-    return redirect(url_for("editor.edit_issue", issue_id=issue.id) + "#items", code=303)
+    return redirect(url_for("editor.edit_issue", issue_id=issue.id) + f"#item-{item.id}", code=303)
+
+
+@bp.post("/issues/<int:issue_id>/sections/<any(workshops, opportunities, news):section>/move")
+def move_section(issue_id: int, section: str):
+    _check_button()
+    issue = _issue(issue_id)
+    ops.move_section(issue, section, "up" if request.form.get("direction") == "up" else "down")
+    db.session.commit()
+    return redirect(url_for("editor.edit_issue", issue_id=issue.id) + "#sections", code=303)
+
+
+def _item_title(item: IssueItem) -> str:
+    source = item.workshop or item.opportunity or item
+    return source.title_en or source.title_cy or ""
 
 
 @bp.post("/issues/<int:issue_id>/items/<int:item_id>/remove")

@@ -131,6 +131,10 @@ def new():
         return render_template("editorial/sends/new.html", form=form, reach=None), 400
     issue = db.get_or_404(Issue, form.issue.data)
     reach = ops.count_reach(issue, form.audience())
+    if reach.audience == 0:
+        form.topics.errors = [empty_audience_message(ops.EmptyAudience(all_had_it=False))]
+        form.confirmed.data = ""
+        return render_template("editorial/sends/new.html", form=form, reach=None), 400
     # The figures the editor saw: both of them once anyone in the audience had the issue.
     seen = f"{reach.audience}-{reach.already_had}" if reach.already_had else str(reach.audience)
     if form.confirmed.data != seen:
@@ -160,6 +164,17 @@ def _schedule(form: SendForm):
             exclude_already_sent=exclude,
             publish=form.publish(),
         )
+    except ops.EmptyAudience as exc:
+        field = form.recipients if exc.all_had_it else form.topics
+        field.errors = [empty_audience_message(exc)]
+        return render_template(
+            "editorial/sends/new.html",
+            form=form,
+            reach=ops.count_reach(issue, audience),
+            audience_words=audience_summary(audience),
+            missing=missing_languages(issue),
+            publish=form.publish(),
+        ), 400
     except ops.SendStateError:
         abort(409)
     record_audit(
@@ -241,6 +256,9 @@ def act(send_id: int, action: str):
         abort(400)
     try:
         ACTIONS[action](send)
+    except ops.EmptyAudience as exc:
+        flash(empty_audience_message(exc), "error")
+        return redirect(url_for("sends.show", send_id=send.id), code=303)
     except ops.SendStateError:
         flash(_("That cannot be done to a send in this state."), "error")
         return redirect(url_for("sends.show", send_id=send.id), code=303)
@@ -248,6 +266,18 @@ def act(send_id: int, action: str):
     db.session.commit()
     flash(_sending_now() if action == "send-now" else str(DONE_WORDS[action]))
     return redirect(url_for("sends.show", send_id=send.id), code=303)
+
+
+def empty_audience_message(exc: ops.EmptyAudience) -> str:
+    """Why a send to this audience is refused, and what to do, in the page's language."""
+    if exc.all_had_it:
+        why = _(
+            "everyone in it has already had this issue. Choose “Everyone in the audience” "
+            "to send it again, or choose another audience."
+        )
+    else:
+        why = _("no confirmed subscriber matches it. Choose other topics, regions or languages.")
+    return _("This audience has no readers: %(why)s", why=why)
 
 
 def audience_summary(audience: dict[str, list[str]]) -> str:

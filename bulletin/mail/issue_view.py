@@ -15,7 +15,7 @@ from bulletin.mail.markup import link_targets
 from bulletin.mail.merge import Placeholder, neutral_filler, replace
 from bulletin.models import Issue, IssueItem, Opportunity, Workshop, utcnow
 
-#: Sections in the order they appear, with their headings.
+#: The sections' headings (each issue orders them: Issue.sections).
 SECTIONS = {
     "workshops": _l("Workshops and events"),
     "opportunities": _l("Ways to get involved"),
@@ -145,9 +145,9 @@ def _add_workshop(view: ItemView, workshop: Workshop, text_lang: str) -> None:
 
 
 def build_sections(issue: Issue, lang: str, fill: Fill | None = None) -> list[SectionView]:
-    """Items grouped by section (fixed order), each section in item position order."""
-    grouped: dict[str, list[ItemView]] = {key: [] for key in SECTIONS}
-    for item in sorted(issue.items, key=lambda i: (i.position, i.id or 0)):
+    """Items grouped by section in the issue's section order, each in item position order."""
+    grouped: dict[str, list[ItemView]] = {key: [] for key in issue.sections}
+    for item in issue.reading_order():
         view = build_item(item, lang, fill)
         if view is not None:
             grouped[item.section if item.section in grouped else "news"].append(view)

@@ -6,7 +6,7 @@ from bulletin.models.clicks import ClickLink
 from bulletin.models.editor import ApiToken, AuditLog, Editor, EditorSession, Role
 from bulletin.models.health import AlertMetric, AlertScope, HealthAlert
 from bulletin.models.importjob import ImportJob, ImportJobStatus
-from bulletin.models.issue import Issue, IssueItem, ItemKind
+from bulletin.models.issue import SECTION_KEYS, Issue, IssueItem, ItemKind
 from bulletin.models.mail import OutboxMessage, OutboxStatus, Suppression, SuppressionReason
 from bulletin.models.media import Masthead, Media
 from bulletin.models.send import Delivery, DeliveryStatus, Send, SendStatus
@@ -43,6 +43,7 @@ __all__ = [
     "ItemKind",
     "Masthead",
     "Media",
+    "SECTION_KEYS",
     "Opportunity",
     "OpportunityKind",
     "Role",

@@ -20,6 +20,11 @@ class ItemKind(StrEnum):
     NEWS = "news"
 
 
+#: The sections an issue's items are grouped in, in the order readers see them unless the
+#: issue chooses another (Issue.section_order).
+SECTION_KEYS: tuple[str, ...] = ("workshops", "opportunities", "news")
+
+
 class Issue(Bilingual, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(120), unique=True)
@@ -29,6 +34,9 @@ class Issue(Bilingual, db.Model):
     preheader_cy: Mapped[str | None] = mapped_column(String(250))
     intro_en: Mapped[str | None] = mapped_column(Text)  #: Markdown
     intro_cy: Mapped[str | None] = mapped_column(Text)
+    #: The issue's own order of its sections (keys of SECTION_KEYS, comma-separated); null
+    #: means the usual order.
+    section_order: Mapped[str | None] = mapped_column(String(100))
     #: Optimistic locking: a save names the version it edited; a stale one is refused.
     version: Mapped[int] = mapped_column(default=1)
     #: Set when the first send of the issue finishes (the issue has been sent).
@@ -53,6 +61,21 @@ class Issue(Bilingual, db.Model):
     def has_language(self, lang: str) -> bool:
         """Whether the issue has a subject in this language."""
         return bool(self.text("subject", lang))
+
+    @property
+    def sections(self) -> tuple[str, ...]:
+        """Every section key, in this issue's order (unknown keys dropped, missing ones last)."""
+        chosen = [k for k in (self.section_order or "").split(",") if k in SECTION_KEYS]
+        chosen = list(dict.fromkeys(chosen))
+        return (*chosen, *(k for k in SECTION_KEYS if k not in chosen))
+
+    def reading_order(self) -> list[IssueItem]:
+        """The items as readers see them: by section in the issue's order, then position."""
+        rank = {key: index for index, key in enumerate(self.sections)}
+        return sorted(
+            self.items,
+            key=lambda i: (rank.get(i.section, len(rank)), i.position, i.id or 0),
+        )
 
 
 class IssueItem(Bilingual, db.Model):

@@ -93,8 +93,15 @@ def check_address(value: str) -> Address:
         raise RowError(
             _("The email address is longer than %(limit)s characters.", limit=EMAIL_MAX)
         ) from None
-    except InvalidAddress as exc:
-        raise RowError(_("The email address is not valid: %(reason)s", reason=str(exc))) from None
+    except InvalidAddress:
+        # email-validator's reasons are library English ("The part after the @-sign is not
+        # valid IDNA"); the report says plainly what is wrong and what to check.
+        raise RowError(
+            _(
+                "This is not an email address: check that it has one @ with a name before it "
+                "and a domain such as example.org after it."
+            )
+        ) from None
 
 
 def _topics(value: str, catalogue: Catalogue) -> tuple[int, ...]:
