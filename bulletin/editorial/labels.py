@@ -92,6 +92,7 @@ def failure_reason_label(code: str) -> str:
     """A failure reason in the page's language."""
     return _words(FAILURE_REASONS)(code)
 
+
 #: Why "Fill with what is coming up" left an entry out (core/fill.py FILL_REASONS).
 FILL_REASONS = {
     "in-issue": _l("already in the issue"),
