@@ -58,8 +58,9 @@ class Tally:
         return "\n".join(lines)
 
 
-def _seed(make_workshop, make_opportunity, make_issue) -> dict[str, int]:
-    """Fresh rows for pinned path ids: an issue with two news items, a send, catalogue entries."""
+def _seed(make_workshop, make_opportunity, make_issue, make_subscriber) -> dict[str, int]:
+    """Fresh rows for pinned path ids: an issue with two news items, a send, catalogue
+    entries, a subscriber."""
     workshop, opportunity = make_workshop(), make_opportunity()
     issue = make_issue(
         version=1,
@@ -77,7 +78,12 @@ def _seed(make_workshop, make_opportunity, make_issue) -> dict[str, int]:
         "issue_id": issue.id,
         "item_id": news.id,
         "send_id": send.id,
+        "subscriber_id": make_subscriber().id,
     }
+
+
+#: Query strings for the documented example of operations that need one to succeed.
+EXAMPLE_QUERIES = {"GET /subscribers": {"email": "fuzz.reader@example.org"}}
 
 
 def _pinned(operation, ids: dict[str, int]) -> dict[str, int]:
@@ -118,7 +124,9 @@ def _documented_example(operation, document: dict, pinned: dict, headers, tally:
             "body": document["components"]["schemas"][ref]["examples"][0],
             "media_type": "application/json",
         }
-    case = operation.Case(path_parameters=pinned, **kwargs)
+    case = operation.Case(
+        path_parameters=pinned, query=EXAMPLE_QUERIES.get(operation.label), **kwargs
+    )
     response = case.call_and_validate(headers=headers, checks=CHECKS)
     success = [int(code) for code in spec["responses"] if code.startswith("2")]
     assert response.status_code in success, (operation.label, response.text)
@@ -126,7 +134,11 @@ def _documented_example(operation, document: dict, pinned: dict, headers, tally:
 
 
 @pytest.mark.slow
-def test_fuzz_every_operation(app, api, make_workshop, make_opportunity, make_issue, capsys):
+def test_fuzz_every_operation(
+    app, admin_api, make_workshop, make_opportunity, make_issue, make_subscriber, capsys
+):
+    api = admin_api  # every scope: the subscriber operations are fuzzed too
+    make_subscriber("fuzz.reader@example.org")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     document = api.client.get("/api/v1/openapi.json").get_json()
     headers = {"Authorization": f"Bearer {api.token}"}
@@ -134,7 +146,8 @@ def test_fuzz_every_operation(app, api, make_workshop, make_opportunity, make_is
     for result in schema.get_all_operations():
         operation = result.ok()
         labels.add(operation.label)
-        pinned = _pinned(operation, _seed(make_workshop, make_opportunity, make_issue))
+        seeded = _seed(make_workshop, make_opportunity, make_issue, make_subscriber)
+        pinned = _pinned(operation, seeded)
         _documented_example(operation, document, pinned, headers, tally)
         _fuzz(operation, GenerationMode.POSITIVE, pinned, headers, tally)
         _fuzz(operation, GenerationMode.NEGATIVE, None, headers, tally)
