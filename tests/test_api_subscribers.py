@@ -28,6 +28,7 @@ from bulletin.models import (
 from tests.conftest import config_for, csrf_token
 from tests.support.api_fixtures import ApiClient
 from tests.support.mailtools import links, text_part
+from tests.test_api_tokens_admin import TOKEN_RE
 from tests.test_privacy_erasure import find_traces
 
 NEW = {"topics": ["workshops"], "region": "north-wales", "language": "cy"}
@@ -148,8 +149,23 @@ def test_an_admin_ticks_the_subscriber_scopes_for_an_admin_token(app, editor_cli
     assert response.status_code == 200
     row = db.session.scalar(select(ApiToken))
     assert row.scopes == "subscribers:read subscribers:write"
+    token = TOKEN_RE.search(response.text).group(1)
+    api = ApiClient(app.test_client(), token, None)
+    assert api.get("/api/v1/subscribers?email=no@example.org").status_code == 404
+    assert api.get("/api/v1/workshops").get_json()["missing_scope"] == "catalogue"
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "api_token.create"))
     assert json.loads(audit.detail)["scopes"] == ["subscribers:read", "subscribers:write"]
+
+
+def test_the_cli_grants_scopes(app, runner, make_editor):
+    make_editor("boss@example.org", role="admin")
+    args = ["api-token", "create", "--editor", "boss@example.org", "--name", "CRM"]
+    result = runner.invoke(main, [*args, "--scope", "subscribers:read", "--scope", "sends"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(ApiToken.scopes)) == "sends subscribers:read"
+    listed = runner.invoke(main, ["api-token", "list"]).output
+    assert "sends subscribers:read" in listed
+    assert runner.invoke(main, [*args, "--scope", "everything"]).exit_code != 0
 
 
 def test_a_demoted_admins_token_loses_the_subscriber_scopes(admin_api, make_subscriber):
