@@ -30,6 +30,7 @@ def test_an_admin_creates_a_token_shown_once(app, editor_client, make_editor):
             "csrf_token": csrf_token(page.get_data(as_text=True)),
             "name": "Website sync",
             "editor": writer.id,
+            "scopes": ["catalogue", "issues", "sends"],
         },
     )
     html = response.get_data(as_text=True)

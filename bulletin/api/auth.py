@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from flask import g, request
 
-from bulletin.core.api_tokens import TOUCH_EVERY, find_token
+from bulletin.api.validation import ApiError
+from bulletin.core.api_tokens import TOUCH_EVERY, find_token, has_scope
 from bulletin.extensions import db
 from bulletin.models import utcnow
 
@@ -46,6 +47,19 @@ def require_token():
     # with no session cookie involved.
     g._login_user = row.editor
     return None
+
+
+def require_scope(scope: str | None) -> None:
+    """403, naming the scope, unless this request's token holds `scope` (None: public)."""
+    if scope is None:
+        return
+    row = g.get("api_token")
+    if row is None or not has_scope(row, scope):
+        raise ApiError(
+            403,
+            f"This token lacks the scope {scope!r}: ask an admin for a token with it.",
+            missing_scope=scope,
+        )
 
 
 def forget_token(_exc=None) -> None:

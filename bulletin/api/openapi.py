@@ -12,12 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bulletin.api.schemas import ID_MAX, SCHEMAS
+from bulletin.core.api_tokens import ADMIN_SCOPES, SCOPES
 
 API_PREFIX = "/api/v1"
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 ERROR_TEXT = {
     400: "The body is not valid JSON.",
     401: "No valid API token was sent.",
+    403: "The token lacks the scope this operation needs.",
     404: "No such resource.",
     409: "The resource changed, or is in a state that does not allow this.",
     413: "The body is too large.",
@@ -42,6 +44,9 @@ class Operation:
     errors: tuple[int, ...] = ()
     query: tuple[dict, ...] = field(default_factory=tuple)
     public: bool = False
+    scope: str | None = None  #: the token scope it needs (set by routes.py's table)
+    #: Other success answers: (status, description, response schema name or None).
+    also: tuple[tuple[int, str, str | None], ...] = ()
 
     @property
     def path(self) -> str:
@@ -54,7 +59,7 @@ class Operation:
 
     @property
     def error_codes(self) -> list[int]:
-        codes = set(self.errors) | ({429} if self.public else {401, 429})
+        codes = set(self.errors) | ({429} if self.public else {401, 403, 429})
         if self.body:
             codes |= {400, 413, 415, 422}
         if self.query:
@@ -77,13 +82,19 @@ def _parameters(op: Operation) -> list[dict]:
     return params + [dict(p) for p in op.query]
 
 
-def _operation_object(op: Operation) -> dict:
-    success = {"description": op.summary}
-    if op.returns:
+def _success(description: str, returns: str | None) -> dict:
+    success = {"description": description}
+    if returns:
         success["content"] = {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{op.returns}"}}
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{returns}"}}
         }
-    responses = {str(op.status): success}
+    return success
+
+
+def _operation_object(op: Operation) -> dict:
+    responses = {str(op.status): _success(op.summary, op.returns)}
+    for status, description, returns in op.also:
+        responses[str(status)] = _success(description, returns)
     for code in op.error_codes:
         responses[str(code)] = {
             "description": ERROR_TEXT[code],
@@ -106,7 +117,21 @@ def _operation_object(op: Operation) -> dict:
         }
     if op.public:
         item["security"] = []
+    else:
+        item["security"] = [{"bearerAuth": [op.scope]}]
+        item["x-required-scope"] = op.scope
     return item
+
+
+def _scopes_text() -> str:
+    admin = ", ".join(f"`{s}`" for s in SCOPES if s in ADMIN_SCOPES)
+    return (
+        "A bearer token. Each token holds scopes: "
+        + ", ".join(f"`{s}`" for s in SCOPES)
+        + ". Each operation names the one it needs (its security requirement and "
+        "`x-required-scope`); without it the answer is 403, naming the missing scope. "
+        f"{admin} are only for tokens acting as an admin."
+    )
 
 
 def build_document(title: str, operations: Iterable[Operation], version: str = "1.0.0") -> dict:
@@ -127,7 +152,9 @@ def build_document(title: str, operations: Iterable[Operation], version: str = "
         "security": [{"bearerAuth": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": _scopes_text()}
+            },
             "schemas": SCHEMAS,
         },
     }

@@ -6,13 +6,22 @@ the routes that exist, whatever was imported before.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Flask, current_app
 
-from bulletin.api import auth, views, views_catalogue, views_issues, views_sends
+from bulletin.api import (
+    auth,
+    views,
+    views_catalogue,
+    views_issues,
+    views_sends,
+    views_subscribers,
+)
 from bulletin.api.openapi import build_document
 from bulletin.api.views import bp, http_error, operation
 
-__all__ = ["OPERATIONS", "http_error", "register"]
+__all__ = ["OPERATIONS", "REQUIRED_SCOPE", "http_error", "register"]
 
 
 @operation(
@@ -34,9 +43,27 @@ OPERATIONS = (
     *views_catalogue.OPERATIONS,
     *views_issues.OPERATIONS,
     *views_sends.OPERATIONS,
+    *views_subscribers.OPERATIONS,
 )
 
+#: The token scope each operation needs (core/api_tokens.py SCOPES): every operation but the
+#: public document is here, and nowhere else says it. views.operation checks it first.
+REQUIRED_SCOPE = {
+    views.list_topics: "catalogue",
+    views.subscriber_counts: "sends",  # audience sizes, for planning a send
+    **dict.fromkeys(views_catalogue.OPERATIONS, "catalogue"),
+    **dict.fromkeys(views_issues.OPERATIONS, "issues"),
+    **dict.fromkeys(views_sends.OPERATIONS, "sends"),
+    views_subscribers.start_subscription: "subscribers:write",
+    views_subscribers.find_subscriber: "subscribers:read",
+    views_subscribers.update_subscriber: "subscribers:write",
+    views_subscribers.erase_subscriber: "subscribers:write",
+}
+
 for _view in OPERATIONS:
+    if _view.operation.public == (_view in REQUIRED_SCOPE):
+        raise RuntimeError(f"{_view.operation.operation_id}: list its scope in REQUIRED_SCOPE")
+    _view.operation = replace(_view.operation, scope=REQUIRED_SCOPE.get(_view))
     bp.add_url_rule(
         _view.operation.rule,
         endpoint=_view.operation.operation_id,

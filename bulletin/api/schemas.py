@@ -17,6 +17,7 @@ from bulletin.core.fields import (
     OPPORTUNITY,
     OPPORTUNITY_KINDS,
     REGION_CODES,
+    SUBSCRIBER,
     TOPIC_SLUG_MAX,
     WORKSHOP,
     Field,
@@ -25,7 +26,7 @@ from bulletin.core.fields import (
 from bulletin.core.fill import FILL_REASONS
 from bulletin.i18n import CODES as LANGUAGE_CODES
 from bulletin.mail.merge import ALLOWED
-from bulletin.models import SECTION_KEYS, SendStatus
+from bulletin.models import SECTION_KEYS, SendStatus, SubscriberStatus
 
 #: Largest id a path or body may name (PostgreSQL's integer).
 ID_MAX = 2**31 - 1
@@ -124,6 +125,14 @@ VERSION = {
     "description": "The version you last read; a newer one in the database gets 409.",
 }
 
+#: A reader's preferences, by the manage page's field rules (core/fields.py SUBSCRIBER).
+_PREFERENCES = {
+    "topics": {**TOPICS, "minItems": 1, "description": "Slugs of active topics (GET /topics)."},
+    "region": field_schema(SUBSCRIBER["region"]),
+    "language": field_schema(SUBSCRIBER["language"]),
+}
+CONSENT_DATE_PATTERN = r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+
 REQUESTS: dict[str, dict] = {
     "WorkshopCreate": _object(_WORKSHOP, ("starts_at", "ends_at"), minProperties=1),
     "WorkshopUpdate": _object({**_WORKSHOP, **_ARCHIVED}, minProperties=1),
@@ -189,6 +198,43 @@ REQUESTS: dict[str, dict] = {
         },
         ("audience", "scheduled_at"),
     ),
+    "SubscriberCreate": _object(
+        {
+            "email": field_schema(SUBSCRIBER["email"]),
+            "name": _nullable(field_schema(SUBSCRIBER["name"])),
+            **_PREFERENCES,
+            "consent": {"$ref": "#/components/schemas/ConsentEvidence"},
+        },
+        ("email", "topics", "region", "language"),
+        description="Without `consent`: the double opt-in of the public form (a confirmation "
+        "mail; 202 whether or not the address is known). With `consent` (evidence of consent "
+        "given elsewhere): a confirmed subscriber at once, the evidence in the consent trail.",
+    ),
+    "ConsentEvidence": _object(
+        {
+            "date": {
+                "type": "string",
+                "pattern": CONSENT_DATE_PATTERN,
+                "description": "The day consent was given (YYYY-MM-DD, UK), not in the future.",
+            },
+            "source": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 100,
+                "pattern": SINGLE_LINE,
+                "description": 'Where it was given, e.g. "paper form, Cardiff open day".',
+            },
+            "wording_version": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 40,
+                "pattern": SINGLE_LINE,
+                "description": "The version of the consent statement agreed to (stored here).",
+            },
+        },
+        ("date", "source", "wording_version"),
+    ),
+    "SubscriberUpdate": _object(_PREFERENCES, minProperties=1),
 }
 
 #: One working example per request schema: documentation, and the fuzz test's first case.
@@ -230,6 +276,18 @@ EXAMPLES: dict[str, dict] = {
     "ItemMove": {"direction": "down"},
     "SectionMove": {"section": "news", "direction": "up"},
     "IssueFill": {"weeks": 6},
+    "SubscriberCreate": {
+        "email": "reader@example.org",
+        "topics": ["workshops"],
+        "region": "north-wales",
+        "language": "cy",
+    },
+    "ConsentEvidence": {
+        "date": "2026-11-20",
+        "source": "Paper form, Cardiff open day",
+        "wording_version": "2026-11-v1",
+    },
+    "SubscriberUpdate": {"topics": ["news", "workshops"], "language": "en"},
     "SendCreate": {
         "audience": {"topics": ["workshops"], "regions": [], "languages": LANGUAGES},
         "scheduled_at": "2030-03-01T09:00",
@@ -297,6 +355,7 @@ RESPONSES: dict[str, dict] = {
                 "items": _record({"field": {"type": "string"}, "message": {"type": "string"}}),
             },
             "current_version": {"type": "integer"},
+            "missing_scope": {"type": "string", "description": "The scope a 403 lacks."},
         },
         ("error", "detail"),
     ),
@@ -471,6 +530,21 @@ RESPONSES: dict[str, dict] = {
             "by_language": {"type": "object", "additionalProperties": _COUNT},
         }
     ),
+    "Subscriber": _record(
+        {
+            "id": ID,
+            "email": {"type": "string"},
+            "status": {"type": "string", "enum": [str(s) for s in SubscriberStatus]},
+            "language": {"type": "string"},
+            "region": _STRING,
+            "topics": {"type": "array", "items": {"type": "string"}},
+            "created_at": _WHEN,
+            "confirmed_at": _MAYBE_WHEN,
+            "unsubscribed_at": _MAYBE_WHEN,
+            "updated_at": _WHEN,
+        }
+    ),
+    "SubscriptionStarted": _record({"detail": {"type": "string"}}),
     "OpenApiDocument": {
         "type": "object",
         "required": ["openapi", "info", "paths"],

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from bulletin.api.auth import require_scope
 from bulletin.api.openapi import Operation
 from bulletin.api.schemas import ID_MAX, LANGUAGES, REGION_CODES, TOPIC_SLUG
 from bulletin.api.validation import ApiError, read_body, read_query
@@ -60,6 +61,7 @@ def operation(rule: str, method: str, operation_id: str, summary: str, tag: str,
     def wrap(view):
         @wraps(view)
         def run(**kwargs):
+            require_scope(run.operation.scope)
             if any(kwargs[name] > ID_MAX for name in op.path_params):
                 raise ApiError(404, "No such resource.")
             if op.query:

@@ -57,6 +57,13 @@ def wording_exists() -> bool:
     return db.session.scalar(select(ConsentWording.version).filter_by(version=VERSION)) is not None
 
 
+def is_known_version(version: str) -> bool:
+    """Whether a wording version is stored (the current one is stored on first use)."""
+    ensure_wording()
+    found = select(ConsentWording.version).filter_by(version=version).limit(1)
+    return db.session.scalar(found) is not None
+
+
 def consent_trail(uid: str) -> list[ConsentEvent]:
     """A subject's consent events, oldest first (they outlive the subscriber row)."""
     query = select(ConsentEvent).filter_by(subject_uid=uid).order_by(ConsentEvent.id)

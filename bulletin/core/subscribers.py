@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import String, bindparam, case, delete, insert, literal, select
@@ -12,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bulletin.core import consent
 from bulletin.core.addresses import address_key
-from bulletin.core.suppressions import lift, suppress
+from bulletin.core.suppressions import is_suppressed, lift, suppress
 from bulletin.extensions import db
 from bulletin.mail import outbox
 from bulletin.mail.pseudonyms import hash_ip
@@ -226,11 +227,65 @@ def confirm(subscriber: Subscriber, *, ip: str | None) -> bool:
     return True
 
 
-def update_preferences(subscriber: Subscriber, choices: Choices, *, ip: str | None) -> None:
-    """Change topics, region, language or name from the manage page."""
+def update_preferences(
+    subscriber: Subscriber, choices: Choices, *, ip: str | None, source: str = "web:/manage"
+) -> None:
+    """Change topics, region, language or name (the manage page, or the API)."""
     apply_choices(subscriber, choices)
-    record_event(subscriber, "preferences", source="web:/manage", ip=ip, details=choices.as_json())
+    record_event(subscriber, "preferences", source=source, ip=ip, details=choices.as_json())
     db.session.flush()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Consent a person gave elsewhere (a paper form, an event): when, where, to which wording."""
+
+    given_at: datetime
+    source: str
+    wording_version: str
+
+
+class NotAdded(Exception):
+    """add_with_consent refused: `reason` is "exists" or "suppressed"."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def add_with_consent(
+    email: str, choices: Choices, evidence: Evidence, *, source: str, ip: str | None = None
+) -> Subscriber:
+    """Add a confirmed subscriber on consent given elsewhere, recorded in the trail with its
+    evidence (kind "consent-evidence"). NotAdded("exists") when the address is already a
+    subscriber in any state; NotAdded("suppressed") when it is on the suppression list (it
+    unsubscribed, complained, bounced or was erased): such a person signs up again themselves.
+    """
+    if find_by_email(email) is not None:
+        raise NotAdded("exists")
+    if is_suppressed(email):
+        raise NotAdded("suppressed")
+    subscriber = Subscriber(
+        email=email,
+        status=SubscriberStatus.CONFIRMED,
+        confirmed_at=evidence.given_at,
+        **choices.columns(),
+    )
+    db.session.add(subscriber)
+    apply_choices(subscriber, choices)
+    db.session.flush()
+    details = json.loads(choices.as_json())
+    details.update(consent_date=evidence.given_at.isoformat(), consent_source=evidence.source)
+    event = record_event(
+        subscriber,
+        "consent-evidence",
+        source=source,
+        ip=ip,
+        details=json.dumps(details, sort_keys=True),
+    )
+    event.wording_version = evidence.wording_version
+    db.session.flush()
+    return subscriber
 
 
 def unsubscribe(subscriber: Subscriber, *, source: str, ip: str | None = None) -> bool:

@@ -88,6 +88,8 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: What the token may do: scope names separated by spaces (core/api_tokens.py SCOPES).
+    scopes: Mapped[str] = mapped_column(String(200))
 
     editor: Mapped[Editor] = relationship()
 

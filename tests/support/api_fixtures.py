@@ -32,12 +32,13 @@ class ApiClient:
 
 @pytest.fixture
 def make_api_token(app, make_editor):
-    """make_api_token(role="editor", editor=None, name="test") -> (ApiToken row, token)."""
-    from bulletin.core.api_tokens import issue_token
+    """make_api_token(role="editor", editor=None, name="test", scopes=DEFAULT_SCOPES)
+    -> (ApiToken row, token)."""
+    from bulletin.core.api_tokens import DEFAULT_SCOPES, issue_token
 
-    def make(role: str = "editor", *, editor=None, name: str = "test"):
+    def make(role: str = "editor", *, editor=None, name: str = "test", scopes=DEFAULT_SCOPES):
         owner = editor or make_editor(role=role)
-        row, token = issue_token(owner, name)
+        row, token = issue_token(owner, name, scopes=scopes)
         db.session.commit()
         return row, token
 
@@ -48,4 +49,13 @@ def make_api_token(app, make_editor):
 def api(app, make_api_token):
     """An ApiClient with a fresh editor's token; the editor is `api.editor`."""
     row, token = make_api_token()
+    return ApiClient(app.test_client(), token, row.editor)
+
+
+@pytest.fixture
+def admin_api(app, make_api_token):
+    """An ApiClient with an admin's token holding every scope (the subscriber ones too)."""
+    from bulletin.core.api_tokens import SCOPES
+
+    row, token = make_api_token("admin", scopes=SCOPES)
     return ApiClient(app.test_client(), token, row.editor)
