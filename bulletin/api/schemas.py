@@ -22,6 +22,7 @@ from bulletin.core.fields import (
     Field,
     Kind,
 )
+from bulletin.core.send_report import FAILURE_REASONS, MEASURES
 from bulletin.i18n import CODES as LANGUAGE_CODES
 from bulletin.models import SendStatus
 
@@ -251,6 +252,8 @@ _ENTRY = {
     "updated_at": _WHEN,
 }
 _SEND_STATUS = {"type": "string", "enum": [str(s) for s in SendStatus]}
+#: A count under the small-number rule: null stands for 1 to 4 ("fewer than 5").
+_SHOWN = {"type": ["integer", "null"], "minimum": 0}
 
 RESPONSES: dict[str, dict] = {
     "Error": _object(
@@ -359,6 +362,56 @@ RESPONSES: dict[str, dict] = {
             "created_by_id": {"type": ["integer", "null"]},
             "exclude_already_sent": {"type": "boolean"},
             "progress": {"$ref": "#/components/schemas/Progress"},
+        }
+    ),
+    "ReportFigures": _record(
+        {
+            name: {**_SHOWN, "description": text}
+            for name, text in (
+                ("recipients", "Deliveries made for the send."),
+                ("delivered", "Accepted by the receiving server."),
+                ("failed", "Refused for good, or refused until the retries ran out."),
+                ("skipped", "Left, suppressed or cancelled before their message went."),
+                ("bounced_later", "Accepted, then a bounce came back."),
+                ("complaints", "Readers who marked it as spam (feedback loops)."),
+                ("unsubscribes", "Readers who unsubscribed through this send's links."),
+            )
+        }
+    ),
+    "ReportSegment": _record(
+        {
+            "segment": {
+                "type": "string",
+                "description": 'A language or region code; "none": not given or not known.',
+            },
+            **{name: _SHOWN for name in MEASURES},
+        }
+    ),
+    "SendReport": _record(
+        {
+            "send_id": ID,
+            "issue_id": ID,
+            "status": _SEND_STATUS,
+            "is_final": {
+                "type": "boolean",
+                "description": "Whether the send has ended (done or cancelled).",
+            },
+            "started_at": _MAYBE_WHEN,
+            "finished_at": _MAYBE_WHEN,
+            "totals": {
+                "$ref": "#/components/schemas/ReportFigures",
+                "description": "Exact, unless the send went to fewer than 5 readers.",
+            },
+            "failure_reasons": _record({name: _SHOWN for name in FAILURE_REASONS}),
+            "breakdowns": _record(
+                {
+                    name: {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/ReportSegment"},
+                    }
+                    for name in ("language", "region")
+                }
+            ),
         }
     ),
     "Topic": _record(

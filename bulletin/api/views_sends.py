@@ -14,6 +14,7 @@ from bulletin.api.validation import ApiError, invalid, parse_timestamp
 from bulletin.api.views import PAGING, get_or_404, operation, paginate
 from bulletin.core import sends as send_ops
 from bulletin.core.audit import record_audit
+from bulletin.core.send_report import build_report
 from bulletin.extensions import db
 from bulletin.models import Issue, Send, SendStatus, Topic, utcnow
 
@@ -148,5 +149,19 @@ def cancel_send(send_id: int):
     return send_json(send)
 
 
+@operation(
+    "/sends/<int:send_id>/report",
+    "GET",
+    "getSendReport",
+    "What happened after a send: delivered, failed by reason, bounced later, complaints and "
+    "unsubscribes through its links, by language and by region (counts from 1 to 4 in a "
+    "breakdown are null: the small-number rule). Counts only, never addresses.",
+    "sends",
+    returns="SendReport",
+)
+def get_send_report(send_id: int):
+    return build_report(get_or_404(Send, send_id)).as_dict()
+
+
 #: This module's operations, in the order of the OpenAPI document.
-OPERATIONS = (schedule_send, list_sends, get_send, cancel_send)
+OPERATIONS = (schedule_send, list_sends, get_send, get_send_report, cancel_send)

@@ -52,6 +52,7 @@ AUDIT_ACTIONS = {
     "send.pause": _l("Send paused"),
     "send.resume": _l("Send resumed"),
     "send.cancel": _l("Send cancelled"),
+    "send.failed_export": _l("Failed addresses of a send downloaded"),
     "workshop.create": _l("Workshop created"),
     "workshop.update": _l("Workshop changed"),
     "workshop.delete": _l("Workshop deleted"),
@@ -76,6 +77,25 @@ AUDIT_ACTIONS = {
     "retention.purge": _l("Old data deleted (retention)"),
 }
 
+#: The measures of a send's report (core/send_report.Figures).
+REPORT_MEASURES = {
+    "recipients": _l("Recipients"),
+    "delivered": _l("Delivered"),
+    "failed": _l("Failed"),
+    "skipped": _l("Not sent (left or suppressed first)"),
+    "bounced_later": _l("Bounced later"),
+    "complaints": _l("Complaints (marked as spam)"),
+    "unsubscribes": _l("Unsubscribed from this send"),
+}
+#: Why deliveries failed (bounces/classify/reply.FAILURE_REASONS).
+FAILURE_REASONS = {
+    "mailbox-unknown": _l("Mailbox unknown"),
+    "spam": _l("Rejected as spam"),
+    "mailbox-full": _l("Mailbox full"),
+    "refused": _l("Server refused"),
+    "other": _l("Other (for example, temporary refusals until the retries ran out)"),
+}
+
 
 def _words(table: dict):
     def label(code: str | None) -> str:
@@ -92,4 +112,6 @@ def register(app: Flask) -> None:
         role_label=_words(ROLES),
         mail_kind_label=_words(MAIL_KINDS),
         audit_action_label=_words(AUDIT_ACTIONS),
+        report_measure_label=_words(REPORT_MEASURES),
+        failure_reason_label=_words(FAILURE_REASONS),
     )

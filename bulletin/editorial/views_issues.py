@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from bulletin.core import issues as ops
+from bulletin.core.sends import sends_of_issue
 from bulletin.editorial import testsend
 from bulletin.editorial.forms import AddItemForm, FillForm, IssueForm, NewsItemForm, TestSendForm
 from bulletin.editorial.views import bp
@@ -88,6 +89,7 @@ def _edit_page(issue: Issue, form: IssueForm, status: int = 200):
         flags=ops.flag_items(issue, send_at),
         send_at=send_at,
         missing=ops.missing_languages(issue),
+        sends=sends_of_issue(issue.id),
         items=sorted(
             issue.items,
             key=lambda i: (i.section != "workshops", i.section != "opportunities", i.position),

@@ -19,6 +19,7 @@ from bulletin.core.audit import record_audit
 from bulletin.core.issues import missing_languages
 from bulletin.editorial.access import editor_required
 from bulletin.editorial.forms import LOCAL_FORMAT, ExistsInLondon
+from bulletin.editorial.views_send_report import report_context
 from bulletin.extensions import db
 from bulletin.i18n import LANGUAGES, Language, current_lang, london_to_utc, london_to_utc_safe
 from bulletin.models import Issue, Send, SendStatus, Topic, region_name, utcnow
@@ -184,6 +185,7 @@ def show(send_id: int):
         send=send,
         progress=ops.send_progress(send),
         button=ButtonOnly(),
+        **report_context(send),
     )
 
 
