@@ -38,7 +38,7 @@ def test_every_api_route_is_documented_and_nothing_else(app, document):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
             routes |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, method, _spec in _operations(document)}
-    assert routes == documented and len(routes) == 31
+    assert routes == documented and len(routes) == 32
 
 
 def test_every_operation_documents_its_errors(document):
@@ -120,6 +120,7 @@ def _walk(ids):
         ("scheduleSend", f"/issues/{i}/sends", EXAMPLES["SendCreate"]),
         ("listSends", "/sends?status=scheduled", None),
         ("getSend", f"/sends/{ids['send']}", None),
+        ("getSendReport", f"/sends/{ids['send']}/report", None),
         ("cancelSend", f"/sends/{ids['send']}/cancel", None),
         ("unpublishIssue", f"/issues/{ids['public_issue']}/unpublish", None),
         ("republishIssue", f"/issues/{ids['public_issue']}/republish", None),

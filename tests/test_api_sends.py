@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 
 from bulletin.extensions import db
@@ -125,3 +126,77 @@ def test_sends_list_filters(api, make_issue):
     assert listed["total"] == 2 and {s["issue_id"] for s in listed["items"]} == {second.id}
     assert api.get("/api/v1/sends?status=done").get_json()["total"] == 0
     assert api.get("/api/v1/sends?limit=1").get_json()["total"] == 3
+
+
+def _finished_send(issue, rows) -> Send:
+    """A done send with deliveries (subscriber, status, last reply) written directly."""
+    send = Send(
+        issue=issue,
+        audience="{}",
+        status=SendStatus.DONE,
+        started_at=utcnow(),
+        finished_at=utcnow(),
+    )
+    db.session.add(send)
+    db.session.flush()
+    for subscriber, status, reply in rows:
+        db.session.add(
+            Delivery(
+                send_id=send.id,
+                subscriber_id=subscriber.id,
+                language=subscriber.language,
+                status=status,
+                last_reply=reply,
+            )
+        )
+    db.session.commit()
+    return send
+
+
+def _schema_check(api, path: str, response) -> None:
+    document = api.get("/api/v1/openapi.json").get_json()
+    spec = document["paths"][path]["get"]["responses"][str(response.status_code)]
+    schema = {**spec["content"]["application/json"]["schema"], "components": document["components"]}
+    Draft202012Validator(schema, format_checker=FormatChecker()).validate(response.get_json())
+
+
+def test_a_send_report_gives_counts_by_reason_language_and_region(api, make_issue, make_subscriber):
+    english = [make_subscriber(region="south-east-wales") for _ in range(6)]
+    welsh = [make_subscriber(language="cy", region="north-wales") for _ in range(3)]
+    rows = [(s, "sent", None) for s in english]
+    rows += [(welsh[0], "sent", None), (welsh[1], "failed", "550 5.1.1 <x@example.com> unknown")]
+    rows += [(welsh[2], "failed", "552 5.2.2 Mailbox full")]
+    send = _finished_send(make_issue("March"), rows)
+    response = api.get(f"/api/v1/sends/{send.id}/report")
+    assert response.status_code == 200
+    _schema_check(api, "/sends/{send_id}/report", response)
+    body = response.get_json()
+    assert "@" not in response.get_data(as_text=True)  # counts only, never an address
+    assert body["is_final"] is True and body["send_id"] == send.id
+    assert body["totals"]["recipients"] == 9 and body["totals"]["delivered"] == 7
+    assert body["totals"]["failed"] == 2
+    assert body["failure_reasons"] == {
+        "mailbox-unknown": 1,
+        "spam": 0,
+        "mailbox-full": 1,
+        "refused": 0,
+        "other": 0,
+    }
+    language = {s["segment"]: s for s in body["breakdowns"]["language"]}
+    assert language["en"]["recipients"] == 6 and language["en"]["failed"] == 0
+    # The small-number rule: 1 to 4 in a segment is null ("fewer than 5").
+    assert language["cy"]["recipients"] is None and language["cy"]["failed"] is None
+    region = {s["segment"]: s["recipients"] for s in body["breakdowns"]["region"]}
+    assert region == {"north-wales": None, "south-east-wales": 6}
+
+
+def test_a_send_to_fewer_than_five_readers_hides_its_exact_totals(api, make_issue, make_subscriber):
+    send = _finished_send(make_issue("Small"), [(make_subscriber(), "sent", None)] * 1)
+    body = api.get(f"/api/v1/sends/{send.id}/report").get_json()
+    assert body["totals"]["recipients"] is None and body["totals"]["failed"] == 0
+    assert api.get("/api/v1/sends/999/report").status_code == 404
+    unfinished = Send(issue=make_issue("Later"), audience="{}", status=SendStatus.SCHEDULED)
+    db.session.add(unfinished)
+    db.session.commit()
+    early = api.get(f"/api/v1/sends/{unfinished.id}/report").get_json()
+    assert early["is_final"] is False and early["totals"]["recipients"] == 0
