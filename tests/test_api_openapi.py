@@ -12,6 +12,7 @@ from bulletin.api.schemas import EXAMPLES, REQUESTS
 from bulletin.api.validation import schema_errors
 from bulletin.extensions import db
 from bulletin.models import Send, SendStatus, utcnow
+from tests.support.api_fixtures import ApiClient
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def test_every_api_route_is_documented_and_nothing_else(app, document):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
             routes |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, method, _spec in _operations(document)}
-    assert routes == documented and len(routes) == 32
+    assert routes == documented and len(routes) == 33
 
 
 def test_every_operation_documents_its_errors(document):
@@ -121,6 +122,7 @@ def _walk(ids):
         ("listSends", "/sends?status=scheduled", None),
         ("getSend", f"/sends/{ids['send']}", None),
         ("getSendReport", f"/sends/{ids['send']}/report", None),
+        ("listSendFailures", f"/sends/{ids['send']}/report/failed?limit=10", None),
         ("cancelSend", f"/sends/{ids['send']}/cancel", None),
         ("unpublishIssue", f"/issues/{ids['public_issue']}/unpublish", None),
         ("republishIssue", f"/issues/{ids['public_issue']}/republish", None),
@@ -128,7 +130,9 @@ def _walk(ids):
     ]
 
 
-def test_real_responses_match_the_documented_schemas(api, document, ids):
+def test_real_responses_match_the_documented_schemas(app, make_api_token, document, ids):
+    row, token = make_api_token("admin")  # one operation is for admins only
+    api = ApiClient(app.test_client(), token, row.editor)
     by_id = {spec["operationId"]: (path, method) for path, method, spec in _operations(document)}
     walk = _walk(ids)
     assert {op for op, _url, _body in walk} == set(by_id)
@@ -142,10 +146,18 @@ def test_real_responses_match_the_documented_schemas(api, document, ids):
 
 def test_error_responses_match_the_error_schema(api, client, document, make_issue):
     issue = make_issue("Locked")
+    send = Send(issue=issue, audience="{}", status=SendStatus.SCHEDULED)
+    db.session.add(send)
+    db.session.commit()
     cases = [
         (client.get("/api/v1/workshops"), "/workshops", "get"),
         (api.get("/api/v1/workshops/999"), "/workshops/{entry_id}", "get"),
         (api.get("/api/v1/workshops?limit=0"), "/workshops", "get"),
+        (
+            api.get(f"/api/v1/sends/{send.id}/report/failed"),
+            "/sends/{send_id}/report/failed",
+            "get",
+        ),
         (api.post("/api/v1/issues", data="{", content_type="application/json"), "/issues", "post"),
         (api.post("/api/v1/issues", data="x", content_type="text/plain"), "/issues", "post"),
         (api.post("/api/v1/issues", json={"nope": 1}), "/issues", "post"),
@@ -155,6 +167,6 @@ def test_error_responses_match_the_error_schema(api, client, document, make_issu
             "patch",
         ),
     ]
-    assert {r.status_code for r, _p, _m in cases} == {401, 404, 422, 400, 415, 409}
+    assert {r.status_code for r, _p, _m in cases} == {401, 403, 404, 422, 400, 415, 409}
     for response, path, method in cases:
         _check_response(document, path, method, response)

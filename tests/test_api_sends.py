@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bulletin.extensions import db
 from bulletin.models import AuditLog, Delivery, Send, SendStatus, Topic, utcnow
+from tests.support.api_fixtures import ApiClient
 
 
 def test_counts_are_by_topic_region_and_language_of_confirmed_subscribers(api, make_subscriber):
@@ -200,3 +201,26 @@ def test_a_send_to_fewer_than_five_readers_hides_its_exact_totals(api, make_issu
     db.session.commit()
     early = api.get(f"/api/v1/sends/{unfinished.id}/report").get_json()
     assert early["is_final"] is False and early["totals"]["recipients"] == 0
+
+
+def test_failed_addresses_are_for_admin_tokens_only(
+    app, api, make_api_token, make_issue, make_subscriber
+):
+    readers = [make_subscriber(f"gone{i}@example.com") for i in range(3)]
+    rows = [(r, "failed", f"550 5.1.1 <{r.email}> No such user") for r in readers[:2]]
+    send = _finished_send(make_issue("March"), [*rows, (readers[2], "sent", None)])
+    path = f"/api/v1/sends/{send.id}/report/failed"
+    refused = api.get(path)
+    assert refused.status_code == 403 and "@" not in refused.get_data(as_text=True)
+    row, token = make_api_token("admin")
+    admin = ApiClient(app.test_client(), token, row.editor)
+    page = admin.get(f"{path}?limit=1&offset=1")
+    assert page.status_code == 200
+    _schema_check(admin, "/sends/{send_id}/report/failed", page)
+    body = page.get_json()
+    assert body["total"] == 2 and body["limit"] == 1 and body["offset"] == 1
+    (item,) = body["items"]
+    assert item["email"] == "gone1@example.com" and item["reason"] == "mailbox-unknown"
+    assert item["reply"].startswith("550 5.1.1") and item["language"] == "en"
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "send.failed_export"))
+    assert audit.editor_id == row.editor.id and audit.target_id == send.id

@@ -414,6 +414,19 @@ RESPONSES: dict[str, dict] = {
             ),
         }
     ),
+    "SendFailure": _record(
+        {
+            "email": {"type": "string"},
+            "language": {"type": "string", "enum": LANGUAGES},
+            "region": {"type": ["string", "null"]},
+            "reason": {"type": "string", "enum": list(FAILURE_REASONS)},
+            "reply": {
+                "type": ["string", "null"],
+                "description": "The receiving server's last reply, as it gave it.",
+            },
+            "attempts": _COUNT,
+        }
+    ),
     "Topic": _record(
         {
             "slug": {"type": "string"},
@@ -447,6 +460,7 @@ RESPONSES: dict[str, dict] = {
     "OpportunityPage": _page_of("Opportunity"),
     "IssuePage": _page_of("Issue"),
     "SendPage": _page_of("Send"),
+    "SendFailurePage": _page_of("SendFailure"),
 }
 
 #: Everything under components/schemas in the OpenAPI document.

@@ -298,6 +298,14 @@ def _failed_query(send_id: int):
     )
 
 
+def failed_total(send_id: int) -> int:
+    """How many deliveries of the send failed (for paging the list)."""
+    query = select(func.count()).where(
+        Delivery.send_id == send_id, Delivery.status == DeliveryStatus.FAILED
+    )
+    return db.session.scalar(query) or 0
+
+
 def failed_recipients(send_id: int, limit: int, offset: int = 0) -> list[FailedRecipient]:
     """A page of the send's failed deliveries with their addresses (admins only)."""
     rows = db.session.execute(_failed_query(send_id).limit(limit).offset(offset))
