@@ -218,10 +218,12 @@ def _events_query(send_id: int):
 
 def _unsubscribes_query(send_id: int):
     # An erased reader keeps their consent events (subscriber_id null): counted, with the
-    # language the event recorded and no region.
+    # language the event recorded and no region. Readers, not events: one who came back and
+    # left through the same send's link again counts once.
     language = func.coalesce(Delivery.language, ConsentEvent.language)
+    readers = func.count(func.distinct(ConsentEvent.subject_uid))
     return (
-        select(language, Subscriber.region, literal("unsubscribes"), func.count())
+        select(language, Subscriber.region, literal("unsubscribes"), readers)
         .select_from(ConsentEvent)
         .outerjoin(
             Delivery,
