@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, literal, select
@@ -95,8 +95,10 @@ class SendReport:
     #: Failed deliveries per reason (FAILURE_REASONS order, every reason present).
     failure_reasons: dict[str, int]
     breakdowns: tuple[Breakdown, ...] = ()
-    #: Room for what comes next (per-link clicks, a series for a chart): new fields here.
-    extra: dict[str, object] = field(default_factory=dict)
+    # What comes next goes here as fields with defaults, e.g. per-link clicks as
+    # `links: tuple[LinkCount, ...] = ()` or a chart's `timeline: tuple[Point, ...] = ()`;
+    # a new dimension (topic) is one more Breakdown: the CSV and as_dict carry it as it is;
+    # the page needs its heading, and the API schema its key.
 
     @property
     def is_final(self) -> bool:
