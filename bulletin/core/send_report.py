@@ -39,7 +39,6 @@ from bulletin.models import (
 
 #: The segment of readers whose region (or language) is not given, or no longer known.
 UNKNOWN = "none"
-DIMENSIONS = ("language", "region")
 #: Bounce kinds that mean the message did not arrive after all.
 BOUNCE_KINDS = ("hard", "soft")
 #: The columns of report_rows (the report's CSV).
