@@ -238,8 +238,13 @@ def small_count(count: int) -> str:
     """A breakdown's count for a page: exact, or "fewer than 5" (core/disclosure.py)."""
     shown = shown_count(count)
     if shown is None:
-        return str(_l("fewer than %(n)d", n=SMALL_COUNT))
+        return small_count_words()
     return f"{shown:,}"
+
+
+def small_count_words() -> str:
+    """What a page or a CSV export says instead of a count under SMALL_COUNT."""
+    return str(_l("fewer than %(n)d", n=SMALL_COUNT))
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -147,7 +147,7 @@ def _documented_example(operation, document: dict, pinned: dict, headers, tally:
 def test_fuzz_every_operation(
     app, admin_api, make_workshop, make_opportunity, make_issue, make_subscriber, capsys
 ):
-    api = admin_api  # every scope: the subscriber operations are fuzzed too
+    api = admin_api  # an admin's, every scope: every operation is open to it
     make_subscriber("fuzz.reader@example.org", topics=["workshops"])  # sends need a reader
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     document = api.client.get("/api/v1/openapi.json").get_json()

@@ -38,7 +38,7 @@ def test_every_api_route_is_documented_and_nothing_else(app, document):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
             routes |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, method, _spec in _operations(document)}
-    assert routes == documented and len(routes) == 38
+    assert routes == documented and len(routes) == 40
 
 
 def test_every_operation_documents_its_errors(document):
@@ -134,6 +134,8 @@ def _walk(ids):
         ("getSend", f"/sends/{ids['send']}", None),
         ("pauseSend", f"/sends/{ids['running_send']}/pause", None),
         ("resumeSend", f"/sends/{ids['running_send']}/resume", None),
+        ("getSendReport", f"/sends/{ids['send']}/report", None),
+        ("listSendFailures", f"/sends/{ids['send']}/report/failed?limit=10", None),
         ("cancelSend", f"/sends/{ids['send']}/cancel", None),
         ("unpublishIssue", f"/issues/{ids['public_issue']}/unpublish", None),
         ("republishIssue", f"/issues/{ids['public_issue']}/republish", None),
@@ -168,10 +170,18 @@ def test_real_responses_match_the_documented_schemas(admin_api, document, ids):
 
 def test_error_responses_match_the_error_schema(api, client, document, make_issue):
     issue = make_issue("Locked")
+    send = Send(issue=issue, audience="{}", status=SendStatus.SCHEDULED)
+    db.session.add(send)
+    db.session.commit()
     cases = [
         (client.get("/api/v1/workshops"), "/workshops", "get"),
         (api.get("/api/v1/workshops/999"), "/workshops/{entry_id}", "get"),
         (api.get("/api/v1/workshops?limit=0"), "/workshops", "get"),
+        (
+            api.get(f"/api/v1/sends/{send.id}/report/failed"),
+            "/sends/{send_id}/report/failed",
+            "get",
+        ),
         (api.post("/api/v1/issues", data="{", content_type="application/json"), "/issues", "post"),
         (api.post("/api/v1/issues", data="x", content_type="text/plain"), "/issues", "post"),
         (api.post("/api/v1/issues", json={"nope": 1}), "/issues", "post"),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 
 from bulletin.extensions import db
 from bulletin.models import AuditLog, Delivery, Send, SendStatus, Topic, utcnow
+from tests.support.api_fixtures import ApiClient
 
 
 def test_counts_are_by_topic_region_and_language_of_confirmed_subscribers(api, make_subscriber):
@@ -190,3 +192,100 @@ def test_a_send_whose_readers_all_had_the_issue_is_refused_unless_sent_again(
     assert "already had this issue" in again.get_json()["errors"][0]["message"]
     everyone = {"audience": {}, "scheduled_at": "now", "exclude_already_sent": False}
     assert api.post(url, json=everyone).status_code == 201
+
+
+def _finished_send(issue, rows) -> Send:
+    """A done send with deliveries (subscriber, status, last reply) written directly."""
+    send = Send(
+        issue=issue,
+        audience="{}",
+        status=SendStatus.DONE,
+        started_at=utcnow(),
+        finished_at=utcnow(),
+    )
+    db.session.add(send)
+    db.session.flush()
+    for subscriber, status, reply in rows:
+        db.session.add(
+            Delivery(
+                send_id=send.id,
+                subscriber_id=subscriber.id,
+                language=subscriber.language,
+                status=status,
+                last_reply=reply,
+            )
+        )
+    db.session.commit()
+    return send
+
+
+def _schema_check(api, path: str, response) -> None:
+    document = api.get("/api/v1/openapi.json").get_json()
+    spec = document["paths"][path]["get"]["responses"][str(response.status_code)]
+    schema = {**spec["content"]["application/json"]["schema"], "components": document["components"]}
+    Draft202012Validator(schema, format_checker=FormatChecker()).validate(response.get_json())
+
+
+def test_a_send_report_gives_counts_by_reason_language_and_region(api, make_issue, make_subscriber):
+    english = [make_subscriber(region="south-east-wales") for _ in range(6)]
+    welsh = [make_subscriber(language="cy", region="north-wales") for _ in range(3)]
+    rows = [(s, "sent", None) for s in english]
+    rows += [(welsh[0], "sent", None), (welsh[1], "failed", "550 5.1.1 <x@example.com> unknown")]
+    rows += [(welsh[2], "failed", "552 5.2.2 Mailbox full")]
+    send = _finished_send(make_issue("March"), rows)
+    response = api.get(f"/api/v1/sends/{send.id}/report")
+    assert response.status_code == 200
+    _schema_check(api, "/sends/{send_id}/report", response)
+    body = response.get_json()
+    assert "@" not in response.get_data(as_text=True)  # counts only, never an address
+    assert body["is_final"] is True and body["send_id"] == send.id
+    assert body["totals"]["recipients"] == 9 and body["totals"]["delivered"] == 7
+    assert body["totals"]["failed"] == 2
+    assert body["failure_reasons"] == {
+        "mailbox-unknown": 1,
+        "spam": 0,
+        "mailbox-full": 1,
+        "refused": 0,
+        "other": 0,
+    }
+    language = {s["segment"]: s for s in body["breakdowns"]["language"]}
+    assert language["en"]["recipients"] == 6 and language["en"]["failed"] == 0
+    # The small-number rule: 1 to 4 in a segment is null ("fewer than 5").
+    assert language["cy"]["recipients"] is None and language["cy"]["failed"] is None
+    region = {s["segment"]: s["recipients"] for s in body["breakdowns"]["region"]}
+    assert region == {"north-wales": None, "south-east-wales": 6}
+
+
+def test_a_send_to_fewer_than_five_readers_hides_its_exact_totals(api, make_issue, make_subscriber):
+    send = _finished_send(make_issue("Small"), [(make_subscriber(), "sent", None)] * 1)
+    body = api.get(f"/api/v1/sends/{send.id}/report").get_json()
+    assert body["totals"]["recipients"] is None and body["totals"]["failed"] == 0
+    assert api.get("/api/v1/sends/999/report").status_code == 404
+    unfinished = Send(issue=make_issue("Later"), audience="{}", status=SendStatus.SCHEDULED)
+    db.session.add(unfinished)
+    db.session.commit()
+    early = api.get(f"/api/v1/sends/{unfinished.id}/report").get_json()
+    assert early["is_final"] is False and early["totals"]["recipients"] == 0
+
+
+def test_failed_addresses_are_for_admin_tokens_only(
+    app, api, make_api_token, make_issue, make_subscriber
+):
+    readers = [make_subscriber(f"gone{i}@example.com") for i in range(3)]
+    rows = [(r, "failed", f"550 5.1.1 <{r.email}> No such user") for r in readers[:2]]
+    send = _finished_send(make_issue("March"), [*rows, (readers[2], "sent", None)])
+    path = f"/api/v1/sends/{send.id}/report/failed"
+    refused = api.get(path)
+    assert refused.status_code == 403 and "@" not in refused.get_data(as_text=True)
+    row, token = make_api_token("admin")
+    admin = ApiClient(app.test_client(), token, row.editor)
+    page = admin.get(f"{path}?limit=1&offset=1")
+    assert page.status_code == 200
+    _schema_check(admin, "/sends/{send_id}/report/failed", page)
+    body = page.get_json()
+    assert body["total"] == 2 and body["limit"] == 1 and body["offset"] == 1
+    (item,) = body["items"]
+    assert item["email"] == "gone1@example.com" and item["reason"] == "mailbox-unknown"
+    assert item["reply"].startswith("550 5.1.1") and item["language"] == "en"
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "send.failed_export"))
+    assert audit.editor_id == row.editor.id and audit.target_id == send.id

@@ -202,10 +202,11 @@ def test_email_key_migration_merges_case_duplicates_without_losing_a_stop(empty_
         assert deliveries == {7: "sent", 8: "sent"}  # one per send: the one that went
         trail = db.session.scalars(select(ConsentEvent.kind).filter_by(subject_uid=rhys.uid))
         assert sorted(trail) == ["signup", "signup"]
+        # Columns, not the model: later revisions add columns this schema does not have yet.
         merged = db.session.scalar(
-            select(ConsentEvent).filter_by(kind="merged", subject_uid="uid-rhys_old")
+            select(ConsentEvent.subscriber_id).filter_by(kind="merged", subject_uid="uid-rhys_old")
         )
-        assert merged.subscriber_id == rhys.id
+        assert merged == rhys.id
         assert find_by_uid("uid-rhys_old").id == rhys.id  # old links reach the kept row
         with db.engine.connect() as conn:
             moved = (

@@ -19,7 +19,8 @@ ERROR_REF = {"$ref": "#/components/schemas/Error"}
 ERROR_TEXT = {
     400: "The body is not valid JSON.",
     401: "No valid API token was sent.",
-    403: "The token lacks the scope this operation needs.",
+    403: "The token lacks the scope this operation needs, or its editor may not do this"
+    " (admins only).",
     404: "No such resource.",
     409: "The resource changed, or is in a state that does not allow this.",
     413: "The body is too large.",

@@ -24,6 +24,7 @@ from bulletin.core.fields import (
     Kind,
 )
 from bulletin.core.fill import FILL_REASONS
+from bulletin.core.send_report import FAILURE_REASONS, MEASURES
 from bulletin.i18n import CODES as LANGUAGE_CODES
 from bulletin.mail.merge import ALLOWED
 from bulletin.models import SECTION_KEYS, SendStatus, SubscriberStatus
@@ -344,6 +345,8 @@ _ENTRY = {
     "updated_at": _WHEN,
 }
 _SEND_STATUS = {"type": "string", "enum": [str(s) for s in SendStatus]}
+#: A count under the small-number rule: null stands for 1 to 4 ("fewer than 5").
+_SHOWN = {"type": ["integer", "null"], "minimum": 0}
 
 RESPONSES: dict[str, dict] = {
     "Error": _object(
@@ -506,6 +509,69 @@ RESPONSES: dict[str, dict] = {
             "progress": {"$ref": "#/components/schemas/Progress"},
         }
     ),
+    "ReportFigures": _record(
+        {
+            name: {**_SHOWN, "description": text}
+            for name, text in (
+                ("recipients", "Deliveries made for the send."),
+                ("delivered", "Accepted by the receiving server."),
+                ("failed", "Refused for good, or refused until the retries ran out."),
+                ("skipped", "Left, suppressed or cancelled before their message went."),
+                ("bounced_later", "Accepted, then a bounce came back."),
+                ("complaints", "Readers who marked it as spam (feedback loops)."),
+                ("unsubscribes", "Readers who unsubscribed through this send's links."),
+            )
+        }
+    ),
+    "ReportSegment": _record(
+        {
+            "segment": {
+                "type": "string",
+                "description": 'A language or region code; "none": not given or not known.',
+            },
+            **{name: _SHOWN for name in MEASURES},
+        }
+    ),
+    "SendReport": _record(
+        {
+            "send_id": ID,
+            "issue_id": ID,
+            "status": _SEND_STATUS,
+            "is_final": {
+                "type": "boolean",
+                "description": "Whether the send has ended (done or cancelled).",
+            },
+            "started_at": _MAYBE_WHEN,
+            "finished_at": _MAYBE_WHEN,
+            "totals": {
+                "$ref": "#/components/schemas/ReportFigures",
+                "description": "Exact, unless the send went to fewer than 5 readers.",
+            },
+            "failure_reasons": _record({name: _SHOWN for name in FAILURE_REASONS}),
+            "breakdowns": _record(
+                {
+                    name: {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/ReportSegment"},
+                    }
+                    for name in ("language", "region")
+                }
+            ),
+        }
+    ),
+    "SendFailure": _record(
+        {
+            "email": {"type": "string"},
+            "language": {"type": "string", "enum": LANGUAGES},
+            "region": {"type": ["string", "null"]},
+            "reason": {"type": "string", "enum": list(FAILURE_REASONS)},
+            "reply": {
+                "type": ["string", "null"],
+                "description": "The receiving server's last reply, as it gave it.",
+            },
+            "attempts": _COUNT,
+        }
+    ),
     "Topic": _record(
         {
             "slug": {"type": "string"},
@@ -554,6 +620,7 @@ RESPONSES: dict[str, dict] = {
     "OpportunityPage": _page_of("Opportunity"),
     "IssuePage": _page_of("Issue"),
     "SendPage": _page_of("Send"),
+    "SendFailurePage": _page_of("SendFailure"),
 }
 
 #: Everything under components/schemas in the OpenAPI document.

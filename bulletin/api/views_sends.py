@@ -5,15 +5,18 @@ Like the editor pages, these only write rows; the worker starts and sends.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import g
 from sqlalchemy import select
 
 from bulletin.api.schemas import ID_MAX
 from bulletin.api.serialize import page_json, send_json
 from bulletin.api.validation import ApiError, invalid, parse_timestamp
-from bulletin.api.views import PAGING, get_or_404, operation, paginate
+from bulletin.api.views import PAGING, get_or_404, operation, page_window, paginate
 from bulletin.core import sends as send_ops
 from bulletin.core.audit import record_audit
+from bulletin.core.send_report import build_report, failed_recipients, failed_total
 from bulletin.extensions import db
 from bulletin.models import Issue, Send, SendStatus, Topic, utcnow
 
@@ -182,5 +185,51 @@ def cancel_send(send_id: int):
     return _change(send_id, send_ops.cancel_send, "send.cancel", "cancelled")
 
 
+@operation(
+    "/sends/<int:send_id>/report",
+    "GET",
+    "getSendReport",
+    "What happened after a send: delivered, failed by reason, bounced later, complaints and "
+    "unsubscribes through its links, by language and by region (counts from 1 to 4 in a "
+    "breakdown are null: the small-number rule). Counts only, never addresses.",
+    "sends",
+    returns="SendReport",
+)
+def get_send_report(send_id: int):
+    return build_report(get_or_404(Send, send_id)).as_dict()
+
+
+@operation(
+    "/sends/<int:send_id>/report/failed",
+    "GET",
+    "listSendFailures",
+    "Admins only: the send's failed deliveries, with each address, the reason group and "
+    "the server's last reply (every read is audit-logged).",
+    "sends",
+    returns="SendFailurePage",
+    query=PAGING,
+    errors=(403,),
+)
+def list_send_failures(send_id: int, query: dict):
+    editor = g.api_token.editor
+    if not editor.is_admin:
+        raise ApiError(403, "Only an admin's token can read failed addresses.")
+    send = get_or_404(Send, send_id)
+    limit, offset = page_window(query)
+    rows = failed_recipients(send.id, limit=limit, offset=offset)
+    record_audit("send.failed_export", send, detail={"via": "api", "offset": offset})
+    db.session.commit()
+    return page_json(rows, failed_total(send.id), limit, offset, asdict)
+
+
 #: This module's operations, in the order of the OpenAPI document.
-OPERATIONS = (schedule_send, list_sends, get_send, pause_send, resume_send, cancel_send)
+OPERATIONS = (
+    schedule_send,
+    list_sends,
+    get_send,
+    get_send_report,
+    list_send_failures,
+    pause_send,
+    resume_send,
+    cancel_send,
+)

@@ -114,29 +114,3 @@ def last_finished_send() -> Send | None:
         .order_by(Send.finished_at.desc(), Send.id.desc())
         .limit(1)
     )
-
-
-#: The order failure reasons are listed in (codes; editorial/labels.py has their words).
-FAILURE_REASONS = ("hard", "soft", "complaint", "sender-fault", "refused")
-
-
-def failure_reasons(send_id: int) -> list[tuple[str, int]]:
-    """(reason code, deliveries) for a send: bounce events by kind, our own faults apart,
-    and failed deliveries with no bounce event ("refused": a 5xx that is not 5.1.x, or
-    temporary refusals until the last attempt)."""
-    reason = case((BounceEvent.is_sender_fault, "sender-fault"), else_=BounceEvent.kind)
-    counts = dict(
-        db.session.execute(
-            select(reason, func.count(func.distinct(BounceEvent.delivery_id)))
-            .join(Delivery, Delivery.id == BounceEvent.delivery_id)
-            .where(Delivery.send_id == send_id)
-            .group_by(reason)
-        ).all()
-    )
-    has_event = select(BounceEvent.id).where(BounceEvent.delivery_id == Delivery.id).exists()
-    counts["refused"] = db.session.scalar(
-        select(func.count()).where(
-            Delivery.send_id == send_id, Delivery.status == DeliveryStatus.FAILED, ~has_event
-        )
-    )
-    return [(code, counts.get(code) or 0) for code in FAILURE_REASONS]

@@ -411,3 +411,9 @@ def export_deliveries(subscriber: Subscriber) -> list[dict]:
         }
         for d, _issue_id, slug in rows
     ]
+
+
+def sends_of_issue(issue_id: int, limit: int = 50) -> list[Send]:
+    """An issue's sends, newest first (the issue page links each to its report)."""
+    query = select(Send).where(Send.issue_id == issue_id).order_by(Send.id.desc()).limit(limit)
+    return list(db.session.scalars(query))

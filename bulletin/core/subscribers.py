@@ -20,6 +20,7 @@ from bulletin.mail.pseudonyms import hash_ip
 from bulletin.models import (
     ConsentEvent,
     Delivery,
+    Send,
     Subscriber,
     SubscriberStatus,
     Topic,
@@ -80,12 +81,14 @@ def record_event(
     ip: str | None = None,
     details: str | None = None,
     wording: bool = False,
+    send_id: int | None = None,
 ) -> ConsentEvent:
     """Append a consent event (the trail is never updated or deleted)."""
     event = ConsentEvent(
         subscriber_id=subscriber.id,
         subject_uid=subscriber.uid,
         language=subscriber.language,
+        send_id=send_id,
         **_event_fields(kind, source=source, ip=ip, details=details, wording=wording),
     )
     db.session.add(event)
@@ -288,13 +291,19 @@ def add_with_consent(
     return subscriber
 
 
-def unsubscribe(subscriber: Subscriber, *, source: str, ip: str | None = None) -> bool:
-    """Stop all bulk mail to this subscriber at once; False if already unsubscribed."""
+def unsubscribe(
+    subscriber: Subscriber, *, source: str, ip: str | None = None, send_id: int | None = None
+) -> bool:
+    """Stop all bulk mail to this subscriber at once; False if already unsubscribed.
+
+    `send_id`: the send whose unsubscribe link was used (its report counts the event)."""
     if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.CLEANED):
         return False
     subscriber.status = SubscriberStatus.UNSUBSCRIBED
     subscriber.unsubscribed_at = utcnow()
-    record_event(subscriber, "unsubscribe", source=source, ip=ip)
+    if send_id is not None and db.session.get(Send, send_id) is None:
+        send_id = None  # a signed link of a send since deleted: the unsubscribe still counts
+    record_event(subscriber, "unsubscribe", source=source, ip=ip, send_id=send_id)
     suppress(subscriber.email, "unsubscribed", source=source)
     db.session.flush()
     return True

@@ -55,6 +55,7 @@ AUDIT_ACTIONS = {
     "send.pause": _l("Send paused"),
     "send.resume": _l("Send resumed"),
     "send.cancel": _l("Send cancelled"),
+    "send.failed_export": _l("Failed addresses of a send downloaded"),
     "workshop.create": _l("Workshop created"),
     "workshop.update": _l("Workshop changed"),
     "workshop.delete": _l("Workshop deleted"),
@@ -82,21 +83,6 @@ AUDIT_ACTIONS = {
     "suppression.export": _l("Suppression list exported"),
     "retention.purge": _l("Old data deleted (retention)"),
 }
-#: Why a send's messages failed or came back (core/health.py failure_reasons).
-FAILURE_REASONS = {
-    "hard": _l("Address does not exist (hard bounce)"),
-    "soft": _l("Temporary problem (soft bounce)"),
-    "complaint": _l("Marked as spam (complaint)"),
-    "sender-fault": _l("Refused because of us (policy, reputation, authentication)"),
-    "refused": _l("Refused for another reason"),
-}
-
-
-def failure_reason_label(code: str) -> str:
-    """A failure reason in the page's language."""
-    return _words(FAILURE_REASONS)(code)
-
-
 #: Why "Fill with what is coming up" left an entry out (core/fill.py FILL_REASONS).
 FILL_REASONS = {
     "in-issue": _l("already in the issue"),
@@ -198,6 +184,31 @@ def consent_source_label(code: str | None) -> str:
     return str(BOUNCE_SOURCES.get(code, code))
 
 
+#: The measures of a send's report (core/send_report.Figures).
+REPORT_MEASURES = {
+    "recipients": _l("Recipients"),
+    "delivered": _l("Delivered"),
+    "failed": _l("Failed"),
+    "skipped": _l("Not sent (left or suppressed first)"),
+    "bounced_later": _l("Bounced later"),
+    "complaints": _l("Complaints (marked as spam)"),
+    "unsubscribes": _l("Unsubscribed from this send"),
+}
+#: Why deliveries failed (core/send_report.py failure_counts; the insights chart uses them too).
+FAILURE_REASONS = {
+    "mailbox-unknown": _l("Mailbox unknown"),
+    "spam": _l("Rejected as spam"),
+    "mailbox-full": _l("Mailbox full"),
+    "refused": _l("Server refused"),
+    "other": _l("Other (for example, temporary refusals until the retries ran out)"),
+}
+
+
+def failure_reason_label(code: str) -> str:
+    """A failure reason in the page's language."""
+    return _words(FAILURE_REASONS)(code)
+
+
 def _words(table: dict):
     def label(code: str | None) -> str:
         return str(table.get(code, code or ""))
@@ -213,6 +224,7 @@ def register(app: Flask) -> None:
         role_label=_words(ROLES),
         mail_kind_label=_words(MAIL_KINDS),
         audit_action_label=_words(AUDIT_ACTIONS),
+        report_measure_label=_words(REPORT_MEASURES),
         failure_reason_label=failure_reason_label,
         fill_reason_label=_words(FILL_REASONS),
         bounce_kind_label=_words(BOUNCE_KINDS),

@@ -19,12 +19,20 @@ from bulletin.editorial import (
     views_insights,
     views_issues,  # noqa: F401  (adds its pages to views.bp)
     views_media,  # noqa: F401  (adds its pages to views.bp)
+    views_send_report,
     views_sends,
     views_subscribers,
 )
 from bulletin.extensions import login_manager
 
-BLUEPRINTS = (views.bp, views_sends.bp, views_subscribers.bp, views_bounces.bp, views_api_tokens.bp)
+BLUEPRINTS = (
+    views.bp,
+    views_sends.bp,
+    views_send_report.bp,
+    views_subscribers.bp,
+    views_bounces.bp,
+    views_api_tokens.bp,
+)
 
 
 def register(app: Flask) -> None:

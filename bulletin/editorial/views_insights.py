@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from bulletin.core import alerts, health, insights
+from bulletin.core.send_report import failure_counts
 from bulletin.editorial.charts import line_chart
 from bulletin.editorial.labels import failure_reason_label
 from bulletin.editorial.views import bp
@@ -35,7 +36,7 @@ def growth_series(weeks: list[insights.Week]) -> dict[str, list[tuple[str, int]]
 
 def failure_pairs(send_id: int) -> list[tuple[str, int]]:
     """A send's failure reasons in words, for bar_chart (the send report uses it too)."""
-    return [(failure_reason_label(code), n) for code, n in health.failure_reasons(send_id)]
+    return [(failure_reason_label(code), n) for code, n in failure_counts(send_id).items()]
 
 
 def audience_pairs() -> dict[str, list[tuple[str, int]]]:

@@ -21,6 +21,7 @@ from bulletin.core.clicks import clicks_for_send
 from bulletin.core.issues import missing_languages
 from bulletin.editorial.access import editor_required
 from bulletin.editorial.forms import LOCAL_FORMAT, ExistsInLondon
+from bulletin.editorial.views_send_report import report_context
 from bulletin.extensions import db
 from bulletin.i18n import LANGUAGES, Language, current_lang, london_to_utc, london_to_utc_safe
 from bulletin.models import Issue, Send, SendStatus, Topic, region_name, utcnow
@@ -207,6 +208,7 @@ def show(send_id: int):
         starting=ops.is_starting(send),
         button=ButtonOnly(),
         clicks=clicks_for_send(send.id),
+        **report_context(send),
     )
 
 

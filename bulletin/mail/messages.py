@@ -265,7 +265,8 @@ class MessageTemplate:
                 head += self._subject(values)
         if self.is_list:
             links = {
-                "unsubscribe": self.unsubscribe_prefix + self.tokens["unsubscribe"](who.uid),
+                "unsubscribe": self.unsubscribe_prefix
+                + self.tokens["unsubscribe"](tokens.unsubscribe_value(who.uid, self.send_id)),
                 "manage": self.manage_prefix + self.tokens["manage"](who.uid),
             }
             unsubscribe = f"<{links['unsubscribe']}>"

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from bulletin.core.addresses import address_key
@@ -118,6 +118,18 @@ class ConsentEvent(db.Model):
     #: JSON of what was submitted, never the address itself.
     details: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The send whose mail the reader unsubscribed from (its signed unsubscribe link named
+    #: it): what a send's report counts (core/send_report.py). Null for everything else.
+    send_id: Mapped[int | None] = mapped_column(ForeignKey("send.id", ondelete="SET NULL"))
 
-    #: The insights page counts events of a kind by week (core/insights.py).
-    __table_args__ = (Index("ix_consent_event_kind_created_at", "kind", "created_at"),)
+    __table_args__ = (
+        # The insights page counts events of a kind by week (core/insights.py).
+        Index("ix_consent_event_kind_created_at", "kind", "created_at"),
+        # Only attributed unsubscribes carry a send: the index stays as small as they are.
+        Index(
+            "ix_consent_event_send_id",
+            "send_id",
+            postgresql_where=text("send_id IS NOT NULL"),
+            sqlite_where=text("send_id IS NOT NULL"),
+        ),
+    )

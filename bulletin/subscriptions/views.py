@@ -204,7 +204,8 @@ def unsubscribe(token: str):
         return render_template("subscriptions/unsubscribe.html", token=token)
     one_click = request.form.get("List-Unsubscribe") == "One-Click"
     source = "one-click" if one_click else "web:/unsubscribe"
-    operations.unsubscribe(subscriber, source=source, ip=request.remote_addr)
+    _uid, send_id = tokens.read_unsubscribe_link(token)  # verified above: the send it names
+    operations.unsubscribe(subscriber, source=source, ip=request.remote_addr, send_id=send_id)
     db.session.commit()
     # No manage link: this URL is handed to mailbox providers (List-Unsubscribe), and whoever
     # holds it may stop the mail but must not reach the reader's data. The manage link in
