@@ -20,6 +20,7 @@ SALTS = {
     "bounce": "bulletin.bounce.v2",
     "mailto": "bulletin.mailto.v1",
     "message-id": "bulletin.message-id.v1",
+    "embedder": "bulletin.embedder.v1",
 }
 
 #: The uid a test send's personal links are made for. Subscriber uids are uuid4 hex, so no
@@ -89,6 +90,16 @@ def make_unsubscribe_token(uid: str) -> str:
 def read_unsubscribe_token(token: str) -> str:
     """The subscriber uid in an unsubscribe token."""
     return _read_plain("unsubscribe", token)
+
+
+def make_embedder_token(origin: str) -> str:
+    """The partner origin that framed the embed page, carried by its form to the sign-up."""
+    return _plain("embedder").dumps(origin)
+
+
+def read_embedder_token(token: str) -> str:
+    """The partner origin in an embedder token."""
+    return _read_plain("embedder", token)
 
 
 def make_bounce_token(delivery_ref: str) -> str:

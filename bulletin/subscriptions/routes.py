@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from bulletin.subscriptions import archive, catalogue, views
+from bulletin.subscriptions import archive, catalogue, embed, views
 
-BLUEPRINTS = (views.bp, archive.bp, catalogue.bp)
+BLUEPRINTS = (views.bp, archive.bp, catalogue.bp, embed.bp)
 
 
 def register(app: Flask) -> None:
