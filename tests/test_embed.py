@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -228,3 +229,48 @@ def test_the_per_ip_limit_is_the_sign_up_limit(app, make_app):
         client.post("/subscribe/external", data={"website": "x"}).status_code for _ in range(3)
     ]
     assert statuses == [303, 303, 429]
+
+
+def test_admin_builds_snippet_and_iframe_code_for_chosen_topics(editor_client):
+    page = editor_client.get(
+        "/editor/admin/embed?topics=workshops&language=cy&region=&return_url=" + PARTNER + "/diolch"
+    )
+    assert page.status_code == 200
+    text = page.text
+    textareas = re.findall(r"<textarea[^>]*>(.*?)</textarea>", text, re.S)
+    assert len(textareas) == 2
+    iframe, snippet = textareas
+    assert "/embed/subscribe?lang=cy&amp;amp;topics=workshops" in iframe
+    assert "&lt;iframe" in iframe and "&lt;form" in snippet  # escaped: shown, not rendered
+    assert "/subscribe/external?lang=cy" in snippet and "challenge.js" in snippet
+    assert "name=&#34;return&#34; value=&#34;https://partner.example/diolch&#34;" in snippet
+    assert "name=&#34;website&#34;" in snippet  # the honeypot
+    assert "Bydd " in snippet  # the consent statement, in Welsh
+    assert re.search(r'<iframe[^>]*src="http://localhost/embed/subscribe\?lang=cy', text)
+
+
+def test_the_snippet_posts_a_sign_up_that_works(editor_client, web):
+    page = editor_client.get("/editor/admin/embed?topics=workshops&language=en&region=mid-wales")
+    snippet = re.search(r'<textarea id="snippet-code"[^>]*>(.*?)</textarea>', page.text, re.S)
+    form = html.unescape(snippet.group(1))
+    fields = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form))
+    assert fields["region"] == "mid-wales" and fields["topics"] == "workshops"
+    data = fields | {"email": "snip@example.org", "consent": "y", "altcha": _payload(web)}
+    response = web.post("/subscribe/external?lang=en", data=data, headers={"Origin": PARTNER})
+    assert response.status_code == 303
+    assert db.session.scalar(select(Subscriber.region)) == "mid-wales"
+
+
+def test_builder_without_topics_says_what_to_do(editor_client):
+    page = editor_client.get("/editor/admin/embed?language=en&region=")
+    assert page.status_code == 400
+    assert "Select at least one topic" in page.text and "<textarea" not in page.text
+
+
+def test_the_builder_is_for_admins_only(app, make_editor):
+    from tests.factories import sign_in
+
+    client = app.test_client()
+    sign_in(client, make_editor("plain@example.org", role="editor"))
+    assert client.get("/editor/admin/embed").status_code == 403
+    assert app.test_client().get("/editor/admin/embed").status_code in (302, 303)

@@ -12,6 +12,7 @@ from bulletin.editorial import (
     views_api_tokens,
     views_bounces,
     views_catalogue,  # noqa: F401  (adds its pages to views.bp)
+    views_embed,  # noqa: F401  (adds its page to views.bp)
     views_issues,  # noqa: F401  (adds its pages to views.bp)
     views_sends,
     views_subscribers,
