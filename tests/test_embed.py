@@ -82,6 +82,9 @@ def test_without_embed_origins_nobody_else_may_frame_the_embed_page(app, make_ap
 
 def test_query_preselects_topics_region_and_language_without_a_cookie(web):
     page = web.get("/embed/subscribe?lang=cy&topics=workshops&topics=nonsense&region=mid-wales")
+    # Links to our other pages leave the frame; the form and the language links stay in it.
+    assert page.text.count('<a href="/privacy" target="_blank">') == 2  # fields and footer
+    assert "<base" not in page.text
     assert page.status_code == 200 and "Set-Cookie" not in page.headers
     assert 'lang="cy"' in page.text
     assert re.search(r'<input[^>]*checked[^>]*value="workshops"', page.text)
@@ -223,12 +226,27 @@ def test_partners_may_fetch_a_challenge_and_others_get_no_cors_grant(web):
 
 
 def test_the_per_ip_limit_is_the_sign_up_limit(app, make_app):
-    limited = make_app(SUBSCRIBE_RATE_LIMIT="2 per minute")
+    limited = make_app(SUBSCRIBE_RATE_LIMIT="2 per minute", EMBED_ORIGINS=[PARTNER])
     client = limited.test_client()
-    statuses = [
-        client.post("/subscribe/external", data={"website": "x"}).status_code for _ in range(3)
-    ]
-    assert statuses == [303, 303, 429]
+    answers = [client.post("/subscribe/external", data={"website": "x"}) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [303, 303, 429]
+    # The 429 page shows in the partner's frame too.
+    assert _csp(answers[-1])["frame-ancestors"] == f"'self' {PARTNER}"
+
+
+def test_the_per_address_cap_holds_across_addresses_and_answers_the_same(web, app):
+    cap = app.config["CONFIRMATIONS_PER_ADDRESS_PER_DAY"]
+    answers = set()
+    for number in range(cap + 2):
+        response = web.post(
+            "/subscribe/external",
+            data=_data(web),
+            headers={"Origin": PARTNER},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{number + 1}"},
+        )
+        answers.add((response.status_code, response.headers["Location"]))
+    assert len(answers) == 1
+    assert _counts() == (1, cap)
 
 
 def test_admin_builds_snippet_and_iframe_code_for_chosen_topics(editor_client):

@@ -38,10 +38,12 @@ def _subscribe_limit() -> str:
     return current_app.config["SUBSCRIBE_RATE_LIMIT"]  # the same limit as /subscribe
 
 
-@bp.before_request
-def _no_cookies() -> None:
+@bp.url_value_preprocessor
+def _embedded(endpoint, values) -> None:
     # Framed in a partner's page, a cookie would be a third-party one: set none (?lang= is
-    # not remembered in the session here), and let the partners frame these pages.
+    # not remembered in the session here), and let the partners frame these pages. Done here,
+    # not in before_request, because this runs before the rate limiter's check: its 429
+    # page must show in the frame too.
     g.cookieless = True
     allow_framing_by(embeds.allowed_origins())
 
