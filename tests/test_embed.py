@@ -292,3 +292,28 @@ def test_the_builder_is_for_admins_only(app, make_editor):
     sign_in(client, make_editor("plain@example.org", role="editor"))
     assert client.get("/editor/admin/embed").status_code == 403
     assert app.test_client().get("/editor/admin/embed").status_code in (302, 303)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "partner.example",
+        "https://partner.example/page",
+        "https://partner.example; script-src *",
+        "https://partner.example https://evil.example",
+        "ftp://partner.example",
+        "https://partner.example?x=1",
+    ],
+)
+def test_embed_origins_that_are_not_origins_stop_the_app(make_app, entry):
+    with pytest.raises(RuntimeError, match="EMBED_ORIGINS"):
+        make_app(EMBED_ORIGINS=[entry])
+
+
+def test_origins_are_compared_normalised(app):
+    from bulletin.core import embeds
+
+    assert embeds.origin_of("HTTPS://Partner.Example:443/x?y") == PARTNER
+    assert embeds.is_allowed("https://uni.example:8443/page")
+    assert not embeds.is_allowed("https://uni.example/page")  # another port: another origin
+    assert embeds.source_for("https://elsewhere.example") == embeds.UNKNOWN

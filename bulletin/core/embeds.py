@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import current_app
 
 #: The consent trail's source for an embedded sign-up whose partner site is not known.
 UNKNOWN = "embed:unknown"
+#: A host name as DNS (and a CSP source) writes it, or an IPv6 address: nothing that could
+#: end a CSP directive (;), add a source (space) or change the URL (@, /, \\).
+_HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")
 
 
 def origin_of(url: str | None) -> str | None:
@@ -19,11 +23,21 @@ def origin_of(url: str | None) -> str | None:
         port = parts.port
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not _HOST.fullmatch(parts.hostname or ""):
         return None
     default = {"http": 80, "https": 443}[parts.scheme]
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def bad_origins(entries: list[str]) -> list[str]:
+    """The EMBED_ORIGINS entries that are not an origin (a path, a query, no scheme...)."""
+    bad = []
+    for entry in entries:
+        parts = urlsplit(entry)
+        if origin_of(entry) is None or parts.path not in ("", "/") or parts.query:
+            bad.append(entry)
+    return bad
 
 
 def allowed_origins() -> tuple[str, ...]:
@@ -40,7 +54,9 @@ def is_allowed(origin: str | None) -> bool:
 def source_for(origin: str | None) -> str:
     """The consent trail's `source` for a sign-up made from a partner's site."""
     checked = origin_of(origin)
-    return f"embed:{checked}" if checked and checked in allowed_origins() else UNKNOWN
+    if not checked or checked not in allowed_origins():
+        return UNKNOWN
+    return f"embed:{checked}"[:120]  # the column's size; a host name can be longer
 
 
 def return_url(url: str | None) -> str | None:
