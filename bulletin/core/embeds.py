@@ -10,7 +10,7 @@ from flask import current_app
 #: The consent trail's source for an embedded sign-up whose partner site is not known.
 UNKNOWN = "embed:unknown"
 #: A host name as DNS (and a CSP source) writes it, or an IPv6 address: nothing that could
-#: end a CSP directive (;), add a source (space) or change the URL (@, /, \\).
+#: end a CSP directive (;), add a source (space) or change the URL (@, slashes).
 _HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")
 
 
