@@ -139,7 +139,7 @@ def spend_challenge(challenge: str, expires: datetime) -> None:
 
 
 def solve(challenge: dict) -> str:
-    """The payload a browser would send for `challenge` (for tests and `bulletin` tools)."""
+    """The payload a browser would send for `challenge` (what challenge.js does; for tests)."""
     for number in range(challenge["maxnumber"] + 1):
         if _hash(challenge["salt"], number) == challenge["challenge"]:
             fields = ("algorithm", "challenge", "salt", "signature")
