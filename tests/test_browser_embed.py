@@ -135,7 +135,7 @@ def test_iframe_shows_on_a_listed_partner_and_is_refused_elsewhere(
 
 
 def test_partner_form_posts_across_origins_once_and_mail_arrives(
-    embed_live, partners, browser_context, page, smtp_server
+    embed_live, partners, browser_context, page, smtp_server, audit
 ):
     from bulletin.models import OutboxMessage
 
@@ -181,10 +181,12 @@ def test_partner_form_posts_across_origins_once_and_mail_arrives(
     assert refused.value.status == 403
     assert page.url.startswith(f"{embed_live.url}/subscribe/external")
     assert _rows(embed_live.app, OutboxMessage) == 1
+    audit.check(page, "en sign-up from an unlisted site refused")
+    audit.assert_clean()
 
 
 def test_without_a_solved_challenge_or_with_the_honeypot_nothing_is_sent(
-    embed_live, partners, chromium, page
+    embed_live, partners, chromium, page, audit
 ):
     from bulletin.models import OutboxMessage, Subscriber
 
@@ -212,8 +214,10 @@ def test_without_a_solved_challenge_or_with_the_honeypot_nothing_is_sent(
     with page.expect_navigation():
         page.click("button[type=submit]")
     assert page.inner_text("h1") == "Check your email"
+    audit.check(page, "en check your email, after a partner's form")
     assert _rows(embed_live.app, Subscriber) == 0
     assert _rows(embed_live.app, OutboxMessage) == 0
+    audit.assert_clean()
 
 
 def test_embed_page_and_builder_are_axe_clean_in_both_languages(embed_live, page, audit):
