@@ -93,6 +93,12 @@ def test_query_preselects_topics_region_and_language_without_a_cookie(web):
     assert 'value="nonsense"' not in page.text
 
 
+def test_language_links_keep_the_choices_and_nothing_else(web):
+    page = web.get("/embed/subscribe?lang=en&topics=news&_external=1&endpoint=x&_scheme=ftp")
+    assert page.status_code == 200
+    assert 'href="/embed/subscribe?lang=cy&amp;topics=news"' in page.text
+
+
 def test_partner_post_subscribes_with_double_opt_in_and_embed_source(web):
     response = web.post(
         "/subscribe/external",

@@ -52,7 +52,7 @@ def _embedded(endpoint, values) -> None:
 def _forget(_exc=None) -> None:
     # When an app context outlives a request (tests, scripts), the next page must not
     # inherit these.
-    for key in ("cookieless", "frame_ancestors", "embed_args", "challenge_problem"):
+    for key in ("cookieless", "frame_ancestors", "challenge_problem"):
         g.pop(key, None)
 
 
@@ -65,11 +65,24 @@ def subscribe():
     form.preselect(request.args, lang)
     embedder = embeds.origin_of(request.referrer)  # the partner page that frames us
     token = tokens.make_embedder_token(embedder) if embeds.is_allowed(embedder) else ""
-    g.embed_args = {k: v for k, v in request.args.lists() if k != "lang"}
-    return _page(form, embedder=token, framed=True)
+    # The language links keep the pre-selection; only these keys reach url_for (a key like
+    # _external or endpoint would change the link or raise).
+    kept = {key: request.args.getlist(key) for key in PRESELECT if key in request.args}
+    return _page(form, embedder=token, framed=True, embed_args=kept)
 
 
-def _page(form: ExternalSubscribeForm, *, embedder: str, framed: bool, status: int = 200):
+#: The query arguments the embed page reads (besides lang).
+PRESELECT = ("topics", "region", "language")
+
+
+def _page(
+    form: ExternalSubscribeForm,
+    *,
+    embedder: str,
+    framed: bool,
+    status: int = 200,
+    embed_args: dict | None = None,
+):
     page = render_template(
         "subscriptions/embed.html",
         form=form,
@@ -77,7 +90,7 @@ def _page(form: ExternalSubscribeForm, *, embedder: str, framed: bool, status: i
         embedder=embedder,
         framed=framed,
         return_to=embeds.return_url(request.form.get("return")) or "",
-        embed_args=g.get("embed_args", {}),
+        embed_args=embed_args or {},
     )
     return page, status, {"Cache-Control": "no-store"}
 
@@ -121,22 +134,13 @@ def external():
         db.session.commit()  # the challenge stays spent: the page brings a new one
         return _page(form, embedder=embedder, framed=_framed(), status=400)
     source = embeds.source_for(partner)
-    operations.subscribe(form.email.data, _choices(form), source=source, ip=request.remote_addr)
+    operations.subscribe(form.email.data, form.choices(), source=source, ip=request.remote_addr)
     db.session.commit()
     return _answer(lang)
 
 
 def _framed() -> bool:
     return bool(request.form.get("framed"))
-
-
-def _choices(form: ExternalSubscribeForm) -> operations.Choices:
-    return operations.Choices(
-        topics=list(form.topics.data or []),
-        region=form.region.data,
-        language=form.language.data,
-        name=(form.name.data or "").strip(),
-    )
 
 
 def _partner() -> str | None:

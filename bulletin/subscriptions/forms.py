@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from bulletin.core.catalogue import FORMATS, PublicFilter
 from bulletin.core.fields import SUBSCRIBER
+from bulletin.core.subscribers import Choices
 from bulletin.i18n import CODES
 from bulletin.mail.issue_view import ACCESS_FEATURES, ACCESS_KEYS
 from bulletin.web import (
@@ -65,6 +66,15 @@ class PreferencesForm(FlaskForm):
     def validate_topics(self, field) -> None:
         if not field.data:
             raise ValidationError(_l("Select at least one topic"))
+
+    def choices(self) -> Choices:
+        """What the person chose (after validate()), for the core's verbs."""
+        return Choices(
+            topics=list(self.topics.data or []),
+            region=self.region.data,
+            language=self.language.data,
+            name=(self.name.data or "").strip(),
+        )
 
 
 class SubscribeForm(PreferencesForm):
