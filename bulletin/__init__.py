@@ -42,6 +42,7 @@ def create_app(config: type | Mapping | None = None) -> Flask:
     )
     _load_config(app, config)
     _validate_config(app)
+    _check_embed_origins(app)
     _trust_proxies(app)
     _bind_extensions(app)
     public.register(app)
@@ -124,6 +125,17 @@ def _validate_config(app: Flask) -> None:
         raise RuntimeError("set all of DKIM_SELECTOR, DKIM_DOMAIN, DKIM_PRIVATE_KEY_PATH or none")
     if all(dkim) and not os.access(dkim[2], os.R_OK):
         raise RuntimeError(f"DKIM_PRIVATE_KEY_PATH is not readable: {dkim[2]}")
+
+
+def _check_embed_origins(app: Flask) -> None:
+    """Refuse EMBED_ORIGINS entries that are not origins: they go into the CSP header."""
+    from bulletin.core.embeds import bad_origins
+
+    bad = bad_origins(app.config["EMBED_ORIGINS"])
+    if bad:
+        raise RuntimeError(
+            f"EMBED_ORIGINS takes origins like https://partner.example, not: {', '.join(bad)}"
+        )
 
 
 def _trust_proxies(app: Flask) -> None:

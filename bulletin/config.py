@@ -102,6 +102,13 @@ class Config:
     CONFIRM_MAX_AGE_DAYS = _int("CONFIRM_MAX_AGE_DAYS", 7)
     CONFIRMATIONS_PER_ADDRESS_PER_DAY = _int("CONFIRMATIONS_PER_ADDRESS_PER_DAY", 3)
     SUBSCRIBE_RATE_LIMIT = _env("SUBSCRIBE_RATE_LIMIT", "10 per minute;60 per hour")
+    #: Partner sites allowed to embed the sign-up (comma-separated origins, like
+    #: https://example.org): they may frame /embed/subscribe and post /subscribe/external.
+    EMBED_ORIGINS = [o.strip() for o in (_env("EMBED_ORIGINS", "") or "").split(",") if o.strip()]
+    #: The proof-of-work a browser does before /subscribe/external accepts a sign-up: it
+    #: tries up to this many hashes (half on average), within EMBED_CHALLENGE_MINUTES.
+    EMBED_CHALLENGE_MAX_NUMBER = _int("EMBED_CHALLENGE_MAX_NUMBER", 100_000)
+    EMBED_CHALLENGE_MINUTES = _int("EMBED_CHALLENGE_MINUTES", 20)
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
     #: An editor session ends after this long without a request, and this long after sign-in.
     SESSION_IDLE_HOURS = _float("SESSION_IDLE_HOURS", 8.0)
@@ -177,6 +184,7 @@ class TestConfig(Config):
     SUBSCRIBE_RATE_LIMIT = "1000 per minute"
     LOGIN_RATE_LIMIT = "1000 per minute"
     TEST_SEND_RATE_LIMIT = "1000 per minute"
+    EMBED_CHALLENGE_MAX_NUMBER = 2000  # solved in Python by the tests: keep it quick
     API_RATE_LIMIT = "100000 per minute"
     BASE_URL = "http://localhost"
     MAIL_FROM = "Research bulletin <bulletin@example.org>"

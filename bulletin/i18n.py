@@ -88,7 +88,8 @@ def select_locale() -> str:
         return DEFAULT.value
     asked = request.args.get("lang")
     if asked in CODES:
-        session["lang"] = asked
+        if not g.get("cookieless"):  # embedded pages set no cookie on partners' sites
+            session["lang"] = asked
         return asked
     if g.get("subscriber_language") in CODES:
         return g.subscriber_language

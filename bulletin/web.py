@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, g, render_template, request
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -63,17 +63,28 @@ def register_error_pages(app: Flask, json_errors: dict[str, Callable]) -> None:
         return render_template("errors/error.html", code=error.code, reason=None), error.code
 
 
+def allow_framing_by(origins: Iterable[str]) -> None:
+    """Let this answer be shown in frames on these origins as well as our own (the embed)."""
+    g.frame_ancestors = tuple(origins)
+
+
 def security_headers(response):
-    """The same headers on every answer: CSP, no sniffing, no referrer, HSTS over https."""
+    """The same headers on every answer: CSP, no sniffing, no referrer, HSTS over https.
+
+    Only our own pages may frame a page, unless its view called allow_framing_by.
+    """
+    partners = g.get("frame_ancestors")
+    ancestors = " ".join(("'self'", *(partners or ())))
     csp = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'; "
+        f"frame-src 'self'; frame-ancestors {ancestors}; form-action 'self'; base-uri 'none'; "
         "object-src 'none'"
     )
     response.headers.setdefault("Content-Security-Policy", csp)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    if partners is None:  # X-Frame-Options cannot name other sites: framed pages go without
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     if request.is_secure:  # behind a proxy, X-Forwarded-Proto counts when TRUSTED_PROXIES says
         response.headers.setdefault(
             "Strict-Transport-Security", "max-age=31536000; includeSubDomains"

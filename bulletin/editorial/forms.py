@@ -283,3 +283,33 @@ class TestSendForm(FlaskForm):
         _l("Language"),
         choices=[*language_choices(), SelectChoice("both", _l("Both languages"))],
     )
+
+
+class EmbedCodeForm(FlaskForm):
+    """What a partner's sign-up box offers (a GET form: no CSRF, nothing is saved)."""
+
+    class Meta:
+        csrf = False
+
+    topics = MultiCheckboxField(_l("Topics"), coerce=str, validate_choice=True)
+    region = SelectField(_l("Region"), default="", validate_choice=True)
+    language = SelectField(
+        _l("Language of the sign-up box and of the emails"),
+        choices=language_choices(),
+        default="cy",
+        validate_choice=True,
+    )
+    return_url = StringField(
+        _l("Page to return to after signing up (optional)"),
+        validators=[Optional(), Length(max=2000)],
+        render_kw={"inputmode": "url", "spellcheck": "false"},
+    )
+
+    def fill_choices(self, lang: str) -> None:
+        """All active topics and regions, named in the editor's language."""
+        self.topics.choices = topic_choices(lang, active_only=True)
+        self.region.choices = [SelectChoice("", _l("Let the reader choose")), *region_choices(lang)]
+
+    def validate_topics(self, field) -> None:
+        if not field.data:
+            raise ValidationError(_l("Select at least one topic"))

@@ -16,6 +16,7 @@ from bulletin.editorial import (
     views_bounces,
     views_catalogue,  # noqa: F401  (adds its pages to views.bp)
     views_clicks,  # noqa: F401  (adds its pages to views.bp)
+    views_embed,  # noqa: F401  (adds its page to views.bp)
     views_insights,
     views_issues,  # noqa: F401  (adds its pages to views.bp)
     views_media,  # noqa: F401  (adds its pages to views.bp)

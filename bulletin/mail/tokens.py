@@ -21,6 +21,7 @@ SALTS = {
     "mailto": "bulletin.mailto.v1",
     "message-id": "bulletin.message-id.v1",
     "click": "bulletin.click.v1",
+    "embedder": "bulletin.embedder.v1",
 }
 
 #: The uid a test send's personal links are made for. Subscriber uids are uuid4 hex, so no
@@ -118,6 +119,16 @@ def read_unsubscribe_link(token: str) -> tuple[str, int | None]:
     ):
         return value[0], value[1]
     raise BadToken("invalid")
+
+
+def make_embedder_token(origin: str) -> str:
+    """The partner origin that framed the embed page, carried by its form to the sign-up."""
+    return _plain("embedder").dumps(origin)
+
+
+def read_embedder_token(token: str) -> str:
+    """The partner origin in an embedder token."""
+    return _read_plain("embedder", token)
 
 
 def make_bounce_token(delivery_ref: str) -> str:

@@ -2,6 +2,7 @@
 
 from bulletin.models.bounce import BounceAction, BounceEvent, InboundMessage
 from bulletin.models.catalogue import Bilingual, Opportunity, OpportunityKind, Workshop
+from bulletin.models.challenge import SpentChallenge
 from bulletin.models.clicks import ClickLink
 from bulletin.models.editor import ApiToken, AuditLog, Editor, EditorSession, Role
 from bulletin.models.health import AlertMetric, AlertScope, HealthAlert
@@ -49,6 +50,7 @@ __all__ = [
     "Role",
     "Send",
     "SendStatus",
+    "SpentChallenge",
     "Workshop",
     "WorkerHeartbeat",
     "REGIONS",

@@ -9,6 +9,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from bulletin.core.catalogue import FORMATS, PublicFilter
 from bulletin.core.fields import SUBSCRIBER
+from bulletin.core.subscribers import Choices
+from bulletin.i18n import CODES
 from bulletin.mail.issue_view import ACCESS_FEATURES, ACCESS_KEYS
 from bulletin.web import (
     ButtonForm,
@@ -24,6 +26,7 @@ __all__ = [
     "ButtonForm",
     "CatalogueFilterForm",
     "EmailOnlyForm",
+    "ExternalSubscribeForm",
     "PreferencesForm",
     "SubscribeForm",
 ]
@@ -64,6 +67,15 @@ class PreferencesForm(FlaskForm):
         if not field.data:
             raise ValidationError(_l("Select at least one topic"))
 
+    def choices(self) -> Choices:
+        """What the person chose (after validate()), for the core's verbs."""
+        return Choices(
+            topics=list(self.topics.data or []),
+            region=self.region.data,
+            language=self.language.data,
+            name=(self.name.data or "").strip(),
+        )
+
 
 class SubscribeForm(PreferencesForm):
     email = email_field()
@@ -73,6 +85,24 @@ class SubscribeForm(PreferencesForm):
     )
     #: Honeypot: hidden from people (and screen readers), filled by bots.
     website = StringField(_l("Leave this field empty"), validators=[Optional(), Length(max=200)])
+
+
+class ExternalSubscribeForm(SubscribeForm):
+    """The sign-up posted from a partner's site or our embed page: no CSRF token (the page
+    that holds it is not ours, or sits in a partner's frame where our cookie is not sent);
+    a solved proof-of-work challenge stands in for it (core/challenges.py)."""
+
+    class Meta:
+        csrf = False
+
+    def preselect(self, args, lang: str) -> None:
+        """Tick what the query asks (?topics=&region=&language=), ignoring what is not offered."""
+        offered = {choice.value for choice in self.topics.choices}
+        self.topics.data = [slug for slug in args.getlist("topics") if slug in offered]
+        regions = {choice.value for choice in self.region.choices}
+        self.region.data = args.get("region") if args.get("region") in regions else None
+        language = args.get("language")
+        self.language.data = language if language in CODES else lang
 
 
 class EmailOnlyForm(FlaskForm):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from bulletin.subscriptions import archive, catalogue, media, views
+from bulletin.subscriptions import archive, catalogue, embed, media, views
 
-BLUEPRINTS = (views.bp, archive.bp, catalogue.bp, media.bp)
+BLUEPRINTS = (views.bp, archive.bp, catalogue.bp, embed.bp, media.bp)
 
 
 def register(app: Flask) -> None:

@@ -93,12 +93,7 @@ def check_email():
 
 
 def _choices(form: PreferencesForm) -> operations.Choices:
-    return operations.Choices(
-        topics=list(form.topics.data or []),
-        region=form.region.data,
-        language=form.language.data,
-        name=(form.name.data or "").strip(),
-    )
+    return form.choices()
 
 
 def _subscriber_from(token: str, reader) -> Subscriber:
