@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import String, bindparam, case, delete, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bulletin.core import consent
+from bulletin.core import consent, webhooks
 from bulletin.core.addresses import address_key
 from bulletin.core.suppressions import lift, suppress
 from bulletin.extensions import db
@@ -223,6 +223,7 @@ def confirm(subscriber: Subscriber, *, ip: str | None) -> bool:
     record_event(subscriber, "confirm", source="web:/confirm", ip=ip, wording=True)
     outbox.enqueue(subscriber, "welcome")
     db.session.flush()
+    webhooks.emit("subscriber.confirmed", webhooks.subscriber_data(subscriber, choices=True))
     return True
 
 
@@ -242,6 +243,7 @@ def unsubscribe(subscriber: Subscriber, *, source: str, ip: str | None = None) -
     record_event(subscriber, "unsubscribe", source=source, ip=ip)
     suppress(subscriber.email, "unsubscribed", source=source)
     db.session.flush()
+    webhooks.emit("subscriber.unsubscribed", webhooks.subscriber_data(subscriber))
     return True
 
 

@@ -65,6 +65,11 @@ AUDIT_ACTIONS = {
     "opportunity.restore": _l("Opportunity restored"),
     "opportunity.duplicate": _l("Opportunity copied"),
     "topic.save": _l("Topic saved"),
+    "webhook.create": _l("Webhook endpoint added"),
+    "webhook.rotate": _l("Webhook secret rotated"),
+    "webhook.drop-old-secret": _l("Old webhook secret dropped"),
+    "webhook.disable": _l("Webhook endpoint switched off"),
+    "webhook.enable": _l("Webhook endpoint switched on"),
     "subscriber.subject_access": _l("Subscriber's data downloaded (subject access)"),
     "subscriber.consent_export": _l("Subscriber's consent record downloaded"),
     "subscribers.export": _l("Subscribers exported"),
@@ -74,6 +79,12 @@ AUDIT_ACTIONS = {
     "suppression.lift": _l("Suppression lifted"),
     "suppression.export": _l("Suppression list exported"),
     "retention.purge": _l("Old data deleted (retention)"),
+}
+#: Where a webhook delivery stands (models/webhook.py WebhookDeliveryStatus).
+WEBHOOK_STATUSES = {
+    "pending": _l("Waiting"),
+    "delivered": _l("Delivered"),
+    "failed": _l("Given up"),
 }
 #: Why a send's messages failed or came back (core/health.py failure_reasons).
 FAILURE_REASONS = {
@@ -106,4 +117,5 @@ def register(app: Flask) -> None:
         mail_kind_label=_words(MAIL_KINDS),
         audit_action_label=_words(AUDIT_ACTIONS),
         failure_reason_label=failure_reason_label,
+        webhook_status_label=_words(WEBHOOK_STATUSES),
     )

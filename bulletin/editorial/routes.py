@@ -20,10 +20,18 @@ from bulletin.editorial import (
     views_media,  # noqa: F401  (adds its pages to views.bp)
     views_sends,
     views_subscribers,
+    views_webhooks,
 )
 from bulletin.extensions import login_manager
 
-BLUEPRINTS = (views.bp, views_sends.bp, views_subscribers.bp, views_bounces.bp, views_api_tokens.bp)
+BLUEPRINTS = (
+    views.bp,
+    views_sends.bp,
+    views_subscribers.bp,
+    views_bounces.bp,
+    views_api_tokens.bp,
+    views_webhooks.bp,
+)
 
 
 def register(app: Flask) -> None:

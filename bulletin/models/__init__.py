@@ -18,6 +18,7 @@ from bulletin.models.subscriber import (
     subscriber_topic,
 )
 from bulletin.models.types import REGIONS, Language, UTCDateTime, region_name, utcnow
+from bulletin.models.webhook import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from bulletin.models.worker import WorkerHeartbeat
 
 __all__ = [
@@ -48,6 +49,9 @@ __all__ = [
     "SendStatus",
     "Workshop",
     "WorkerHeartbeat",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
     "REGIONS",
     "ConsentEvent",
     "ConsentWording",
