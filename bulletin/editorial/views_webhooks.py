@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectChoice, StringField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from bulletin.core import webhooks
 from bulletin.core.audit import record_audit
@@ -55,8 +55,12 @@ class EndpointForm(FlaskForm):
     events = MultiCheckboxField(
         _l("Events"),
         choices=[SelectChoice(key, label) for key, label in webhooks.EVENT_TYPES.items()],
-        validators=[InputRequired(_l("Choose at least one event"))],
     )
+
+    def validate_events(self, field) -> None:
+        # Not InputRequired: its `required` flag would put `required` on every checkbox.
+        if not field.data:
+            raise ValidationError(_l("Choose at least one event"))
 
 
 def _no_store(response):
