@@ -311,6 +311,8 @@ def production(app):
         "https://[fd00::1]/hook",
         "https://[::ffff:10.0.0.1]/hook",
         "https://0.0.0.0/hook",
+        "https://100.64.0.1/hook",
+        "https://[fe80::1]/hook",
         "https://no-such-host.invalid/hook",
         "not a url",
     ],
