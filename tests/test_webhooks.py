@@ -64,6 +64,7 @@ def between(value, low, high) -> bool:
     return low <= value <= high
 
 
+@pytest.mark.slow
 def test_an_event_is_delivered_once_after_the_receiver_comes_back(
     app, make_subscriber, receiver, run_worker_once
 ):
@@ -220,6 +221,7 @@ def test_backoff_doubles_with_jitter_up_to_six_hours():
     assert 15 <= attempts <= 25
 
 
+@pytest.mark.slow
 def test_three_days_of_failures_switch_the_endpoint_off_and_tell_the_admins(
     app, make_editor, editor_client, receiver, smtp_server, run_worker_once
 ):
@@ -344,3 +346,18 @@ def test_the_worker_checks_the_address_again_at_each_attempt(
     [row] = rows()
     assert row.status == "pending" and row.last_response.startswith("refused:")
     assert receiver.requests == []
+
+
+def test_a_leased_row_is_not_claimed_by_another_worker_until_the_lease_runs_out(app):
+    endpoint_for("http://127.0.0.1:9/hook")
+    webhooks.emit("send.started", {"id": 1})
+    db.session.commit()
+    first = webhooks.claim("worker-a", lease_seconds=60)
+    assert len(first) == 1
+    assert webhooks.claim("worker-b", lease_seconds=60) == []
+    later = utcnow() + timedelta(seconds=61)
+    assert webhooks.claim("worker-b", lease_seconds=60, now=later) == first
+    # worker-a's late hand-back does not free worker-b's lease.
+    webhooks.release(first, "worker-a")
+    db.session.commit()
+    assert rows()[0].claimed_by == "worker-b"
