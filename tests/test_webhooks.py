@@ -361,3 +361,39 @@ def test_a_leased_row_is_not_claimed_by_another_worker_until_the_lease_runs_out(
     webhooks.release(first, "worker-a")
     db.session.commit()
     assert rows()[0].claimed_by == "worker-b"
+
+
+def test_erasure_deletes_every_delivery_naming_the_reader(app, make_subscriber):
+    from bulletin.core.subscribers import erase
+
+    endpoint_for("http://127.0.0.1:9/hook")
+    reader, other = make_subscriber(), make_subscriber()
+    unsubscribe(reader, source="test")
+    unsubscribe(other, source="test")
+    webhooks.emit("send.started", {"id": 1})
+    db.session.commit()
+    erase(reader, source="test")
+    db.session.commit()
+    left = rows()
+    assert [r.subscriber_id for r in left] == [other.id, None]
+    assert all(reader.email not in r.payload for r in left)
+
+
+def test_finished_deliveries_leave_the_log_after_thirty_days(app):
+    from bulletin.privacy.retention import Policy, purge
+
+    endpoint_for("http://127.0.0.1:9/hook")
+    for _ in range(3):
+        webhooks.emit("send.started", {"id": 1})
+    db.session.commit()
+    old = utcnow() - timedelta(days=webhooks.LOG_DAYS, minutes=1)
+    first, second, third = rows()
+    first.status, first.created_at = "delivered", old
+    second.status, second.created_at = "failed", old
+    third.created_at = old  # still pending (its endpoint is retried): kept
+    db.session.commit()
+    assert purge(Policy(30, 365), dry_run=True).webhook_deliveries == 2
+    db.session.rollback()
+    assert purge(Policy(30, 365)).webhook_deliveries == 2
+    db.session.commit()
+    assert [r.id for r in rows()] == [third.id]

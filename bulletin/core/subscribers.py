@@ -223,7 +223,11 @@ def confirm(subscriber: Subscriber, *, ip: str | None) -> bool:
     record_event(subscriber, "confirm", source="web:/confirm", ip=ip, wording=True)
     outbox.enqueue(subscriber, "welcome")
     db.session.flush()
-    webhooks.emit("subscriber.confirmed", webhooks.subscriber_data(subscriber, choices=True))
+    webhooks.emit(
+        "subscriber.confirmed",
+        webhooks.subscriber_data(subscriber, choices=True),
+        subscriber_id=subscriber.id,
+    )
     return True
 
 
@@ -243,7 +247,9 @@ def unsubscribe(subscriber: Subscriber, *, source: str, ip: str | None = None) -
     record_event(subscriber, "unsubscribe", source=source, ip=ip)
     suppress(subscriber.email, "unsubscribed", source=source)
     db.session.flush()
-    webhooks.emit("subscriber.unsubscribed", webhooks.subscriber_data(subscriber))
+    webhooks.emit(
+        "subscriber.unsubscribed", webhooks.subscriber_data(subscriber), subscriber_id=subscriber.id
+    )
     return True
 
 
@@ -253,6 +259,7 @@ def erase(subscriber: Subscriber, *, source: str, ip: str | None = None) -> None
     record_event(subscriber, "erasure", source=source, ip=ip)
     db.session.flush()
     db.session.execute(delete(Delivery).where(Delivery.subscriber_id == subscriber.id))
+    webhooks.forget_subscriber(subscriber.id)
     db.session.delete(subscriber)
     db.session.flush()
 

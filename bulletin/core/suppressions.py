@@ -113,7 +113,9 @@ def hard_bounce(report: Report, event: BounceEvent | None = None) -> BounceEvent
     ):
         subscriber.status = SubscriberStatus.CLEANED
         event.action = BounceAction.CLEANED
-        webhooks.emit("subscriber.cleaned", webhooks.subscriber_data(subscriber))
+        webhooks.emit(
+            "subscriber.cleaned", webhooks.subscriber_data(subscriber), subscriber_id=subscriber.id
+        )
     else:  # already unsubscribed or cleaned, or an address with no subscriber row
         event.action = BounceAction.SUPPRESSED
     if report.address and not is_suppressed(report.address):
@@ -145,6 +147,7 @@ def complaint(report: Report) -> BounceEvent:
             "feedback_type": report.feedback_type,
             "source": report.source,
         },
+        subscriber_id=subscriber.id if subscriber else None,
     )
     if report.address:
         suppress(

@@ -36,7 +36,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 
 from bulletin.core.alerts import mail_admins
 from bulletin.extensions import db
@@ -73,6 +73,8 @@ MAX_BACKOFF_SECONDS = 6 * 3600
 JITTER = 0.25
 #: How long the old secret keeps signing after a rotation.
 ROTATION_HOURS = 24
+#: Days a finished delivery stays in the log (its payload may hold a reader's address).
+LOG_DAYS = 30
 #: How much of a receiver's answer is read and kept for the log.
 RESPONSE_BYTES = 1024
 #: Why an endpoint is off: the worker gave up, or an admin switched it off.
@@ -111,9 +113,12 @@ def send_data(send: Send) -> dict:
     return data
 
 
-def emit(event_type: str, data: dict, *, now: datetime | None = None) -> int:
+def emit(
+    event_type: str, data: dict, *, subscriber_id: int | None = None, now: datetime | None = None
+) -> int:
     """Queue the event for every active endpoint that asked for it, in the caller's
-    transaction (no commit); returns how many rows were added."""
+    transaction (no commit); returns how many rows were added. `subscriber_id`: the reader
+    the payload names (erasure deletes the rows)."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event {event_type!r}")
     endpoints = [
@@ -135,6 +140,7 @@ def emit(event_type: str, data: dict, *, now: datetime | None = None) -> int:
                 endpoint_id=endpoint.id,
                 msg_id=new_message_id(),
                 event_type=event_type,
+                subscriber_id=subscriber_id,
                 payload=body,
                 status=WebhookDeliveryStatus.PENDING,
                 created_at=now,
@@ -297,6 +303,25 @@ def disable(endpoint: WebhookEndpoint, reason: str, now: datetime | None = None)
 def enable(endpoint: WebhookEndpoint) -> None:
     """Switch it on again: events from now on are sent (those missed meanwhile are not)."""
     endpoint.active, endpoint.disabled_at, endpoint.disabled_reason = True, None, None
+
+
+def forget_subscriber(subscriber_id: int) -> int:
+    """Erasure: delete every delivery naming the reader, sent or not (their address is in it)."""
+    result = db.session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.subscriber_id == subscriber_id)
+    )
+    return result.rowcount or 0
+
+
+def purge_log(cutoff: datetime, *, dry_run: bool = False) -> int:
+    """Retention: delete deliveries that ended (delivered or given up) and began before cutoff."""
+    where = (
+        WebhookDelivery.status != WebhookDeliveryStatus.PENDING,
+        WebhookDelivery.created_at < cutoff,
+    )
+    if dry_run:
+        return db.session.scalar(select(func.count(WebhookDelivery.id)).where(*where)) or 0
+    return db.session.execute(delete(WebhookDelivery).where(*where)).rowcount or 0
 
 
 def delivery_log(endpoint: WebhookEndpoint):

@@ -53,6 +53,9 @@ class WebhookDelivery(db.Model):
     #: The webhook-id header: the same on every retry, so receivers can drop repeats.
     msg_id: Mapped[str] = mapped_column(String(40), unique=True)
     event_type: Mapped[str] = mapped_column(String(40))
+    #: The reader the payload names, so that erasure deletes it (no FOREIGN KEY: a cleaned
+    #: reader's row may go before the delivery does).
+    subscriber_id: Mapped[int | None] = mapped_column(index=True)
     #: The JSON body, exactly as signed and sent.
     payload: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default=WebhookDeliveryStatus.PENDING)

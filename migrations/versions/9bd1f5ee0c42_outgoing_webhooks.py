@@ -42,6 +42,7 @@ def upgrade():
         sa.Column("endpoint_id", sa.Integer(), nullable=False),
         sa.Column("msg_id", sa.String(length=40), nullable=False),
         sa.Column("event_type", sa.String(length=40), nullable=False),
+        sa.Column("subscriber_id", sa.Integer(), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -60,6 +61,9 @@ def upgrade():
     op.create_index(
         "ix_webhook_delivery_endpoint_id", "webhook_delivery", ["endpoint_id"], unique=False
     )
+    op.create_index(
+        "ix_webhook_delivery_subscriber_id", "webhook_delivery", ["subscriber_id"], unique=False
+    )
     op.create_index("ix_webhook_delivery_log", "webhook_delivery", ["endpoint_id", "id"])
     op.create_index(
         "ix_webhook_delivery_due",
@@ -73,6 +77,7 @@ def upgrade():
 def downgrade():
     op.drop_index("ix_webhook_delivery_due", table_name="webhook_delivery")
     op.drop_index("ix_webhook_delivery_log", table_name="webhook_delivery")
+    op.drop_index("ix_webhook_delivery_subscriber_id", table_name="webhook_delivery")
     op.drop_index("ix_webhook_delivery_endpoint_id", table_name="webhook_delivery")
     op.drop_table("webhook_delivery")
     op.drop_table("webhook_endpoint")
