@@ -8,6 +8,7 @@ time moves by setting a row's next_attempt_at (or created_at) into the past.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
 from datetime import timedelta
 
@@ -397,3 +398,20 @@ def test_finished_deliveries_leave_the_log_after_thirty_days(app):
     assert purge(Policy(30, 365)).webhook_deliveries == 2
     db.session.commit()
     assert [r.id for r in rows()] == [third.id]
+
+
+def test_a_receiver_slower_than_the_timeout_is_retried(app, receiver):
+    from bulletin.delivery.webhooks import deliver_webhooks
+
+    endpoint_for(receiver.url)
+    webhooks.emit("send.started", {"id": 1})
+    db.session.commit()
+    receiver.hold = threading.Event()
+    receiver.start()
+    try:
+        assert deliver_webhooks("w", timeout=0.3) == 0
+    finally:
+        receiver.hold.set()  # let the handler thread finish
+    [row] = rows()
+    assert (row.status, row.attempts, row.last_status_code) == ("pending", 1, None)
+    assert "timed out" in row.last_response

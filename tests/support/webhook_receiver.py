@@ -49,6 +49,8 @@ class Receiver:
     port: int = field(default_factory=free_port)
     status: int = 204
     requests: list[Request] = field(default_factory=list)
+    #: While set, each request waits (before answering) until it is released: a slow receiver.
+    hold: threading.Event | None = None
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
@@ -63,6 +65,8 @@ class Receiver:
             def do_POST(self):
                 length = int(self.headers.get("content-length", 0))
                 body = self.rfile.read(length)
+                if receiver.hold is not None:
+                    receiver.hold.wait(30)
                 status = receiver.status
                 receiver.requests.append(
                     Request(
