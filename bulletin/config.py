@@ -92,6 +92,8 @@ class Config:
     SES_TOPIC_ARNS = [a.strip() for a in (_env("SES_TOPIC_ARNS", "") or "").split(",") if a.strip()]
     #: Requests per client to /webhooks/ (flask-limiter syntax).
     WEBHOOK_RATE_LIMIT = _env("WEBHOOK_RATE_LIMIT", "300 per minute")
+    #: Seconds an outgoing webhook POST may take (connect and each read) before it is retried.
+    WEBHOOK_TIMEOUT_SECONDS = _float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
     #: Requests per client address to /api/ (flask-limiter syntax).
     API_RATE_LIMIT = _env("API_RATE_LIMIT", "300 per minute")
     #: Largest JSON request body the API reads, in bytes; a larger one gets 413.

@@ -16,6 +16,7 @@ from bulletin.bounces.mailboxes import POLL_SECONDS, poll_bounce_mailbox
 from bulletin.core import alerts, heartbeats
 from bulletin.delivery.backends import MailBackend, make_backend
 from bulletin.delivery.jobs import finish_done_sends, run_senders, start_sends
+from bulletin.delivery.webhooks import deliver_webhooks
 from bulletin.extensions import db
 from bulletin.mail.settings import DeliverySettings
 from bulletin.privacy.jobs import (
@@ -84,6 +85,16 @@ def deliver_transactional(worker: Worker) -> None:
         log.info("sent %d transactional message(s)", sent)
 
 
+def send_webhooks(worker: Worker) -> None:
+    """POST due webhook deliveries to their endpoints (retries included)."""
+    delivered = deliver_webhooks(
+        worker.name,
+        timeout=worker.app.config["WEBHOOK_TIMEOUT_SECONDS"],
+    )
+    if delivered:
+        log.info("delivered %d webhook(s)", delivered)
+
+
 #: The daily delivery-health check (a finished send is checked at once: finish_done_sends).
 HEALTH_CHECK_SECONDS = 24 * 3600
 
@@ -105,6 +116,7 @@ JOBS: list[Job] = [
     Job("run-imports", run_import_jobs),
     Job("expire-imports", expire_imports, seconds=EXPIRE_IMPORTS_SECONDS),
     Job("check-health", check_health, seconds=HEALTH_CHECK_SECONDS),
+    Job("send-webhooks", send_webhooks),
 ]
 
 

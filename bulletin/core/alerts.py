@@ -149,20 +149,24 @@ def open_alerts() -> list[HealthAlert]:
 
 def email_admins(alerts: list[HealthAlert]) -> int:
     """Queue one bilingual mail about `alerts` to each active admin; returns how many."""
+    sent = mail_admins(render_alert_email(alerts), kind="health-alert")
+    if sent:
+        now = utcnow()
+        for alert in alerts:
+            alert.emailed_at = now
+    return sent
+
+
+def mail_admins(rendered: RenderedEmail, *, kind: str) -> int:
+    """Queue one built mail to each active admin (the outbox sends it); returns how many."""
     admins = db.session.scalars(
         select(Editor.email).where(Editor.role == Role.ADMIN, Editor.is_active_account.is_(True))
     ).all()
-    if not admins:
-        return 0
-    rendered = render_alert_email(alerts)
     settings = MailSettings.from_config(current_app.config)
     for address in admins:
-        row = enqueue_raw(address, b"", kind="health-alert")
+        row = enqueue_raw(address, b"", kind=kind)
         db.session.flush()  # the row's id goes into the Message-ID and VERP sender
         row.message = build_transactional(rendered, settings, outbox_id=row.id, to=address).message
-    now = utcnow()
-    for alert in alerts:
-        alert.emailed_at = now
     return len(admins)
 
 

@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import String, bindparam, case, delete, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bulletin.core import consent
+from bulletin.core import consent, webhooks
 from bulletin.core.addresses import address_key
 from bulletin.core.suppressions import is_suppressed, lift, suppress
 from bulletin.extensions import db
@@ -227,6 +227,11 @@ def confirm(subscriber: Subscriber, *, ip: str | None) -> bool:
     record_event(subscriber, "confirm", source="web:/confirm", ip=ip, wording=True)
     outbox.enqueue(subscriber, "welcome")
     db.session.flush()
+    webhooks.emit(
+        "subscriber.confirmed",
+        webhooks.subscriber_data(subscriber, choices=True),
+        subscriber_id=subscriber.id,
+    )
     return True
 
 
@@ -306,6 +311,9 @@ def unsubscribe(
     record_event(subscriber, "unsubscribe", source=source, ip=ip, send_id=send_id)
     suppress(subscriber.email, "unsubscribed", source=source)
     db.session.flush()
+    webhooks.emit(
+        "subscriber.unsubscribed", webhooks.subscriber_data(subscriber), subscriber_id=subscriber.id
+    )
     return True
 
 
@@ -315,6 +323,7 @@ def erase(subscriber: Subscriber, *, source: str, ip: str | None = None) -> None
     record_event(subscriber, "erasure", source=source, ip=ip)
     db.session.flush()
     db.session.execute(delete(Delivery).where(Delivery.subscriber_id == subscriber.id))
+    webhooks.forget_subscriber(subscriber.id)
     db.session.delete(subscriber)
     db.session.flush()
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from bulletin.core import webhooks
 from bulletin.core.redaction import redact
 from bulletin.extensions import db
 from bulletin.mail.pseudonyms import hash_address
@@ -112,6 +113,9 @@ def hard_bounce(report: Report, event: BounceEvent | None = None) -> BounceEvent
     ):
         subscriber.status = SubscriberStatus.CLEANED
         event.action = BounceAction.CLEANED
+        webhooks.emit(
+            "subscriber.cleaned", webhooks.subscriber_data(subscriber), subscriber_id=subscriber.id
+        )
     else:  # already unsubscribed or cleaned, or an address with no subscriber row
         event.action = BounceAction.SUPPRESSED
     if report.address and not is_suppressed(report.address):
@@ -135,6 +139,16 @@ def complaint(report: Report) -> BounceEvent:
         record_event(subscriber, "complaint", source=report.source, details=details)
     else:
         event.action = BounceAction.SUPPRESSED
+    webhooks.emit(
+        "complaint.received",
+        {
+            # An address with no reader row is not sent: the receiver has nothing to match.
+            "subscriber": webhooks.subscriber_data(subscriber) if subscriber else None,
+            "feedback_type": report.feedback_type,
+            "source": report.source,
+        },
+        subscriber_id=subscriber.id if subscriber else None,
+    )
     if report.address:
         suppress(
             report.address,

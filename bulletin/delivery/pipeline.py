@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, literal, select, text, update
 
+from bulletin.core import webhooks
 from bulletin.core.issues import close_send_archive
 from bulletin.core.sends import (
     delivery_counts,
@@ -84,6 +85,7 @@ def _claim_one_due_send(settings: DeliverySettings, now: datetime) -> int | None
     else:
         send.status, send.started_at = SendStatus.SENDING, now
         send.recipient_count = materialise(send, now)
+        webhooks.emit("send.started", webhooks.send_data(send), now=now)
         log.info("send %s started: %d recipient(s)", send.id, send.recipient_count)
     db.session.commit()
     return send.id
@@ -435,6 +437,7 @@ def _close_send(send: Send) -> None:
     send.skipped_count = counts.get(DeliveryStatus.SKIPPED, 0)
     send.status, send.finished_at = SendStatus.DONE, utcnow()
     close_send_archive(send.issue, publish=send.publish, finished_at=send.finished_at)
+    webhooks.emit("send.finished", webhooks.send_data(send))
     log.info(
         "send %s done: %d sent, %d failed, %d skipped",
         send.id,

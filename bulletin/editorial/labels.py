@@ -69,6 +69,11 @@ AUDIT_ACTIONS = {
     "opportunity.restore": _l("Opportunity restored"),
     "opportunity.duplicate": _l("Opportunity copied"),
     "topic.save": _l("Topic saved"),
+    "webhook.create": _l("Webhook endpoint added"),
+    "webhook.rotate": _l("Webhook secret rotated"),
+    "webhook.drop-old-secret": _l("Old webhook secret dropped"),
+    "webhook.disable": _l("Webhook endpoint switched off"),
+    "webhook.enable": _l("Webhook endpoint switched on"),
     "subscriber.subject_access": _l("Subscriber's data downloaded (subject access)"),
     "subscriber.consent_export": _l("Subscriber's consent record downloaded"),
     "subscriber.api_signup": _l("Sign-up started through the API"),
@@ -194,6 +199,12 @@ REPORT_MEASURES = {
     "complaints": _l("Complaints (marked as spam)"),
     "unsubscribes": _l("Unsubscribed from this send"),
 }
+#: Where a webhook delivery stands (models/webhook.py WebhookDeliveryStatus).
+WEBHOOK_STATUSES = {
+    "pending": _l("Waiting"),
+    "delivered": _l("Delivered"),
+    "failed": _l("Given up"),
+}
 #: Why deliveries failed (core/send_report.py failure_counts; the insights chart uses them too).
 FAILURE_REASONS = {
     "mailbox-unknown": _l("Mailbox unknown"),
@@ -234,4 +245,5 @@ def register(app: Flask) -> None:
         suppression_reason_label=_words(SUPPRESSION_REASONS),
         consent_kind_label=_words(CONSENT_KINDS),
         consent_source_label=consent_source_label,
+        webhook_status_label=_words(WEBHOOK_STATUSES),
     )

@@ -23,6 +23,7 @@ from bulletin.editorial import (
     views_send_report,
     views_sends,
     views_subscribers,
+    views_webhooks,
 )
 from bulletin.extensions import login_manager
 
@@ -33,6 +34,7 @@ BLUEPRINTS = (
     views_subscribers.bp,
     views_bounces.bp,
     views_api_tokens.bp,
+    views_webhooks.bp,
 )
 
 

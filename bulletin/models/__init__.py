@@ -20,6 +20,7 @@ from bulletin.models.subscriber import (
     subscriber_topic,
 )
 from bulletin.models.types import REGIONS, Language, UTCDateTime, region_name, utcnow
+from bulletin.models.webhook import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from bulletin.models.worker import WorkerHeartbeat
 
 __all__ = [
@@ -53,6 +54,9 @@ __all__ = [
     "SpentChallenge",
     "Workshop",
     "WorkerHeartbeat",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
     "REGIONS",
     "ConsentEvent",
     "ConsentWording",

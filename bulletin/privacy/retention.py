@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 
+from bulletin.core import webhooks
 from bulletin.core.sends import delivery_counts
 from bulletin.extensions import db
 from bulletin.models import (
@@ -64,6 +65,7 @@ class PurgeReport:
     outbox_messages: int = 0
     erased_leftovers: int = 0
     unproven_reports: int = 0
+    webhook_deliveries: int = 0
     dry_run: bool = False
     cutoffs: dict[str, str] = field(default_factory=dict)
 
@@ -91,6 +93,8 @@ def purge(policy: Policy, *, now: datetime | None = None, dry_run: bool = False)
     report.outbox_messages = purge_outbox(delivery_cutoff, dry_run=dry_run)
     report.erased_leftovers = purge_erased_leftovers(dry_run=dry_run)
     report.unproven_reports = purge_unproven_reports(unproven_cutoff, dry_run=dry_run)
+    webhook_cutoff = now - timedelta(days=webhooks.LOG_DAYS)
+    report.webhook_deliveries = webhooks.purge_log(webhook_cutoff, dry_run=dry_run)
     return report
 
 
