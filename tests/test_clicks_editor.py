@@ -53,7 +53,14 @@ def test_the_send_page_lists_clicks_per_item_in_issue_order(
     send, _w, _o = seeded(make_workshop, make_opportunity, make_issue)
     page = editor_client.get(f"/editor/sends/{send.id}")
     assert page.status_code == 200
-    table = BeautifulSoup(page.text, "html.parser").find(id="clicks-heading").find_parent("section")
+    section = (
+        BeautifulSoup(page.text, "html.parser").find(id="clicks-heading").find_parent("section")
+    )
+    # The bar chart comes first (an SVG image with its title), then the table by item.
+    chart = section.find("svg")
+    assert chart["role"] == "img" and "Clicks per item" in chart.title.get_text()
+    assert "Data day" in chart.get_text() and "fewer than 5" in chart.get_text()
+    table = section.find_all("table")[-1]
     rows = [
         [c.get_text(" ", strip=True) for c in r.find_all(["th", "td"])]
         for r in table.tbody.find_all("tr")

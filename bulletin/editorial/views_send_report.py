@@ -13,9 +13,10 @@ from flask import Blueprint, abort, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from bulletin.core import send_report
+from bulletin.core import alerts, health, send_report
 from bulletin.core.audit import record_audit
 from bulletin.editorial.access import admin_required, editor_required
+from bulletin.editorial.labels import failure_reason_label
 from bulletin.extensions import db
 from bulletin.i18n import LANGUAGES, Language, current_lang
 from bulletin.models import Send, SendStatus, region_name
@@ -38,7 +39,17 @@ def report_context(send: Send) -> dict:
     failed = []
     if current_user.is_admin and report.totals.failed:
         failed = send_report.failed_recipients(send.id, limit=FAILED_ON_PAGE)
-    return {"report": report, "failed": failed, "failed_on_page": FAILED_ON_PAGE}
+    return {
+        "report": report,
+        "failed": failed,
+        "failed_on_page": FAILED_ON_PAGE,
+        # Delivery health (issue 14): the rates the alerts watch, and why messages failed.
+        "send_health": health.send_health(send),
+        "health_limits": alerts.LIMITS,
+        "failure_pairs": [
+            (failure_reason_label(code), number) for code, number in report.failure_reasons.items()
+        ],
+    }
 
 
 @bp.get("/<int:send_id>/report.csv")
