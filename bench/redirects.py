@@ -39,6 +39,7 @@ from web_latency import (
     drop_database,
     free_port,
     prepare,
+    report,
     server_env,
     start_server,
     stop_server,
@@ -151,19 +152,6 @@ async def run_endpoint(
     return result
 
 
-def report(results: list[Result], connections: int) -> None:
-    """A line per endpoint: rate, latency, and the rate as a ratio of /healthz's."""
-    yardstick = next((r for r in results if r.name == "healthz"), None)
-    print(f"\n{'endpoint':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  errors")
-    for r in results:
-        ratio = f"{r.rate / yardstick.rate:.2f}x" if yardstick and yardstick.rate else "-"
-        errors = ", ".join(f"{k}: {v}" for k, v in sorted(r.errors.items())) or "none"
-        print(
-            f"{r.name:<10}{r.rate:>9.0f}{r.percentile(50):>9.1f}{r.percentile(99):>9.1f}"
-            f"{ratio:>8}  {errors}   ({connections} connections)"
-        )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="per endpoint")
@@ -217,7 +205,7 @@ def main() -> None:
                     )
                     results[name].add(r)
                     print(f"  round {round_number}, {name}: {r.rate:.0f} req/s", flush=True)
-            report([results[n] for n in names], args.connections)
+            report([results[n] for n in names], args.connections, yardstick_name="healthz")
             clicks, scans = map(int, python(env, COUNTS).split())
             print(
                 f"\nclicks stored {clicks} for {answered.get('redirect', 0)} counted answers; "

@@ -317,8 +317,9 @@ async def warm_up(port: int) -> None:
                 c.close()
 
 
-def report(results: list[Result], connections: int) -> None:
-    yardstick = next((r for r in results if r.name == "accessibility"), None)
+def report(results: list[Result], connections: int, yardstick_name: str = "accessibility") -> None:
+    """A line per endpoint: rate, latency, and the rate as a ratio of the yardstick's."""
+    yardstick = next((r for r in results if r.name == yardstick_name), None)
     print(
         f"\n{'endpoint':<15}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  errors"
         f"   ({connections} connections)"
