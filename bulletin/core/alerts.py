@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -30,8 +30,7 @@ from bulletin.core.health import (
 from bulletin.extensions import db
 from bulletin.i18n import LANGUAGES, Language
 from bulletin.mail.links import external_url
-from bulletin.mail.messages import MailSettings, build_transactional
-from bulletin.mail.outbox import enqueue_raw
+from bulletin.mail.outbox import enqueue_to_staff
 from bulletin.mail.rendering import RenderedEmail, render_email
 from bulletin.models import AlertMetric, AlertScope, Editor, HealthAlert, Role, utcnow
 
@@ -154,12 +153,7 @@ def email_admins(alerts: list[HealthAlert]) -> int:
     ).all()
     if not admins:
         return 0
-    rendered = render_alert_email(alerts)
-    settings = MailSettings.from_config(current_app.config)
-    for address in admins:
-        row = enqueue_raw(address, b"", kind="health-alert")
-        db.session.flush()  # the row's id goes into the Message-ID and VERP sender
-        row.message = build_transactional(rendered, settings, outbox_id=row.id, to=address).message
+    enqueue_to_staff(admins, render_alert_email(alerts), kind="health-alert")
     now = utcnow()
     for alert in alerts:
         alert.emailed_at = now

@@ -50,6 +50,11 @@ AUDIT_ACTIONS = {
     "issue.move_section": _l("Section moved in an issue"),
     "issue.save_news": _l("News saved in an issue"),
     "issue.test_send": _l("Test send"),
+    "issue.draft": _l("Issue drafted from the bulletin's rhythm"),
+    "issue.approve": _l("Rhythm draft approved"),
+    "issue.skip": _l("Rhythm draft skipped: nobody approved it in time"),
+    "rhythm.save": _l("The bulletin's rhythm changed"),
+    "send.approve": _l("Send approved by a second editor"),
     "send.schedule": _l("Send scheduled"),
     "send.send-now": _l("Send started now"),
     "send.pause": _l("Send paused"),
@@ -91,6 +96,7 @@ FAILURE_REASONS = {
 def failure_reason_label(code: str) -> str:
     """A failure reason in the page's language."""
     return _words(FAILURE_REASONS)(code)
+
 
 #: Why "Fill with what is coming up" left an entry out (core/fill.py FILL_REASONS).
 FILL_REASONS = {

@@ -188,7 +188,10 @@ def _schedule(form: SendForm):
         },
     )
     db.session.commit()
-    flash(_sending_now() if when is None else _("The send is scheduled."))
+    if send.status == SendStatus.AWAITING_APPROVAL:
+        flash(_("Scheduled. The send now waits for a second editor to approve it."))
+    else:
+        flash(_sending_now() if when is None else _("The send is scheduled."))
     return redirect(url_for("sends.show", send_id=send.id), code=303)
 
 
@@ -268,6 +271,26 @@ def act(send_id: int, action: str):
     return redirect(url_for("sends.show", send_id=send.id), code=303)
 
 
+@bp.post("/<int:send_id>/approve")
+@editor_required
+def approve(send_id: int):
+    """Four eyes (REQUIRE_APPROVAL): a second editor approves a send awaiting approval."""
+    send = db.get_or_404(Send, send_id)
+    if not ButtonOnly().validate_on_submit():
+        abort(400)
+    try:
+        ops.approve_send(send, current_user._get_current_object())
+    except ops.SelfApproval:
+        flash(_("You scheduled this send, so you cannot approve it: another editor must."), "error")
+        return redirect(url_for("sends.show", send_id=send.id), code=303)
+    except ops.SendStateError:
+        flash(_("That cannot be done to a send in this state."), "error")
+        return redirect(url_for("sends.show", send_id=send.id), code=303)
+    db.session.commit()
+    flash(_("Approved: the send goes at its time."), "success")
+    return redirect(url_for("sends.show", send_id=send.id), code=303)
+
+
 def empty_audience_message(exc: ops.EmptyAudience) -> str:
     """Why a send to this audience is refused, and what to do, in the page's language."""
     if exc.all_had_it:
@@ -307,6 +330,7 @@ STATUS_LABELS = {
     SendStatus.CANCELLED: _l("Cancelled"),
     SendStatus.DONE: _l("Done"),
     SendStatus.MISSED: _l("Missed: its time passed while no worker ran"),
+    SendStatus.AWAITING_APPROVAL: _l("Awaiting approval by a second editor"),
 }
 
 
