@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -403,3 +404,46 @@ def test_api_send_creation_awaits_approval(four_eyes, make_editor, make_issue, m
     )
     assert reply.status_code == 201, reply.text
     assert reply.json["status"] == "awaiting-approval"
+
+
+# ----- the admin page -----
+
+
+def test_rhythm_page_is_for_admins_and_saves_the_rhythm(app, editor_client, make_editor):
+    plain = app.test_client()
+    sign_in(plain, make_editor("plain@example.org"))
+    assert plain.get("/editor/admin/rhythm").status_code == 403
+    page = editor_client.get("/editor/admin/rhythm?lang=en").text
+    data = {
+        "csrf_token": csrf_token(page),
+        "is_active": "y",
+        "frequency": "monthly",
+        "weekday": "0",
+        "week": "1",
+        "at": "10:30",
+        "days_before": "0",
+        "mode": "auto",
+        "languages": ["cy"],
+        "intro_cy": "Croeso",
+        "intro_en": "Welcome",
+    }
+    refused = editor_client.post("/editor/admin/rhythm", data=data)
+    assert refused.status_code == 400
+    assert "Enter a number of days from 1 to 28" in refused.text
+    assert db.session.scalar(select(func.count()).select_from(Rhythm)) == 0
+    data["days_before"] = "5"
+    assert editor_client.post("/editor/admin/rhythm", data=data).status_code == 303
+    saved = db.session.scalar(select(Rhythm))
+    assert (saved.frequency, saved.weekday, saved.week, saved.hour, saved.minute) == (
+        "monthly",
+        0,
+        1,
+        10,
+        30,
+    )
+    assert (saved.days_before, saved.mode, saved.intro_cy) == (5, "auto", "Croeso")
+    assert json.loads(saved.audience)["languages"] == ["cy"]
+    assert saved.handled_through is not None  # dates already past are never drafted
+    shown = editor_client.get("/editor/admin/rhythm?lang=cy").text
+    assert "Y rhifynnau nesaf" in shown and 'value="10:30"' in shown
+    assert "rhythm.save" in set(db.session.scalars(select(AuditLog.action)))
