@@ -447,3 +447,37 @@ def test_rhythm_page_is_for_admins_and_saves_the_rhythm(app, editor_client, make
     shown = editor_client.get("/editor/admin/rhythm?lang=cy").text
     assert "Y rhifynnau nesaf" in shown and 'value="10:30"' in shown
     assert "rhythm.save" in set(db.session.scalars(select(AuditLog.action)))
+
+
+def test_a_date_that_has_its_draft_already_is_passed_over(
+    app, weekly, make_editor, make_workshop, make_issue
+):
+    make_editor("ed@example.org")
+    make_workshop("In May", starts_at=utc(2027, 5, 10, 10, 0))
+    make_issue("Made before", rhythm_date=ISSUE_DATE)
+    weekly.handled_through = utc(2027, 4, 27, 12, 0)
+    db.session.commit()
+    assert ops.draft_due(utc(2027, 4, 30, 9, 0)) == [(ISSUE_DATE, "exists")]
+    assert ops.draft_due(utc(2027, 4, 30, 9, 5)) == []  # not stuck on it, not retried
+    assert db.session.scalar(select(func.count()).select_from(Issue)) == 1
+    assert _mail_rows() == []
+
+
+def test_auto_mode_with_four_eyes_skips_a_draft_only_one_editor_approved(
+    four_eyes, make_editor, make_workshop, make_subscriber
+):
+    make_subscriber("reader@example.org", status="confirmed")
+    ids = make_editor("ed@example.org").id
+    make_workshop("In May", starts_at=utc(2027, 5, 10, 10, 0))
+    with four_eyes.app_context():
+        db.session.add(rhythm_row(mode="auto", handled_through=utc(2027, 4, 27, 12, 0)))
+        db.session.commit()
+        assert ops.draft_due(utc(2027, 4, 30, 9, 0)) == [(ISSUE_DATE, "drafted")]
+        issue = db.session.scalar(select(Issue))
+        send = ops.approve_draft(issue, db.session.get(Editor, ids))
+        db.session.commit()
+        assert send.status == SendStatus.AWAITING_APPROVAL
+        assert [i.id for i in ops.skip_unapproved(ISSUE_DATE)] == [issue.id]
+        db.session.refresh(send)
+        assert send.status == SendStatus.CANCELLED  # too late for the second editor
+        assert [m.kind for m in _mail_rows()] == ["rhythm-drafted", "rhythm-unapproved"]

@@ -54,6 +54,8 @@ WEEKS = (1, 2, 3, 4, LAST_WEEK)
 MAX_DATES_PER_PASS = 12
 #: Why the worker made no draft for a date (the editors' mail words them).
 SKIP_EMPTY, SKIP_MISSED, SKIP_UNAPPROVED = "empty", "missed", "unapproved"
+#: A draft whose sends are all in these states has not been approved (auto mode skips it).
+NOT_APPROVED = (SendStatus.CANCELLED, SendStatus.AWAITING_APPROVAL)
 
 
 class RhythmError(ValueError):
@@ -122,7 +124,7 @@ def save_rhythm(data: dict, editor: Editor | None) -> Rhythm:
     if rhythm is None:
         rhythm = Rhythm()
         db.session.add(rhythm)
-    was_active = bool(rhythm.is_active and rhythm.handled_through)
+    was_active = bool(rhythm.is_active)
     for name in ("is_active", "frequency", "weekday", "week", "hour", "minute", "days_before"):
         setattr(rhythm, name, data[name])
     rhythm.mode = data["mode"]
@@ -130,7 +132,8 @@ def save_rhythm(data: dict, editor: Editor | None) -> Rhythm:
     rhythm.intro_cy = (data.get("intro_cy") or "").strip() or None
     rhythm.intro_en = (data.get("intro_en") or "").strip() or None
     if rhythm.is_active and not was_active:
-        rhythm.handled_through = utcnow()
+        # Dates that passed while it was off are never drafted; none is dealt with twice.
+        rhythm.handled_through = max(rhythm.handled_through or utcnow(), utcnow())
     db.session.flush()
     record_audit(
         "rhythm.save",
@@ -223,8 +226,9 @@ def _deal_with(rhythm_id: int, issue_date: datetime, now: datetime) -> str | Non
     try:
         issue = _new_draft(rhythm, issue_date, following)
     except IntegrityError:
+        # The date has its draft already (the rhythm was switched off and on again): move on.
         db.session.rollback()
-        return None
+        return "exists" if _claim(rhythm_id, issue_date) else None
     until = fill_window_end(issue_date, FILL_DEFAULT_WEEKS)
     report = fill_issue(issue, until=until, send_at=issue_date)
     if not report.added:
@@ -292,10 +296,8 @@ def skip_unapproved(now: datetime | None = None) -> list[Issue]:
     rhythm = get_rhythm()
     if rhythm is None or rhythm.mode != RhythmMode.AUTO:
         return []
-    has_send = (
-        select(Send.id)
-        .where(Send.issue_id == Issue.id, Send.status != SendStatus.CANCELLED)
-        .exists()
+    approved = (
+        select(Send.id).where(Send.issue_id == Issue.id, Send.status.not_in(NOT_APPROVED)).exists()
     )
     due = db.session.scalars(
         select(Issue.id).where(
@@ -303,7 +305,7 @@ def skip_unapproved(now: datetime | None = None) -> list[Issue]:
             Issue.rhythm_date <= now,
             Issue.rhythm_skipped_at.is_(None),
             Issue.published_at.is_(None),
-            ~has_send,
+            ~approved,
         )
     ).all()
     skipped = []
@@ -319,6 +321,12 @@ def skip_unapproved(now: datetime | None = None) -> list[Issue]:
             continue
         issue = db.session.get(Issue, issue_id)
         db.session.refresh(issue)
+        for send in db.session.scalars(
+            select(Send).where(
+                Send.issue_id == issue_id, Send.status == SendStatus.AWAITING_APPROVAL
+            )
+        ):
+            sends.cancel_send(send)  # approved by one editor only (REQUIRE_APPROVAL): too late
         record_audit("issue.skip", issue, detail={"rhythm_date": issue.rhythm_date.isoformat()})
         tell_editors(SKIP_UNAPPROVED, issue.rhythm_date, issue=issue)
         db.session.commit()
