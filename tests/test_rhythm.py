@@ -404,6 +404,7 @@ def test_api_send_creation_awaits_approval(four_eyes, make_editor, make_issue, m
     )
     assert reply.status_code == 201, reply.text
     assert reply.json["status"] == "awaiting-approval"
+    assert (reply.json["approved_by_id"], reply.json["approved_at"]) == (None, None)
 
 
 # ----- the admin page -----
