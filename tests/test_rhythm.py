@@ -202,6 +202,15 @@ def test_missed_drafts_are_made_on_the_next_run_and_never_twice(
     assert db.session.scalar(select(Issue.rhythm_date)) == ISSUE_DATE
 
 
+def test_a_worker_down_for_months_tells_the_editors_once(app, weekly, make_editor):
+    make_editor("ed@example.org")
+    # Down from 21 April to Wednesday 4 August: 15 Mondays went by; the 9 August issue is
+    # not due for drafting until the 6th.
+    assert ops.draft_due(utc(2027, 8, 4, 9, 0)) == [(utc(2027, 8, 2, 8, 0), "missed")]
+    assert [m.kind for m in _mail_rows()] == ["rhythm-missed"]
+    assert ops.draft_due(utc(2027, 8, 4, 9, 5)) == []
+
+
 def test_two_workers_at_once_draft_the_date_once(app, weekly, make_editor, make_workshop):
     make_editor("ed@example.org")
     make_workshop("In May", starts_at=utc(2027, 5, 10, 10, 0))

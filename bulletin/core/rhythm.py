@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
+from itertools import takewhile
 
 from babel.dates import format_date
 from flask import render_template
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 #: Monthly rhythms: the 1st to 4th weekday of the month, or the last one.
 LAST_WEEK = -1
 WEEKS = (1, 2, 3, 4, LAST_WEEK)
-#: How many dates one pass of the worker deals with at most (a worker down for months).
+#: How many dates still to come one pass of the worker deals with at most.
 MAX_DATES_PER_PASS = 12
 #: Why the worker made no draft for a date (the editors' mail words them).
 SKIP_EMPTY, SKIP_MISSED, SKIP_UNAPPROVED = "empty", "missed", "unapproved"
@@ -201,6 +202,17 @@ def draft_due(now: datetime | None = None) -> list[tuple[datetime, str]]:
     if rhythm is None or not rhythm.is_active:
         return done
     start = rhythm.handled_through or now
+    passed = list(takewhile(lambda moment: moment <= now, iter_dates(rhythm, start)))
+    if passed:
+        # Dates gone by while no worker ran: one mail about the latest, not one for each.
+        if not _claim(rhythm.id, passed[-1]):
+            db.session.rollback()
+            return done
+        log.warning("rhythm: %d issue(s) not drafted in time, the last %s", len(passed), passed[-1])
+        tell_editors(SKIP_MISSED, passed[-1])
+        db.session.commit()
+        done.append((passed[-1], SKIP_MISSED))
+        start = passed[-1]
     for issue_date in next_dates(rhythm, start, MAX_DATES_PER_PASS):
         if draft_at(rhythm, issue_date) > now:
             break
@@ -218,10 +230,6 @@ def _deal_with(rhythm_id: int, issue_date: datetime, now: datetime) -> str | Non
         db.session.rollback()
         return None
     rhythm = db.session.get(Rhythm, rhythm_id)
-    if issue_date <= now:
-        log.warning("rhythm: the issue of %s was not drafted in time", issue_date.isoformat())
-        tell_editors(SKIP_MISSED, issue_date)
-        return SKIP_MISSED
     following = next_dates(rhythm, issue_date)[0]
     try:
         issue = _new_draft(rhythm, issue_date, following)
