@@ -389,12 +389,15 @@ def test_four_eyes_core_rule_and_due_filter(four_eyes, make_editor, make_issue, 
         db.session.flush()
         due = select(Send.id).where(*sends.due_sends(sends.utcnow(), require_approval=True))
         assert db.session.scalars(due).all() == []
-        send.status = SendStatus.AWAITING_APPROVAL
+        assert sends.needs_approval(send) and not sends.is_starting(send)
         sends.approve_send(send, other)
         db.session.flush()
         assert send.approved_by_id == other.id and send.status == SendStatus.SCHEDULED
         due = select(Send.id).where(*sends.due_sends(sends.utcnow(), require_approval=True))
         assert db.session.scalars(due).all() == [send.id]
+        assert not sends.needs_approval(send) and sends.is_starting(send)
+        with pytest.raises(sends.SendStateError):
+            sends.approve_send(send, other)  # once is enough
         db.session.commit()
 
 

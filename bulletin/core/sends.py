@@ -217,8 +217,11 @@ def approval_required() -> bool:
 def approve_send(send: Send, editor: Editor) -> None:
     """Four eyes: a second editor approves a send awaiting approval, which is then scheduled
     (at its time, or now if that has passed). The one who scheduled it cannot (SelfApproval).
-    Recorded in the audit log."""
-    _require(send, SendStatus.AWAITING_APPROVAL)
+    A send scheduled before REQUIRE_APPROVAL was turned on waits too, and is approved the
+    same way. Recorded in the audit log."""
+    _require(send, SendStatus.AWAITING_APPROVAL, SendStatus.SCHEDULED)
+    if send.approved_at is not None:
+        raise SendStateError("the send is approved already")
     if send.created_by_id is not None and send.created_by_id == editor.id:
         raise SelfApproval()
     now = utcnow()
@@ -232,6 +235,13 @@ def approve_send(send: Send, editor: Editor) -> None:
         detail={"scheduled_by": send.created_by_id, "scheduled_at": send.scheduled_at.isoformat()},
         editor=editor,
     )
+
+
+def needs_approval(send: Send) -> bool:
+    """Whether the send waits for a second editor before the worker may start it."""
+    if send.status == SendStatus.AWAITING_APPROVAL:
+        return True
+    return send.status == SendStatus.SCHEDULED and send.approved_at is None and approval_required()
 
 
 def due_sends(now: datetime, *, require_approval: bool) -> list[ColumnElement[bool]]:
@@ -261,7 +271,8 @@ def send_now(send: Send) -> None:
 def is_starting(send: Send, now: datetime | None = None) -> bool:
     """A scheduled send whose time has come: the next worker tick starts it ("sending now")."""
     return (
-        send.status == SendStatus.SCHEDULED
+        not needs_approval(send)
+        and send.status == SendStatus.SCHEDULED
         and send.scheduled_at is not None
         and send.scheduled_at <= (now or utcnow())
     )

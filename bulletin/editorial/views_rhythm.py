@@ -28,7 +28,7 @@ from bulletin.editorial.views import bp
 from bulletin.editorial.views_sends import audience_summary, empty_audience_message
 from bulletin.extensions import db
 from bulletin.i18n import current_lang
-from bulletin.models import Issue, RhythmFrequency, RhythmMode, utcnow
+from bulletin.models import Issue, RhythmFrequency, RhythmMode, SendStatus, utcnow
 from bulletin.web import (
     ButtonForm,
     MultiCheckboxField,
@@ -188,7 +188,7 @@ def approve_issue(issue_id: int):
         flash(_("This draft cannot be approved now: it has been approved or skipped."), "error")
         return redirect(url_for("editor.edit_issue", issue_id=issue.id), code=303)
     db.session.commit()
-    if send.status == "awaiting-approval":
+    if send.status == SendStatus.AWAITING_APPROVAL:
         flash(_("Approved. The send now waits for a second editor to approve it."), "success")
     else:
         flash(_("Approved: the send is scheduled for the rhythm's date."), "success")

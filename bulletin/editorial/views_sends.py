@@ -210,6 +210,7 @@ def show(send_id: int):
         starting=ops.is_starting(send),
         button=ButtonOnly(),
         clicks=clicks_for_send(send.id),
+        needs_approval=ops.needs_approval(send),
     )
 
 
