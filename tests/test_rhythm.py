@@ -444,7 +444,12 @@ def test_rhythm_page_is_for_admins_and_saves_the_rhythm(app, editor_client, make
     assert refused.status_code == 400
     assert "Enter a number of days from 1 to 28" in refused.text
     assert db.session.scalar(select(func.count()).select_from(Rhythm)) == 0
-    data["days_before"] = "5"
+    data.update(days_before="three", at="half ten")
+    welsh = editor_client.post("/editor/admin/rhythm?lang=cy", data=data)
+    assert welsh.status_code == 400
+    assert "Rhowch nifer o ddiwrnodau o 1 i 28" in welsh.text
+    assert "Rhowch yr amser ar y cloc 24 awr, fel 09:00" in welsh.text
+    data.update(days_before="5", at="10:30")
     assert editor_client.post("/editor/admin/rhythm", data=data).status_code == 303
     saved = db.session.scalar(select(Rhythm))
     assert (saved.frequency, saved.weekday, saved.week, saved.hour, saved.minute) == (

@@ -56,6 +56,30 @@ MODES = {
 }
 
 
+class DaysField(IntegerField):
+    """A number of days; anything that is not a number gets the form's own words."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(DAYS_MESSAGE)) from None
+
+
+class ClockField(TimeField):
+    """A time of day (HH:MM); anything else gets the form's own words."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(TIME_MESSAGE)) from None
+
+
+DAYS_MESSAGE = _l("Enter a number of days from 1 to 28")
+TIME_MESSAGE = _l("Enter the time on the 24-hour clock, like 09:00")
+
+
 class RhythmForm(FlaskForm):
     is_active = BooleanField(_l("Draft issues on this rhythm"))
     frequency = RadioField(
@@ -79,14 +103,13 @@ class RhythmForm(FlaskForm):
         choices=[SelectChoice(n, name) for n, name in WEEK_NAMES.items()],
         validators=[InputRequired()],
     )
-    at = TimeField(_l("Time (UK time)"), default=time(9, 0), validators=[InputRequired()])
-    days_before = IntegerField(
+    at = ClockField(
+        _l("Time (UK time)"), default=time(9, 0), validators=[InputRequired(TIME_MESSAGE)]
+    )
+    days_before = DaysField(
         _l("Days before each issue to draft it"),
         default=3,
-        validators=[
-            InputRequired(_l("Enter a number of days from 1 to 28")),
-            NumberRange(1, 28, _l("Enter a number of days from 1 to 28")),
-        ],
+        validators=[InputRequired(DAYS_MESSAGE), NumberRange(1, 28, DAYS_MESSAGE)],
     )
     mode = RadioField(
         _l("Approval"),
