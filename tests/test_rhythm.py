@@ -499,3 +499,13 @@ def test_auto_mode_with_four_eyes_skips_a_draft_only_one_editor_approved(
         db.session.refresh(send)
         assert send.status == SendStatus.CANCELLED  # too late for the second editor
         assert [m.kind for m in _mail_rows()] == ["rhythm-drafted", "rhythm-unapproved"]
+
+
+def test_every_send_status_has_words_in_both_languages(app):
+    from flask_babel import force_locale
+
+    from bulletin.editorial.labels import SEND_STATUSES
+
+    assert set(SendStatus) <= set(SEND_STATUSES)
+    with app.test_request_context(), force_locale("cy"):
+        assert str(SEND_STATUSES["awaiting-approval"]) == "Yn aros i ail olygydd ei gymeradwyo"

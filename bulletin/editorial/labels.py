@@ -24,6 +24,19 @@ MAIL_STATUSES = {
     "skipped": _l("Not sent"),
     "cancelled": _l("Cancelled"),  #: a delivery of a cancelled send
 }
+#: A send's status (SendStatus), as the send pages and the list show it.
+SEND_STATUSES = {
+    "draft": _l("Draft"),
+    "scheduled": _l("Scheduled"),
+    #: A scheduled send whose time has come ("Send now"): not a status of its own.
+    "starting": _l("Sending now: starting"),
+    "sending": _l("Sending"),
+    "paused": _l("Paused"),
+    "cancelled": _l("Cancelled"),
+    "done": _l("Done"),
+    "missed": _l("Missed: its time passed while no worker ran"),
+    "awaiting-approval": _l("Awaiting approval by a second editor"),
+}
 ROLES = {"admin": _l("Admin"), "editor": _l("Editor")}
 MAIL_KINDS = {
     "confirm": _l("Confirmation request"),

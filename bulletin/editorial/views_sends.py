@@ -21,6 +21,7 @@ from bulletin.core.clicks import clicks_for_send
 from bulletin.core.issues import missing_languages
 from bulletin.editorial.access import editor_required
 from bulletin.editorial.forms import LOCAL_FORMAT, ExistsInLondon
+from bulletin.editorial.labels import SEND_STATUSES
 from bulletin.extensions import db
 from bulletin.i18n import LANGUAGES, Language, current_lang, london_to_utc, london_to_utc_safe
 from bulletin.models import Issue, Send, SendStatus, Topic, region_name, utcnow
@@ -321,26 +322,12 @@ def audience_summary(audience: dict[str, list[str]]) -> str:
     return "; ".join(parts) if parts else _("Everyone confirmed")
 
 
-STATUS_LABELS = {
-    SendStatus.DRAFT: _l("Draft"),
-    SendStatus.SCHEDULED: _l("Scheduled"),
-    #: A scheduled send whose time has come ("Send now"): not a status of its own.
-    "starting": _l("Sending now: starting"),
-    SendStatus.SENDING: _l("Sending"),
-    SendStatus.PAUSED: _l("Paused"),
-    SendStatus.CANCELLED: _l("Cancelled"),
-    SendStatus.DONE: _l("Done"),
-    SendStatus.MISSED: _l("Missed: its time passed while no worker ran"),
-    SendStatus.AWAITING_APPROVAL: _l("Awaiting approval by a second editor"),
-}
-
-
 @bp.app_template_global("send_status_label")
 def send_status_label(status: str, send: Send | None = None) -> str:
     """The translated name of a send status ("sending now" for a send about to start)."""
     if send is not None and ops.is_starting(send):
         status = "starting"
-    return str(STATUS_LABELS.get(status, status))
+    return str(SEND_STATUSES.get(status, status))
 
 
 @bp.app_template_global("send_audience")
