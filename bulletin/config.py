@@ -152,6 +152,13 @@ class Config:
     #: Count clicks on the links of a send's mail, per link and never per reader: links go
     #: through /r/TOKEN (core/clicks.py). false: links go straight to their targets.
     CLICK_COUNTING = (_env("CLICK_COUNTING", "true") or "true").lower() not in ("0", "false", "no")
+    #: Four eyes: a send one editor schedules (or sends now) waits until a second, different
+    #: editor approves it (core/sends.py approve_send).
+    REQUIRE_APPROVAL = (_env("REQUIRE_APPROVAL", "false") or "false").lower() in (
+        "1",
+        "true",
+        "yes",
+    )
     DELIVERY_RETENTION_DAYS = _int("DELIVERY_RETENTION_DAYS", 365)
     PENDING_RETENTION_DAYS = _int("PENDING_RETENTION_DAYS", 30)
     UNPROVEN_REPORT_RETENTION_DAYS = _int("UNPROVEN_REPORT_RETENTION_DAYS", 30)

@@ -13,7 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from bulletin.bounces.mailboxes import POLL_SECONDS, poll_bounce_mailbox
-from bulletin.core import alerts, heartbeats
+from bulletin.core import alerts, heartbeats, rhythm
 from bulletin.delivery.backends import MailBackend, make_backend
 from bulletin.delivery.jobs import finish_done_sends, run_senders, start_sends
 from bulletin.delivery.webhooks import deliver_webhooks
@@ -105,6 +105,19 @@ def check_health(worker: Worker) -> None:
     db.session.commit()
 
 
+#: How often the worker looks for rhythm dates to draft or skip (core/rhythm.py).
+RHYTHM_SECONDS = 60
+
+
+def follow_rhythm(worker: Worker) -> None:
+    """Draft the issues whose drafting time has come (and those a stopped worker missed),
+    tell the editors; in auto mode, skip drafts nobody approved by their time."""
+    for when, outcome in rhythm.draft_due():
+        log.info("rhythm: %s %s", outcome, when.isoformat())
+    for issue in rhythm.skip_unapproved():
+        log.info("rhythm: skipped issue %s (not approved in time)", issue.id)
+
+
 #: The worker's periodic jobs. Later parts append theirs (sends, purges, bounce polling).
 JOBS: list[Job] = [
     Job("deliver-transactional", deliver_transactional),
@@ -117,6 +130,7 @@ JOBS: list[Job] = [
     Job("expire-imports", expire_imports, seconds=EXPIRE_IMPORTS_SECONDS),
     Job("check-health", check_health, seconds=HEALTH_CHECK_SECONDS),
     Job("send-webhooks", send_webhooks),
+    Job("follow-rhythm", follow_rhythm, seconds=RHYTHM_SECONDS),
 ]
 
 

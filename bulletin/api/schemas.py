@@ -505,6 +505,12 @@ RESPONSES: dict[str, dict] = {
             "started_at": _MAYBE_WHEN,
             "finished_at": _MAYBE_WHEN,
             "created_by_id": {"type": ["integer", "null"]},
+            "approved_by_id": {
+                "type": ["integer", "null"],
+                "description": "REQUIRE_APPROVAL: the second editor who approved the send; "
+                'until then its status is "awaiting-approval" and it goes to nobody.',
+            },
+            "approved_at": _MAYBE_WHEN,
             "exclude_already_sent": {"type": "boolean"},
             "progress": {"$ref": "#/components/schemas/Progress"},
         }

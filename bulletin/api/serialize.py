@@ -101,6 +101,8 @@ def send_json(send: Send) -> dict:
         "started_at": timestamp(send.started_at),
         "finished_at": timestamp(send.finished_at),
         "created_by_id": send.created_by_id,
+        "approved_by_id": send.approved_by_id,
+        "approved_at": timestamp(send.approved_at),
         "exclude_already_sent": send.exclude_already_sent,
         "progress": send_progress(send).as_dict(),
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -30,8 +30,7 @@ from bulletin.core.health import (
 from bulletin.extensions import db
 from bulletin.i18n import LANGUAGES, Language
 from bulletin.mail.links import external_url
-from bulletin.mail.messages import MailSettings, build_transactional
-from bulletin.mail.outbox import enqueue_raw
+from bulletin.mail.outbox import enqueue_to_staff
 from bulletin.mail.rendering import RenderedEmail, render_email
 from bulletin.models import AlertMetric, AlertScope, Editor, HealthAlert, Role, utcnow
 
@@ -162,12 +161,7 @@ def mail_admins(rendered: RenderedEmail, *, kind: str) -> int:
     admins = db.session.scalars(
         select(Editor.email).where(Editor.role == Role.ADMIN, Editor.is_active_account.is_(True))
     ).all()
-    settings = MailSettings.from_config(current_app.config)
-    for address in admins:
-        row = enqueue_raw(address, b"", kind=kind)
-        db.session.flush()  # the row's id goes into the Message-ID and VERP sender
-        row.message = build_transactional(rendered, settings, outbox_id=row.id, to=address).message
-    return len(admins)
+    return enqueue_to_staff(admins, rendered, kind=kind)
 
 
 def render_alert_email(alerts: list[HealthAlert]) -> RenderedEmail:

@@ -12,8 +12,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, case, exists, func, literal, select, update
+from flask import current_app
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, select, update
 
+from bulletin.core.audit import record_audit
 from bulletin.extensions import db
 from bulletin.i18n import LANGUAGES, Language
 from bulletin.models import (
@@ -33,6 +35,13 @@ from bulletin.models import (
 
 class SendStateError(ValueError):
     """The send is not in a state that allows this change."""
+
+
+class SelfApproval(SendStateError):
+    """Four eyes: the editor who scheduled a send cannot approve it too."""
+
+    def __init__(self):
+        super().__init__("the editor who scheduled a send cannot approve it")
 
 
 class EmptyAudience(SendStateError):
@@ -178,7 +187,8 @@ def schedule_send(
     """Create a scheduled send; `when=None` means now (the next worker tick starts it).
 
     `publish`: whether the issue goes into the public archive and feed when the send ends;
-    None chooses by audience (publishes_by_default).
+    None chooses by audience (publishes_by_default). With REQUIRE_APPROVAL the send waits,
+    awaiting approval, until a second editor approves it (approve_send).
     """
     if not any(issue.has_language(lang) for lang in LANGUAGES):
         raise SendStateError("the issue has no subject in either language")
@@ -190,13 +200,57 @@ def schedule_send(
         audience=audience,
         publish=publish,
         scheduled_at=when or utcnow(),
-        status=SendStatus.SCHEDULED,
+        status=SendStatus.AWAITING_APPROVAL if approval_required() else SendStatus.SCHEDULED,
         created_by=editor,
         exclude_already_sent=exclude_already_sent,
     )
     db.session.add(send)
     db.session.flush()
     return send
+
+
+def approval_required() -> bool:
+    """REQUIRE_APPROVAL: every send needs a second editor's approval before it goes."""
+    return bool(current_app.config.get("REQUIRE_APPROVAL"))
+
+
+def approve_send(send: Send, editor: Editor) -> None:
+    """Four eyes: a second editor approves a send awaiting approval, which is then scheduled
+    (at its time, or now if that has passed). The one who scheduled it cannot (SelfApproval).
+    A send scheduled before REQUIRE_APPROVAL was turned on waits too, and is approved the
+    same way. Recorded in the audit log."""
+    _require(send, SendStatus.AWAITING_APPROVAL, SendStatus.SCHEDULED)
+    if send.approved_at is not None:
+        raise SendStateError("the send is approved already")
+    if send.created_by_id is not None and send.created_by_id == editor.id:
+        raise SelfApproval()
+    now = utcnow()
+    send.approved_by, send.approved_at = editor, now
+    send.status = SendStatus.SCHEDULED
+    if send.scheduled_at is None or send.scheduled_at < now:
+        send.scheduled_at = now
+    record_audit(
+        "send.approve",
+        send,
+        detail={"scheduled_by": send.created_by_id, "scheduled_at": send.scheduled_at.isoformat()},
+        editor=editor,
+    )
+
+
+def needs_approval(send: Send) -> bool:
+    """Whether the send waits for a second editor before the worker may start it."""
+    if send.status == SendStatus.AWAITING_APPROVAL:
+        return True
+    return send.status == SendStatus.SCHEDULED and send.approved_at is None and approval_required()
+
+
+def due_sends(now: datetime, *, require_approval: bool) -> list[ColumnElement[bool]]:
+    """The one rule for a send the worker may start: scheduled, its time come, and, when
+    REQUIRE_APPROVAL is on, approved by a second editor."""
+    rule = [Send.status == SendStatus.SCHEDULED, Send.scheduled_at <= now]
+    if require_approval:
+        rule.append(Send.approved_at.is_not(None))
+    return rule
 
 
 def _require(send: Send, *allowed: str) -> None:
@@ -217,7 +271,8 @@ def send_now(send: Send) -> None:
 def is_starting(send: Send, now: datetime | None = None) -> bool:
     """A scheduled send whose time has come: the next worker tick starts it ("sending now")."""
     return (
-        send.status == SendStatus.SCHEDULED
+        not needs_approval(send)
+        and send.status == SendStatus.SCHEDULED
         and send.scheduled_at is not None
         and send.scheduled_at <= (now or utcnow())
     )
@@ -252,6 +307,7 @@ def cancel_send(send: Send) -> None:
         SendStatus.SENDING,
         SendStatus.PAUSED,
         SendStatus.DRAFT,
+        SendStatus.AWAITING_APPROVAL,
     )
     send.status, send.finished_at = SendStatus.CANCELLED, utcnow()
     db.session.execute(

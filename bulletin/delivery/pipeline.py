@@ -23,6 +23,7 @@ from bulletin.core.issues import close_send_archive
 from bulletin.core.sends import (
     delivery_counts,
     delivery_language,
+    due_sends,
     send_audience_select,
     unsent_status,
 )
@@ -66,7 +67,7 @@ def _claim_one_due_send(settings: DeliverySettings, now: datetime) -> int | None
     # materialising inside it means nobody sees a "sending" send without its deliveries.
     due = (
         select(Send)
-        .where(Send.status == SendStatus.SCHEDULED, Send.scheduled_at <= now)
+        .where(*due_sends(now, require_approval=settings.require_approval))
         .order_by(Send.scheduled_at)
         .limit(1)
         .with_for_update(skip_locked=True)

@@ -24,6 +24,19 @@ MAIL_STATUSES = {
     "skipped": _l("Not sent"),
     "cancelled": _l("Cancelled"),  #: a delivery of a cancelled send
 }
+#: A send's status (SendStatus), as the send pages and the list show it.
+SEND_STATUSES = {
+    "draft": _l("Draft"),
+    "scheduled": _l("Scheduled"),
+    #: A scheduled send whose time has come ("Send now"): not a status of its own.
+    "starting": _l("Sending now: starting"),
+    "sending": _l("Sending"),
+    "paused": _l("Paused"),
+    "cancelled": _l("Cancelled"),
+    "done": _l("Done"),
+    "missed": _l("Missed: its time passed while no worker ran"),
+    "awaiting-approval": _l("Awaiting approval by a second editor"),
+}
 ROLES = {"admin": _l("Admin"), "editor": _l("Editor")}
 MAIL_KINDS = {
     "confirm": _l("Confirmation request"),
@@ -50,6 +63,11 @@ AUDIT_ACTIONS = {
     "issue.move_section": _l("Section moved in an issue"),
     "issue.save_news": _l("News saved in an issue"),
     "issue.test_send": _l("Test send"),
+    "issue.draft": _l("Issue drafted from the bulletin's rhythm"),
+    "issue.approve": _l("Rhythm draft approved"),
+    "issue.skip": _l("Rhythm draft skipped: nobody approved it in time"),
+    "rhythm.save": _l("The bulletin's rhythm changed"),
+    "send.approve": _l("Send approved by a second editor"),
     "send.schedule": _l("Send scheduled"),
     "send.send-now": _l("Send started now"),
     "send.pause": _l("Send paused"),

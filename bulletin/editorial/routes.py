@@ -20,6 +20,7 @@ from bulletin.editorial import (
     views_insights,
     views_issues,  # noqa: F401  (adds its pages to views.bp)
     views_media,  # noqa: F401  (adds its pages to views.bp)
+    views_rhythm,  # noqa: F401  (adds its pages to views.bp)
     views_send_report,
     views_sends,
     views_subscribers,

@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bulletin.core import fill as fill_ops
 from bulletin.core import issues as ops
+from bulletin.core import rhythm as rhythm_ops
 from bulletin.core.sends import sends_of_issue
 from bulletin.editorial import testsend
 from bulletin.editorial.forms import AddItemForm, FillForm, IssueForm, NewsItemForm, TestSendForm
@@ -113,6 +114,8 @@ def _edit_page(
         missing=ops.missing_languages(issue),
         sections=_sections(issue),
         sends=sends_of_issue(issue.id),
+        rhythm_send=rhythm_ops.open_send(issue) if issue.rhythm_date else None,
+        rhythm_mode=getattr(rhythm_ops.get_rhythm(), "mode", None) if issue.rhythm_date else None,
     ), status
 
 

@@ -21,6 +21,7 @@ from bulletin.core.clicks import clicks_for_send
 from bulletin.core.issues import missing_languages
 from bulletin.editorial.access import editor_required
 from bulletin.editorial.forms import LOCAL_FORMAT, ExistsInLondon
+from bulletin.editorial.labels import SEND_STATUSES
 from bulletin.editorial.views_send_report import report_context
 from bulletin.extensions import db
 from bulletin.i18n import LANGUAGES, Language, current_lang, london_to_utc, london_to_utc_safe
@@ -189,7 +190,10 @@ def _schedule(form: SendForm):
         },
     )
     db.session.commit()
-    flash(_sending_now() if when is None else _("The send is scheduled."))
+    if send.status == SendStatus.AWAITING_APPROVAL:
+        flash(_("Scheduled. The send now waits for a second editor to approve it."))
+    else:
+        flash(_sending_now() if when is None else _("The send is scheduled."))
     return redirect(url_for("sends.show", send_id=send.id), code=303)
 
 
@@ -209,6 +213,7 @@ def show(send_id: int):
         button=ButtonOnly(),
         **_clicks_context(send),
         **report_context(send),
+        needs_approval=ops.needs_approval(send),
     )
 
 
@@ -286,6 +291,26 @@ def act(send_id: int, action: str):
     return redirect(url_for("sends.show", send_id=send.id), code=303)
 
 
+@bp.post("/<int:send_id>/approve")
+@editor_required
+def approve(send_id: int):
+    """Four eyes (REQUIRE_APPROVAL): a second editor approves a send awaiting approval."""
+    send = db.get_or_404(Send, send_id)
+    if not ButtonOnly().validate_on_submit():
+        abort(400)
+    try:
+        ops.approve_send(send, current_user._get_current_object())
+    except ops.SelfApproval:
+        flash(_("You scheduled this send, so you cannot approve it: another editor must."), "error")
+        return redirect(url_for("sends.show", send_id=send.id), code=303)
+    except ops.SendStateError:
+        flash(_("That cannot be done to a send in this state."), "error")
+        return redirect(url_for("sends.show", send_id=send.id), code=303)
+    db.session.commit()
+    flash(_("Approved: the send goes at its time."), "success")
+    return redirect(url_for("sends.show", send_id=send.id), code=303)
+
+
 def empty_audience_message(exc: ops.EmptyAudience) -> str:
     """Why a send to this audience is refused, and what to do, in the page's language."""
     if exc.all_had_it:
@@ -315,25 +340,12 @@ def audience_summary(audience: dict[str, list[str]]) -> str:
     return "; ".join(parts) if parts else _("Everyone confirmed")
 
 
-STATUS_LABELS = {
-    SendStatus.DRAFT: _l("Draft"),
-    SendStatus.SCHEDULED: _l("Scheduled"),
-    #: A scheduled send whose time has come ("Send now"): not a status of its own.
-    "starting": _l("Sending now: starting"),
-    SendStatus.SENDING: _l("Sending"),
-    SendStatus.PAUSED: _l("Paused"),
-    SendStatus.CANCELLED: _l("Cancelled"),
-    SendStatus.DONE: _l("Done"),
-    SendStatus.MISSED: _l("Missed: its time passed while no worker ran"),
-}
-
-
 @bp.app_template_global("send_status_label")
 def send_status_label(status: str, send: Send | None = None) -> str:
     """The translated name of a send status ("sending now" for a send about to start)."""
     if send is not None and ops.is_starting(send):
         status = "starting"
-    return str(STATUS_LABELS.get(status, status))
+    return str(SEND_STATUSES.get(status, status))
 
 
 @bp.app_template_global("send_audience")

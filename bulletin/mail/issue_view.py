@@ -44,6 +44,8 @@ class ItemView:
     item_id: int | None = None  #: the IssueItem's id
     #: Targets of the summary's Markdown links -> the URLs written instead (counted links).
     links: dict[str, str] | None = None
+    #: An opportunity closing before the next issue (Issue.closing_soon_before).
+    closing_soon: bool = False
 
 
 @dataclass
@@ -130,7 +132,16 @@ def build_item(item: IssueItem, lang: str, fill: Fill | None = None) -> ItemView
         view.opportunity = item.opportunity
         view.url = item.opportunity.url
         view.extra = {"payment": _pick(item.opportunity, "payment", text_lang)}
+        view.closing_soon = closes_before_next_issue(item)
     return view
+
+
+def closes_before_next_issue(item: IssueItem) -> bool:
+    """Whether an opportunity closes before the issue after this one (the rhythm's next
+    date, set on the issues it drafts): the mail marks it "closing soon"."""
+    closes = item.opportunity.closes_at if item.opportunity is not None else None
+    before = item.issue.closing_soon_before if item.issue is not None else None
+    return closes is not None and before is not None and closes < before
 
 
 def _add_workshop(view: ItemView, workshop: Workshop, text_lang: str) -> None:

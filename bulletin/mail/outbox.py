@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import (
     ColumnElement,
     Insert,
@@ -18,7 +20,9 @@ from sqlalchemy import (
 )
 
 from bulletin.extensions import db
+from bulletin.mail.messages import MailSettings, build_transactional
 from bulletin.mail.pseudonyms import hash_address
+from bulletin.mail.rendering import RenderedEmail
 from bulletin.models import OutboxMessage, OutboxStatus, Subscriber, utcnow
 
 #: Mails sent to an address because someone typed it into a form: capped per address.
@@ -47,6 +51,19 @@ def enqueue_raw(to_address: str, message: bytes, *, kind: str = "test") -> Outbo
     )
     db.session.add(row)
     return row
+
+
+def enqueue_to_staff(addresses: Iterable[str], rendered: RenderedEmail, *, kind: str) -> int:
+    """Queue one rendered mail (admins' alerts, editors' notices) to each address, built by
+    the one builder; returns how many."""
+    settings = MailSettings.from_config(current_app.config)
+    count = 0
+    for address in addresses:
+        row = enqueue_raw(address, b"", kind=kind)
+        db.session.flush()  # the row's id goes into the Message-ID and VERP sender
+        row.message = build_transactional(rendered, settings, outbox_id=row.id, to=address).message
+        count += 1
+    return count
 
 
 def enqueue_typed_in(

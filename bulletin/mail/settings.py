@@ -37,6 +37,8 @@ class DeliverySettings:
     smtp_down_pause_seconds: float = 5.0
     #: CLICK_COUNTING: links in a send's mail go through /r/ (core/clicks.py).
     click_counting: bool = True
+    #: REQUIRE_APPROVAL: only sends a second editor approved are started.
+    require_approval: bool = False
 
     @property
     def from_address(self) -> str:
@@ -76,4 +78,5 @@ class DeliverySettings:
             retry_seconds=float(c["SEND_RETRY_SECONDS"]),
             smtp_down_pause_seconds=float(c["SMTP_DOWN_PAUSE_SECONDS"]),
             click_counting=bool(c["CLICK_COUNTING"]),
+            require_approval=bool(c.get("REQUIRE_APPROVAL", False)),
         )

@@ -10,6 +10,7 @@ from bulletin.models.importjob import ImportJob, ImportJobStatus
 from bulletin.models.issue import SECTION_KEYS, Issue, IssueItem, ItemKind
 from bulletin.models.mail import OutboxMessage, OutboxStatus, Suppression, SuppressionReason
 from bulletin.models.media import Masthead, Media
+from bulletin.models.rhythm import Rhythm, RhythmFrequency, RhythmMode
 from bulletin.models.send import Delivery, DeliveryStatus, Send, SendStatus
 from bulletin.models.subscriber import (
     ConsentEvent,
@@ -48,6 +49,9 @@ __all__ = [
     "SECTION_KEYS",
     "Opportunity",
     "OpportunityKind",
+    "Rhythm",
+    "RhythmFrequency",
+    "RhythmMode",
     "Role",
     "Send",
     "SendStatus",

@@ -44,6 +44,13 @@ class Issue(Bilingual, db.Model):
     #: Set while the issue is kept out of the public archive and feed: an editor unpublished
     #: it, or it has only gone to a segment. The archive page then answers 410.
     unpublished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The rhythm's date this issue was drafted for (core/rhythm.py): one issue per date.
+    rhythm_date: Mapped[datetime | None] = mapped_column(UTCDateTime, unique=True)
+    #: The date of the issue after this one: opportunities closing before it are marked
+    #: "closing soon" (set when the rhythm drafts the issue).
+    closing_soon_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the rhythm skipped this draft because nobody approved it in time (auto mode).
+    rhythm_skipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -25,6 +25,8 @@ class SendStatus(StrEnum):
     DONE = "done"
     #: Its time passed more than SEND_GRACE_HOURS ago while no worker ran: an editor decides.
     MISSED = "missed"
+    #: REQUIRE_APPROVAL: scheduled by one editor, waiting for a second one to approve it.
+    AWAITING_APPROVAL = "awaiting-approval"
 
 
 class DeliveryStatus(StrEnum):
@@ -58,11 +60,15 @@ class Send(db.Model):
     publish: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("editor.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The second editor who approved the send (REQUIRE_APPROVAL), and when.
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("editor.id", ondelete="SET NULL"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     issue: Mapped[Issue] = relationship()
-    created_by: Mapped[Editor | None] = relationship()
+    created_by: Mapped[Editor | None] = relationship(foreign_keys=[created_by_id])
+    approved_by: Mapped[Editor | None] = relationship(foreign_keys=[approved_by_id])
 
     __table_args__ = (
         Index(
