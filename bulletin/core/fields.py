@@ -17,6 +17,7 @@ from flask_babel import force_locale
 from wtforms.validators import HostnameValidation
 
 from bulletin.core.addresses import MAX_LENGTH, InvalidAddress, parse
+from bulletin.i18n import CODE_MAX, READER_CHOICES
 from bulletin.i18n import CODES as LANGUAGE_CODES
 from bulletin.mail import merge
 from bulletin.mail.markup import (
@@ -218,7 +219,7 @@ SUBSCRIBER = _table(
     Field("name", Kind.LINE, 100),
     Field("topics", Kind.CHOICES, TOPIC_SLUG_MAX, required=True),
     Field("region", Kind.CHOICE, 40, required=True, choices=REGION_CODES),
-    Field("language", Kind.CHOICE, 2, required=True, choices=LANGUAGE_CODES),
+    Field("language", Kind.CHOICE, CODE_MAX, required=True, choices=READER_CHOICES),
 )
 
 _TITLE = _bilingual("title", Kind.LINE, 200)
