@@ -108,11 +108,12 @@ def compose_bilingual(welsh: RenderedEmail, english: RenderedEmail) -> RenderedE
 def _html_part(lang: Language, card: str) -> str:
     other = lang.other
     link = (
-        f'<p style="margin: 0 0 8px; text-align: left;"><a href="#{ANCHORS[other]}" '
+        f'<p style="margin: 0 0 8px;"><a href="#{ANCHORS[other]}" '
         f'lang="{other.tag}">{other.read_in} {ARROWS[other]}</a></p>'
     )
-    space = "" if lang is Language.CY else ' style="padding-top: 24px;"'
-    return f'<div lang="{lang.tag}" id="{ANCHORS[lang]}"{space}>{link}{card}</div>'
+    space = "" if lang is Language.CY else " padding-top: 24px;"
+    style = f"max-width: 640px; margin: 0 auto; text-align: left;{space}"
+    return f'<div lang="{lang.tag}" id="{ANCHORS[lang]}" style="{style}">{link}{card}</div>'
 
 
 def _text_link(lang: Language) -> str:
