@@ -112,7 +112,7 @@ class ConsentEvent(db.Model):
     subject_uid: Mapped[str] = mapped_column(String(32), index=True)
     kind: Mapped[str] = mapped_column(String(30))  #: signup, confirm, preferences, unsubscribe...
     wording_version: Mapped[str | None] = mapped_column(String(40))
-    language: Mapped[str | None] = mapped_column(String(2))
+    language: Mapped[str | None] = mapped_column(String(CODE_MAX))  #: the reader's choice then
     source: Mapped[str] = mapped_column(String(120))  #: e.g. "web:/subscribe", "one-click"
     ip_hash: Mapped[str | None] = mapped_column(String(64))
     #: JSON of what was submitted, never the address itself.
