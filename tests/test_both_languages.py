@@ -306,3 +306,52 @@ def test_api_counts_both_readers_and_either_language_reaches_them(api, make_subs
     assert counts["by_language"] == {"cy": 1, "en": 0, BOTH: 1}
     assert api.get("/api/v1/subscribers/counts?language=en").get_json()["matching"] == 1
     assert api.get("/api/v1/subscribers/counts?language=cy").get_json()["matching"] == 2
+
+
+def test_manage_page_keeps_and_changes_the_choice(client, make_subscriber):
+    from bulletin.mail import tokens
+
+    reader = make_subscriber("both@example.org", language=BOTH, topics=["workshops"])
+    token = tokens.make_manage_token(reader.uid)
+    page = client.get(f"/manage/{token}?lang=cy")
+    assert re.search(r'<input[^>]*checked[^>]*value="cy\+en"|value="cy\+en"[^>]*checked', page.text)
+    data = {
+        "csrf_token": csrf_token(page.text),
+        "topics": ["workshops"],
+        "region": "mid-wales",
+        "language": "en",
+    }
+    assert client.post(f"/manage/{token}", data=data).status_code in (200, 303)
+    db.session.expire_all()
+    assert db.session.get(Subscriber, reader.id).language == "en"
+    data["language"] = BOTH
+    client.post(f"/manage/{token}", data=data)
+    db.session.expire_all()
+    assert db.session.get(Subscriber, reader.id).language == BOTH
+
+
+def test_test_send_of_the_bilingual_mail(make_app, smtp_server, make_editor, run_worker_once):
+    from tests.factories import sign_in
+
+    app = make_app(SMTP_URL=smtp_server.url)
+    client = app.test_client()
+    with app.app_context():
+        issue_id = _issue().id
+        sign_in(client, make_editor("ed@example.org", name="Eira Jones"))
+    page = client.get(f"/editor/issues/{issue_id}/preview?in=cy&lang=en")
+    assert f'value="{BOTH}"' in page.text
+    response = client.post(
+        f"/editor/issues/{issue_id}/test-send",
+        data={"csrf_token": csrf_token(page.text), "addresses": "", "language": BOTH},
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        run_worker_once(app)
+    [received] = smtp_server.wait_for(1)
+    message = received.message
+    assert message["Subject"] == (
+        "[TEST] Helo Eira: newyddion i Gogledd Cymru | Hello Eira: news for North Wales"
+    )
+    html = html_part(message)
+    assert html.index('<div lang="cy"') < html.index('<div lang="en-GB"')
+    assert merge.MARKER_PREFIX not in html + text_part(message)

@@ -18,7 +18,6 @@ from wtforms.validators import HostnameValidation
 
 from bulletin.core.addresses import MAX_LENGTH, InvalidAddress, parse
 from bulletin.i18n import CODE_MAX, READER_CHOICES
-from bulletin.i18n import CODES as LANGUAGE_CODES
 from bulletin.mail import merge
 from bulletin.mail.markup import (
     MAX_HTML_NESTING,
@@ -283,7 +282,7 @@ FILL_WEEKS = Field("weeks", Kind.NUMBER, required=True, minimum=1, maximum=52)
 #: The test-send form: addresses one per line (or comma-separated), and which languages.
 TEST_SEND = _table(
     Field("addresses", Kind.TEXT, 2000),
-    Field("language", Kind.CHOICE, 4, required=True, choices=(*LANGUAGE_CODES, "both")),
+    Field("language", Kind.CHOICE, CODE_MAX, required=True, choices=(*READER_CHOICES, "both")),
 )
 
 

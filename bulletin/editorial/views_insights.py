@@ -15,7 +15,7 @@ from bulletin.core import alerts, health, insights
 from bulletin.editorial.charts import line_chart
 from bulletin.editorial.labels import failure_reason_label
 from bulletin.editorial.views import bp
-from bulletin.i18n import current_lang, language_of
+from bulletin.i18n import choice_name, current_lang
 from bulletin.models import region_name
 
 
@@ -48,7 +48,7 @@ def audience_pairs() -> dict[str, list[tuple[str, int]]]:
             for code, n in insights.audience_by_region()
         ],
         "languages": [
-            (language_of(code).native_name, n) for code, n in insights.audience_by_language()
+            (choice_name(code), n) for code, n in insights.audience_by_language()
         ],
     }
 

@@ -1,7 +1,8 @@
 """both_languages: a reader may choose Welsh and English in one email ("cy+en")
 
 Widens the language columns a reader's choice is copied into (subscriber, delivery,
-outbox_message, consent_event) from 2 to 5 characters. On PostgreSQL widening a varchar rewrites nothing.
+outbox_message, consent_event) from 2 to 5 characters. On PostgreSQL widening a varchar
+rewrites nothing.
 
 Revision ID: c5f1e8a3b7d2
 Revises: 2d7493c2370c
