@@ -155,13 +155,16 @@ class Reach:
         return self.audience - self.already_had
 
 
-def count_reach(issue: Issue, audience: dict[str, list[str]]) -> Reach:
-    """The audience's size and how many of it already had this issue."""
+def count_reach(
+    issue: Issue, audience: dict[str, list[str]], *, by_language: bool = False
+) -> Reach:
+    """The audience's size and how many of it already had this issue (and, when asked, how
+    many chose each language: the send form's count step shows it)."""
     everyone = count_audience(audience)
     return Reach(
         everyone,
         everyone - count_audience(audience, less_issue_id=issue.id),
-        count_by_language(audience),
+        count_by_language(audience) if by_language else (),
     )
 
 
