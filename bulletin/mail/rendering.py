@@ -162,7 +162,9 @@ def _tidy_text(text: str) -> str:
 
 
 def render_issue(issue, lang: str, *, personal: bool = True, now=None, links=None) -> RenderedEmail:
-    """Render an issue once in a language; personal links are placeholders for the sender.
+    """Render an issue once in a language (i18n.BOTH: both, composed into one mail, each
+    half's merge fields filled in its language); personal links are placeholders for the
+    sender.
 
     `links` (an issue_view.LinkMaker) rewrites every outgoing link, the same for every
     reader: a send's counted links are made here, never per recipient."""
