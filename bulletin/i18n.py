@@ -2,6 +2,9 @@
 
 The database stores a language as its two-letter code ('cy', 'en'): Language is a StrEnum,
 so its members compare equal to those strings and can be written to the columns directly.
+A reader may also choose both: BOTH ('cy+en') is the one code for "Cymraeg and English",
+one email with the Welsh first and the English after (subscriber, delivery and outbox rows
+store it as it is; an issue is never written in it).
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ class Language(StrEnum):
         return "Cymraeg" if self is Language.CY else "English"
 
     @property
+    def read_in(self) -> str:
+        """The link to the part of a bilingual email in this language, written in it."""
+        return "Darllen yn Gymraeg" if self is Language.CY else "Read in English"
+
+    @property
     def other(self) -> Language:
         """Welsh for English and the other way round."""
         return Language.EN if self is Language.CY else Language.CY
@@ -48,14 +56,47 @@ DEFAULT = Language.EN
 CODES: tuple[str, ...] = tuple(str(lang) for lang in LANGUAGES)
 
 
+#: A reader's choice of both languages: one email, Welsh first then English (WLS).
+BOTH = "cy+en"
+#: What a reader may choose for their emails: Welsh, English or both, Welsh first.
+READER_CHOICES: tuple[str, ...] = (*CODES, BOTH)
+#: The longest code a language column holds.
+CODE_MAX = len(BOTH)
+
+
+def languages_of(choice: str | None) -> tuple[Language, ...]:
+    """The languages a reader's choice means, Welsh first: (cy, en) for BOTH."""
+    if choice == BOTH:
+        return LANGUAGES
+    return (language_of(choice),)
+
+
+def is_both(choice: str | None) -> bool:
+    """Whether a stored choice is both languages."""
+    return choice == BOTH
+
+
+def choice_name(choice: str | None) -> str:
+    """A reader's choice named in itself: Cymraeg, English, or "Cymraeg a/and English"."""
+    if choice == BOTH:
+        return "Cymraeg a Saesneg / Welsh and English"
+    return language_of(choice).native_name
+
+
 def language_of(value: str | None) -> Language:
-    """Welsh for 'cy', English for anything else (None, '', 'en', an unknown code)."""
-    return Language.CY if value == Language.CY else Language.EN
+    """Welsh for 'cy' and for BOTH (whose emails put the Welsh first), English for anything
+    else (None, '', 'en', an unknown code)."""
+    return Language.CY if value in (Language.CY, BOTH) else Language.EN
 
 
 def language_tag(lang: str | None) -> str:
     """The BCP 47 tag of a stored language code: cy or en-GB."""
     return language_of(lang).tag
+
+
+def content_language(choice: str | None) -> str:
+    """The Content-Language of a mail in a reader's choice: cy, en-GB or "cy, en-GB"."""
+    return ", ".join(lang.tag for lang in languages_of(choice))
 
 
 def other_language(lang: str | None) -> Language:

@@ -22,8 +22,11 @@ from bulletin.core.fields import CONTROL, NUL, Field, Kind, normalise_email
 from bulletin.core.topics import active_topics
 from bulletin.i18n import (
     LANGUAGES,
+    READER_CHOICES,
+    choice_name,
     current_lang,
     html_lang,
+    is_both,
     language_of,
     org_address,
     org_name,
@@ -229,6 +232,11 @@ def language_choices() -> list[SelectChoice]:
     return [SelectChoice(str(lang), lang.native_name) for lang in LANGUAGES]
 
 
+def reader_language_choices() -> list[SelectChoice]:
+    """A reader's choices: Cymraeg, English, and both in one email (i18n.READER_CHOICES)."""
+    return [SelectChoice(code, choice_name(code)) for code in READER_CHOICES]
+
+
 def region_choices(lang: str) -> list[SelectChoice]:
     """Every region, named in `lang`."""
     return [SelectChoice(code, region_name(code, lang)) for code in REGIONS]
@@ -264,6 +272,8 @@ def register_template_helpers(app: Flask) -> None:
         current_lang=current_lang,
         html_lang=html_lang,
         language_of=language_of,
+        choice_name=choice_name,
+        is_both=is_both,
         languages=LANGUAGES,
         switch_language_url=switch_language_url,
         region_name=region_name,

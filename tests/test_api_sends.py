@@ -30,7 +30,7 @@ def test_counts_are_by_topic_region_and_language_of_confirmed_subscribers(api, m
     }
     assert counts["by_region"]["north-wales"] == 2 and counts["by_region"]["none"] == 1
     assert counts["by_region"]["mid-wales"] == 0
-    assert counts["by_language"] == {"cy": 1, "en": 2}
+    assert counts["by_language"] == {"cy": 1, "en": 2, "cy+en": 0}
     query = "topic=workshops&region=north-wales&language=cy"
     assert api.get(f"/api/v1/subscribers/counts?{query}").get_json()["matching"] == 1
     assert (

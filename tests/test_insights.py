@@ -124,7 +124,11 @@ def test_insights_page_shows_the_figures_and_hides_small_segments(editor_client,
     assert rows["Mid Wales"] == "fewer than 5"  # 3 readers: not shown exactly
     assert rows["South East Wales"] == "0"
     languages = dict(_table(text.split("Subscribers by language</caption>", 1)[1]))
-    assert languages == {"Cymraeg": "fewer than 5", "English": "6"}
+    assert languages == {
+        "Cymraeg": "fewer than 5",
+        "English": "6",
+        "Cymraeg a Saesneg / Welsh and English": "0",
+    }
     signups = dict(_table(text.split("Sign-ups per week</caption>", 1)[1]))
     assert sorted(signups.values()).count("9") == 1
     for chart in re.findall(r"<svg.*?</svg>", text, re.S):

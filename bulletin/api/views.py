@@ -20,6 +20,7 @@ from bulletin.api.schemas import ID_MAX, LANGUAGES, REGION_CODES, TOPIC_SLUG
 from bulletin.api.validation import ApiError, read_body, read_query
 from bulletin.core.sends import count_audience
 from bulletin.extensions import csrf, db, limiter
+from bulletin.i18n import READER_CHOICES
 from bulletin.models import REGIONS, Subscriber, SubscriberStatus, Topic, subscriber_topic
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -210,7 +211,9 @@ def subscriber_counts(query: dict):
         "matching": count_audience(audience),
         "by_topic": by_topic,
         "by_region": by_region,
-        "by_language": {lang: grouped["language"].get(lang, 0) for lang in LANGUAGES},
+        # Readers of both languages ("cy+en") are counted under their choice, and a
+        # `language` filter of either language reaches them (core.sends.audience_languages).
+        "by_language": {code: grouped["language"].get(code, 0) for code in READER_CHOICES},
     }
 
 

@@ -17,7 +17,7 @@ from flask_babel import force_locale
 from wtforms.validators import HostnameValidation
 
 from bulletin.core.addresses import MAX_LENGTH, InvalidAddress, parse
-from bulletin.i18n import CODES as LANGUAGE_CODES
+from bulletin.i18n import CODE_MAX, READER_CHOICES
 from bulletin.mail import merge
 from bulletin.mail.markup import (
     MAX_HTML_NESTING,
@@ -218,7 +218,7 @@ SUBSCRIBER = _table(
     Field("name", Kind.LINE, 100),
     Field("topics", Kind.CHOICES, TOPIC_SLUG_MAX, required=True),
     Field("region", Kind.CHOICE, 40, required=True, choices=REGION_CODES),
-    Field("language", Kind.CHOICE, 2, required=True, choices=LANGUAGE_CODES),
+    Field("language", Kind.CHOICE, CODE_MAX, required=True, choices=READER_CHOICES),
 )
 
 _TITLE = _bilingual("title", Kind.LINE, 200)
@@ -282,7 +282,7 @@ FILL_WEEKS = Field("weeks", Kind.NUMBER, required=True, minimum=1, maximum=52)
 #: The test-send form: addresses one per line (or comma-separated), and which languages.
 TEST_SEND = _table(
     Field("addresses", Kind.TEXT, 2000),
-    Field("language", Kind.CHOICE, 4, required=True, choices=(*LANGUAGE_CODES, "both")),
+    Field("language", Kind.CHOICE, CODE_MAX, required=True, choices=(*READER_CHOICES, "both")),
 )
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import case, func, select
 
 from bulletin.extensions import db
-from bulletin.i18n import LANGUAGES, LONDON
+from bulletin.i18n import LONDON, READER_CHOICES
 from bulletin.models import (
     REGIONS,
     ConsentEvent,
@@ -113,7 +113,7 @@ def audience_by_region() -> list[tuple[str | None, int]]:
 
 
 def audience_by_language() -> list[tuple[str, int]]:
-    """Confirmed subscribers per language, Welsh first."""
+    """Confirmed subscribers per language choice: Welsh, English, both (READER_CHOICES)."""
     counts = dict(
         db.session.execute(
             select(Subscriber.language, func.count())
@@ -121,4 +121,4 @@ def audience_by_language() -> list[tuple[str, int]]:
             .group_by(Subscriber.language)
         ).all()
     )
-    return [(str(lang), counts.get(str(lang), 0)) for lang in LANGUAGES]
+    return [(choice, counts.get(choice, 0)) for choice in READER_CHOICES]

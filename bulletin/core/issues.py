@@ -49,7 +49,7 @@ def create_issue(data: dict) -> Issue:
 def sample_reader(editor_name: str | None, lang: str) -> Reader:
     """Who the preview and test sends fill the merge fields for: the editor's own name (else
     a sample name), the first region and the first two active topics."""
-    topics = tuple(topic.name(lang) for topic in active_topics()[:2])
+    topics = tuple((topic.name_en, topic.name_cy) for topic in active_topics()[:2])
     return Reader(name=editor_name or SAMPLE_NAME, region=next(iter(REGIONS)), topics=topics)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal,
 
 from bulletin.core.audit import record_audit
 from bulletin.extensions import db
-from bulletin.i18n import LANGUAGES, Language
+from bulletin.i18n import BOTH, LANGUAGES, READER_CHOICES, Language
 from bulletin.models import (
     Delivery,
     DeliveryStatus,
@@ -67,11 +67,22 @@ def audience_json(topics: list[str], regions: list[str], languages: list[str]) -
 
 
 def delivery_language(issue: Issue):
-    """SQL expression for the language each subscriber gets: theirs, else the one there is."""
+    """SQL expression for the language each subscriber gets: theirs (both, for a reader who
+    chose BOTH), else the one there is."""
     has_cy, has_en = issue.has_language(Language.CY), issue.has_language(Language.EN)
     if has_cy and has_en:
-        return case((Subscriber.language == Language.CY, str(Language.CY)), else_=str(Language.EN))
+        return case(
+            (Subscriber.language == Language.CY, str(Language.CY)),
+            (Subscriber.language == BOTH, BOTH),
+            else_=str(Language.EN),
+        )
     return literal(str(Language.CY if has_cy else Language.EN))
+
+
+def audience_languages(languages: list[str]) -> list[str]:
+    """The reader choices a send's languages reach: a reader who chose both languages is a
+    Welsh reader and an English reader, so any language reaches them (one mail each)."""
+    return [*languages, BOTH] if languages else []
 
 
 def audience_select(audience: dict[str, list[str]], *columns) -> Select:
@@ -82,7 +93,7 @@ def audience_select(audience: dict[str, list[str]], *columns) -> Select:
     if audience.get("regions"):
         query = query.where(Subscriber.region.in_(audience["regions"]))
     if audience.get("languages"):
-        query = query.where(Subscriber.language.in_(audience["languages"]))
+        query = query.where(Subscriber.language.in_(audience_languages(audience["languages"])))
     if audience.get("topics"):
         chosen = exists().where(
             and_(
@@ -145,16 +156,36 @@ class Reach:
 
     audience: int
     already_had: int
+    #: (reader choice, count) for cy, en and both (i18n.READER_CHOICES), in that order.
+    by_language: tuple[tuple[str, int], ...] = ()
 
     @property
     def rest(self) -> int:
         return self.audience - self.already_had
 
 
-def count_reach(issue: Issue, audience: dict[str, list[str]]) -> Reach:
-    """The audience's size and how many of it already had this issue."""
+def count_reach(
+    issue: Issue, audience: dict[str, list[str]], *, by_language: bool = False
+) -> Reach:
+    """The audience's size and how many of it already had this issue (and, when asked, how
+    many chose each language: the send form's count step shows it)."""
     everyone = count_audience(audience)
-    return Reach(everyone, everyone - count_audience(audience, less_issue_id=issue.id))
+    return Reach(
+        everyone,
+        everyone - count_audience(audience, less_issue_id=issue.id),
+        count_by_language(audience) if by_language else (),
+    )
+
+
+def count_by_language(audience: dict[str, list[str]]) -> tuple[tuple[str, int], ...]:
+    """How many of the audience chose Welsh, English and both languages (one query)."""
+    query = (
+        audience_select(audience)
+        .with_only_columns(Subscriber.language, func.count(Subscriber.id))
+        .group_by(Subscriber.language)
+    )
+    counts = dict(db.session.execute(query).all())
+    return tuple((choice, counts.get(choice, 0)) for choice in READER_CHOICES)
 
 
 def require_readers(

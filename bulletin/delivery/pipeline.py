@@ -35,7 +35,6 @@ from bulletin.models import (
     Delivery,
     DeliveryStatus,
     Issue,
-    Language,
     Send,
     SendStatus,
     Subscriber,
@@ -134,7 +133,8 @@ class Recipient:
     name: str | None
     claimed_until: datetime  #: the lease this claim got: the token its writes are fenced on
     region: str | None = None  #: for the merge fields, as are the topics
-    topics: tuple[str, ...] = ()  #: the subscriber's active topics' names, in `language`
+    #: the subscriber's active topics as (English, Welsh) names: a bilingual mail uses both
+    topics: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -333,7 +333,7 @@ def _mailable(ids: list[int], rows: list[tuple], lease: Lease) -> list[Recipient
             row.name,
             lease.until,
             row.region,
-            tuple(pair[row.language == Language.CY] for pair in topics.get(row.subscriber_id, ())),
+            tuple(topics.get(row.subscriber_id, ())),
         )
         for row in mailable
     ]

@@ -32,7 +32,7 @@ from bulletin.core.fields import (
     WORKSHOP_TIMES,
     Field,
 )
-from bulletin.i18n import london_to_utc, london_to_utc_safe, utc_to_london
+from bulletin.i18n import BOTH, london_to_utc, london_to_utc_safe, utc_to_london
 from bulletin.mail.issue_view import ACCESS_FEATURES, OPPORTUNITY_KINDS
 from bulletin.models import utcnow
 from bulletin.web import (
@@ -281,7 +281,11 @@ class TestSendForm(FlaskForm):
     addresses = _text(_l("Send to (up to 5 addresses, one per line)"), TEST_SEND["addresses"])
     language = SelectField(
         _l("Language"),
-        choices=[*language_choices(), SelectChoice("both", _l("Both languages"))],
+        choices=[
+            *language_choices(),
+            SelectChoice("both", _l("Both languages")),
+            SelectChoice(BOTH, _l("One email in both languages, as readers who chose both get it")),
+        ],
     )
 
 

@@ -15,7 +15,7 @@ from bulletin.privacy.csvsource import FIELDS
 from bulletin.web import (
     NoControlCharacters,
     ValidEmail,
-    language_choices,
+    reader_language_choices,
     region_choices,
     rules,
     topic_choices,
@@ -48,7 +48,7 @@ class ExportForm(FlaskForm):
     language = SelectField(
         _l("Language"),
         validators=[Optional()],
-        choices=[_any(), *language_choices()],
+        choices=[_any(), *reader_language_choices()],
     )
 
     def fill_choices(self, lang: str) -> None:
@@ -108,7 +108,7 @@ class ListForm(FlaskForm):
     topic = SelectField(_l("Topic"), validators=[Optional()])
     region = SelectField(_l("Region"), validators=[Optional()])
     language = SelectField(
-        _l("Language"), validators=[Optional()], choices=[_any(), *language_choices()]
+        _l("Language"), validators=[Optional()], choices=[_any(), *reader_language_choices()]
     )
     since = DateField(
         _l("Signed up on or after"),

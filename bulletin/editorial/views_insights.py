@@ -16,7 +16,7 @@ from bulletin.core.send_report import failure_counts
 from bulletin.editorial.charts import line_chart
 from bulletin.editorial.labels import failure_reason_label
 from bulletin.editorial.views import bp
-from bulletin.i18n import current_lang, language_of
+from bulletin.i18n import choice_name, current_lang
 from bulletin.models import region_name
 
 
@@ -48,9 +48,7 @@ def audience_pairs() -> dict[str, list[tuple[str, int]]]:
             (region_name(code, lang) or _("No region given"), n)
             for code, n in insights.audience_by_region()
         ],
-        "languages": [
-            (language_of(code).native_name, n) for code, n in insights.audience_by_language()
-        ],
+        "languages": [(choice_name(code), n) for code, n in insights.audience_by_language()],
     }
 
 

@@ -20,6 +20,7 @@ from bulletin.editorial.media_forms import ImageChoiceForm
 from bulletin.editorial.views import bp
 from bulletin.extensions import db, limiter
 from bulletin.i18n import (
+    BOTH,
     LANGUAGES,
     current_lang,
     language_of,
@@ -339,17 +340,23 @@ def test_send(issue_id: int):
                 else _("%(address)s is not a valid email address.", address=str(exc))
             )
         else:
-            languages = (
-                list(LANGUAGES)
-                if form.language.data == "both"
-                else [language_of(form.language.data)]
-            )
+            if form.language.data == BOTH:  # one bilingual mail, as a both reader gets it
+                languages = [BOTH]
+            elif form.language.data == "both":
+                languages = list(LANGUAGES)
+            else:
+                languages = [language_of(form.language.data)]
             count = testsend.queue_test_send(
                 issue, addresses, languages, editor_name=current_user.name
             )
             db.session.commit()
             flash(_("%(count)s test emails queued.", count=count), "success")
             return redirect(
-                url_for("editor.preview_issue", issue_id=issue.id, **{"in": languages[0]}), code=303
+                url_for(
+                    "editor.preview_issue",
+                    issue_id=issue.id,
+                    **{"in": str(language_of(languages[0]))},
+                ),
+                code=303,
             )
     return _preview_page(issue, language_of(form.language.data), form), 400

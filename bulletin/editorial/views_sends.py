@@ -132,7 +132,7 @@ def new():
     if not form.validate():
         return render_template("editorial/sends/new.html", form=form, reach=None), 400
     issue = db.get_or_404(Issue, form.issue.data)
-    reach = ops.count_reach(issue, form.audience())
+    reach = ops.count_reach(issue, form.audience(), by_language=True)
     if reach.audience == 0:
         form.topics.errors = [empty_audience_message(ops.EmptyAudience(all_had_it=False))]
         form.confirmed.data = ""
@@ -172,7 +172,7 @@ def _schedule(form: SendForm):
         return render_template(
             "editorial/sends/new.html",
             form=form,
-            reach=ops.count_reach(issue, audience),
+            reach=ops.count_reach(issue, audience, by_language=True),
             audience_words=audience_summary(audience),
             missing=missing_languages(issue),
             publish=form.publish(),

@@ -33,7 +33,9 @@ class Reader:
 
     name: str | None = None
     region: str | None = None  #: a region code
-    topics: tuple[str, ...] = ()  #: topic names in the mail's language, in topic order
+    #: the reader's topics as (English, Welsh) names, in topic order: a bilingual mail
+    #: names them in each of its halves' languages
+    topics: tuple[tuple[str, str], ...] = ()
 
 
 class ReaderValues(Protocol):
@@ -44,7 +46,7 @@ class ReaderValues(Protocol):
     @property
     def region(self) -> str | None: ...
     @property
-    def topics(self) -> tuple[str, ...]: ...
+    def topics(self) -> tuple[tuple[str, str], ...]: ...
 
 
 def _name(reader: ReaderValues, lang: str) -> str:
@@ -61,7 +63,8 @@ def _region(reader: ReaderValues, lang: str) -> str:
 
 
 def _topics(reader: ReaderValues, lang: str) -> str:
-    return join_words(reader.topics, lang)
+    welsh = lang == Language.CY
+    return join_words([pair[welsh] for pair in reader.topics], lang)
 
 
 @dataclass(frozen=True)
@@ -213,18 +216,39 @@ MARKER = re.compile(MARKER_PREFIX + r"([0-9]{4})")
 
 
 class Markers:
-    """Hands out one marker per distinct placeholder and remembers which is which."""
+    """Hands out one marker per distinct placeholder and remembers which is which.
+
+    A bilingual mail renders both languages with one Markers, each half through
+    in_language(): the same field gets a marker per language, filled in that language."""
 
     def __init__(self) -> None:
         self.fields: list[Placeholder] = []
-        self._index: dict[Placeholder, int] = {}
+        #: The language each field is filled in ('' : the mail's own language).
+        self.languages: list[str] = []
+        self._index: dict[tuple[Placeholder, str], int] = {}
 
-    def __call__(self, placeholder: Placeholder) -> str:
-        index = self._index.get(placeholder)
+    def __call__(self, placeholder: Placeholder, lang: str = "") -> str:
+        index = self._index.get((placeholder, lang))
         if index is None:
-            index = self._index[placeholder] = len(self.fields)
+            index = self._index[(placeholder, lang)] = len(self.fields)
             self.fields.append(placeholder)
+            self.languages.append(lang)
         return f"{MARKER_PREFIX}{index:04d}"
+
+    def in_language(self, lang: str) -> Callable[[Placeholder], str]:
+        """The markers of one half of a bilingual mail, filled in `lang`."""
+        return lambda placeholder: self(placeholder, lang)
+
+
+def field_values(
+    reader: ReaderValues, lang: str, fields: tuple[Placeholder, ...], languages: tuple[str, ...]
+) -> list[str]:
+    """A reader's value for each field, by marker number: in the field's language when the
+    mail is bilingual (`languages`), else in the mail's language `lang`."""
+    fills = {code: reader_filler(reader, code) for code in {lang, *languages} if code}
+    if not languages:
+        return [fills[lang](placeholder) for placeholder in fields]
+    return [fills[code or lang](p) for p, code in zip(fields, languages, strict=True)]
 
 
 def fill_markers(text: str, values: list[str], *, escape: bool = False) -> str:

@@ -29,10 +29,10 @@ from email.headerregistry import Address
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from urllib.parse import urlsplit, urlunsplit
 
-from bulletin.i18n import language_tag, org_name
+from bulletin.i18n import content_language, org_name
 from bulletin.mail import tokens
 from bulletin.mail.links import external_url
-from bulletin.mail.merge import MARKER, MARKER_PREFIX, Reader, reader_filler
+from bulletin.mail.merge import MARKER, MARKER_PREFIX, Reader, field_values
 from bulletin.mail.mime import SMTP_POLICY, domain_of, safe_header
 from bulletin.mail.rendering import MANAGE_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, RenderedEmail
 
@@ -92,7 +92,7 @@ class Personal:
     email: str
     name: str | None = None
     region: str | None = None  #: a region code (for the merge fields)
-    topics: tuple[str, ...] = ()  #: topic names in the message's language, in order
+    topics: tuple[tuple[str, str], ...] = ()  #: (English, Welsh) topic names, in order
     name_in_to: bool = True  #: False: the name fills merge fields only (a test's sample)
 
 
@@ -194,6 +194,7 @@ class MessageTemplate:
             self.unsubscribe_prefix = _link_prefix("public.unsubscribe")
             self.manage_prefix = _link_prefix("public.manage")
         self.fields = rendered.fields
+        self.field_languages = rendered.field_languages  #: a bilingual mail's, per field
         self.values: dict[str, tuple[bytes, bytes]] = {}  #: encoded values (text, HTML)
         self.words: dict[str, str] = {}  #: subject pieces as RFC 2047 encoded-words
         #: A subject with merge fields: its text cut at the markers (odd places: field numbers).
@@ -231,14 +232,14 @@ class MessageTemplate:
         else:
             lines.append(b"Auto-Submitted: auto-generated\r\n")
         lines.append(b"MIME-Version: 1.0\r\n")
-        lines.append(_header("Content-Language", language_tag(rendered.language)))
+        lines.append(_header("Content-Language", content_language(rendered.language)))
         return b"".join(lines)
 
     def _part(self, subtype: str, body: str) -> list[bytes | str | int]:
         head = (
             f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
             "Content-Transfer-Encoding: quoted-printable\r\n"
-            f"Content-Language: {language_tag(self.language)}\r\n\r\n"
+            f"Content-Language: {content_language(self.language)}\r\n\r\n"
         )
         return [head.encode("ascii"), *_qp_segments(body)]
 
@@ -292,8 +293,7 @@ class MessageTemplate:
         return Built(message, sender, who.email)
 
     def _values(self, who: Personal) -> list[str]:
-        fill = reader_filler(who, self.language)
-        return [fill(placeholder) for placeholder in self.fields]
+        return field_values(who, self.language, self.fields, self.field_languages)
 
     def _encoded(self, value: str) -> tuple[bytes, bytes]:
         # QP-encoding is the dear part of a value: regions and topic lists repeat, so keep

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bulletin.extensions import db
-from bulletin.i18n import Language
+from bulletin.i18n import CODE_MAX, Language
 from bulletin.models.subscriber import Subscriber
 from bulletin.models.types import UTCDateTime, utcnow
 
@@ -36,7 +36,7 @@ class OutboxMessage(db.Model):
     to_address: Mapped[str | None] = mapped_column(String(320))
     #: Pre-rendered message bytes (test sends); otherwise rendered by the worker.
     message: Mapped[bytes | None] = mapped_column(LargeBinary)
-    language: Mapped[str] = mapped_column(String(2), default=Language.EN)
+    language: Mapped[str] = mapped_column(String(CODE_MAX), default=Language.EN)
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

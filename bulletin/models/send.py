@@ -11,6 +11,7 @@ from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bulletin.extensions import db
+from bulletin.i18n import CODE_MAX
 from bulletin.models.editor import Editor
 from bulletin.models.issue import Issue
 from bulletin.models.types import UTCDateTime, utcnow
@@ -106,7 +107,7 @@ class Delivery(db.Model):
     #: delivery whose subscriber was erased while its send started is skipped at claim time.
     subscriber_id: Mapped[int] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.QUEUED)
-    language: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(String(CODE_MAX))  #: cy, en or i18n.BOTH
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_reply: Mapped[str | None] = mapped_column(String(500))

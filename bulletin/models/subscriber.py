@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from bulletin.core.addresses import address_key
 from bulletin.extensions import db
-from bulletin.i18n import Language
+from bulletin.i18n import CODE_MAX, Language
 from bulletin.models.types import UTCDateTime, utcnow
 
 
@@ -63,7 +63,7 @@ class Subscriber(db.Model):
     email_key: Mapped[str] = mapped_column(String(320), default=_key_of_inserted)
     name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=SubscriberStatus.PENDING)
-    language: Mapped[str] = mapped_column(String(2), default=Language.EN)
+    language: Mapped[str] = mapped_column(String(CODE_MAX), default=Language.EN)
     region: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -112,7 +112,7 @@ class ConsentEvent(db.Model):
     subject_uid: Mapped[str] = mapped_column(String(32), index=True)
     kind: Mapped[str] = mapped_column(String(30))  #: signup, confirm, preferences, unsubscribe...
     wording_version: Mapped[str | None] = mapped_column(String(40))
-    language: Mapped[str | None] = mapped_column(String(2))
+    language: Mapped[str | None] = mapped_column(String(CODE_MAX))  #: the reader's choice then
     source: Mapped[str] = mapped_column(String(120))  #: e.g. "web:/subscribe", "one-click"
     ip_hash: Mapped[str | None] = mapped_column(String(64))
     #: JSON of what was submitted, never the address itself.

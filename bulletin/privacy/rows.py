@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bulletin.core.addresses import Address, AddressTooLong, InvalidAddress, parse
 from bulletin.core.fields import CONTROL, EMAIL_MAX, SUBSCRIBER
 from bulletin.extensions import db
-from bulletin.i18n import DEFAULT, LONDON, Language
+from bulletin.i18n import BOTH, DEFAULT, LONDON, Language
 from bulletin.models import REGIONS, Topic
 from bulletin.privacy.messages import _
 
@@ -26,7 +26,7 @@ LIMITS = {
     "consent_source": 100,
 }
 #: Spellings of each language a file may use (compared lower-case).
-LANGUAGES = {
+LANGUAGES: dict[str, str] = {
     "cy": Language.CY,
     "cym": Language.CY,
     "welsh": Language.CY,
@@ -36,6 +36,11 @@ LANGUAGES = {
     "en-gb": Language.EN,
     "english": Language.EN,
     "saesneg": Language.EN,
+    BOTH: BOTH,
+    "en+cy": BOTH,
+    "both": BOTH,
+    "bilingual": BOTH,
+    "dwyieithog": BOTH,
 }
 DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
 TOPIC_SEPARATORS = (";", "|", ",")
@@ -179,7 +184,10 @@ def parse_row(
     language = values.get("language", "").lower()
     if language and language not in LANGUAGES:
         raise RowError(
-            _("Unknown language: %(language)s (write cy or en).", language=values["language"])
+            _(
+                "Unknown language: %(language)s (write cy, en or cy+en).",
+                language=values["language"],
+            )
         )
     address = check_address(values["email"])
     return Candidate(

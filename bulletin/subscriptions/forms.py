@@ -17,7 +17,7 @@ from bulletin.web import (
     MultiCheckboxField,
     active_topic_choices,
     email_field,
-    language_choices,
+    reader_language_choices,
     region_choices,
     rules,
 )
@@ -54,7 +54,7 @@ class PreferencesForm(FlaskForm):
     )
     language = RadioField(
         _l("Language"),
-        choices=language_choices(),
+        choices=reader_language_choices(),
         validators=rules(SUBSCRIBER["language"], required=InputRequired(_l("Select a language"))),
     )
 
