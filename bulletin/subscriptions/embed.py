@@ -29,13 +29,10 @@ from bulletin.extensions import csrf, db, limiter
 from bulletin.i18n import current_lang
 from bulletin.mail import tokens
 from bulletin.subscriptions.forms import ExternalSubscribeForm
+from bulletin.subscriptions.views import subscribe_limit
 from bulletin.web import allow_framing_by
 
 bp = Blueprint("embed", __name__)
-
-
-def _subscribe_limit() -> str:
-    return current_app.config["SUBSCRIBE_RATE_LIMIT"]  # the same limit as /subscribe
 
 
 @bp.url_value_preprocessor
@@ -115,7 +112,7 @@ def challenge():
 
 @bp.post("/subscribe/external")
 @csrf.exempt
-@limiter.limit(_subscribe_limit)
+@limiter.limit(subscribe_limit)  # the same limit as /subscribe
 def external():
     """A sign-up from a partner's form or our framed page: check, subscribe, redirect."""
     lang = current_lang()

@@ -34,7 +34,8 @@ def _lang() -> str:
     return current_lang()
 
 
-def _subscribe_limit() -> str:
+def subscribe_limit() -> str:
+    """SUBSCRIBE_RATE_LIMIT: /subscribe's per-IP limit, which the partners' form shares."""
     return current_app.config["SUBSCRIBE_RATE_LIMIT"]
 
 
@@ -44,7 +45,7 @@ def index():
 
 
 @bp.route("/subscribe", methods=["GET", "POST"])
-@limiter.limit(_subscribe_limit, methods=["POST"])
+@limiter.limit(subscribe_limit, methods=["POST"])
 def subscribe():
     form = SubscribeForm()
     form.fill_choices(_lang())
@@ -113,7 +114,7 @@ def _subscriber_from(token: str, reader) -> Subscriber:
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
-@limiter.limit(_subscribe_limit, methods=["POST"])
+@limiter.limit(subscribe_limit, methods=["POST"])
 def confirm(token: str):
     subscriber = _subscriber_from(token, tokens.read_confirm_token)
     form = ButtonForm()
@@ -180,7 +181,7 @@ def erase(token: str):
 
 
 @bp.route("/manage", methods=["GET", "POST"])
-@limiter.limit(_subscribe_limit, methods=["POST"])
+@limiter.limit(subscribe_limit, methods=["POST"])
 def request_link():
     form = EmailOnlyForm()
     if not form.validate_on_submit():
